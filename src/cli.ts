@@ -9,9 +9,11 @@ import type { CommandModule } from 'yargs';
 const commands: Array<() => Promise<{ command: CommandModule }>> = [
 ];
 
-/** Runs the CLI; resolves with the exit code for commands that finish (the daemon resolves on shutdown). */
-export async function main(argv: string[]): Promise<number | void> {
-  let exitCode: number | void = undefined;
+/**
+ * Runs the CLI. Commands report failure by setting process.exitCode (and printing why); the daemon's
+ * command resolves once it has shut down.
+ */
+export async function main(argv: string[]): Promise<void> {
   const cli = yargs(argv)
     .scriptName('stickyd')
     .strict()
@@ -23,7 +25,5 @@ export async function main(argv: string[]): Promise<number | void> {
       throw err ?? new Error(msg);
     });
   for (const load of commands) cli.command((await load()).command);
-  const parsed = await cli.parseAsync();
-  if (typeof parsed.exitCode === 'number') exitCode = parsed.exitCode;
-  return exitCode;
+  await cli.parseAsync();
 }
