@@ -1,0 +1,260 @@
+/**
+ * YAML balancer file → validated Config (types.ts). The per-key checks and defaults come from the
+ * table in schema.ts; this file adds what involves several keys: member defaults taken from
+ * `proxy.timeout`, duplicate members and routes, redirects, balancer references, the implicit
+ * balancers of direct `proxypass` rules, and the derived ProxyPassReverse and cookie-path entries.
+ * Every problem is collected; the Config is returned only when there is none.
+ */
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError, type ConfigProblem } from './errors.js';
+import { defaultsOf, INVALID, type Invalid, type ValueType } from './kinds.js';
+import { Reader } from './reader.js';
+import { balancerSchema, configSchema, memberSchema, type ProxyTarget } from './schema.js';
+import { didYouMean } from './suggest.js';
+import type { BalancerConfig, Config, CookieRewrite, ListenConfig, MemberConfig, ProxyPassRule, ReverseRule } from './types.js';
+import type { MemberAddress } from './url.js';
+
+type Value<V> = V extends ValueType<infer T> ? Exclude<T, Invalid> : never;
+type RawConfig = Value<typeof configSchema>;
+type RawBalancer = Value<typeof balancerSchema>;
+type RawMember = Value<typeof memberSchema>;
+
+/** Read and validate a balancer file. Throws ConfigError listing every problem (file:line:col). */
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.message;
+    throw new ConfigError([{ file, line: 0, col: 0, path: '', message: `cannot read the balancer file: ${why}` }]);
+  }
+  return parseConfig(text, file, env);
+}
+
+/**
+ * Validate the text of a balancer file; `file` is used in messages (as given) and, resolved, as
+ * Config.file. `${VAR}` references are expanded from `env`.
+ */
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const syntax: ConfigProblem[] = [...doc.errors, ...doc.warnings].map((e) => {
+    const { line, col } = lines.linePos(e.pos[0]);
+    return { file, line, col, path: '', message: e.message };
+  });
+  // With a syntax error the tree may not be what the author meant: report only the syntax.
+  if (doc.errors.length > 0) throw new ConfigError(syntax);
+
+  const r = new Reader(file, text, doc, lines, env);
+  r.problems.push(...syntax);
+  const raw = configSchema.read(r.resolve(doc.contents), '', 0, r);
+  const config = raw === INVALID ? null : build(raw, path.resolve(file), r);
+  if (r.problems.length > 0 || !config) throw new ConfigError(r.problems);
+  return config;
+}
+
+function build(raw: RawConfig, file: string, r: Reader): Config {
+  const listen = valid(raw.listen);
+  checkListeners(listen, raw.admin, r);
+
+  const balancers: BalancerConfig[] = [];
+  const byName = new Map<string, BalancerConfig>();
+  /** Every balancer name in the file, also of balancers with problems (so references to them are not reported again). */
+  const declared = new Map<string, string>();
+  for (const [written, rawBalancer] of raw.balancers) {
+    const name = written.toLowerCase();
+    const at = `balancers.${written}`;
+    const first = declared.get(name);
+    if (first !== undefined) r.reportAt(at, `balancer "${name}" is already defined as "${first}" (balancer names are case-insensitive, as in Apache)`, true);
+    else declared.set(name, written);
+    if (rawBalancer === INVALID || first !== undefined) continue;
+    const balancer = buildBalancer(name, at, rawBalancer, raw.proxy.timeout, r);
+    balancers.push(balancer);
+    byName.set(name, balancer);
+  }
+
+  const proxypass: ProxyPassRule[] = [];
+  const derivedReverse: ReverseRule[] = [];
+  const derivedCookiePath: CookieRewrite[] = [];
+  raw.proxypass.forEach((rule, i) => {
+    if (rule === INVALID) return;
+    const at = `proxypass[${i}]`;
+    const target = rule.url;
+    if (target.kind === 'exclude') {
+      // `ProxyPass /path !` proxies nothing, so there is nothing to reverse-map (spec §8).
+      if (rule.reverse) r.reportAt(`${at}.reverse`, 'an excluded path ("!") has no backend to reverse-map; remove reverse');
+      if (rule.cookiepath !== null) r.reportAt(`${at}.cookiepath`, 'an excluded path ("!") has no backend cookies to rewrite; remove cookiepath');
+      proxypass.push({ path: rule.path, exclude: true, balancer: '', backendpath: '', url: '!' });
+      return;
+    }
+    let balancer: string;
+    if (target.kind === 'balancer') {
+      if (!declared.has(target.name)) reportUnknownBalancer(`${at}.url`, target.name, declared, r);
+      balancer = target.name;
+    } else {
+      balancer = implicitBalancer(target.member, raw.proxy.timeout, balancers, byName).name;
+    }
+    proxypass.push({ path: rule.path, exclude: false, balancer, backendpath: target.path, url: target.written });
+    if (rule.reverse) derivedReverse.push(reverseOf(rule.path, target));
+    if (typeof rule.cookiepath === 'string') derivedCookiePath.push({ internal: rule.cookiepath, public: rule.path });
+    else if (rule.cookiepath !== null) derivedCookiePath.push({ internal: rule.cookiepath.internal, public: rule.cookiepath.public });
+  });
+
+  const proxypassreverse: ReverseRule[] = [];
+  raw.proxypassreverse.forEach((entry, i) => {
+    if (entry === INVALID) return;
+    if (entry.url.kind === 'balancer') {
+      if (!declared.has(entry.url.name)) reportUnknownBalancer(`proxypassreverse[${i}].url`, entry.url.name, declared, r);
+      proxypassreverse.push({ path: entry.path, balancer: entry.url.name, url: entry.url.path });
+    } else {
+      proxypassreverse.push({ path: entry.path, balancer: null, url: entry.url.url });
+    }
+  });
+
+  return {
+    file,
+    listen,
+    server: raw.server,
+    proxy: raw.proxy,
+    balancers,
+    proxypass,
+    // Explicit entries first, then the ones derived from `reverse: true` rules (types.ts, spec §8: first match wins).
+    proxypassreverse: [...proxypassreverse, ...derivedReverse],
+    cookiepath: [...valid(raw.cookiepath), ...derivedCookiePath],
+    cookiedomain: valid(raw.cookiedomain),
+    admin: raw.admin,
+    log: raw.log,
+  };
+}
+
+function valid<T>(items: Array<T | Invalid>): T[] {
+  return items.filter((x): x is T => x !== INVALID);
+}
+
+function buildBalancer(name: string, at: string, b: RawBalancer, proxyTimeout: number, r: Reader): BalancerConfig {
+  // `routecookie` without `stickysession` implies stickysession=<cookie name>: the Apache recipe
+  // pairs `Header add Set-Cookie ROUTEID=...` with `ProxySet stickysession=ROUTEID`. With another
+  // stickysession the cookie is still set but not read, which Apache allows as well.
+  const stickysession = b.stickysession ?? (b.routecookie ? { cookie: b.routecookie.name, param: b.routecookie.name } : null);
+
+  const members: MemberConfig[] = [];
+  const urls = new Map<string, number>();
+  const routes = new Map<string, number>();
+  b.members.forEach((m, i) => {
+    if (m === INVALID) return;
+    const mat = `${at}.members[${i}]`;
+    const dupUrl = urls.get(m.url.url);
+    if (dupUrl !== undefined) r.reportAt(`${mat}.url`, `duplicate member ${m.url.url} (same as members[${dupUrl}])`);
+    else urls.set(m.url.url, i);
+    if (m.route !== '') {
+      const dupRoute = routes.get(m.route);
+      if (dupRoute !== undefined) r.reportAt(`${mat}.route`, `duplicate route "${m.route}" (also members[${dupRoute}]): a session could not tell them apart`);
+      else routes.set(m.route, i);
+    }
+    if (m.secret !== '' && m.url.scheme !== 'ajp') r.reportAt(`${mat}.secret`, `secret is for ajp:// members only (this member is ${m.url.scheme}://)`);
+    members.push(member(m, proxyTimeout));
+  });
+  // A redirect must name a route of this balancer (spec §2.4: it is looked up like a session route).
+  // When a member could not be read its route is unknown, so the check would only mislead.
+  if (b.members.every((m) => m !== INVALID)) {
+    b.members.forEach((m, i) => {
+      if (m.redirect !== '' && !routes.has(m.redirect)) {
+        const guess = didYouMean(m.redirect, [...routes.keys()]);
+        r.reportAt(`${at}.members[${i}].redirect`, `"${m.redirect}" is not the route of a member of this balancer${guess ? ` — did you mean "${guess}"?` : ` (routes: ${[...routes.keys()].join(', ') || 'none'})`}`);
+      }
+    });
+  }
+
+  return {
+    name,
+    implicit: false,
+    stickysession,
+    stickysessionsep: b.stickysessionsep,
+    scolonpathdelim: b.scolonpathdelim,
+    lbmethod: b.lbmethod,
+    maxattempts: b.maxattempts,
+    nofailover: b.nofailover,
+    timeout: b.timeout,
+    failonstatus: valid(b.failonstatus),
+    failontimeout: b.failontimeout,
+    forcerecovery: b.forcerecovery,
+    nonce: b.nonce,
+    growth: b.growth,
+    routecookie: b.routecookie,
+    members,
+  };
+}
+
+/** Member timeouts default to proxy.timeout (ProxyTimeout), connectiontimeout to timeout (spec §4.2). */
+function member(m: RawMember, proxyTimeout: number): MemberConfig {
+  const { url: address, timeout, connectiontimeout, ...rest } = m;
+  const io = timeout ?? proxyTimeout;
+  return { ...address, ...rest, timeout: io, connectiontimeout: connectiontimeout ?? io };
+}
+
+/**
+ * `ProxyPass /legacy http://host/legacy`: mod_proxy serves a direct URL through a worker of its own,
+ * which we model as a one-member balancer named by the URL without path; no stickiness, and no
+ * forcerecovery, so a dead direct backend answers 503 at once. Rules to the same host share it.
+ */
+function implicitBalancer(address: MemberAddress, proxyTimeout: number, balancers: BalancerConfig[], byName: Map<string, BalancerConfig>): BalancerConfig {
+  const existing = byName.get(address.url);
+  if (existing) return existing;
+  const defaults = defaultsOf(balancerSchema)();
+  const memberDefaults = defaultsOf(memberSchema)();
+  const balancer: BalancerConfig = {
+    name: address.url,
+    implicit: true,
+    ...defaults,
+    stickysession: null,
+    forcerecovery: false,
+    failonstatus: [],
+    members: [member({ ...memberDefaults, url: address }, proxyTimeout)],
+  };
+  balancers.push(balancer);
+  byName.set(balancer.name, balancer);
+  return balancer;
+}
+
+function reverseOf(publicPath: string, target: Exclude<ProxyTarget, { kind: 'exclude' }>): ReverseRule {
+  return target.kind === 'balancer'
+    ? { path: publicPath, balancer: target.name, url: target.path }
+    : { path: publicPath, balancer: null, url: `${target.member.url}${target.path}` };
+}
+
+function reportUnknownBalancer(at: string, name: string, declared: Map<string, string>, r: Reader): void {
+  const names = [...declared.keys()];
+  const guess = didYouMean(name, names);
+  r.reportAt(at, `unknown balancer "${name}"${guess ? ` — did you mean "${guess}"?` : names.length ? ` (balancers: ${names.join(', ')})` : ' (no balancers are defined)'}`);
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || (net.isIPv4(address) && address.startsWith('127.'));
+}
+
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
+}
+
+/** Two listeners on one port collide when their addresses are equal or either is a wildcard. */
+function overlaps(a: ListenConfig, b: ListenConfig): boolean {
+  return a.port === b.port && (a.address === b.address || isWildcard(a.address) || isWildcard(b.address));
+}
+
+function checkListeners(listen: ListenConfig[], admin: RawConfig['admin'], r: Reader): void {
+  listen.forEach((l, i) => {
+    const j = listen.findIndex((other, k) => k < i && overlaps(other, l));
+    if (j >= 0) r.reportAt(`listen[${i}].port`, `${l.address}:${l.port} overlaps listen[${j}] (${listen[j]?.address}:${listen[j]?.port})`);
+  });
+  if (!admin) return;
+  const j = listen.findIndex((l) => overlaps(l, admin));
+  if (j >= 0) r.reportAt('admin.port', `the admin listener ${admin.address}:${admin.port} overlaps listen[${j}]; give it a port of its own`);
+  // The admin API can change member states: without a token it may only listen on loopback.
+  if (admin.token === '' && !isLoopback(admin.address)) {
+    r.reportAt('admin.token', `a token is required when admin.address (${admin.address}) is not a loopback address, e.g. token: \${STICKYD_ADMIN_TOKEN}`);
+  }
+}

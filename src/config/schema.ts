@@ -1,0 +1,403 @@
+/**
+ * THE table of the balancer file: every key with its type, default, range, one-line doc and
+ * Apache equivalent. Validation and defaults (load.ts), the JSON Schema (json-schema.ts →
+ * config/stickyd.schema.json) and the key reference (reference.ts → README) are all driven by it,
+ * so add or change a key here and nowhere else.
+ *
+ * Ranges and defaults are Apache's (spec §7, §8); where stickyd differs, the doc line says so.
+ */
+import net from 'node:net';
+import os from 'node:os';
+import { applyStatus, Flag, StatusSyntaxError } from '../balancer/flags.js';
+import {
+  bool,
+  defaultsOf,
+  describeValue,
+  duration,
+  either,
+  int,
+  list,
+  map,
+  nullable,
+  oneOf,
+  optional,
+  Reject,
+  required,
+  scalar,
+  section,
+  str,
+  withDefault,
+  type ValueType,
+} from './kinds.js';
+import type { StickySessionConfig } from './types.js';
+import { parseBalancerUrl, parseDirectUrl, parseMemberUrl, normalizeReverseUrl, UrlError, type MemberAddress } from './url.js';
+
+// ---------------------------------------------------------------------------------------------
+// Value types specific to this file
+
+function ipAddress(): ValueType<string> {
+  return str({
+    summary: 'IP address',
+    check: (s) => (net.isIP(s) ? null : `must be an IP address such as 0.0.0.0, 127.0.0.1 or :: (got "${s}")`),
+  });
+}
+
+/** Cookie names are RFC 6265 tokens. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const TOKEN_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
+
+function cookieName(): ValueType<string> {
+  return str({
+    summary: 'cookie name',
+    minLength: 1,
+    pattern: TOKEN_PATTERN,
+    check: (s) => (TOKEN.test(s) ? null : `"${s}" is not a valid cookie name (letters, digits and !#$%&'*+-.^_\`|~ only)`),
+  });
+}
+
+/** A URL path prefix as ProxyPass takes it. */
+function urlPath(): ValueType<string> {
+  return str({
+    summary: 'URL path',
+    minLength: 1,
+    pattern: '^/\\S*$',
+    check: (s) => (!s.startsWith('/') ? `must be a URL path starting with "/" (got "${s}")` : /\s/.test(s) ? `must not contain white space (got "${s}")` : null),
+  });
+}
+
+/**
+ * `stickysession=C` or `C|P` (spec §2.1, `P:373-389`): cookie C, URL parameter P (= C when no `|`),
+ * split at the first `|`; the whole value shorter than 64 characters (Apache truncates silently —
+ * we refuse). Empty = no stickiness.
+ */
+function stickySession(): ValueType<StickySessionConfig | null> {
+  return scalar({
+    expected: 'a cookie name, or COOKIE|PARAM',
+    summary: 'C or C|P (< 64 chars)',
+    json: { type: 'string', maxLength: 63, pattern: `^$|^[!#$%&'*+.^_\`~0-9A-Za-z-]+(\\|[!#$%&'*+.^_\`|~0-9A-Za-z-]+)?$` },
+    parse(v) {
+      if (v === null || v === '') return null;
+      if (typeof v !== 'string') return new Reject(`expected a cookie name, or COOKIE|PARAM (got ${describeValue(v)})`);
+      if (v.length >= 64) return new Reject(`must be shorter than 64 characters (got ${v.length})`);
+      const bar = v.indexOf('|');
+      const cookie = bar < 0 ? v : v.slice(0, bar);
+      const param = bar < 0 ? v : v.slice(bar + 1);
+      for (const name of [cookie, param]) {
+        if (!TOKEN.test(name)) {
+          return new Reject(name === '' ? `expected COOKIE|PARAM with both names present (got "${v}")` : `"${name}" is not a valid cookie or parameter name`);
+        }
+      }
+      return { cookie, param };
+    },
+    toYaml: (s) => (s ? (s.cookie === s.param ? s.cookie : `${s.cookie}|${s.param}`) : ''),
+  });
+}
+
+/** `stickysessionsep`: one character, or Off (spec §2.1, `P:390-403`); YAML `false` also means Off. */
+function stickySessionSep(): ValueType<string | null> {
+  return scalar({
+    expected: 'one character or Off',
+    summary: 'one character, or Off',
+    json: { anyOf: [{ const: false }, { type: 'string', minLength: 1, maxLength: 1 }, { type: 'string', pattern: '^[Oo][Ff][Ff]$' }] },
+    parse(v) {
+      if (v === false) return null;
+      if (typeof v === 'string' && /^off$/i.test(v)) return null;
+      if (typeof v === 'string' && [...v].length === 1) return v;
+      return new Reject(`must be one character or Off (got ${describeValue(v)})`);
+    },
+    toYaml: (v) => v ?? 'Off',
+  });
+}
+
+/**
+ * `nonce` (spec §6): `None` (any case) makes the manager read-only for the balancer and is stored
+ * as ""; otherwise the text, at most 36 characters (Apache's field holds a formatted UUID).
+ */
+function nonce(): ValueType<string> {
+  return scalar({
+    expected: 'text, or None',
+    summary: 'text, or None',
+    json: { type: 'string', maxLength: 36 },
+    parse(v) {
+      if (typeof v !== 'string') return new Reject(`expected text or None (got ${describeValue(v)}; quote it to make it text)`);
+      if (/^none$/i.test(v)) return '';
+      if (v.length > 36) return new Reject(`must be at most 36 characters long (got ${v.length})`);
+      return v;
+    },
+    toYaml: (v) => (v === '' ? 'None' : v),
+  });
+}
+
+/** `status` in Apache's flag syntax; checked by the same parser the balancer uses (spec §5). */
+function statusFlags(): ValueType<string> {
+  return str({
+    summary: 'flags, e.g. +H',
+    pattern: '^[-+IiNnDdSsEeHhRrCc]*$',
+    check(s) {
+      try {
+        applyStatus(s, Flag.INITIALIZED);
+        return null;
+      } catch (e) {
+        if (e instanceof StatusSyntaxError) return e.message;
+        throw e;
+      }
+    },
+  });
+}
+
+/**
+ * `loadfactor` (spec §7.2): a decimal, lbfactor = trunc(v × 100), which must lie in 100..10000 —
+ * the check Apache makes, so 100.005 is accepted (lbfactor 10000) and 0.999 refused.
+ */
+function loadFactor(): ValueType<number> {
+  return scalar({
+    expected: 'a number between 1 and 100',
+    summary: 'decimal 1..100',
+    json: { type: 'number', minimum: 1, exclusiveMaximum: 100.01 },
+    parse(v) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) return new Reject(`expected a number between 1 and 100 (got ${describeValue(v)})`);
+      const lbfactor = Math.trunc(v * 100);
+      if (lbfactor < 100 || lbfactor > 10000) return new Reject(`must be between 1 and 100 (got ${v})`);
+      return v;
+    },
+  });
+}
+
+/** `failonstatus: "500,503"` or `"500 503"` as Apache writes it (`P:` failonstatus: split on commas and spaces). */
+function statusCodeText(): ValueType<number[]> {
+  return scalar({
+    expected: 'HTTP status codes',
+    summary: 'codes as text',
+    json: { anyOf: [{ type: 'integer', minimum: 100, maximum: 599 }, { type: 'string', pattern: '^[\\s,]*(\\d{3}([\\s,]+\\d{3})*)?[\\s,]*$' }] },
+    parse(v) {
+      const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v : null;
+      if (text === null) return new Reject(`expected a list of HTTP status codes (got ${describeValue(v)})`);
+      const codes: number[] = [];
+      for (const word of text.split(/[\s,]+/).filter(Boolean)) {
+        const code = /^\d+$/.test(word) ? Number(word) : NaN;
+        if (!(code >= 100 && code <= 599)) return new Reject(`must be HTTP status codes between 100 and 599 (got "${word}")`);
+        codes.push(code);
+      }
+      return codes;
+    },
+  });
+}
+
+function statusCode(): ValueType<number> {
+  return int(100, 599);
+}
+
+function memberUrl(): ValueType<MemberAddress> {
+  return scalar({
+    expected: 'a member URL',
+    summary: 'http:// or ajp:// URL',
+    json: { type: 'string', pattern: '^([Hh][Tt][Tt][Pp]|[Aa][Jj][Pp])://' },
+    parse(v) {
+      if (typeof v !== 'string') return new Reject(`expected a URL such as http://host:port or ajp://host:port (got ${describeValue(v)})`);
+      try {
+        return parseMemberUrl(v);
+      } catch (e) {
+        if (e instanceof UrlError) return new Reject(e.message);
+        throw e;
+      }
+    },
+    toYaml: (a) => a.url,
+  });
+}
+
+/** Where a `proxypass` rule sends requests. */
+export type ProxyTarget =
+  | { kind: 'exclude' }
+  | { kind: 'balancer'; name: string; path: string; written: string }
+  | { kind: 'direct'; member: MemberAddress; path: string; written: string };
+
+function proxyTarget(): ValueType<ProxyTarget> {
+  return scalar({
+    expected: '"!", balancer://name[/path] or an http:// or ajp:// URL',
+    summary: '!, balancer://name/path or URL',
+    json: { type: 'string', pattern: '^(!|[Bb][Aa][Ll][Aa][Nn][Cc][Ee][Rr]://.+|([Hh][Tt][Tt][Pp]|[Aa][Jj][Pp])://.+)$' },
+    parse(v) {
+      if (typeof v !== 'string' || v.trim() === '') {
+        return new Reject(`expected "!", balancer://name[/path] or an http:// or ajp:// URL (got ${describeValue(v)})`);
+      }
+      if (v.trim() === '!') return { kind: 'exclude' };
+      try {
+        const b = parseBalancerUrl(v);
+        if (b) return { kind: 'balancer', name: b.name, path: b.path, written: v.trim() };
+        const d = parseDirectUrl(v);
+        return { kind: 'direct', member: d.member, path: d.path, written: v.trim() };
+      } catch (e) {
+        if (e instanceof UrlError) return new Reject(e.message.replace(/^scheme must be/, 'must be "!", balancer://name or'));
+        throw e;
+      }
+    },
+    toYaml: (t) => (t.kind === 'exclude' ? '!' : t.written),
+  });
+}
+
+/** A `proxypassreverse` url: `balancer://name[/path]`, or a plain URL compared as text. */
+export type ReverseTarget = { kind: 'balancer'; name: string; path: string } | { kind: 'url'; url: string };
+
+function reverseTarget(): ValueType<ReverseTarget> {
+  return scalar({
+    expected: 'balancer://name[/path] or a URL',
+    summary: 'balancer://name or URL',
+    json: { type: 'string', pattern: '^([Bb][Aa][Ll][Aa][Nn][Cc][Ee][Rr]|[Hh][Tt][Tt][Pp][Ss]?|[Aa][Jj][Pp])://.+$' },
+    parse(v) {
+      if (typeof v !== 'string') return new Reject(`expected balancer://name[/path] or a URL (got ${describeValue(v)})`);
+      try {
+        const b = parseBalancerUrl(v);
+        return b ? { kind: 'balancer', name: b.name, path: b.path } : { kind: 'url', url: normalizeReverseUrl(v) };
+      } catch (e) {
+        if (e instanceof UrlError) return new Reject(e.message.replace(/^scheme must be/, 'must be balancer://name or'));
+        throw e;
+      }
+    },
+  });
+}
+
+/** Balancer names go into `balancer://name` URLs, the manager and metrics labels. */
+const BALANCER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+function checkBalancerName(name: string): string | null {
+  if (!BALANCER_NAME.test(name)) return `balancer name "${name}" must start with a letter or digit and contain only letters, digits, ".", "_" and "-"`;
+  if (name.length > 52) return `balancer name must be at most 52 characters (Apache's limit for "balancer://name"; got ${name.length})`;
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table
+
+export const listenSchema = section({
+  address: withDefault(ipAddress(), '0.0.0.0', { doc: 'IP address to bind; 0.0.0.0 = every IPv4 address, :: = every address', apache: 'Listen [address:]port' }),
+  port: required(int(1, 65535), { doc: 'TCP port', apache: 'Listen' }),
+});
+
+export const serverSchema = section({
+  servername: withDefault(str({ minLength: 1 }), () => os.hostname(), { defaultDoc: "the machine's host name", doc: 'Name sent in X-Forwarded-Server', apache: 'ServerName' }),
+  maxheadersize: withDefault(int(1024, 1048576), 16384, { doc: 'Largest request header block in bytes (request line + headers); larger requests get 431', apache: 'LimitRequestFieldSize / LimitRequestLine' }),
+  requestheadertimeout: withDefault(duration({ min: 1 }), 20_000, { doc: 'Time allowed to receive the complete request header block; 408 after', apache: 'RequestReadTimeout header=' }),
+  requesttimeout: withDefault(duration({ min: 1 }), 300_000, { doc: 'Time allowed to receive the complete request, body included; 408 after', apache: 'RequestReadTimeout body=' }),
+  keepalivetimeout: withDefault(duration({ min: 1 }), 5_000, { doc: 'Idle time of a client keep-alive connection', apache: 'KeepAliveTimeout' }),
+  maxkeepaliverequests: withDefault(int(0), 100, { doc: 'Requests per client connection; 0 = unlimited', apache: 'MaxKeepAliveRequests' }),
+  gracefultimeout: withDefault(duration({ min: 0 }), 30_000, { doc: 'On SIGTERM/SIGINT: how long in-flight requests may take before connections are cut', apache: 'GracefulShutdownTimeout' }),
+});
+
+export const proxySchema = section({
+  preservehost: withDefault(bool(), false, { doc: "Send the client's Host header to the member instead of the member's host:port", apache: 'ProxyPreserveHost' }),
+  addheaders: withDefault(bool(), true, { doc: 'Append X-Forwarded-For, X-Forwarded-Host and X-Forwarded-Server', apache: 'ProxyAddHeaders' }),
+  timeout: withDefault(duration({ min: 1 }), 60_000, { doc: 'Default member I/O timeout', apache: 'ProxyTimeout' }),
+});
+
+export const memberSchema = section({
+  url: required(memberUrl(), { doc: 'http://host[:port][/path] or ajp://host[:port]; normalized (scheme and host lower-cased, default port and trailing slash dropped)', apache: 'BalancerMember URL' }),
+  route: withDefault(str({ maxLength: 63 }), '', { doc: 'Route: the text after the separator in the session id that selects this member (Tomcat jvmRoute)', apache: 'route=' }),
+  redirect: withDefault(str({ maxLength: 63 }), '', { doc: "Route of the member that takes this member's sticky requests while it is unusable", apache: 'redirect=' }),
+  loadfactor: withDefault(loadFactor(), 1, { doc: 'Relative share of load-balanced requests; lbfactor = trunc(loadfactor × 100)', apache: 'loadfactor=' }),
+  lbset: withDefault(int(0, 99), 0, { doc: 'Member set; a higher set is used only when no member of a lower set is usable', apache: 'lbset=' }),
+  status: withDefault(statusFlags(), '', { doc: 'Initial status flags: +/- followed by letters of I N D S E H R C, e.g. "+H" (hot standby)', apache: 'status=' }),
+  retry: withDefault(duration({ min: 0 }), 60_000, { doc: 'Time a member stays in error before it is tried again', apache: 'retry=' }),
+  timeout: optional(duration({ min: 1 }), { defaultDoc: 'proxy.timeout', doc: 'Socket I/O timeout', apache: 'timeout=' }),
+  connectiontimeout: optional(duration({ min: 1 }), { defaultDoc: "the member's timeout", doc: 'Connect timeout', apache: 'connectiontimeout=' }),
+  max: withDefault(int(1), 128, { doc: 'Connection pool size (hard cap on connections to this member)', apache: 'max=' }),
+  ttl: withDefault(duration({ min: 1 }), 4_000, { doc: 'Idle lifetime of a pooled connection (below common backend keep-alive timeouts)', apache: 'ttl=' }),
+  disablereuse: withDefault(bool(), false, { doc: 'Close the backend connection after each request', apache: 'disablereuse=' }),
+  acquire: withDefault(nullable(duration({ min: 1, requireUnit: 'Apache reads a bare acquire value as milliseconds, stickyd as seconds' })), null, {
+    defaultDoc: 'none (wait for a free connection)',
+    doc: 'Longest wait for a free pool slot, then 503 (member in error, failover); needs a unit',
+    apache: 'acquire=',
+  }),
+  keepalive: withDefault(bool(), false, { doc: 'TCP SO_KEEPALIVE on member connections', apache: 'keepalive=' }),
+  ping: withDefault(duration({ min: 1 }), 0, { defaultDoc: '0 (off)', doc: 'AJP CPing/CPong timeout; HTTP: 100-continue probe on requests with a body', apache: 'ping=' }),
+  secret: withDefault(str(), '', { doc: "The AJP connector's secret (ajp:// members only)", apache: 'secret=' }),
+  hcmethod: withDefault(oneOf(['None', 'TCP', 'OPTIONS', 'HEAD', 'GET'] as const, { caseInsensitive: true }), 'None', { doc: 'Active health check method; None = no active checks', apache: 'hcmethod= (mod_proxy_hcheck)' }),
+  hcuri: withDefault(str(), '', { doc: 'Path appended to the member URL for health checks', apache: 'hcuri=' }),
+  hcinterval: withDefault(duration({ min: 1 }), 30_000, { doc: 'Interval between health checks', apache: 'hcinterval=' }),
+  hcpasses: withDefault(int(1), 1, { doc: 'Consecutive passed checks that clear the C (and E) flag', apache: 'hcpasses=' }),
+  hcfails: withDefault(int(1), 1, { doc: 'Consecutive failed checks that set the C flag', apache: 'hcfails=' }),
+  hcexpr: withDefault(nullable(str({ minLength: 1 })), null, { defaultDoc: 'none (status 2xx/3xx passes)', doc: 'Expression a health check response must satisfy', apache: 'hcexpr= (ProxyHCExpr)' }),
+});
+
+export const routeCookieSchema = section({
+  name: required(cookieName(), { doc: 'Cookie name, e.g. ROUTEID', apache: 'Header add Set-Cookie "ROUTEID=…"' }),
+  path: withDefault(urlPath(), '/', { doc: 'Cookie Path', apache: 'path=' }),
+  domain: withDefault(nullable(str({ minLength: 1 })), null, { defaultDoc: 'none', doc: 'Cookie Domain attribute', apache: 'domain=' }),
+  secure: withDefault(bool(), false, { doc: 'Add Secure', apache: 'secure' }),
+  httponly: withDefault(bool(), true, { doc: 'Add HttpOnly', apache: 'HttpOnly' }),
+});
+
+export const balancerSchema = section({
+  stickysession: withDefault(nullable(stickySession()), null, { defaultDoc: 'none (no stickiness; routecookie.name when routecookie is set)', doc: 'Session cookie name, or COOKIE|URLPARAM', apache: 'stickysession=' }),
+  stickysessionsep: withDefault(stickySessionSep(), '.', { doc: 'Separator before the route in the session id; Off = the whole value is the route', apache: 'stickysessionsep=' }),
+  scolonpathdelim: withDefault(bool(), false, { doc: '";" also ends a session id found in the URL', apache: 'scolonpathdelim=' }),
+  lbmethod: withDefault(
+    oneOf(['byrequests', 'bybusyness', 'bytraffic'] as const, {
+      rejected: { heartbeat: 'lbmethod heartbeat is not supported (it needs mod_heartmonitor); use byrequests, bybusyness or bytraffic' },
+    }),
+    'byrequests',
+    { doc: 'Load-balancing method for requests without a usable route', apache: 'lbmethod=' },
+  ),
+  maxattempts: withDefault(nullable(int(0)), null, { defaultDoc: 'members − 1 (0 with one member)', doc: 'Failover attempts after the first try', apache: 'maxattempts=' }),
+  nofailover: withDefault(bool(), false, { doc: 'Answer 503 instead of load-balancing when the sticky member is unusable', apache: 'nofailover=' }),
+  timeout: withDefault(duration({ min: 1 }), 0, { defaultDoc: '0 (no wait)', doc: 'How long to wait for a usable member before 503', apache: 'timeout= (on ProxyPass/ProxySet)' }),
+  failonstatus: withDefault(either(list(statusCode()), statusCodeText()), [], { doc: 'Backend status codes that put the member in error (list, or "500,503")', apache: 'failonstatus=' }),
+  failontimeout: withDefault(bool(), false, { doc: 'A read timeout puts the member in error', apache: 'failontimeout=' }),
+  forcerecovery: withDefault(bool(), true, { doc: 'When every member is in error, try them all again instead of answering 503', apache: 'forcerecovery=' }),
+  nonce: withDefault(nullable(nonce()), null, { defaultDoc: 'a random UUID at each start', doc: 'Balancer-manager nonce; None = the manager cannot change this balancer', apache: 'nonce=' }),
+  growth: withDefault(int(0, 100), 0, { doc: 'Spare member slots the balancer-manager may fill', apache: 'growth=' }),
+  routecookie: withDefault(nullable(routeCookieSchema), null, {
+    defaultDoc: 'none',
+    doc: 'Set a route cookie ("." + route) when a request was load-balanced (the Apache ROUTEID recipe, built in)',
+    apache: 'Header add Set-Cookie … env=BALANCER_ROUTE_CHANGED',
+  }),
+  members: required(list(memberSchema, { minItems: 1, tooFew: 'a balancer needs at least one member' }), { doc: 'The members, in order', apache: 'BalancerMember' }),
+});
+
+export const cookieRewriteSchema = section({
+  internal: required(str({ minLength: 1 }), { doc: 'Backend-side path or domain (prefix)' }),
+  public: required(str(), { doc: 'What the client sees instead' }),
+});
+
+export const proxyPassSchema = section({
+  path: required(urlPath(), { doc: 'Public URL-path prefix', apache: 'ProxyPass <path>' }),
+  url: required(proxyTarget(), { doc: '"!" (do not proxy), balancer://name[/path], or http:// / ajp:// URL (an implicit one-member balancer)', apache: 'ProxyPass … <url>' }),
+  reverse: withDefault(bool(), false, { doc: 'Also add ProxyPassReverse <path> <url> (after the proxypassreverse list)', apache: 'ProxyPassReverse' }),
+  cookiepath: withDefault(nullable(either(urlPath(), cookieRewriteSchema)), null, {
+    defaultDoc: 'none',
+    doc: 'Backend cookie path to rewrite to this rule\'s path (or {internal, public})',
+    apache: 'ProxyPassReverseCookiePath',
+  }),
+});
+
+export const reverseSchema = section({
+  path: required(urlPath(), { doc: 'Public prefix substituted for the member URL', apache: 'ProxyPassReverse <path>' }),
+  url: required(reverseTarget(), { doc: 'balancer://name[/path] or a URL', apache: 'ProxyPassReverse … <url>' }),
+});
+
+export const adminSchema = section({
+  address: withDefault(ipAddress(), '127.0.0.1', { doc: 'IP address of the admin listener (balancer-manager, JSON API, metrics, health)' }),
+  port: withDefault(int(1, 65535), 8052, { doc: 'TCP port of the admin listener' }),
+  token: withDefault(str(), '', { doc: 'Bearer token for the JSON API and manager changes; "" = none (only on a loopback address)', apache: 'Require (on <Location /balancer-manager>)' }),
+  readonly: withDefault(bool(), false, { doc: 'The manager and the API refuse changes' }),
+});
+
+export const logSchema = section({
+  level: withDefault(oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const), 'info', { doc: "Level of the daemon's own messages", apache: 'LogLevel' }),
+  access: withDefault(bool(), true, { doc: 'Access log: one JSON line per request', apache: 'CustomLog' }),
+});
+
+export const configSchema = section(
+  {
+    listen: required(list(listenSchema, { minItems: 1, tooFew: 'at least one listener is needed, e.g. - { address: 0.0.0.0, port: 8051 }' }), { doc: 'HTTP listeners', apache: 'Listen' }),
+    server: withDefault(serverSchema, defaultsOf(serverSchema), { doc: 'Client-side limits and timeouts' }),
+    proxy: withDefault(proxySchema, defaultsOf(proxySchema), { doc: 'Server-wide mod_proxy settings' }),
+    balancers: withDefault(map(balancerSchema, checkBalancerName, BALANCER_NAME.source), [], { defaultDoc: 'none', doc: 'Balancers by name (lower-cased)', apache: '<Proxy balancer://name>' }),
+    proxypass: withDefault(list(proxyPassSchema), [], { doc: 'Mapping rules, tried in order; the first match wins', apache: 'ProxyPass' }),
+    proxypassreverse: withDefault(list(reverseSchema), [], { doc: 'Response header rewriting, tried in order', apache: 'ProxyPassReverse' }),
+    cookiepath: withDefault(list(cookieRewriteSchema), [], { doc: 'Set-Cookie Path rewriting, in order', apache: 'ProxyPassReverseCookiePath' }),
+    cookiedomain: withDefault(list(cookieRewriteSchema), [], { doc: 'Set-Cookie Domain rewriting, in order', apache: 'ProxyPassReverseCookieDomain' }),
+    admin: withDefault(nullable(adminSchema), null, { defaultDoc: 'off', doc: 'Admin listener: balancer-manager, JSON API, metrics, health', apache: '<Location /balancer-manager>' }),
+    log: withDefault(logSchema, defaultsOf(logSchema), { doc: 'Logging' }),
+  },
+  'a balancer file (a mapping)',
+);
