@@ -51,7 +51,7 @@ function code(text: string): string {
 function defaultText(def: KeyDef<unknown>): string {
   if (def.required) return 'required';
   if (def.defaultDoc !== undefined) return def.defaultDoc;
-  if (typeof def.default === 'function') return 'see below';
+  if (typeof def.default === 'function') return 'defaults of its keys';
   const v = def.type.toYaml(defaultOf(def));
   if (v === null) return 'none';
   if (v === '') return code('""');
@@ -62,7 +62,7 @@ function defaultText(def: KeyDef<unknown>): string {
 export function renderKeyReference(): string {
   const lines = ['| key | type | default | Apache | meaning |', '| --- | --- | --- | --- | --- |'];
   for (const { path, def } of allKeys()) {
-    lines.push(`| ${cell(code(path))} | ${cell(def.type.summary)} | ${cell(defaultText(def))} | ${def.apache ? cell(def.apache) : ''} | ${cell(def.doc)} |`);
+    lines.push(`| ${cell(code(path))} | ${cell(def.type.summary)} | ${cell(defaultText(def))} | ${def.apache ? cell(code(def.apache)) : ''} | ${cell(def.doc)} |`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -70,7 +70,7 @@ export function renderKeyReference(): string {
 export function renderApacheMapping(): string {
   const lines = ['| Apache directive or parameter | stickyd key |', '| --- | --- |'];
   for (const { path, def } of allKeys()) {
-    if (def.apache) lines.push(`| ${cell(def.apache)} | ${cell(code(path))} |`);
+    if (def.apache) lines.push(`| ${cell(code(def.apache))} | ${cell(code(path))} |`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -269,8 +269,8 @@ function checkBalancerName(name: string): string | null {
 // The table
 
 export const listenSchema = section({
-  address: withDefault(ipAddress(), '0.0.0.0', { doc: 'IP address to bind; 0.0.0.0 = every IPv4 address, :: = every address', apache: 'Listen [address:]port' }),
-  port: required(int(1, 65535), { doc: 'TCP port', apache: 'Listen' }),
+  address: withDefault(ipAddress(), '0.0.0.0', { doc: 'IP address to bind; 0.0.0.0 = every IPv4 address, :: = every address', apache: 'Listen address:port' }),
+  port: required(int(1, 65535), { doc: 'TCP port', apache: 'Listen [address:]port' }),
 });
 
 export const serverSchema = section({
@@ -291,60 +291,60 @@ export const proxySchema = section({
 
 export const memberSchema = section({
   url: required(memberUrl(), { doc: 'http://host[:port][/path] or ajp://host[:port]; normalized (scheme and host lower-cased, default port and trailing slash dropped)', apache: 'BalancerMember URL' }),
-  route: withDefault(str({ maxLength: 63 }), '', { doc: 'Route: the text after the separator in the session id that selects this member (Tomcat jvmRoute)', apache: 'route=' }),
-  redirect: withDefault(str({ maxLength: 63 }), '', { doc: "Route of the member that takes this member's sticky requests while it is unusable", apache: 'redirect=' }),
-  loadfactor: withDefault(loadFactor(), 1, { doc: 'Relative share of load-balanced requests; lbfactor = trunc(loadfactor × 100)', apache: 'loadfactor=' }),
-  lbset: withDefault(int(0, 99), 0, { doc: 'Member set; a higher set is used only when no member of a lower set is usable', apache: 'lbset=' }),
-  status: withDefault(statusFlags(), '', { doc: 'Initial status flags: +/- followed by letters of I N D S E H R C, e.g. "+H" (hot standby)', apache: 'status=' }),
-  retry: withDefault(duration({ min: 0 }), 60_000, { doc: 'Time a member stays in error before it is tried again', apache: 'retry=' }),
-  timeout: optional(duration({ min: 1 }), { defaultDoc: 'proxy.timeout', doc: 'Socket I/O timeout', apache: 'timeout=' }),
-  connectiontimeout: optional(duration({ min: 1 }), { defaultDoc: "the member's timeout", doc: 'Connect timeout', apache: 'connectiontimeout=' }),
-  max: withDefault(int(1), 128, { doc: 'Connection pool size (hard cap on connections to this member)', apache: 'max=' }),
-  ttl: withDefault(duration({ min: 1 }), 4_000, { doc: 'Idle lifetime of a pooled connection (below common backend keep-alive timeouts)', apache: 'ttl=' }),
-  disablereuse: withDefault(bool(), false, { doc: 'Close the backend connection after each request', apache: 'disablereuse=' }),
+  route: withDefault(str({ maxLength: 63 }), '', { doc: 'Route: the text after the separator in the session id that selects this member (Tomcat jvmRoute)', apache: 'BalancerMember … route=' }),
+  redirect: withDefault(str({ maxLength: 63 }), '', { doc: "Route of the member that takes this member's sticky requests while it is unusable", apache: 'BalancerMember … redirect=' }),
+  loadfactor: withDefault(loadFactor(), 1, { doc: 'Relative share of load-balanced requests; lbfactor = trunc(loadfactor × 100)', apache: 'BalancerMember … loadfactor=' }),
+  lbset: withDefault(int(0, 99), 0, { doc: 'Member set; a higher set is used only when no member of a lower set is usable', apache: 'BalancerMember … lbset=' }),
+  status: withDefault(statusFlags(), '', { doc: 'Initial status flags: +/- followed by letters of I N D S E H R C, e.g. "+H" (hot standby)', apache: 'BalancerMember … status=' }),
+  retry: withDefault(duration({ min: 0 }), 60_000, { doc: 'Time a member stays in error before it is tried again', apache: 'BalancerMember … retry=' }),
+  timeout: optional(duration({ min: 1 }), { defaultDoc: 'proxy.timeout', doc: 'Socket I/O timeout', apache: 'BalancerMember … timeout=' }),
+  connectiontimeout: optional(duration({ min: 1 }), { defaultDoc: "the member's timeout", doc: 'Connect timeout', apache: 'BalancerMember … connectiontimeout=' }),
+  max: withDefault(int(1), 128, { doc: 'Connection pool size (hard cap on connections to this member)', apache: 'BalancerMember … max=' }),
+  ttl: withDefault(duration({ min: 1 }), 4_000, { doc: 'Idle lifetime of a pooled connection (below common backend keep-alive timeouts)', apache: 'BalancerMember … ttl=' }),
+  disablereuse: withDefault(bool(), false, { doc: 'Close the backend connection after each request', apache: 'BalancerMember … disablereuse=' }),
   acquire: withDefault(nullable(duration({ min: 1, requireUnit: 'Apache reads a bare acquire value as milliseconds, stickyd as seconds' })), null, {
     defaultDoc: 'none (wait for a free connection)',
     doc: 'Longest wait for a free pool slot, then 503 (member in error, failover); needs a unit',
-    apache: 'acquire=',
+    apache: 'BalancerMember … acquire=',
   }),
-  keepalive: withDefault(bool(), false, { doc: 'TCP SO_KEEPALIVE on member connections', apache: 'keepalive=' }),
-  ping: withDefault(duration({ min: 1 }), 0, { defaultDoc: '0 (off)', doc: 'AJP CPing/CPong timeout; HTTP: 100-continue probe on requests with a body', apache: 'ping=' }),
-  secret: withDefault(str(), '', { doc: "The AJP connector's secret (ajp:// members only)", apache: 'secret=' }),
-  hcmethod: withDefault(oneOf(['None', 'TCP', 'OPTIONS', 'HEAD', 'GET'] as const, { caseInsensitive: true }), 'None', { doc: 'Active health check method; None = no active checks', apache: 'hcmethod= (mod_proxy_hcheck)' }),
-  hcuri: withDefault(str(), '', { doc: 'Path appended to the member URL for health checks', apache: 'hcuri=' }),
-  hcinterval: withDefault(duration({ min: 1 }), 30_000, { doc: 'Interval between health checks', apache: 'hcinterval=' }),
-  hcpasses: withDefault(int(1), 1, { doc: 'Consecutive passed checks that clear the C (and E) flag', apache: 'hcpasses=' }),
-  hcfails: withDefault(int(1), 1, { doc: 'Consecutive failed checks that set the C flag', apache: 'hcfails=' }),
-  hcexpr: withDefault(nullable(str({ minLength: 1 })), null, { defaultDoc: 'none (status 2xx/3xx passes)', doc: 'Expression a health check response must satisfy', apache: 'hcexpr= (ProxyHCExpr)' }),
+  keepalive: withDefault(bool(), false, { doc: 'TCP SO_KEEPALIVE on member connections', apache: 'BalancerMember … keepalive=' }),
+  ping: withDefault(duration({ min: 1 }), 0, { defaultDoc: '0 (off)', doc: 'AJP CPing/CPong timeout; HTTP: 100-continue probe on requests with a body', apache: 'BalancerMember … ping=' }),
+  secret: withDefault(str(), '', { doc: "The AJP connector's secret (ajp:// members only)", apache: 'BalancerMember … secret=' }),
+  hcmethod: withDefault(oneOf(['None', 'TCP', 'OPTIONS', 'HEAD', 'GET'] as const, { caseInsensitive: true }), 'None', { doc: 'Active health check method; None = no active checks', apache: 'BalancerMember … hcmethod= (mod_proxy_hcheck)' }),
+  hcuri: withDefault(str(), '', { doc: 'Path appended to the member URL for health checks', apache: 'BalancerMember … hcuri=' }),
+  hcinterval: withDefault(duration({ min: 1 }), 30_000, { doc: 'Interval between health checks', apache: 'BalancerMember … hcinterval=' }),
+  hcpasses: withDefault(int(1), 1, { doc: 'Consecutive passed checks that clear the C (and E) flag', apache: 'BalancerMember … hcpasses=' }),
+  hcfails: withDefault(int(1), 1, { doc: 'Consecutive failed checks that set the C flag', apache: 'BalancerMember … hcfails=' }),
+  hcexpr: withDefault(nullable(str({ minLength: 1 })), null, { defaultDoc: 'none (status 2xx/3xx passes)', doc: 'Expression a health check response must satisfy', apache: 'BalancerMember … hcexpr= (ProxyHCExpr)' }),
 });
 
 export const routeCookieSchema = section({
   name: required(cookieName(), { doc: 'Cookie name, e.g. ROUTEID', apache: 'Header add Set-Cookie "ROUTEID=…"' }),
-  path: withDefault(urlPath(), '/', { doc: 'Cookie Path', apache: 'path=' }),
-  domain: withDefault(nullable(str({ minLength: 1 })), null, { defaultDoc: 'none', doc: 'Cookie Domain attribute', apache: 'domain=' }),
-  secure: withDefault(bool(), false, { doc: 'Add Secure', apache: 'secure' }),
-  httponly: withDefault(bool(), true, { doc: 'Add HttpOnly', apache: 'HttpOnly' }),
+  path: withDefault(urlPath(), '/', { doc: 'Cookie Path', apache: 'Header add Set-Cookie "…; path=…"' }),
+  domain: withDefault(nullable(str({ minLength: 1 })), null, { defaultDoc: 'none', doc: 'Cookie Domain attribute', apache: 'Header add Set-Cookie "…; domain=…"' }),
+  secure: withDefault(bool(), false, { doc: 'Add Secure', apache: 'Header add Set-Cookie "…; Secure"' }),
+  httponly: withDefault(bool(), true, { doc: 'Add HttpOnly', apache: 'Header add Set-Cookie "…; HttpOnly"' }),
 });
 
 export const balancerSchema = section({
-  stickysession: withDefault(nullable(stickySession()), null, { defaultDoc: 'none (no stickiness; routecookie.name when routecookie is set)', doc: 'Session cookie name, or COOKIE|URLPARAM', apache: 'stickysession=' }),
-  stickysessionsep: withDefault(stickySessionSep(), '.', { doc: 'Separator before the route in the session id; Off = the whole value is the route', apache: 'stickysessionsep=' }),
-  scolonpathdelim: withDefault(bool(), false, { doc: '";" also ends a session id found in the URL', apache: 'scolonpathdelim=' }),
+  stickysession: withDefault(nullable(stickySession()), null, { defaultDoc: 'none (no stickiness; routecookie.name when routecookie is set)', doc: 'Session cookie name, or COOKIE|URLPARAM', apache: 'ProxySet stickysession=' }),
+  stickysessionsep: withDefault(stickySessionSep(), '.', { doc: 'Separator before the route in the session id; Off = the whole value is the route', apache: 'ProxySet stickysessionsep=' }),
+  scolonpathdelim: withDefault(bool(), false, { doc: '";" also ends a session id found in the URL', apache: 'ProxySet scolonpathdelim=' }),
   lbmethod: withDefault(
     oneOf(['byrequests', 'bybusyness', 'bytraffic'] as const, {
       rejected: { heartbeat: 'lbmethod heartbeat is not supported (it needs mod_heartmonitor); use byrequests, bybusyness or bytraffic' },
     }),
     'byrequests',
-    { doc: 'Load-balancing method for requests without a usable route', apache: 'lbmethod=' },
+    { doc: 'Load-balancing method for requests without a usable route', apache: 'ProxySet lbmethod=' },
   ),
-  maxattempts: withDefault(nullable(int(0)), null, { defaultDoc: 'members − 1 (0 with one member)', doc: 'Failover attempts after the first try', apache: 'maxattempts=' }),
-  nofailover: withDefault(bool(), false, { doc: 'Answer 503 instead of load-balancing when the sticky member is unusable', apache: 'nofailover=' }),
-  timeout: withDefault(duration({ min: 1 }), 0, { defaultDoc: '0 (no wait)', doc: 'How long to wait for a usable member before 503', apache: 'timeout= (on ProxyPass/ProxySet)' }),
-  failonstatus: withDefault(either(list(statusCode()), statusCodeText()), [], { doc: 'Backend status codes that put the member in error (list, or "500,503")', apache: 'failonstatus=' }),
-  failontimeout: withDefault(bool(), false, { doc: 'A read timeout puts the member in error', apache: 'failontimeout=' }),
-  forcerecovery: withDefault(bool(), true, { doc: 'When every member is in error, try them all again instead of answering 503', apache: 'forcerecovery=' }),
-  nonce: withDefault(nullable(nonce()), null, { defaultDoc: 'a random UUID at each start', doc: 'Balancer-manager nonce; None = the manager cannot change this balancer', apache: 'nonce=' }),
-  growth: withDefault(int(0, 100), 0, { doc: 'Spare member slots the balancer-manager may fill', apache: 'growth=' }),
+  maxattempts: withDefault(nullable(int(0)), null, { defaultDoc: 'members − 1 (0 with one member)', doc: 'Failover attempts after the first try', apache: 'ProxySet maxattempts=' }),
+  nofailover: withDefault(bool(), false, { doc: 'Answer 503 instead of load-balancing when the sticky member is unusable', apache: 'ProxySet nofailover=' }),
+  timeout: withDefault(duration({ min: 1 }), 0, { defaultDoc: '0 (no wait)', doc: 'How long to wait for a usable member before 503', apache: 'ProxySet timeout= (on the balancer)' }),
+  failonstatus: withDefault(either(list(statusCode()), statusCodeText()), [], { doc: 'Backend status codes that put the member in error (list, or "500,503")', apache: 'ProxySet failonstatus=' }),
+  failontimeout: withDefault(bool(), false, { doc: 'A read timeout puts the member in error', apache: 'ProxySet failontimeout=' }),
+  forcerecovery: withDefault(bool(), true, { doc: 'When every member is in error, try them all again instead of answering 503', apache: 'ProxySet forcerecovery=' }),
+  nonce: withDefault(nullable(nonce()), null, { defaultDoc: 'a random UUID at each start', doc: 'Balancer-manager nonce; None = the manager cannot change this balancer', apache: 'ProxySet nonce=' }),
+  growth: withDefault(int(0, 100), 0, { doc: 'Spare member slots the balancer-manager may fill', apache: 'ProxySet growth=' }),
   routecookie: withDefault(nullable(routeCookieSchema), null, {
     defaultDoc: 'none',
     doc: 'Set a route cookie ("." + route) when a request was load-balanced (the Apache ROUTEID recipe, built in)',
@@ -361,7 +361,7 @@ export const cookieRewriteSchema = section({
 export const proxyPassSchema = section({
   path: required(urlPath(), { doc: 'Public URL-path prefix', apache: 'ProxyPass <path>' }),
   url: required(proxyTarget(), { doc: '"!" (do not proxy), balancer://name[/path], or http:// / ajp:// URL (an implicit one-member balancer)', apache: 'ProxyPass … <url>' }),
-  reverse: withDefault(bool(), false, { doc: 'Also add ProxyPassReverse <path> <url> (after the proxypassreverse list)', apache: 'ProxyPassReverse' }),
+  reverse: withDefault(bool(), false, { doc: 'Also add ProxyPassReverse <path> <url> (after the proxypassreverse list)', apache: 'ProxyPassReverse <path> <url>' }),
   cookiepath: withDefault(nullable(either(urlPath(), cookieRewriteSchema)), null, {
     defaultDoc: 'none',
     doc: 'Backend cookie path to rewrite to this rule\'s path (or {internal, public})',
@@ -388,7 +388,7 @@ export const logSchema = section({
 
 export const configSchema = section(
   {
-    listen: required(list(listenSchema, { minItems: 1, tooFew: 'at least one listener is needed, e.g. - { address: 0.0.0.0, port: 8051 }' }), { doc: 'HTTP listeners', apache: 'Listen' }),
+    listen: required(list(listenSchema, { minItems: 1, tooFew: 'at least one listener is needed, e.g. - { address: 0.0.0.0, port: 8051 }' }), { doc: 'HTTP listeners (one per Listen directive)' }),
     server: withDefault(serverSchema, defaultsOf(serverSchema), { doc: 'Client-side limits and timeouts' }),
     proxy: withDefault(proxySchema, defaultsOf(proxySchema), { doc: 'Server-wide mod_proxy settings' }),
     balancers: withDefault(map(balancerSchema, checkBalancerName, BALANCER_NAME.source), [], { defaultDoc: 'none', doc: 'Balancers by name (lower-cased)', apache: '<Proxy balancer://name>' }),
