@@ -53,7 +53,9 @@ export interface BackendResponse {
 
 /**
  * Why one attempt failed, in the terms of spec §4.1/§4.2:
- * - `connect`: refused, unreachable, DNS, or connect timeout: nothing was sent. → member in error, failover (503 if none left).
+ * - `connect`: refused, unreachable, or connect timeout: nothing was sent. → member in error, failover (503 if none left).
+ * - `dns`: the member's host name cannot be resolved. httpd's handler returns 500 here (spec §4.1):
+ *   → member in error, **no** failover, 500 "Proxy Error".
  * - `acquire`: no pool slot within `acquire`. Nothing was sent. → same as connect.
  * - `ping`: CPing (AJP) or 100-continue probe got no answer within `ping`. Nothing was sent. → same as connect.
  * - `timeout`: no response (status line / AJP headers) within the member `timeout`. → 502; error state only with failontimeout.
@@ -62,7 +64,7 @@ export interface BackendResponse {
  * - `protocol`: the member sent something that is not a valid response. → 502.
  * - `aborted`: the client went away; nothing is answered.
  */
-export type BackendErrorKind = 'connect' | 'acquire' | 'ping' | 'timeout' | 'send-timeout' | 'closed' | 'protocol' | 'aborted';
+export type BackendErrorKind = 'connect' | 'dns' | 'acquire' | 'ping' | 'timeout' | 'send-timeout' | 'closed' | 'protocol' | 'aborted';
 
 export class BackendError extends Error {
   readonly kind: BackendErrorKind;
