@@ -1,0 +1,74 @@
+/**
+ * Per-peer delivery queue: the receiving side of the per-peer FIFO guarantee (types.ts). Frames
+ * from one member are handled one at a time, in arrival order, each handler's promise settling
+ * before the next starts — also across a reconnect, because the queue belongs to the member, not to
+ * the connection.
+ *
+ * While the sending member is still being verified the queue is held, not dropped: a joiner asks the
+ * oldest member for state right after it verified that member, often before that member finished
+ * verifying the joiner (spec §2.5 step 3). Its request waits here for the few milliseconds the
+ * probe takes and is then handled in order; if verification fails the held frames are answered with
+ * a failure. Memory stays bounded because each connection stops being read after PAUSE_AT
+ * unhandled frames (receiver.ts).
+ */
+import { Fifo } from './fifo.js';
+import type { InboundConnection } from './receiver.js';
+
+export interface InboxItem {
+  conn: InboundConnection;
+  type: number;
+  payload: Buffer;
+}
+
+export class PeerInbox {
+  private readonly items = new Fifo<InboxItem>();
+  private running = false;
+  private open = false;
+
+  constructor(private readonly deliver: (item: InboxItem) => unknown) {}
+
+  push(item: InboxItem): void {
+    item.conn.queued();
+    this.items.push(item);
+    if (this.open && !this.running) void this.run();
+  }
+
+  /** The member is verified: deliver what was held and everything after it. */
+  release(): void {
+    this.open = true;
+    if (!this.running) void this.run();
+  }
+
+  isReleased(): boolean {
+    return this.open;
+  }
+
+  /** Verification failed: hand every held frame to `refuse` (which answers its sender) instead. */
+  refuseHeld(refuse: (item: InboxItem) => void): void {
+    if (this.open) return;
+    for (let item = this.items.shift(); item; item = this.items.shift()) {
+      refuse(item);
+      item.conn.handled();
+    }
+  }
+
+  isEmpty(): boolean {
+    return this.items.length === 0 && !this.running;
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      for (let item = this.items.shift(); item; item = this.items.shift()) {
+        try {
+          const r = this.deliver(item);
+          if (r && typeof (r as Promise<unknown>).then === 'function') await r;
+        } finally {
+          item.conn.handled();
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
