@@ -59,6 +59,8 @@ interface Entry {
   /** Time of the last liveness evidence (a fresh heartbeat), or of discovery. */
   lastHeard: number;
   probing: boolean;
+  /** When the probe in flight started (a heartbeat after it is newer evidence than its verdict). */
+  probeStartedAt: number;
   lastProbeAt: number;
   /** Why it is suspected, which becomes the removal reason if the probe fails. */
   suspectReason: 'timeout' | 'send-failure';
@@ -118,6 +120,7 @@ export class MembershipTable {
         state: 'verifying',
         lastHeard: now,
         probing: true,
+        probeStartedAt: now,
         lastProbeAt: now,
         suspectReason: 'timeout',
         kept: false,
@@ -177,7 +180,9 @@ export class MembershipTable {
         return actions;
       }
       case 'alive':
-        if (alive) return [];
+        // An early check (lost connection, failed send) found the port closed: removed, unless a
+        // heartbeat arrived after the probe started — that is newer evidence than the probe.
+        if (alive || e.lastHeard > e.probeStartedAt) return [];
         return this.remove(e, 'send-failure');
       case 'suspect':
         if (!alive) return this.remove(e, e.suspectReason);
@@ -241,6 +246,7 @@ export class MembershipTable {
 
   private startProbe(e: Entry, now: number): MembershipAction {
     e.probing = true;
+    e.probeStartedAt = now;
     e.lastProbeAt = now;
     return { type: 'probe', member: e.member };
   }

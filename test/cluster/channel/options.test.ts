@@ -1,0 +1,75 @@
+// Options (options.ts): Tomcat's defaults, and bad input refused at createChannel with a message
+// that names the option.
+import { describe, expect, it } from 'vitest';
+import { CHANNEL_DEFAULTS, ChannelConfigError, createChannel, type ChannelOptions } from '../../../src/cluster/channel/index.js';
+import { isLoopback, parseHostPort, resolveChannelOptions } from '../../../src/cluster/channel/options.js';
+
+const base: ChannelOptions = {
+  jvmRoute: 'jvm_a',
+  receiver: { address: '127.0.0.1', port: 4000 },
+  membership: { type: 'static', members: ['127.0.0.1:4001'] },
+};
+
+describe('defaults', () => {
+  it("are Tomcat's (McastService, TcpFailureDetector, sender)", () => {
+    const r = resolveChannelOptions({ ...base, membership: { type: 'multicast' } });
+    expect(r.membership).toEqual({
+      type: 'multicast',
+      address: '228.0.0.4',
+      port: 45564,
+      frequency: 500,
+      dropTime: 3000,
+      ttl: undefined,
+      bind: undefined,
+    });
+    expect(r.connectTimeout).toBe(1000);
+    expect(r.senderTimeout).toBe(3000);
+    expect(r.receiver.maxFrameSize).toBe(16 * 1024 * 1024);
+    expect(r.domain).toBe('');
+    expect(r.secret).toBeNull();
+    expect(CHANNEL_DEFAULTS.maxQueueBytes).toBe(r.maxQueueBytes);
+  });
+
+  it('parses static member lists, IPv6 included', () => {
+    const r = resolveChannelOptions({ ...base, membership: { type: 'static', members: ['10.0.0.2:4000', '[::1]:4001'] } });
+    expect(r.membership.type === 'static' && r.membership.members).toEqual([
+      { host: '10.0.0.2', port: 4000 },
+      { host: '::1', port: 4001 },
+    ]);
+  });
+});
+
+describe('refused configurations', () => {
+  it('requires a secret when the receiver binds beyond loopback', () => {
+    expect(() => createChannel({ ...base, receiver: { address: '10.1.2.3', port: 4000 } })).toThrow(
+      'secret is required when the receiver binds beyond loopback',
+    );
+    expect(() => createChannel({ ...base, receiver: { address: '10.1.2.3', port: 4000 }, secret: 'x' })).not.toThrow();
+    for (const a of ['127.0.0.1', '127.3.4.5', '::1', 'localhost', '::ffff:127.0.0.1']) expect(isLoopback(a)).toBe(true);
+    for (const a of ['10.0.0.1', '::ffff:10.0.0.1', '192.168.0.1', 'example.org']) expect(isLoopback(a)).toBe(false);
+  });
+
+  it.each<[string, Partial<ChannelOptions>, RegExp]>([
+    ['empty jvmRoute', { jvmRoute: '' }, /jvmRoute/],
+    ['route with a space', { jvmRoute: 'a b' }, /jvmRoute/],
+    ['wildcard receiver', { receiver: { address: '0.0.0.0', port: 4000 }, secret: 'x' }, /concrete address/],
+    ['bad port', { receiver: { address: '127.0.0.1', port: 70000 } }, /receiver\.port/],
+    ['tiny frame limit', { receiver: { address: '127.0.0.1', port: 1, maxFrameSize: 10 } }, /maxFrameSize/],
+    ['bad member entry', { membership: { type: 'static', members: ['nohost'] } }, /members\[0\].*host:port/],
+    ['dropTime below frequency', { membership: { type: 'static', members: [], frequency: 500, dropTime: 400 } }, /dropTime/],
+    ['non-multicast group', { membership: { type: 'multicast', address: '10.0.0.1' } }, /multicast address/],
+    ['bad ttl', { membership: { type: 'multicast', ttl: 300 } }, /ttl/],
+    ['unknown membership type', { membership: { type: 'dns' } as never }, /membership\.type/],
+    ['empty secret', { secret: '' }, /secret/],
+    ['negative timeout', { sender: { timeout: -1 } }, /sender\.timeout/],
+  ])('%s', (_name, patch, message) => {
+    const attempt = () => createChannel({ ...base, ...patch } as ChannelOptions);
+    expect(attempt).toThrow(ChannelConfigError);
+    expect(attempt).toThrow(message);
+  });
+
+  it('parseHostPort names the bad entry', () => {
+    expect(() => parseHostPort('a:b', 'membership.members[2]')).toThrow(/membership\.members\[2\]/);
+    expect(parseHostPort('node-b.local:4000', 'x')).toEqual({ host: 'node-b.local', port: 4000 });
+  });
+});
