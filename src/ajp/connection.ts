@@ -105,16 +105,31 @@ export interface ConnectOptions {
   connectTimeout: number;
   /** `keepalive`: TCP SO_KEEPALIVE. */
   keepAlive: boolean;
+  /** Name resolution; node's dns.lookup unless given (tests inject failures without a resolver). */
+  lookup?: net.LookupFunction;
 }
 
-/** Opens a connection; rejects with BackendError kind 'connect' (refused, unreachable, DNS, timeout). */
+/** getaddrinfo failures: the host name cannot be resolved. */
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
+
+/**
+ * Opens a connection. Rejects with BackendError kind 'dns' when the host name does not resolve
+ * (httpd: 500, member in error, no failover — spec §4.1), else 'connect' (refused, unreachable,
+ * connect timeout: nothing sent, failover).
+ */
 export function connect(opts: ConnectOptions): Promise<AjpConnection> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: opts.host, port: opts.port, noDelay: true });
+    const socket = net.connect({
+      host: opts.host,
+      port: opts.port,
+      noDelay: true,
+      ...(opts.lookup ? { lookup: opts.lookup } : {}),
+    });
     const fail = (message: string, cause?: unknown) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new BackendError('connect', message, { cause }));
+      const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+      reject(new BackendError(code !== undefined && DNS_CODES.has(code) ? 'dns' : 'connect', message, { cause }));
     };
     const timer = setTimeout(
       () => fail(`connect to ajp://${opts.host}:${opts.port} timed out after ${opts.connectTimeout} ms`),

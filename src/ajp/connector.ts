@@ -5,7 +5,9 @@
  *
  * Member settings used (MemberConfig, spec §7.2): host, port, max, ttl, acquire, disablereuse,
  * connectiontimeout (connect), timeout (I/O), keepalive, ping (CPing timeout), secret.
+ * The route travels per request (BackendRequest.route → jvm_route).
  */
+import type { LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 import type { MemberConfig } from '../config/types.js';
 import { BackendError, type BackendRequest, type BackendResponse, type MemberConnector } from '../proxy/connector.js';
@@ -26,7 +28,11 @@ export class AjpConnector implements MemberConnector {
   private readonly pool: ConnectionPool;
   private readonly name: string;
 
-  constructor(private readonly member: AjpMemberConfig) {
+  /** @param options.lookup name resolution override (tests); node's dns.lookup by default. */
+  constructor(
+    private readonly member: AjpMemberConfig,
+    options: { lookup?: LookupFunction } = {},
+  ) {
     this.name = `ajp://${member.host.includes(':') ? `[${member.host}]` : member.host}:${member.port}`;
     this.pool = new ConnectionPool({
       host: member.host,
@@ -36,6 +42,7 @@ export class AjpConnector implements MemberConnector {
       max: member.max,
       acquire: member.acquire,
       ttl: member.ttl,
+      ...(options.lookup ? { lookup: options.lookup } : {}),
     });
   }
 

@@ -227,6 +227,17 @@ describe('connection reuse and the pool', () => {
     expect(err.nothingSent).toBe(true);
   });
 
+  it("fails with 'dns' when the member's host name does not resolve (httpd: 500, no failover)", async () => {
+    const notFound = Object.assign(new Error('getaddrinfo ENOTFOUND tomcat-a.invalid'), { code: 'ENOTFOUND' });
+    const connector = new AjpConnector(ajpMember(8009, { host: 'tomcat-a.invalid' }), {
+      lookup: (_host, _opts, cb) => process.nextTick(() => (cb as (e: Error) => void)(notFound)),
+    });
+    cleanups.push(() => connector.destroy());
+    const err = await failure(connector.request(backendRequest()));
+    expect(err.kind).toBe('dns');
+    expect(err.nothingSent).toBe(false);
+  });
+
   it('close() waits for the request in flight, then closes the connections', async () => {
     const { server, connector } = await setup(async (ex) => { await sleep(100); ex.sendHeaders(200); ex.end(); });
     const inflight = text(connector);
