@@ -1,0 +1,410 @@
+/**
+ * The main server and the virtual hosts → one stickyd configuration. stickyd has one mount table,
+ * one balancer of each name and one value of each setting for every listener, so virtual hosts
+ * are merged when they agree and every disagreement is reported with both FILE:LINEs.
+ *
+ * Order of the merged rules, so that each virtual host keeps httpd's order for its own requests:
+ * - ProxyPass inside `<Location>` first: httpd tries the Location's rule before the server's
+ *   (proxy_trans), and when several Locations match, the last one in the file wins — so they are
+ *   listed last-first for stickyd's first-match table;
+ * - then the main server's rules, which every virtual host inherits ahead of its own (httpd's
+ *   merge_proxy_config appends the virtual host's aliases to the main server's);
+ * - then each virtual host's rules in file order.
+ * ProxyPassReverse and the cookie rewrites are tried server-level first, then the Location ones
+ * (merge_proxy_dir_config appends the Location's entries).
+ *
+ * A direct rule (`ProxyPass /x http://host/...`) whose worker has parameters becomes an explicit
+ * one-member balancer carrying them, with forcerecovery off like stickyd's implicit balancers.
+ */
+import { formatDuration, parseMemberUrl } from '../config/index.js';
+import { at, type Diagnostic, type Origin } from './diagnostics.js';
+import type { BalancerDraft, CookieDraft, Drafts, Listener, MemberDraft, ReverseDraft, RouteCookieDraft, RuleDraft, Scope, Setting } from './drafts.js';
+import { Duration, type ParamValue } from './params.js';
+import type { RouteCookieRecipe } from './route-cookie.js';
+import { parseBalancerUrl, sameValue } from './convert.js';
+
+export type YamlValue = string | number | boolean | null | number[];
+
+export interface YamlBalancer {
+  name: string;
+  settings: Record<string, YamlValue>;
+  routecookie: RouteCookieRecipe | null;
+  members: Array<Record<string, YamlValue>>;
+}
+
+/** The balancer file to write, in the key order of the file. */
+export interface YamlDocument {
+  listen: Array<{ address: string; port: number }>;
+  server: Record<string, YamlValue>;
+  proxy: Record<string, YamlValue>;
+  balancers: YamlBalancer[];
+  proxypass: Array<{ path: string; url: string }>;
+  proxypassreverse: Array<{ path: string; url: string }>;
+  cookiepath: Array<{ internal: string; public: string }>;
+  cookiedomain: Array<{ internal: string; public: string }>;
+}
+
+/** Key order of a balancer and a member in the balancer file (src/config/schema.ts). */
+const BALANCER_KEYS = ['stickysession', 'stickysessionsep', 'scolonpathdelim', 'lbmethod', 'maxattempts', 'nofailover', 'timeout', 'failonstatus', 'failontimeout', 'forcerecovery', 'nonce', 'growth'];
+const MEMBER_KEYS = ['route', 'redirect', 'loadfactor', 'lbset', 'status', 'retry', 'timeout', 'connectiontimeout', 'max', 'ttl', 'disablereuse', 'acquire', 'keepalive', 'ping', 'secret', 'hcmethod', 'hcuri', 'hcinterval', 'hcpasses', 'hcfails', 'hcexpr'];
+
+/** Balancer names stickyd accepts (src/config/schema.ts). */
+const BALANCER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export function yamlValue(v: ParamValue): YamlValue {
+  return v instanceof Duration ? formatDuration(v.ms) : v;
+}
+
+function show(v: ParamValue | undefined): string {
+  if (v === undefined) return 'unset';
+  if (v instanceof Duration) return formatDuration(v.ms);
+  if (typeof v === 'boolean') return v ? 'On' : 'Off';
+  return Array.isArray(v) ? v.join(',') : String(v);
+}
+
+/** Does the prefix rule `outer` match requests that `inner` matches (httpd's alias_match: whole segments)? */
+function covers(outer: string, inner: string): boolean {
+  if (!inner.startsWith(outer)) return false;
+  return outer.endsWith('/') || inner.length === outer.length || inner[outer.length] === '/';
+}
+
+class Merger {
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly serving: Scope[];
+  private readonly all: Scope[];
+  /** Balancers that made it into the file (by name), for checking references. */
+  private readonly kept = new Set<string>();
+
+  constructor(private readonly drafts: Drafts, private readonly mainFile: string) {
+    this.all = [drafts.main, ...drafts.vhosts];
+    this.serving = this.servingScopes();
+  }
+
+  private warn(origin: Origin, directive: string, message: string): void {
+    this.diagnostics.push({ ...origin, directive, message });
+  }
+
+  /**
+   * The servers that answer requests: the virtual hosts, and the main server too when a listener
+   * port is not covered by any virtual host (httpd then serves it from the main server).
+   */
+  private servingScopes(): Scope[] {
+    const { vhosts, listeners, main } = this.drafts;
+    if (vhosts.length === 0) return [main];
+    const anyPort = vhosts.some((v) => v.addresses.some((a) => !/:\d+$/.test(a)));
+    const ports = new Set(vhosts.flatMap((v) => v.addresses.map((a) => /:(\d+)$/.exec(a)?.[1]).filter((p): p is string => p !== undefined)).map(Number));
+    const uncovered = !anyPort && listeners.some((l) => !ports.has(l.port));
+    return uncovered ? [main, ...vhosts] : vhosts;
+  }
+
+  merge(): YamlDocument {
+    const doc: YamlDocument = { listen: this.listeners(), server: {}, proxy: {}, balancers: [], proxypass: [], proxypassreverse: [], cookiepath: [], cookiedomain: [] };
+    this.settings(doc);
+    const rules = this.rules();
+    const { balancers, renamed } = this.balancers(rules);
+    doc.balancers = balancers;
+    for (const rule of rules) {
+      const b = parseBalancerUrl(rule.url);
+      if (b && !this.kept.has(b.name)) {
+        this.warn(rule.origin, rule.directive, `${rule.path} not converted: balancer://${b.name} was not converted (see above)`);
+        continue;
+      }
+      doc.proxypass.push({ path: rule.path, url: renamed.get(rule) ?? rule.url });
+    }
+    doc.proxypassreverse = this.reverse();
+    doc.cookiepath = this.cookies('cookiepath', 'locationCookiepath');
+    doc.cookiedomain = this.cookies('cookiedomain', 'locationCookiedomain');
+    return doc;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private listeners(): YamlDocument['listen'] {
+    const kept: Listener[] = [];
+    for (const l of this.drafts.listeners) {
+      const same = kept.find((k) => k.port === l.port && (k.address === l.address || k.address === '0.0.0.0' || l.address === '0.0.0.0' || k.address === '::' || l.address === '::'));
+      if (same) {
+        this.warn(l.origin, 'Listen', `not converted: ${l.address}:${l.port} overlaps Listen ${same.address}:${same.port} at ${at(same.origin)}`);
+        continue;
+      }
+      kept.push(l);
+    }
+    if (kept.length === 0) {
+      this.warn({ file: this.mainFile, line: 1 }, 'Listen', 'no Listen directive was converted: stickyd will listen on 0.0.0.0:80 (httpd\'s usual "Listen 80"); change listen: if that is wrong');
+      return [{ address: '0.0.0.0', port: 80 }];
+    }
+    return kept.map((l) => ({ address: l.address, port: l.port }));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Settings: one value for every listener.
+
+  private effective(scope: Scope, key: string): Setting | undefined {
+    return scope.settings.get(key) ?? this.drafts.main.settings.get(key);
+  }
+
+  /**
+   * The one value of a setting. `derive` computes it for a server from its (inherited) settings,
+   * returning the setting that decided it, or undefined for httpd's default.
+   */
+  private agree(label: string, fallback: ParamValue | undefined, derive: (scope: Scope) => Setting | undefined): Setting | undefined {
+    const values = this.serving.map((scope) => ({ scope, setting: derive(scope) }));
+    const first = values[0] as { scope: Scope; setting: Setting | undefined };
+    const valueOf = (v: typeof first) => v.setting?.value ?? fallback;
+    const describe = (v: typeof first) =>
+      v.setting
+        ? `${show(v.setting.value)} (${v.setting.source} at ${at(v.setting.origin)})`
+        : `${fallback === undefined ? "httpd's default" : `${show(fallback)}, httpd's default,`} (the <VirtualHost> at ${at(v.scope.origin as Origin)} sets none)`;
+    for (const v of values.slice(1)) {
+      const a = valueOf(first);
+      const b = valueOf(v);
+      if ((a === undefined && b === undefined) || (a !== undefined && b !== undefined && sameValue(a, b))) continue;
+      const origin = v.setting?.origin ?? (v.scope.origin as Origin);
+      const directive = v.setting?.source ?? (first.setting as Setting).source;
+      this.warn(origin, directive, `conflicts with another virtual host: stickyd has one ${label} for every listener and keeps ${describe(first)}, not ${describe(v)}`);
+    }
+    return first.setting;
+  }
+
+  private settings(doc: YamlDocument): void {
+    const plain = (key: string) => (scope: Scope) => this.effective(scope, key);
+    const servername = this.agree('ServerName', undefined, plain('servername'));
+    if (servername) doc.server.servername = yamlValue(servername.value);
+
+    const keepalivetimeout = this.agree('KeepAliveTimeout', new Duration(5000), plain('keepalivetimeout'));
+    if (keepalivetimeout) doc.server.keepalivetimeout = yamlValue(keepalivetimeout.value);
+    // KeepAlive Off: one request per connection (maxkeepaliverequests 1), whatever MaxKeepAliveRequests says.
+    const maxRequests = this.agree('MaxKeepAliveRequests (KeepAlive)', 100, (scope) => {
+      const keepalive = this.effective(scope, 'keepalive');
+      if (keepalive && keepalive.value === false) return { ...keepalive, value: 1 };
+      return this.effective(scope, 'maxkeepaliverequests');
+    });
+    if (maxRequests) doc.server.maxkeepaliverequests = yamlValue(maxRequests.value);
+    const graceful = this.drafts.main.settings.get('gracefultimeout');
+    if (graceful) doc.server.gracefultimeout = yamlValue(graceful.value);
+
+    const preservehost = this.agree('ProxyPreserveHost', false, plain('preservehost'));
+    if (preservehost) doc.proxy.preservehost = yamlValue(preservehost.value);
+    const addheaders = this.agree('ProxyAddHeaders', true, plain('addheaders'));
+    if (addheaders) doc.proxy.addheaders = yamlValue(addheaders.value);
+    // Members default to ProxyTimeout, else the server's Timeout (spec §7.2).
+    const timeout = this.agree('ProxyTimeout (or Timeout)', new Duration(60_000), (scope) => this.effective(scope, 'proxytimeout') ?? this.effective(scope, 'timeout'));
+    if (timeout) doc.proxy.timeout = yamlValue(timeout.value);
+
+    const globals: Record<string, boolean> = { proxypreservehost: (preservehost?.value ?? false) as boolean, proxyaddheaders: (addheaders?.value ?? true) as boolean };
+    for (const scope of this.all) {
+      for (const s of scope.locationSettings) {
+        const global = globals[s.source.toLowerCase()];
+        if (global === undefined || global === s.value) continue;
+        this.warn(s.origin, s.source, `not converted: stickyd applies one ${s.source} to every path; it stays ${show(global)}`);
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // ProxyPass rules
+
+  private rules(): RuleDraft[] {
+    const location = this.all.flatMap((s) => s.locationRules).reverse();
+    const server = this.all.flatMap((s) => s.rules);
+    const kept: RuleDraft[] = [];
+    for (const rule of [...location, ...server]) {
+      const same = kept.find((k) => k.path === rule.path);
+      if (same) {
+        if (same.url === rule.url) continue;
+        const why = same.scope === rule.scope
+          ? `never used: the rule for the same path at ${at(same.origin)} comes first`
+          : `conflicts with the rule for the same path at ${at(same.origin)} (${same.url}) in another virtual host; stickyd has one mount table and keeps that one`;
+        this.warn(rule.origin, rule.directive, `${rule.path} ${rule.url} not converted: ${why}`);
+        continue;
+      }
+      const overlap = kept.find((k) => k.scope !== rule.scope && k.scope.id !== 0 && rule.scope.id !== 0 && (covers(k.path, rule.path) || covers(rule.path, k.path)) && !sameMapping(k, rule));
+      if (overlap) {
+        this.warn(rule.origin, rule.directive, `${rule.path} overlaps ${overlap.path} (${overlap.url}) at ${at(overlap.origin)} from another virtual host: stickyd has one mount table, so requests of both virtual hosts go to the first rule that matches`);
+      }
+      kept.push(rule);
+    }
+    return kept;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Balancers
+
+  private balancers(rules: RuleDraft[]): { balancers: YamlBalancer[]; renamed: Map<RuleDraft, string> } {
+    const out: YamlBalancer[] = [];
+    for (const draft of this.drafts.balancers.values()) {
+      const b = this.balancer(draft);
+      if (b) {
+        out.push(b);
+        this.kept.add(b.name);
+      }
+    }
+    this.routeCookies(out);
+
+    // Direct rules whose worker has parameters: one explicit balancer per worker.
+    const renamed = new Map<RuleDraft, string>();
+    const byWorker = new Map<string, string>();
+    const used = new Set<string>();
+    for (const rule of rules) {
+      if (rule.worker === null) continue;
+      used.add(rule.worker);
+      const worker = this.drafts.workers.get(rule.worker);
+      if (!worker || worker.params.size === 0) continue;
+      let name = byWorker.get(rule.worker);
+      const address = parseMemberUrl(rule.url);
+      if (name === undefined) {
+        name = this.freeName(`${address.host}-${address.port}`);
+        byWorker.set(rule.worker, name);
+        const member: Record<string, YamlValue> = { url: address.url.slice(0, address.url.length - address.basepath.length) };
+        for (const key of MEMBER_KEYS) {
+          const s = worker.params.get(key);
+          if (s) member[key] = yamlValue(s.value);
+        }
+        out.push({ name, settings: { forcerecovery: false }, routecookie: null, members: [member] });
+        this.kept.add(name);
+        this.warn(rule.origin, rule.directive, `${rule.url}: its worker parameters are kept on an explicit one-member balancer "${name}" (forcerecovery off, as for a direct URL)`);
+      }
+      // The path of the direct URL, as written (a trailing slash matters when it is appended to).
+      const urlPath = /^[a-z][a-z0-9+.-]*:\/\/[^/]*(.*)$/i.exec(rule.url)?.[1] ?? '';
+      renamed.set(rule, `balancer://${name}${urlPath}`);
+    }
+    for (const worker of this.drafts.workers.values()) {
+      if (!used.has(worker.normalized)) this.warn(worker.origin, 'ProxySet', `parameters for ${worker.normalized} not converted: no ProxyPass rule sends requests to it`);
+    }
+    return { balancers: out, renamed };
+  }
+
+  private freeName(base: string): string {
+    let clean = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 48) || 'worker';
+    if (!BALANCER_NAME.test(clean)) clean = 'worker';
+    let name = clean;
+    for (let i = 2; this.drafts.balancers.has(name) || this.kept.has(name); i++) name = `${clean}-${i}`;
+    return name;
+  }
+
+  private balancer(draft: BalancerDraft): YamlBalancer | null {
+    if (!BALANCER_NAME.test(draft.name) || draft.name.length > 52) {
+      this.warn(draft.origin, 'balancer', `balancer://${draft.name} not converted: stickyd balancer names are letters, digits, ".", "_" and "-" (at most 52), starting with a letter or digit`);
+      return null;
+    }
+    if (draft.members.length === 0) {
+      this.warn(draft.origin, 'balancer', `balancer://${draft.name} not converted: it has no BalancerMember (httpd answers 503 for it)`);
+      return null;
+    }
+    const settings: Record<string, YamlValue> = {};
+    for (const key of BALANCER_KEYS) {
+      const s = draft.params.get(key);
+      if (s) settings[key] = yamlValue(s.value);
+    }
+    const members = this.members(draft.name, draft.members);
+    return { name: draft.name, settings, routecookie: null, members };
+  }
+
+  private members(balancer: string, drafts: MemberDraft[]): Array<Record<string, YamlValue>> {
+    const routes = new Map<string, MemberDraft>();
+    for (const m of drafts) {
+      const route = m.params.get('route');
+      if (!route || route.value === '') continue;
+      const first = routes.get(route.value as string);
+      if (first) {
+        this.warn(route.origin, 'BalancerMember', `route=${String(route.value)} not converted: ${first.url} at ${at(first.origin)} has the same route, and stickyd needs routes to be unique in a balancer (httpd would try that member first)`);
+        m.params.delete('route');
+      } else {
+        routes.set(route.value as string, m);
+      }
+    }
+    return drafts.map((m) => {
+      const member: Record<string, YamlValue> = { url: m.url };
+      for (const key of MEMBER_KEYS) {
+        const s = m.params.get(key);
+        if (!s) continue;
+        if (key === 'redirect' && s.value !== '' && !routes.has(s.value as string)) {
+          this.warn(s.origin, 'BalancerMember', `redirect=${String(s.value)} not converted: no member of balancer://${balancer} has that route, so httpd never finds one either`);
+          continue;
+        }
+        if (key === 'secret' && !/^ajp:/i.test(m.url)) {
+          this.warn(s.origin, 'BalancerMember', 'secret= not converted: it is for ajp:// members only, and httpd ignores it for http://');
+          continue;
+        }
+        member[key] = yamlValue(s.value);
+      }
+      return member;
+    });
+  }
+
+  /** The ROUTEID recipe (route-cookie.ts) goes to each balancer whose stickysession cookie it sets. */
+  private routeCookies(balancers: YamlBalancer[]): void {
+    const recipes: RouteCookieDraft[] = this.all.flatMap((s) => s.routeCookies);
+    for (const r of recipes) {
+      const targets = balancers.filter((b) => typeof b.settings.stickysession === 'string' && b.settings.stickysession.split('|')[0] === r.recipe.name);
+      if (targets.length === 0) {
+        this.warn(r.origin, 'Header', `not converted: no balancer has stickysession=${r.recipe.name}, so the cookie would never be read`);
+        continue;
+      }
+      for (const b of targets) {
+        if (b.routecookie) {
+          if (JSON.stringify(b.routecookie) !== JSON.stringify(r.recipe)) {
+            this.warn(r.origin, 'Header', `not converted for balancer://${b.name}: another Header line already sets its route cookie differently`);
+          }
+          continue;
+        }
+        b.routecookie = r.recipe;
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reverse rules and cookie rewrites
+
+  private reverse(): YamlDocument['proxypassreverse'] {
+    const entries: ReverseDraft[] = [...this.all.flatMap((s) => s.reverse), ...this.all.flatMap((s) => s.locationReverse)];
+    const kept: ReverseDraft[] = [];
+    for (const e of entries) {
+      const b = parseBalancerUrl(e.url);
+      if (b && !this.kept.has(b.name)) {
+        this.warn(e.origin, e.directive, `not converted: balancer://${b.name} was not converted`);
+        continue;
+      }
+      const same = kept.find((k) => k.url.toLowerCase() === e.url.toLowerCase());
+      if (same) {
+        if (same.path === e.path) continue;
+        if (same.scope !== e.scope && same.scope.id !== 0 && e.scope.id !== 0) {
+          this.warn(e.origin, e.directive, `${e.path} ${e.url} not converted: conflicts with ${same.path} for the same URL at ${at(same.origin)} in another virtual host; the first match wins in stickyd's one list`);
+          continue;
+        }
+      }
+      kept.push(e);
+    }
+    return kept.map((e) => ({ path: e.path, url: e.url }));
+  }
+
+  private cookies(server: 'cookiepath' | 'cookiedomain', location: 'locationCookiepath' | 'locationCookiedomain'): Array<{ internal: string; public: string }> {
+    const entries: CookieDraft[] = [...this.all.flatMap((s) => s[server]), ...this.all.flatMap((s) => s[location])];
+    const kept: CookieDraft[] = [];
+    for (const e of entries) {
+      const same = kept.find((k) => (server === 'cookiedomain' ? k.internal.toLowerCase() === e.internal.toLowerCase() : k.internal === e.internal));
+      if (same) {
+        if (same.public === e.public) continue;
+        if (same.scope !== e.scope && same.scope.id !== 0 && e.scope.id !== 0) {
+          this.warn(e.origin, e.directive, `${e.internal} ${e.public} not converted: conflicts with ${same.internal} ${same.public} at ${at(same.origin)} in another virtual host; the first match wins in stickyd's one list`);
+          continue;
+        }
+      }
+      kept.push(e);
+    }
+    return kept.map((e) => ({ internal: e.internal, public: e.public }));
+  }
+}
+
+/** Two rules that send every request they both match to the same place (e.g. /a → c and /a/x → c/x). */
+function sameMapping(a: RuleDraft, b: RuleDraft): boolean {
+  const [outer, inner] = a.path.length <= b.path.length ? [a, b] : [b, a];
+  if (outer.url === '!' || inner.url === '!') return outer.url === inner.url;
+  return inner.url === outer.url + inner.path.slice(outer.path.length);
+}
+
+export function mergeDrafts(drafts: Drafts, mainFile: string): { document: YamlDocument; diagnostics: Diagnostic[] } {
+  const merger = new Merger(drafts, mainFile);
+  const document = merger.merge();
+  return { document, diagnostics: merger.diagnostics };
+}
