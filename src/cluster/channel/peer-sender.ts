@@ -301,7 +301,7 @@ export class PeerSender {
       frames = this.decoder.push(chunk);
     } catch (err) {
       this.ctx.counters.drop((err as FrameError).kind ?? 'malformed', `reply from ${this.address}: ${(err as Error).message}`);
-      this.broken(socket, (err as Error).message);
+      this.broken(socket, (err as Error).message, true);
       return;
     }
     for (const f of frames) {
@@ -401,7 +401,7 @@ export class PeerSender {
 
   private reject(socket: net.Socket, reason: 'forged' | 'malformed', detail: string): void {
     this.ctx.counters.drop(reason, `from ${this.address}: ${detail}`);
-    this.broken(socket, detail);
+    this.broken(socket, detail, true);
   }
 
   private flush(): void {
@@ -439,14 +439,15 @@ export class PeerSender {
     }
   }
 
-  private broken(socket: net.Socket, why: string): void {
+  /** @param afterDrop closing because of a frame already counted as dropped (not also "truncated"). */
+  private broken(socket: net.Socket, why: string, afterDrop = false): void {
     if (socket !== this.socket) return;
     this.socket = undefined;
     socket.destroy();
     clearTimeout(this.stepTimer);
     if (this.state === 'closed' || this.state === 'self') return;
     const wasOpen = this.state === 'open';
-    if (wasOpen && (this.decoder?.pendingBytes() ?? 0) > 0) {
+    if (wasOpen && !afterDrop && (this.decoder?.pendingBytes() ?? 0) > 0) {
       this.ctx.counters.drop('truncated', `reply from ${this.address} cut off by the connection closing`);
     }
     this.state = 'idle';

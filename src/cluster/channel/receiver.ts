@@ -99,11 +99,12 @@ export class InboundConnection {
     return !this.closed;
   }
 
-  close(): void {
+  /** @param afterDrop closing because of a frame already counted as dropped (or our own shutdown). */
+  close(afterDrop = false): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.handshakeTimer);
-    if (this.remote && this.decoder.pendingBytes() > 0) {
+    if (!afterDrop && this.remote && this.decoder.pendingBytes() > 0) {
       this.ctx.counters.drop('truncated', `from ${this.peer}: connection closed inside a frame`);
     }
     this.socket.destroy();
@@ -121,7 +122,7 @@ export class InboundConnection {
 
   private drop(reason: DropReason, detail: string): void {
     this.ctx.counters.drop(reason, `from ${this.remote ? this.remote.route : '?'}@${this.peer}: ${detail}`);
-    this.close();
+    this.close(true);
   }
 
   private onData(chunk: Buffer): void {
@@ -228,7 +229,8 @@ export class Receiver {
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    for (const c of [...this.connections]) c.close();
+    // Our own shutdown: a half-received frame is not the peer's fault, so it is not counted.
+    for (const c of [...this.connections]) c.close(true);
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
