@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { defaultsOf, INVALID, type Invalid, type ValueType } from './kinds.js';
 import { Reader } from './reader.js';
@@ -42,9 +42,9 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const syntax: ConfigProblem[] = [...doc.errors, ...doc.warnings].map((e) => {
+  const syntax: ConfigProblem[] = reportable([...doc.errors, ...doc.warnings]).map((e) => {
     const { line, col } = lines.linePos(e.pos[0]);
-    return { file, line, col, path: '', message: e.message };
+    return { file, line, col, path: '', message: e.message + flowHint(text.split('\n')[line - 1] ?? '') };
   });
   // With a syntax error the tree may not be what the author meant: report only the syntax.
   if (doc.errors.length > 0) throw new ConfigError(syntax);
@@ -55,6 +55,26 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const config = raw === INVALID ? null : build(raw, path.resolve(file), r);
   if (r.problems.length > 0 || !config) throw new ConfigError(r.problems);
   return config;
+}
+
+/** YAML errors that stand on their own; any other kind derails the parser, so only its first one is worth reading. */
+const SELF_CONTAINED = new Set(['DUPLICATE_KEY', 'TAG_RESOLVE_FAILED', 'BAD_ALIAS', 'KEY_OVER_1024_CHARS', 'MULTIPLE_ANCHORS', 'MULTIPLE_TAGS']);
+
+function reportable(errors: YAMLError[]): YAMLError[] {
+  const firstStructural = errors.find((e) => !SELF_CONTAINED.has(e.code));
+  return errors.filter((e) => SELF_CONTAINED.has(e.code) || e === firstStructural);
+}
+
+/**
+ * `{ port: ${PORT} }` is a YAML syntax error: in a flow collection `{` and `}` end a plain value.
+ * The parser's message does not say so, hence a hint when a line has a reference inside [ ] or { }.
+ */
+function flowHint(line: string): string {
+  const ref = line.indexOf('${');
+  const opener = Math.max(line.lastIndexOf('{', ref - 1), line.lastIndexOf('[', ref - 1));
+  return ref > 0 && opener >= 0 && line[ref - 1] !== '"' && line[ref - 1] !== "'"
+    ? ' (inside { } or [ ], quote a value that holds ${...}: "${VAR}")'
+    : '';
 }
 
 function build(raw: RawConfig, file: string, r: Reader): Config {

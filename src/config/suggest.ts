@@ -17,11 +17,12 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate closest to `input`, if it is close enough to be a plausible typo: at most a third
- * of the input's length away (at least 2 edits allowed), so `stickysesion` finds `stickysession`
- * but `foo` finds nothing. Ties go to the earlier candidate.
+ * of the input's length away (at least one edit allowed) and not a complete rewrite, so
+ * `stickysesion` finds `stickysession`, `INFO` finds `info`, but `PUT` does not find `GET` nor `d`
+ * find `c`. Ties go to the earlier candidate.
  */
 export function didYouMean(input: string, candidates: readonly string[]): string | undefined {
-  const limit = Math.max(2, Math.floor(input.length / 3));
+  const limit = Math.min(Math.max(1, Math.floor(input.length / 3)), input.length - 1);
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {

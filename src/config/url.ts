@@ -40,11 +40,9 @@ interface Parts {
 }
 
 function split(text: string, schemes: readonly string[]): Parts {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*@/.test(text)) throw new UrlError(`user information in a URL is not supported (got "${text}")`);
   const m = URL_SHAPE.exec(text);
-  if (!m) {
-    if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*@/.test(text)) throw new UrlError(`user information in a URL is not supported (got "${text}")`);
-    throw new UrlError(`expected a URL such as ${schemes[0]}://host:port (got "${text}")`);
-  }
+  if (!m) throw new UrlError(`expected a URL such as ${schemes[0]}://host:port (got "${text}")`);
   const [, rawScheme, rawHost, rawPort, path, rest] = m as unknown as [string, string, string, string | undefined, string, string];
   const scheme = rawScheme.toLowerCase();
   if (!schemes.includes(scheme)) {
