@@ -1,0 +1,137 @@
+/**
+ * Header rules of mod_proxy for a reverse proxy (spec §8; httpd proxy_util.c
+ * ap_proxy_create_hdrbrgd / ap_proxy_clear_connection, mod_proxy_http.c for responses).
+ *
+ * Request: hop-by-hop headers are removed (Connection and every header it names, Keep-Alive,
+ * Proxy-Connection, TE, Trailer, Upgrade unless the request is tunnelled); Transfer-Encoding and
+ * Expect are removed too because the client side has already de-framed the body and answered
+ * `100-continue` (the member connection frames the body again). Host follows ProxyPreserveHost.
+ * X-Forwarded-For/-Host/-Server are appended with ", " when ProxyAddHeaders is on. No Via.
+ *
+ * Response: Connection and what it names, Keep-Alive, Proxy-Authenticate, TE, Trailer, Upgrade
+ * are removed, and Transfer-Encoding because the client side frames the body again.
+ */
+
+/** Request headers that never go to a member (lower-case). */
+const REQUEST_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'expect', 'host']);
+/** Same for a tunnelled (Upgrade) request: Upgrade stays, and the connector writes Connection itself. */
+const TUNNEL_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'expect', 'host']);
+const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'upgrade', 'transfer-encoding']);
+
+export interface RequestHeaderOptions {
+  /** ProxyAddHeaders. */
+  addHeaders: boolean;
+  /** The client's IP address (X-Forwarded-For). */
+  clientAddress: string;
+  /** ServerName (X-Forwarded-Server). */
+  serverName: string;
+  /** The request is an Upgrade being tunnelled: keep Upgrade. */
+  tunnel: boolean;
+}
+
+/** The tokens of every Connection header value, lower-cased (RFC 9110 §7.6.1). */
+export function connectionTokens(values: readonly string[]): Set<string> | null {
+  let set: Set<string> | null = null;
+  for (const v of values) {
+    for (const t of v.split(',')) {
+      const token = t.trim().toLowerCase();
+      if (token !== '') (set ??= new Set()).add(token);
+    }
+  }
+  return set;
+}
+
+/**
+ * The header list for the member, from node's `req.rawHeaders` (flat [name, value, ...], names as
+ * sent, in order), without Host: that depends on the member (see `hostHeader`).
+ */
+export function forwardRequestHeaders(raw: readonly string[], o: RequestHeaderOptions): Array<[string, string]> {
+  let host: string | null = null;
+  let connection: string[] | null = null;
+  let xff: string | null = null;
+  let xfh: string | null = null;
+  let xfs: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    // Cheap pre-filter: only Host and Connection matter here.
+    const c = name.charCodeAt(0) | 0x20;
+    if (c !== 0x68 /* h */ && c !== 0x63 /* c */) continue;
+    const lname = name.toLowerCase();
+    if (lname === 'host') host ??= raw[i + 1]!;
+    else if (lname === 'connection') (connection ??= []).push(raw[i + 1]!);
+  }
+  const drop = o.tunnel ? TUNNEL_HOP_BY_HOP : REQUEST_HOP_BY_HOP;
+  const listed = connection === null ? null : connectionTokens(connection);
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lname = name.toLowerCase();
+    if (drop.has(lname)) continue;
+    // Connection names the headers meant for this hop only; a tunnel keeps its Upgrade.
+    if (listed !== null && listed.has(lname) && !(o.tunnel && lname === 'upgrade')) continue;
+    if (o.addHeaders && lname.startsWith('x-forwarded-')) {
+      // apr_table_mergen: repeated headers are merged with ", " and then appended to (§8).
+      if (lname === 'x-forwarded-for') { xff = xff === null ? value : `${xff}, ${value}`; continue; }
+      if (lname === 'x-forwarded-host') { xfh = xfh === null ? value : `${xfh}, ${value}`; continue; }
+      if (lname === 'x-forwarded-server') { xfs = xfs === null ? value : `${xfs}, ${value}`; continue; }
+    }
+    out.push([name, value]);
+  }
+  if (o.addHeaders) {
+    out.push(['X-Forwarded-For', xff === null ? o.clientAddress : `${xff}, ${o.clientAddress}`]);
+    // X-Forwarded-Host only when the request had a Host (U:4725-4748).
+    if (host !== null) out.push(['X-Forwarded-Host', xfh === null ? host : `${xfh}, ${host}`]);
+    out.push(['X-Forwarded-Server', xfs === null ? o.serverName : `${xfs}, ${o.serverName}`]);
+  }
+  return out;
+}
+
+/** Host for the member (ProxyPreserveHost, §8): the client's Host verbatim, or the member's own. */
+export function hostHeader(preserveHost: boolean, clientHost: string | null, memberHost: string, memberPort: number): string {
+  return preserveHost && clientHost !== null ? clientHost : memberHostHeader(memberHost, memberPort);
+}
+
+/** `host[:port]` of a member for the Host header: port omitted only when 80, IPv6 in brackets (§8). */
+export function memberHostHeader(host: string, port: number): string {
+  const h = host.includes(':') ? `[${host}]` : host;
+  return port === 80 ? h : `${h}:${port}`;
+}
+
+/** Hook for values that must be rewritten on the way back (ProxyPassReverse, cookie rules). */
+export interface ResponseHeaderRewriter {
+  /** Location, Content-Location, URI, Destination. */
+  location(value: string): string;
+  /** Set-Cookie. */
+  cookie(value: string): string;
+}
+
+/**
+ * The response header list for the client, flat [name, value, ...] as node's writeHead takes it.
+ * `raw` is the member's list of [name, value] in order.
+ */
+export function forwardResponseHeaders(raw: ReadonlyArray<readonly [string, string]>, rewriter: ResponseHeaderRewriter | null): string[] {
+  let listed: Set<string> | null = null;
+  for (const [name, value] of raw) {
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      listed = connectionTokens(listed === null ? [value] : [...listed, value]);
+    }
+  }
+  const out: string[] = [];
+  for (const [name, value] of raw) {
+    const lname = name.toLowerCase();
+    if (RESPONSE_HOP_BY_HOP.has(lname) || (listed !== null && listed.has(lname))) continue;
+    if (rewriter !== null) {
+      if (lname === 'location' || lname === 'content-location' || lname === 'uri' || lname === 'destination') {
+        out.push(name, rewriter.location(value));
+        continue;
+      }
+      if (lname === 'set-cookie') {
+        out.push(name, rewriter.cookie(value));
+        continue;
+      }
+    }
+    out.push(name, value);
+  }
+  return out;
+}
