@@ -178,11 +178,24 @@ export function str(options: StrOptions = {}): ValueType<string> {
       if (v === null) v = '';
       if (typeof v !== 'string') return typeError('text', v);
       if (minLength !== undefined && v.length < minLength) return new Reject(v.length === 0 ? 'must not be empty' : `must be at least ${minLength} characters long (got "${v}")`);
-      if (maxLength !== undefined && v.length > maxLength) return new Reject(`must be at most ${maxLength} characters long (got ${v.length})`);
+      if (maxLength !== undefined) {
+        const tooLong = lengthProblem(v, maxLength);
+        if (tooLong) return new Reject(tooLong);
+      }
       const problem = check?.(v);
       return problem ? new Reject(problem) : v;
     },
   });
+}
+
+/**
+ * Apache's text parameters live in fixed-size fields (route, redirect: 64 bytes with the NUL), so
+ * the limit is in UTF-8 bytes, which is the character count for the ASCII names in practice.
+ */
+export function lengthProblem(v: string, max: number): string | null {
+  const bytes = Buffer.byteLength(v);
+  if (bytes <= max) return null;
+  return `must be at most ${max} characters long (got ${bytes}${bytes === v.length ? '' : ' bytes in UTF-8'})`;
 }
 
 /** YAML booleans and Apache's On/Off, case-insensitive (spec §7). */
@@ -231,12 +244,12 @@ export interface DurationOptions {
   requireUnit?: string;
 }
 
-const DURATION_PATTERN = '^(\\d+(\\.\\d*)?|\\.\\d+)(ms|s|m|h)?$';
+const DURATION_PATTERN = '^\\s*(\\d+(\\.\\d*)?|\\.\\d+)(ms|s|m|h)?\\s*$';
 
 export function duration(options: DurationOptions): ValueType<number> {
   const { min, requireUnit } = options;
   const json: JsonSchema = requireUnit
-    ? { type: 'string', pattern: DURATION_PATTERN.replace(')?$', ')$') }
+    ? { type: 'string', pattern: DURATION_PATTERN.replace('(ms|s|m|h)?', '(ms|s|m|h)') }
     : { anyOf: [{ type: 'number', minimum: min / 1000 }, { type: 'string', pattern: DURATION_PATTERN }] };
   return scalar({
     expected: DURATION_HINT,

@@ -16,6 +16,7 @@ import {
   duration,
   either,
   int,
+  lengthProblem,
   list,
   map,
   nullable,
@@ -78,7 +79,7 @@ function stickySession(): ValueType<StickySessionConfig | null> {
     parse(v) {
       if (v === null || v === '') return null;
       if (typeof v !== 'string') return new Reject(`expected a cookie name, or COOKIE|PARAM (got ${describeValue(v)})`);
-      if (v.length >= 64) return new Reject(`must be shorter than 64 characters (got ${v.length})`);
+      if (Buffer.byteLength(v) >= 64) return new Reject(`must be shorter than 64 characters (got ${Buffer.byteLength(v)})`);
       const bar = v.indexOf('|');
       const cookie = bar < 0 ? v : v.slice(0, bar);
       const param = bar < 0 ? v : v.slice(bar + 1);
@@ -121,7 +122,8 @@ function nonce(): ValueType<string> {
     parse(v) {
       if (typeof v !== 'string') return new Reject(`expected text or None (got ${describeValue(v)}; quote it to make it text)`);
       if (/^none$/i.test(v)) return '';
-      if (v.length > 36) return new Reject(`must be at most 36 characters long (got ${v.length})`);
+      const tooLong = lengthProblem(v, 36);
+      if (tooLong) return new Reject(tooLong);
       return v;
     },
     toYaml: (v) => (v === '' ? 'None' : v),
