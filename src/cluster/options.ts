@@ -1,0 +1,195 @@
+/**
+ * ClusterNodeOptions: what a backend passes to `createClusterNode`, with Tomcat's names and
+ * defaults (spec §2.7 manager options, §2.1 send options, §2.4 ReplicationValve, §3.1 cookie). The
+ * channel's own options (membership, receiver, secret, sender, failureDetector, domain) are passed
+ * through to it unchanged. `resolveNodeOptions` is the one place that applies defaults and rejects
+ * bad input with an error that names the option.
+ */
+import type { Logger } from 'pino';
+import type { MulticastMembershipOptions, StaticMembershipOptions } from './channel/options.js';
+import { ClusterOptionsError } from './errors.js';
+import { isValidCookieName, type SessionCookieOptions } from './session/cookie.js';
+import { compileFullMatch } from './session/filters.js';
+import { isValidRoute, type RandomSource } from './session/id.js';
+
+/** How a change reaches the peers (Tomcat's channelSendOptions / mapSendOptions, spec §2.1). */
+export type SendMode = 'async' | 'ack' | 'sync';
+
+export interface ClusterNodeOptions {
+  /** This node's route: every session id it creates ends in `.<jvmRoute>`; the proxy's member `route`. */
+  jvmRoute: string;
+  /** Replication receiver (TCP) of this node. Use a concrete address, not 0.0.0.0. */
+  receiver: { address: string; port: number; maxFrameSize?: number };
+  /** How nodes find each other: a static list of receivers, or multicast heartbeats. */
+  membership: StaticMembershipOptions | MulticastMembershipOptions;
+  /** Application/cluster name: nodes with another domain are ignored. Default "". */
+  domain?: string;
+  /** Shared secret authenticating every cluster frame (required beyond loopback). */
+  secret?: string;
+  /** Channel sender options: `timeout` (ms) for acks and requests, default 3000. */
+  sender?: { timeout?: number; maxQueueBytes?: number };
+  /** TcpFailureDetector: `connectTimeout` (ms) of the verification probe, default 1000. */
+  failureDetector?: { connectTimeout?: number };
+
+  /**
+   * `'delta'` (DeltaManager: every node holds every session) or `'backup'` (BackupManager: a
+   * primary and one backup per session, the others only know where it lives). Default 'delta'.
+   */
+  manager?: 'delta' | 'backup';
+  /**
+   * `'async'`: respond at once, replicate in order in the background (Tomcat's DeltaManager default,
+   * 8); `'ack'`: hold the response until every live peer received the change (2); `'sync'`: until
+   * every live peer applied it (6, BackupManager's default). Default: 'async' for delta, 'sync' for
+   * backup.
+   */
+  sendOptions?: SendMode;
+  /** Longest a response is held for acknowledgements in 'ack'/'sync' (Tomcat's sender timeout). Default 3000 ms. */
+  syncTimeout?: number;
+  /**
+   * What a request sees when its replication failed or timed out in 'ack'/'sync' mode: 'log' (default,
+   * Tomcat: log, count, respond normally) or 'error' (respond 503 / pass a ReplicationError to next()).
+   */
+  onReplicationFailure?: 'log' | 'error';
+
+  /** Idle timeout of new sessions, in seconds (Tomcat's maxInactiveInterval; ≤ 0 = never). Default 1800. */
+  maxInactiveInterval?: number;
+  /** Interval of the expiry sweep in ms (Tomcat: processExpiresFrequency × backgroundProcessorDelay = 60 s). Default 1000. */
+  processExpiresFrequency?: number;
+  /** Refuse new local sessions beyond this many held sessions (−1 = unlimited, the default). */
+  maxActiveSessions?: number;
+  /** Expire every session cluster-wide when this node stops gracefully. Default false (they live on). */
+  expireSessionsOnShutdown?: boolean;
+
+  /** DeltaManager: how long a joiner waits for the state transfer before starting empty (ms). −1 = forever, 0 = don't wait. Default 60000. */
+  stateTransferTimeout?: number;
+  /** DeltaManager: bytes of session data per state-transfer message (Tomcat pages by count: sendAllSessionsSize). Default 1 MiB. */
+  stateTransferPageSize?: number;
+  /** DeltaManager: skip queued messages the transferred state already contains (Tomcat's stateTimestampDrop). Default true. */
+  stateTimestampDrop?: boolean;
+  /** BackupManager: timeout of fetch and state requests in ms (Tomcat's rpcTimeout). Default 15000. */
+  rpcTimeout?: number;
+
+  /** ReplicationValve `filter`: requests whose decoded path fully matches replicate nothing (e.g. /.*\.(css|js|png)/). */
+  filter?: RegExp | string | null;
+  /** Only attributes whose name fully matches are replicated; the rest stay on the node that set them. */
+  sessionAttributeNameFilter?: RegExp | string | null;
+
+  /** The session cookie: name `JSESSIONID`, path `/`, HttpOnly, Secure only on TLS requests, no SameSite. */
+  cookie?: Partial<SessionCookieOptions>;
+  /** JvmRouteBinderValve (spec §3.2): take over sessions that arrive with another node's route. Default true. */
+  jvmRouteBinder?: boolean;
+
+  /** pino logger of the host application (a child logger is made). Default: pino at 'info' on stdout. */
+  logger?: Logger;
+  /** Time source in ms (tests inject one). Default Date.now. */
+  clock?: () => number;
+  /** CSPRNG for session ids (tests inject one). Default node:crypto randomBytes. */
+  random?: RandomSource;
+  /**
+   * When the channel reports no members right after start: how long to wait for some to appear
+   * before concluding this node is alone (Tomcat sleeps 2 × heartbeat frequency). Default 2 × frequency.
+   */
+  memberWait?: number;
+}
+
+export interface ResolvedNodeOptions {
+  jvmRoute: string;
+  manager: 'delta' | 'backup';
+  sendOptions: SendMode;
+  syncTimeout: number;
+  onReplicationFailure: 'log' | 'error';
+  maxInactiveInterval: number;
+  processExpiresFrequency: number;
+  maxActiveSessions: number;
+  expireSessionsOnShutdown: boolean;
+  stateTransferTimeout: number;
+  stateTransferPageSize: number;
+  stateTimestampDrop: boolean;
+  rpcTimeout: number;
+  filter: RegExp | null;
+  sessionAttributeNameFilter: RegExp | null;
+  cookie: SessionCookieOptions;
+  jvmRouteBinder: boolean;
+  memberWait: number;
+}
+
+/** Tomcat's defaults (and ours where Tomcat has none), one object. */
+export const NODE_DEFAULTS = {
+  manager: 'delta',
+  syncTimeout: 3000,
+  onReplicationFailure: 'log',
+  maxInactiveInterval: 1800,
+  processExpiresFrequency: 1000,
+  maxActiveSessions: -1,
+  expireSessionsOnShutdown: false,
+  stateTransferTimeout: 60_000,
+  stateTransferPageSize: 1024 * 1024,
+  stateTimestampDrop: true,
+  rpcTimeout: 15_000,
+  cookie: { name: 'JSESSIONID', path: '/', httpOnly: true, secure: 'auto' },
+} as const;
+
+function fail(msg: string): never {
+  throw new ClusterOptionsError(msg);
+}
+
+function num(value: unknown, name: string, fallback: number, check: (n: number) => boolean, what: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || !check(value)) {
+    fail(`${name} must be ${what} (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) fail(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')} (got ${JSON.stringify(value)})`);
+  return value as T;
+}
+
+export function resolveNodeOptions(o: ClusterNodeOptions): ResolvedNodeOptions {
+  if (o === null || typeof o !== 'object') fail('createClusterNode needs an options object');
+  if (!isValidRoute(o.jvmRoute)) {
+    fail(`jvmRoute must be 1-64 chars of letters, digits, '_', '-', '.', '~' (got ${JSON.stringify(o.jvmRoute)})`);
+  }
+  const manager = oneOf(o.manager, 'manager', ['delta', 'backup'] as const, NODE_DEFAULTS.manager);
+  const sendOptions = oneOf(o.sendOptions, 'sendOptions', ['async', 'ack', 'sync'] as const, manager === 'backup' ? 'sync' : 'async');
+  const c = o.cookie ?? {};
+  const cookie: SessionCookieOptions = {
+    name: c.name ?? NODE_DEFAULTS.cookie.name,
+    path: c.path ?? NODE_DEFAULTS.cookie.path,
+    httpOnly: c.httpOnly ?? NODE_DEFAULTS.cookie.httpOnly,
+    secure: c.secure ?? NODE_DEFAULTS.cookie.secure,
+  };
+  if (!isValidCookieName(cookie.name)) fail(`cookie.name must be a cookie token such as JSESSIONID (got ${JSON.stringify(cookie.name)})`);
+  if (typeof cookie.path !== 'string' || !cookie.path.startsWith('/') || /[;\s]/.test(cookie.path)) {
+    fail(`cookie.path must start with '/' and contain no ';' or spaces (got ${JSON.stringify(cookie.path)})`);
+  }
+  if (c.sameSite !== undefined) cookie.sameSite = oneOf(c.sameSite, 'cookie.sameSite', ['Strict', 'Lax', 'None'] as const, 'Lax');
+  if (c.domain !== undefined) {
+    if (typeof c.domain !== 'string' || !/^[A-Za-z0-9.-]+$/.test(c.domain)) fail(`cookie.domain must be a host name (got ${JSON.stringify(c.domain)})`);
+    cookie.domain = c.domain;
+  }
+  if (cookie.secure !== true && cookie.secure !== false && cookie.secure !== 'auto') fail(`cookie.secure must be true, false or 'auto'`);
+  const frequency = o.membership?.frequency ?? 500;
+  return {
+    jvmRoute: o.jvmRoute,
+    manager,
+    sendOptions,
+    syncTimeout: num(o.syncTimeout, 'syncTimeout', NODE_DEFAULTS.syncTimeout, (n) => n > 0, 'a positive number of ms'),
+    onReplicationFailure: oneOf(o.onReplicationFailure, 'onReplicationFailure', ['log', 'error'] as const, 'log'),
+    maxInactiveInterval: num(o.maxInactiveInterval, 'maxInactiveInterval', NODE_DEFAULTS.maxInactiveInterval, () => true, 'a number of seconds'),
+    processExpiresFrequency: num(o.processExpiresFrequency, 'processExpiresFrequency', NODE_DEFAULTS.processExpiresFrequency, (n) => n >= 10, 'at least 10 ms'),
+    maxActiveSessions: num(o.maxActiveSessions, 'maxActiveSessions', NODE_DEFAULTS.maxActiveSessions, (n) => Number.isInteger(n) && n >= -1, 'an integer ≥ -1'),
+    expireSessionsOnShutdown: o.expireSessionsOnShutdown ?? NODE_DEFAULTS.expireSessionsOnShutdown,
+    stateTransferTimeout: num(o.stateTransferTimeout, 'stateTransferTimeout', NODE_DEFAULTS.stateTransferTimeout, (n) => n >= -1, '-1, 0 or a positive number of ms'),
+    stateTransferPageSize: num(o.stateTransferPageSize, 'stateTransferPageSize', NODE_DEFAULTS.stateTransferPageSize, (n) => n >= 1024, 'at least 1024 bytes'),
+    stateTimestampDrop: o.stateTimestampDrop ?? NODE_DEFAULTS.stateTimestampDrop,
+    rpcTimeout: num(o.rpcTimeout, 'rpcTimeout', NODE_DEFAULTS.rpcTimeout, (n) => n > 0, 'a positive number of ms'),
+    filter: compileFullMatch(o.filter, 'filter'),
+    sessionAttributeNameFilter: compileFullMatch(o.sessionAttributeNameFilter, 'sessionAttributeNameFilter'),
+    cookie,
+    jvmRouteBinder: o.jvmRouteBinder ?? true,
+    memberWait: num(o.memberWait, 'memberWait', 2 * frequency, (n) => n >= 0, 'a number of ms ≥ 0'),
+  };
+}
