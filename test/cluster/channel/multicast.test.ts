@@ -1,0 +1,80 @@
+// Multicast membership (McastService semantics, spec §1.1) — only inside a private network
+// namespace: the scenario (fixtures/multicast-scenario.ts) runs under `unshare -rn` with multicast
+// routed to that namespace's loopback, spawns its nodes there and prints what it observed.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { repoRoot } from '../../helpers/spawn.js';
+
+const DROP = 600; // the scenario's dropTime
+
+const canUnshare = spawnSync('unshare', ['-rn', 'sh', '-c', 'ip link set lo up multicast on && ip route add 224.0.0.0/4 dev lo'])
+  .status === 0;
+
+let scenario: ChildProcess | undefined;
+
+afterEach(async () => {
+  const p = scenario;
+  scenario = undefined;
+  if (!p || p.exitCode !== null || p.signalCode !== null || !p.pid) return;
+  const gone = new Promise((r) => p.once('exit', r));
+  process.kill(p.pid, 'SIGTERM'); // the scenario stops its own nodes on SIGTERM
+  const t = setTimeout(() => p.pid && process.kill(p.pid, 'SIGKILL'), 5000);
+  await gone;
+  clearTimeout(t);
+});
+
+function runScenario(): Promise<Record<string, any>> {
+  const script = path.join(repoRoot, 'test/cluster/channel/fixtures/multicast-scenario.ts');
+  const node = `exec '${process.execPath}' --conditions=stickyd-source --import tsx '${script}'`;
+  const p = spawn('unshare', ['-rn', 'sh', '-c', `ip link set lo up multicast on && ip route add 224.0.0.0/4 dev lo && ${node}`], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  scenario = p;
+  let out = '';
+  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    p.once('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (!line) reject(new Error(`scenario exited ${code} without a result:\n${out}`));
+      else resolve(JSON.parse(line.slice('RESULT '.length)));
+    });
+  });
+}
+
+it.skipIf(!canUnshare)(
+  'multicast: join, domain filter, wrong secret and forged datagrams, SIGSTOP/SIGCONT, graceful leave, kill -9 (inside unshare -rn)',
+  async () => {
+    const r = await runScenario();
+    expect(r.error).toBeUndefined();
+    expect(r.ok).toBe(true);
+    console.log(
+      `multicast: leave ${r.leave.ms} ms (${r.leave.reason}); kill -9 with a TCP connection ${r.killConnected.ms} ms ` +
+        `(${r.killConnected.reason}); kill -9 heartbeat-only ${r.killHeartbeatOnly.ms} ms (${r.killHeartbeatOnly.reason}, dropTime ${DROP})`,
+    );
+    // Join: both shop nodes see O and each other; the other domain and the wrong secret stay out.
+    expect(r.members).toEqual(['N1', 'N3']);
+    expect(r.n1Members.sort()).toEqual(['N3', 'O']);
+    expect(r.n2SawShop).toBe(false);
+    expect(r.n5Added).toBe(false);
+    // Forged (wrong secret, unsigned) and foreign datagrams: dropped and counted, never a member.
+    expect(r.forgedDropped).toBeGreaterThanOrEqual(3);
+    expect(r.evilAdded).toBe(false);
+    expect(r.echo).toBe('over tcp');
+    // Frozen node: kept while its port answers; heartbeats resuming clear it without a re-add.
+    expect(r.frozen).toEqual({ member: true, suspectsKept: 1 });
+    expect(r.thawed).toEqual({ member: true, readded: false, removed: false });
+    // Graceful leave: at once, without probing.
+    expect(r.leave.reason).toBe('shutdown');
+    expect(r.leave.ms).toBeLessThan(DROP);
+    // kill -9: removed only after the probe failed; heartbeat-only detection takes about dropTime.
+    expect(r.killConnected.reason).not.toBe('shutdown');
+    expect(r.killConnected.ms).toBeLessThan(DROP + 1000);
+    expect(r.killHeartbeatOnly.reason).toBe('timeout');
+    expect(r.killHeartbeatOnly.ms).toBeGreaterThanOrEqual(DROP - 150);
+    expect(r.killHeartbeatOnly.ms).toBeLessThan(DROP + 1000);
+  },
+  60_000,
+);
