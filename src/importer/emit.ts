@@ -3,7 +3,7 @@
  * left at their defaults left out (stickyd's defaults are httpd's, spec §7), short mappings
  * (listeners, rules, members) on one line each, as in config/stickyd.yaml.
  */
-import { Document, isMap, isSeq, type Node } from 'yaml';
+import { Document, isMap, isScalar, isSeq, type Node } from 'yaml';
 import type { YamlDocument } from './merge.js';
 
 /** The header's fixed text, which tests and users can search for. */
@@ -37,7 +37,10 @@ function plain(doc: YamlDocument): Record<string, unknown> {
 const ONE_LINE_ITEMS = new Set(['listen', 'proxypass', 'proxypassreverse', 'cookiepath', 'cookiedomain', 'members']);
 
 function flowItems(node: Node | null | undefined, key: string | null): void {
-  if (isSeq(node)) {
+  if (isSeq(node) && node.items.every((item) => isScalar(item))) {
+    // failonstatus: [500, 503]
+    node.flow = true;
+  } else if (isSeq(node)) {
     for (const item of node.items) {
       if (key !== null && ONE_LINE_ITEMS.has(key) && isMap(item)) item.flow = true;
       flowItems(item as Node, null);

@@ -55,6 +55,11 @@ export function yamlValue(v: ParamValue): YamlValue {
   return v instanceof Duration ? formatDuration(v.ms) : v;
 }
 
+/** "" and null are the defaults of every text key that can hold them (route, hcuri, hcexpr...): left out. */
+function isDefaultText(v: ParamValue): boolean {
+  return v === '' || v === null;
+}
+
 function show(v: ParamValue | undefined): string {
   if (v === undefined) return 'unset';
   if (v instanceof Duration) return formatDuration(v.ms);
@@ -89,17 +94,34 @@ class Merger {
    * port is not covered by any virtual host (httpd then serves it from the main server).
    */
   private servingScopes(): Scope[] {
-    const { vhosts, listeners, main } = this.drafts;
+    const { vhosts, main } = this.drafts;
     if (vhosts.length === 0) return [main];
-    const anyPort = vhosts.some((v) => v.addresses.some((a) => !/:\d+$/.test(a)));
-    const ports = new Set(vhosts.flatMap((v) => v.addresses.map((a) => /:(\d+)$/.exec(a)?.[1]).filter((p): p is string => p !== undefined)).map(Number));
-    const uncovered = !anyPort && listeners.some((l) => !ports.has(l.port));
-    return uncovered ? [main, ...vhosts] : vhosts;
+    return this.uncoveredListeners().length > 0 ? [main, ...vhosts] : vhosts;
+  }
+
+  /** Listeners no <VirtualHost> address covers (an address without a port, or `*:*`, covers all). */
+  private uncoveredListeners(): Listener[] {
+    const addresses = this.drafts.vhosts.flatMap((v) => v.addresses);
+    if (addresses.some((a) => !/:\d+$/.test(a))) return [];
+    const ports = new Set(addresses.map((a) => Number(/:(\d+)$/.exec(a)?.[1])));
+    return this.drafts.listeners.filter((l) => !ports.has(l.port));
+  }
+
+  /** In httpd a virtual host's rules do not serve the main server's listeners; in stickyd every rule serves every listener. */
+  private reportMainServerListeners(): void {
+    const uncovered = this.uncoveredListeners();
+    if (uncovered.length === 0) return;
+    const ports = uncovered.map((l) => `${l.address}:${l.port}`).join(', ');
+    for (const v of this.drafts.vhosts) {
+      if (v.rules.length + v.locationRules.length === 0 || !v.origin) continue;
+      this.warn(v.origin, '<VirtualHost>', `its ProxyPass rules also serve ${ports}, which no <VirtualHost> covers (httpd serves them from the main server): stickyd has one mount table for every listener`);
+    }
   }
 
   merge(): YamlDocument {
     const doc: YamlDocument = { listen: this.listeners(), server: {}, proxy: {}, balancers: [], proxypass: [], proxypassreverse: [], cookiepath: [], cookiedomain: [] };
     this.settings(doc);
+    this.reportMainServerListeners();
     const rules = this.rules();
     const { balancers, renamed } = this.balancers(rules);
     doc.balancers = balancers;
@@ -151,17 +173,20 @@ class Merger {
     const values = this.serving.map((scope) => ({ scope, setting: derive(scope) }));
     const first = values[0] as { scope: Scope; setting: Setting | undefined };
     const valueOf = (v: typeof first) => v.setting?.value ?? fallback;
+    const where = (scope: Scope) => (scope.origin ? `the <VirtualHost> at ${at(scope.origin)}` : 'the main server');
     const describe = (v: typeof first) =>
       v.setting
         ? `${show(v.setting.value)} (${v.setting.source} at ${at(v.setting.origin)})`
-        : `${fallback === undefined ? "httpd's default" : `${show(fallback)}, httpd's default,`} (the <VirtualHost> at ${at(v.scope.origin as Origin)} sets none)`;
+        : `${fallback === undefined ? "httpd's default" : `${show(fallback)}, httpd's default,`} (${where(v.scope)} sets none)`;
     for (const v of values.slice(1)) {
       const a = valueOf(first);
       const b = valueOf(v);
       if ((a === undefined && b === undefined) || (a !== undefined && b !== undefined && sameValue(a, b))) continue;
-      const origin = v.setting?.origin ?? (v.scope.origin as Origin);
-      const directive = v.setting?.source ?? (first.setting as Setting).source;
-      this.warn(origin, directive, `conflicts with another virtual host: stickyd has one ${label} for every listener and keeps ${describe(first)}, not ${describe(v)}`);
+      // Report at a line that sets something: this server's own setting, else its <VirtualHost>
+      // line, else (the main server has no line) the kept setting.
+      const setting = v.setting ?? (first.setting as Setting);
+      const origin = v.setting?.origin ?? v.scope.origin ?? setting.origin;
+      this.warn(origin, setting.source, `conflicts with another server: stickyd has one ${label} for every listener and keeps ${describe(first)}, not ${describe(v)}`);
     }
     return first.setting;
   }
@@ -190,6 +215,13 @@ class Merger {
     // Members default to ProxyTimeout, else the server's Timeout (spec §7.2).
     const timeout = this.agree('ProxyTimeout (or Timeout)', new Duration(60_000), (scope) => this.effective(scope, 'proxytimeout') ?? this.effective(scope, 'timeout'));
     if (timeout) doc.proxy.timeout = yamlValue(timeout.value);
+    for (const scope of this.all) {
+      const t = scope.settings.get('timeout');
+      const proxyTimeout = this.effective(scope, 'proxytimeout');
+      if (t && proxyTimeout) {
+        this.warn(t.origin, t.source, `not converted: ProxyTimeout at ${at(proxyTimeout.origin)} sets the member timeout; for clients stickyd has server.requestheadertimeout and server.requesttimeout`);
+      }
+    }
 
     const globals: Record<string, boolean> = { proxypreservehost: (preservehost?.value ?? false) as boolean, proxyaddheaders: (addheaders?.value ?? true) as boolean };
     for (const scope of this.all) {
@@ -258,7 +290,7 @@ class Merger {
         const member: Record<string, YamlValue> = { url: address.url.slice(0, address.url.length - address.basepath.length) };
         for (const key of MEMBER_KEYS) {
           const s = worker.params.get(key);
-          if (s) member[key] = yamlValue(s.value);
+          if (s && !isDefaultText(s.value)) member[key] = yamlValue(s.value);
         }
         out.push({ name, settings: { forcerecovery: false }, routecookie: null, members: [member] });
         this.kept.add(name);
@@ -294,7 +326,7 @@ class Merger {
     const settings: Record<string, YamlValue> = {};
     for (const key of BALANCER_KEYS) {
       const s = draft.params.get(key);
-      if (s) settings[key] = yamlValue(s.value);
+      if (s && !isDefaultText(s.value)) settings[key] = yamlValue(s.value);
     }
     const members = this.members(draft.name, draft.members);
     return { name: draft.name, settings, routecookie: null, members };
@@ -317,7 +349,7 @@ class Merger {
       const member: Record<string, YamlValue> = { url: m.url };
       for (const key of MEMBER_KEYS) {
         const s = m.params.get(key);
-        if (!s) continue;
+        if (!s || isDefaultText(s.value)) continue;
         if (key === 'redirect' && s.value !== '' && !routes.has(s.value as string)) {
           this.warn(s.origin, 'BalancerMember', `redirect=${String(s.value)} not converted: no member of balancer://${balancer} has that route, so httpd never finds one either`);
           continue;

@@ -58,6 +58,7 @@ export function regexToPrefix(regex: string, url: string): PrefixConversion {
     body = body.slice(0, -2);
   } else if (regex.endsWith('$')) {
     // `^/app$` matches one path exactly; a prefix rule would match everything below it too.
+    if (literal(body) === null) return notPrefix;
     return { ok: false, reason: `"${regex}" matches one path exactly, and stickyd has prefix rules only` };
   }
   const prefix = literal(body);

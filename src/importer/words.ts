@@ -36,6 +36,12 @@ function unescape(text: string, quote: string | null): string {
 
 const SPACE = /\s/;
 
+/** The start of an argument, for messages: `"balancer://c...`. */
+function excerpt(text: string, start: number): string {
+  const rest = text.slice(start);
+  return rest.length > 24 ? `${rest.slice(0, 24)}...` : rest;
+}
+
 export function configWords(text: string, options: { braces?: boolean } = {}): string[] {
   const words: string[] = [];
   let i = 0;
@@ -49,9 +55,7 @@ export function configWords(text: string, options: { braces?: boolean } = {}): s
       while (end < n && text[end] !== first) {
         end += text[end] === '\\' && (text[end + 1] === first || text[end + 1] === '\\') ? 2 : 1;
       }
-      if (end >= n) {
-        throw new WordSyntaxError(`unterminated quoted argument: ${first} at column ${i + 1} has no closing ${first}`);
-      }
+      if (end >= n) throw new WordSyntaxError(`unterminated quoted argument ${excerpt(text, i)}: the closing ${first} is missing`);
       words.push(unescape(text.slice(i + 1, end), first));
       i = end + 1;
     } else if (first === '{' && options.braces) {
@@ -63,7 +67,7 @@ export function configWords(text: string, options: { braces?: boolean } = {}): s
         if (c === '{') depth++;
         end += c === '\\' && text[end + 1] === '\\' ? 2 : 1;
       }
-      if (end >= n) throw new WordSyntaxError(`unterminated {...} argument: { at column ${i + 1} has no closing }`);
+      if (end >= n) throw new WordSyntaxError(`unterminated {...} argument ${excerpt(text, i)}: the closing } is missing`);
       words.push(unescape(text.slice(i + 1, end), null));
       i = end + 1;
     } else {
