@@ -86,8 +86,9 @@ export interface ClusterNodeOptions {
   /** CSPRNG for session ids (tests inject one). Default node:crypto randomBytes. */
   random?: RandomSource;
   /**
-   * When the channel reports no members right after start: how long to wait for some to appear
-   * before concluding this node is alone (Tomcat sleeps 2 × heartbeat frequency). Default 2 × frequency.
+   * Extra wait for members when the channel reports none right after it started, before this node
+   * concludes it is alone and skips the state transfer. The channel itself already waits like Tomcat
+   * (2 × heartbeat frequency, or until every static member answered), so the default is 0.
    */
   memberWait?: number;
 }
@@ -171,7 +172,6 @@ export function resolveNodeOptions(o: ClusterNodeOptions): ResolvedNodeOptions {
     cookie.domain = c.domain;
   }
   if (cookie.secure !== true && cookie.secure !== false && cookie.secure !== 'auto') fail(`cookie.secure must be true, false or 'auto'`);
-  const frequency = o.membership?.frequency ?? 500;
   return {
     jvmRoute: o.jvmRoute,
     manager,
@@ -190,6 +190,6 @@ export function resolveNodeOptions(o: ClusterNodeOptions): ResolvedNodeOptions {
     sessionAttributeNameFilter: compileFullMatch(o.sessionAttributeNameFilter, 'sessionAttributeNameFilter'),
     cookie,
     jvmRouteBinder: o.jvmRouteBinder ?? true,
-    memberWait: num(o.memberWait, 'memberWait', 2 * frequency, (n) => n >= 0, 'a number of ms ≥ 0'),
+    memberWait: num(o.memberWait, 'memberWait', 0, (n) => n >= 0, 'a number of ms ≥ 0'),
   };
 }

@@ -47,11 +47,13 @@ export class MemoryChannel extends EventEmitter implements Channel {
   }
 
   async start(): Promise<void> {
-    for (const other of this.net.live()) {
-      other.addMember(this.local);
-      this.addMember(other.local);
-    }
+    const others = this.net.live();
+    // Registered first, so that a peer's memberAdded handler already sees us in members().
     this.net.channels.set(this.local.id, this);
+    for (const other of others) {
+      this.addMember(other.local);
+      other.addMember(this.local);
+    }
   }
 
   async stop(): Promise<void> {
@@ -61,6 +63,12 @@ export class MemoryChannel extends EventEmitter implements Channel {
   /** kill -9: peers notice (as after the failure detector's verification). */
   crash(): void {
     this.leave('timeout');
+  }
+
+  /** Several processes die at the same instant: nobody reacts to one loss before the next happened. */
+  static crashTogether(...channels: MemoryChannel[]): void {
+    for (const c of channels) c.net.channels.delete(c.local.id);
+    for (const c of channels) for (const other of c.net.live()) other.removeMember(c.local, 'timeout');
   }
 
   private leave(reason: 'shutdown' | 'timeout'): void {
