@@ -1,0 +1,470 @@
+/**
+ * One client request through the balancer: httpd's proxy_handler (spec §1, P:1213-1550).
+ *
+ *   do {
+ *     choose a member (preRequest: force_recovery, sticky route, lbmethod; §2, §3)
+ *     one attempt on that member's connector
+ *     nothing reached the member (connect, acquire, ping)  → member in error, maybe try again
+ *     anything else                                        → answer (the member's response, 502, 504, 500)
+ *   } while (!usable(member) && maxattempts > attempts++)
+ *   postRequest (failonstatus, failontimeout), release every attempt's member
+ *
+ * The request body is handed to each attempt through BodyReplay, so a failover sends it whole
+ * (§4.6). Bytes to and from the member are added to member.transferred / member.read (bytraffic).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Balancer } from '../balancer/balancer.js';
+import type { Member } from '../balancer/member.js';
+import { connectSucceeded, markInError, postRequest, preRequest, releaseMember, retryWait, type Chosen, type PendingWait, type StickyRequest } from '../balancer/select.js';
+import type { AccessRecord } from '../log.js';
+import { AttemptBody, BodyReplay, BodyReplayError } from './body-replay.js';
+import { BackendError, type BackendRequest, type BackendResponse, type ClientInfo, type MemberConnector } from './connector.js';
+import { balancerNow, type ProxyContext } from './context.js';
+import { dropsConnection, errorPage } from './error-page.js';
+import { forwardRequestHeaders, forwardResponseHeaders, hostHeader, type ResponseHeaderRewriter } from './headers.js';
+import { memberPath, type MountTarget } from './mounts.js';
+import { PathError, parseRequestPath } from './request-path.js';
+import type { PublicOrigin } from './reverse.js';
+import { routeCookie } from './route-cookie.js';
+
+/** The reason httpd gives for a failed read of the member's response (spec §4.2, §10.7). */
+export const READ_ERROR = 'Error reading from remote server';
+
+/** What the attempt loop ended with. */
+export type AttemptOutcome<T> =
+  | { kind: 'ok'; value: T }
+  | { kind: 'error'; status: number; reason: string; closeClient: boolean; timedOut: boolean }
+  | { kind: 'aborted' };
+
+/** Facts about the client request that the request headers give, read in one pass. */
+interface RequestFacts {
+  host: string | null;
+  /** Cookie headers joined with ", " as httpd joins repeated headers (§2.2). */
+  cookie: string | undefined;
+  /** The request has a body (Content-Length > 0 or Transfer-Encoding). */
+  body: boolean;
+  contentLength: number | null;
+}
+
+function requestFacts(raw: readonly string[]): RequestFacts {
+  let host: string | null = null;
+  let cookie: string | undefined;
+  let contentLength: number | null = null;
+  let chunked = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    switch (name.length) {
+      case 4:
+        if (host === null && name.toLowerCase() === 'host') host = raw[i + 1]!;
+        break;
+      case 6:
+        if (name.toLowerCase() === 'cookie') cookie = cookie === undefined ? raw[i + 1]! : `${cookie}, ${raw[i + 1]!}`;
+        break;
+      case 14:
+        if (name.toLowerCase() === 'content-length') contentLength = Number(raw[i + 1]);
+        break;
+      case 17:
+        if (name.toLowerCase() === 'transfer-encoding') chunked = true;
+        break;
+    }
+  }
+  return { host, cookie, body: chunked || (contentLength !== null && contentLength > 0), contentLength: chunked ? null : contentLength };
+}
+
+/** Size of an HTTP/1.1 header block with this first line, for member.transferred / member.read. */
+function headBytes(firstLineLength: number, headers: ReadonlyArray<readonly [string, string]>): number {
+  let n = firstLineLength + 2 + 2;
+  for (const [name, value] of headers) n += name.length + value.length + 4;
+  return n;
+}
+
+/**
+ * The state of one client request across its attempts: the BALANCER_* facts (§2.7), the members
+ * it was given (each releases its busy count at the end), and what the access log reports.
+ */
+export class Exchange {
+  readonly started = performance.now();
+  readonly startTime = Date.now();
+  readonly abort = new AbortController();
+  balancer: Balancer | null = null;
+  /** The member of the last attempt (BALANCER_WORKER_NAME). */
+  member: Member | null = null;
+  /** Every attempt's member, in order (a member chosen twice is here twice). */
+  readonly used: Member[] = [];
+  stickyName: string | null = null;
+  sessionRoute: string | null = null;
+  routeChanged = false;
+  /** Status sent to the client; null until one is sent. */
+  status: number | null = null;
+  /** Response body bytes sent to the client. */
+  bytes = 0;
+  private bodies: Array<[Member, AttemptBody]> = [];
+  private finished = false;
+
+  constructor(
+    readonly ctx: ProxyContext,
+    readonly method: string,
+    readonly url: string,
+    readonly client: ClientInfo,
+    /** Requests this client connection served before this one (httpd's c->keepalives). */
+    readonly keepalives: number,
+  ) {}
+
+  /** Remember the request body an attempt got, to count it into member.transferred at the end. */
+  trackBody(member: Member, body: AttemptBody): void {
+    this.bodies.push([member, body]);
+  }
+
+  /** The request is over (response finished or connection gone): release members, log. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const m of this.used) releaseMember(m);
+    for (const [m, body] of this.bodies) m.transferred += body.bytes;
+    const { access } = this.ctx;
+    if (!access.wanted) return;
+    const record: AccessRecord = {
+      time: new Date(this.startTime).toISOString(),
+      client: this.client.remoteAddress,
+      method: this.method,
+      url: this.url,
+      status: this.status,
+      bytes: this.bytes,
+      duration: Math.round((performance.now() - this.started) * 1000) / 1000,
+      balancer: this.balancer === null ? null : `balancer://${this.balancer.name}`,
+      member: this.member === null ? null : this.member.name,
+      memberRoute: this.member === null ? null : this.member.route,
+      sessionRoute: this.sessionRoute,
+      stickyName: this.stickyName,
+      routeChanged: this.routeChanged,
+      attempts: this.used.length,
+    };
+    access.emit(record);
+  }
+
+  /** Record a choice: the env variables are overwritten by each attempt, ROUTE_CHANGED stays set (§2.7). */
+  chose(c: Chosen): void {
+    this.member = c.member;
+    this.used.push(c.member);
+    if (c.stickyName !== null && c.sessionRoute !== null) {
+      this.stickyName = c.stickyName;
+      this.sessionRoute = c.sessionRoute;
+    }
+    if (c.routeChanged) this.routeChanged = true;
+  }
+}
+
+/** Sleep `ms`, or less when the signal fires. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The balancer `timeout` (§3.1): poll for a usable member every `step` until the deadline. */
+async function waitForMember(b: Balancer, wait: PendingWait, signal: AbortSignal): Promise<Chosen | null> {
+  for (;;) {
+    await sleep(Math.max(1, wait.step), signal);
+    if (signal.aborted) return null;
+    const now = balancerNow();
+    const chosen = retryWait(b, wait, now);
+    if (chosen !== null) return chosen;
+    if (now >= wait.deadline) return null;
+  }
+}
+
+/** Inputs of one attempt that do not depend on the member. */
+export interface AttemptRequest {
+  target: MountTarget;
+  sticky: StickyRequest;
+  /** Forwarded request headers without Host (the member decides it), from forwardRequestHeaders. */
+  headers: Array<[string, string]>;
+  /** The client's Host header (ProxyPreserveHost). */
+  host: string | null;
+  httpVersion: string;
+  replay: BodyReplay | null;
+  contentLength: number | null;
+}
+
+/**
+ * The attempt loop (spec §1). `send` makes one attempt on a connector and resolves with its value
+ * or rejects with a BackendError. Returns what the client should get.
+ */
+export async function runAttempts<T>(
+  ex: Exchange,
+  b: Balancer,
+  r: AttemptRequest,
+  send: (connector: MemberConnector, req: BackendRequest, member: Member) => Promise<T>,
+): Promise<AttemptOutcome<T>> {
+  const { ctx } = ex;
+  const signal = ex.abort.signal;
+  ex.balancer = b;
+  let attempts = 0;
+  let maxAttempts = 0;
+  let failure: AttemptOutcome<T> = { kind: 'error', status: 503, reason: 'no usable member', closeClient: false, timedOut: false };
+  for (;;) {
+    if (signal.aborted) return { kind: 'aborted' };
+    let selection = preRequest(b, r.sticky, balancerNow());
+    if (selection.kind === 'unavailable' && selection.wait !== null) {
+      const found = await waitForMember(b, selection.wait, signal);
+      if (signal.aborted) {
+        if (found !== null) releaseMember(found.member);
+        return { kind: 'aborted' };
+      }
+      if (found !== null) selection = found;
+    }
+    if (selection.kind !== 'member') {
+      // nofailover refusal, or no usable member: 503 (§2.5, §4.7).
+      failure = { kind: 'error', status: 503, reason: selection.kind === 'refused' ? 'the session\'s member is unavailable and nofailover is on' : 'no usable member', closeClient: false, timedOut: false };
+      break;
+    }
+    ex.chose(selection);
+    const member = selection.member;
+    // P:1391: maxattempts is taken once, from the balancer of the first successful pre_request.
+    if (b.maxAttemptsSet && maxAttempts === 0) maxAttempts = b.maxAttempts;
+
+    let body: AttemptBody | null = null;
+    if (r.replay !== null) {
+      try {
+        body = r.replay.attempt();
+      } catch (err) {
+        if (!(err instanceof BodyReplayError)) throw err;
+        break; // The body cannot be sent again: keep the previous failure (503).
+      }
+      ex.trackBody(member, body);
+    }
+    const cfg = member.config;
+    const headers = r.headers.slice();
+    headers.unshift(['Host', hostHeader(ctx.config.proxy.preservehost, r.host, cfg.host, cfg.port)]);
+    const breq: BackendRequest = {
+      method: ex.method,
+      httpVersion: r.httpVersion,
+      path: memberPath(cfg.basepath, r.target.forwardPath),
+      headers,
+      body,
+      bodyLength: r.contentLength,
+      client: ex.client,
+      route: member.route,
+      signal,
+    };
+    const sentHead = headBytes(breq.method.length + breq.path.length + 10, headers);
+    try {
+      const value = await send(ctx.connectorFor(b, member), breq, member);
+      member.transferred += sentHead;
+      connectSucceeded(member);
+      r.replay?.release();
+      return { kind: 'ok', value };
+    } catch (err) {
+      const be = err instanceof BackendError ? err : new BackendError('protocol', `member request failed: ${(err as Error).message}`, { cause: err });
+      ctx.counters.backendErrors[be.kind]++;
+      if (be.kind === 'aborted' || signal.aborted) return { kind: 'aborted' };
+      if (be.nothingSent) {
+        // P:1486-1496: the scheme handler's 503 puts the member in error (unless I) and is the only failover case.
+        markInError(member, balancerNow());
+        failure = { kind: 'error', status: 503, reason: be.message, closeClient: false, timedOut: false };
+        if (!member.usable && maxAttempts > attempts++) continue;
+        break;
+      }
+      r.replay?.release();
+      if (be.kind !== 'dns') member.transferred += sentHead;
+      if (be.kind === 'dns') {
+        // P:1474-1485: a 500 from the handler puts the member in error, no failover.
+        markInError(member, balancerNow());
+        return { kind: 'error', status: 500, reason: `DNS lookup failure for: ${cfg.host}`, closeClient: false, timedOut: false };
+      }
+      connectSucceeded(member);
+      switch (be.kind) {
+        case 'timeout':
+          return { kind: 'error', status: 502, reason: READ_ERROR, closeClient: false, timedOut: true };
+        case 'send-timeout':
+          return { kind: 'error', status: 504, reason: 'Timeout sending the request body to the remote server', closeClient: false, timedOut: false };
+        case 'closed':
+          // H:1133-1184: on a client connection that served requests before, httpd closes it; it
+          // blames the member only when the backend connection was new (else: keep-alive race).
+          if (ex.keepalives > 0) {
+            if (!be.reusedConnection) markInError(member, balancerNow());
+            return { kind: 'error', status: 502, reason: READ_ERROR, closeClient: true, timedOut: false };
+          }
+          return { kind: 'error', status: 502, reason: READ_ERROR, closeClient: false, timedOut: false };
+        default:
+          return { kind: 'error', status: 502, reason: READ_ERROR, closeClient: false, timedOut: false };
+      }
+    }
+  }
+  r.replay?.release();
+  return failure;
+}
+
+/** Answer with one of stickyd's own pages. */
+export function sendErrorPage(res: ServerResponse, status: number, reason: string | undefined, closeClient: boolean, head: boolean): number {
+  const body = errorPage(status, reason);
+  const headers = ['Content-Type', 'text/html; charset=iso-8859-1', 'Content-Length', String(Buffer.byteLength(body))];
+  if (closeClient || dropsConnection(status)) headers.push('Connection', 'close');
+  res.writeHead(status, headers);
+  res.end(head ? undefined : body);
+  return head ? 0 : Buffer.byteLength(body);
+}
+
+/** The client-side facts of a request. */
+export function clientInfo(req: IncomingMessage, serverName: string): ClientInfo {
+  const s = req.socket;
+  return {
+    remoteAddress: s.remoteAddress ?? '',
+    remotePort: s.remotePort ?? 0,
+    localAddress: s.localAddress ?? '',
+    localPort: s.localPort ?? 0,
+    secure: false,
+    serverName,
+  };
+}
+
+/** Response headers for the client: hop-by-hop removed, ProxyPassReverse and cookie rules applied. */
+export function clientResponseHeaders(ex: Exchange, headers: ReadonlyArray<readonly [string, string]>, host: string | null): string[] {
+  const { reverse, config } = ex.ctx;
+  let rewriter: ResponseHeaderRewriter | null = null;
+  if (reverse.hasLocationRules || reverse.hasCookieRules) {
+    const origin: PublicOrigin = { host, localPort: ex.client.localPort, serverName: config.server.servername };
+    rewriter = {
+      location: (v) => (reverse.hasLocationRules ? reverse.location(v, origin) : v),
+      cookie: (v) => (reverse.hasCookieRules ? reverse.cookie(v) : v),
+    };
+  }
+  const out = forwardResponseHeaders(headers, rewriter);
+  // The built-in ROUTEID recipe: only with BALANCER_ROUTE_CHANGED, with the last member's route.
+  const b = ex.balancer;
+  if (b !== null && b.config.routecookie !== null && ex.routeChanged && ex.member !== null) {
+    out.push('Set-Cookie', routeCookie(b.config.routecookie, b.config.stickysessionsep, ex.member.route));
+  }
+  return out;
+}
+
+/** The common front part of a request: path rules and mount table. Answers and returns null when it is not proxied. */
+export function resolveTarget(ctx: ProxyContext, url: string, onError: (status: number, reason: string) => void): MountTarget | null {
+  let target;
+  try {
+    target = ctx.mounts.resolve(parseRequestPath(url));
+  } catch (err) {
+    if (!(err instanceof PathError)) throw err;
+    ctx.counters.clientErrors['bad-path']++;
+    onError(err.status, err.message);
+    return null;
+  }
+  if (target === null || 'excluded' in target) {
+    onError(404, 'not proxied');
+    return null;
+  }
+  return target;
+}
+
+/** Handle one request (node's 'request' event). Never throws; never leaves the client without an answer. */
+export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, keepalives: number): void {
+  ctx.counters.requests++;
+  const ex = new Exchange(ctx, req.method ?? 'GET', req.url ?? '/', clientInfo(req, ctx.config.server.servername), keepalives);
+  const head = ex.method === 'HEAD';
+  res.once('close', () => {
+    // The client went away before the response was complete: abort the member request.
+    if (!res.writableFinished) ex.abort.abort();
+    ex.finish();
+  });
+  proxy(ex, req, res, head).catch((err: unknown) => {
+    ctx.logger.error({ err, url: ex.url }, 'request failed unexpectedly');
+    if (!res.headersSent) {
+      ex.status = 500;
+      ex.bytes = sendErrorPage(res, 500, undefined, true, head);
+    } else {
+      res.destroy();
+    }
+  });
+}
+
+async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse, head: boolean): Promise<void> {
+  const { ctx } = ex;
+  const answer = (status: number, reason: string | undefined, closeClient = false): void => {
+    ex.status = status;
+    if (ctx.draining) closeClient = true;
+    ex.bytes = sendErrorPage(res, status, reason, closeClient, head);
+  };
+  const target = resolveTarget(ctx, ex.url, (status) => answer(status, undefined));
+  if (target === null) return;
+  const b = ctx.balancers.get(target.rule.balancer);
+  if (b === undefined) return answer(404, undefined);
+
+  const raw = req.rawHeaders;
+  const facts = requestFacts(raw);
+  const headers = forwardRequestHeaders(raw, {
+    addHeaders: ctx.config.proxy.addheaders,
+    clientAddress: ex.client.remoteAddress,
+    serverName: ctx.config.server.servername,
+    tunnel: false,
+  });
+  const replay = facts.body ? new BodyReplay(req) : null;
+
+  const outcome = await runAttempts(ex, b, {
+    target,
+    sticky: { url: target.stickyUrl, cookie: facts.cookie },
+    headers,
+    host: facts.host,
+    httpVersion: req.httpVersion,
+    replay,
+    contentLength: facts.contentLength,
+  }, (connector, breq) => connector.request(breq));
+
+  if (outcome.kind === 'aborted') {
+    if (!res.headersSent) res.destroy();
+    return;
+  }
+  const member = ex.member;
+  if (outcome.kind === 'error') {
+    if (member !== null) postRequest(b, member, { status: outcome.status, timedOut: outcome.timedOut }, balancerNow());
+    answer(outcome.status, outcome.status === 503 ? undefined : outcome.reason, outcome.closeClient);
+    return;
+  }
+  relayResponse(ex, b, member!, outcome.value, res, facts.host);
+}
+
+/** Send the member's response to the client, streaming its body. */
+function relayResponse(ex: Exchange, b: Balancer, member: Member, response: BackendResponse, res: ServerResponse, host: string | null): void {
+  const { ctx } = ex;
+  const { status, body } = response;
+  member.read += headBytes(13 + response.statusText.length, response.headers);
+  // post_request runs once the final status is known; httpd runs it after the body, which only
+  // matters for requests running at the same time.
+  postRequest(b, member, { status, timedOut: false }, balancerNow());
+  const headers = clientResponseHeaders(ex, response.headers, host);
+  if (dropsConnection(status) || ctx.draining) headers.push('Connection', 'close');
+  try {
+    res.writeHead(status, response.statusText, headers);
+  } catch (err) {
+    // A status line or header node will not send (invalid characters): the member's fault.
+    body.destroy();
+    ctx.counters.backendErrors.protocol++;
+    ex.status = 502;
+    ex.bytes = sendErrorPage(res, 502, `invalid response header from the member: ${(err as Error).message}`, false, ex.method === 'HEAD');
+    return;
+  }
+  ex.status = status;
+  body.on('data', (chunk: Buffer) => {
+    member.read += chunk.length;
+    ex.bytes += chunk.length;
+    if (!res.write(chunk)) body.pause();
+  });
+  res.on('drain', () => body.resume());
+  body.once('end', () => res.end());
+  body.once('error', () => {
+    // The member failed mid-body: the client cannot be told with a status any more; cut it off
+    // so it sees a truncated response rather than a complete-looking one.
+    res.destroy();
+  });
+  res.once('close', () => {
+    if (!body.readableEnded) body.destroy();
+  });
+}

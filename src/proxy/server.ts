@@ -1,0 +1,144 @@
+/**
+ * The client side: one node:http server per `listen` entry, with the limits of `server:` (core
+ * and mod_reqtimeout equivalents).
+ *
+ * Node's parser (llhttp) runs in its strict mode: `insecureHTTPParser` is never enabled, so
+ * ambiguous framing (Content-Length together with Transfer-Encoding, repeated or malformed
+ * Content-Length, Transfer-Encoding other than a final "chunked", bad chunk sizes, bare LF line
+ * ends, obs-fold) fails to parse and is answered 400 before any handler sees it: nothing of such a
+ * request is ever forwarded. Oversized header blocks get 431, a header block or a request that
+ * does not arrive in time 408. Every refusal is counted (ProxyCounters.clientErrors).
+ */
+import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { ServerConfig } from '../config/types.js';
+import type { ClientErrorReason, ProxyCounters } from './counters.js';
+import { errorPage } from './error-page.js';
+
+export interface ListenerHandlers {
+  /** A parsed request; `keepalives` = requests this connection served before (httpd's c->keepalives). */
+  request(req: IncomingMessage, res: ServerResponse, keepalives: number): void;
+  /** A request with `Connection: upgrade` + `Upgrade`: node hands over the raw socket. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+const kServed = Symbol('stickyd.requestsServed');
+
+/**
+ * How often node checks the header/request timers: they are only as exact as this, so a fraction
+ * of the shorter one (bounded: checks walk every connection).
+ */
+function checkingInterval(s: ServerConfig): number {
+  const shortest = Math.min(s.requestheadertimeout || Infinity, s.requesttimeout || Infinity);
+  if (!Number.isFinite(shortest)) return 30_000;
+  return Math.min(1000, Math.max(50, Math.floor(shortest / 10)));
+}
+
+/** A raw HTTP/1.1 error response for a connection node's parser gave up on. */
+export function rawErrorResponse(status: number): string {
+  const body = errorPage(status);
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/** Map node's client errors to a status and a counter. */
+function classifyClientError(code: string | undefined): { status: number; reason: ClientErrorReason } | null {
+  switch (code) {
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return null;
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, reason: 'header-too-large' };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, reason: 'timeout' };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { status: 413, reason: 'bad-request' };
+    default:
+      return { status: 400, reason: 'bad-request' };
+  }
+}
+
+export function createListener(settings: ServerConfig, handlers: ListenerHandlers, counters: ProxyCounters): http.Server {
+  const server = http.createServer({
+    maxHeaderSize: settings.maxheadersize,
+    insecureHTTPParser: false,
+    requireHostHeader: true,
+    joinDuplicateHeaders: false,
+    connectionsCheckingInterval: checkingInterval(settings),
+    ...timeouts(settings),
+    keepAliveTimeout: settings.keepalivetimeout,
+  });
+  server.maxRequestsPerSocket = settings.maxkeepaliverequests;
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket as typeof req.socket & { [kServed]?: number };
+    const served = socket[kServed] ?? 0;
+    socket[kServed] = served + 1;
+    handlers.request(req, res, served);
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    handlers.upgrade(req, socket, head);
+  });
+
+  // CONNECT is a forward-proxy method; a reverse proxy (ProxyRequests Off) does not serve it.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => {});
+    socket.end(rawErrorResponse(405));
+  });
+
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+    socket.on('error', () => {});
+    const c = classifyClientError(err.code);
+    if (c === null) {
+      counters.clientErrors.reset++;
+      socket.destroy();
+      return;
+    }
+    counters.clientErrors[c.reason]++;
+    // Only answer when no response of ours has started on this connection.
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+    if (!socket.writable || (inFlight !== null && inFlight !== undefined && inFlight.headersSent)) {
+      socket.destroy();
+      return;
+    }
+    socket.end(rawErrorResponse(c.status));
+    // Do not wait for the client to close its side.
+    setTimeout(() => socket.destroy(), 1000).unref();
+  });
+
+  return server;
+}
+
+function timeouts(s: ServerConfig): { requestTimeout: number; headersTimeout: number } {
+  // node requires headersTimeout <= requestTimeout (when both are set).
+  const headersTimeout = s.requesttimeout > 0 && s.requestheadertimeout > s.requesttimeout ? s.requesttimeout : s.requestheadertimeout;
+  return { requestTimeout: s.requesttimeout, headersTimeout };
+}
+
+/**
+ * Apply changed limits to a running server (reload). They take effect for new connections and
+ * requests; the checking interval keeps the value the server was created with.
+ */
+export function applyServerSettings(server: http.Server, s: ServerConfig): void {
+  const t = timeouts(s);
+  server.requestTimeout = t.requestTimeout;
+  server.headersTimeout = t.headersTimeout;
+  server.keepAliveTimeout = s.keepalivetimeout;
+  server.maxRequestsPerSocket = s.maxkeepaliverequests;
+  (server as http.Server & { maxHeaderSize?: number }).maxHeaderSize = s.maxheadersize;
+}
+
+/** Start listening; resolves with the bound address. */
+export function listen(server: http.Server, address: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(port, address, () => {
+      server.off('error', onError);
+      // Errors after listening (e.g. EMFILE on accept) must not crash the daemon.
+      server.on('error', () => {});
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}

@@ -1,0 +1,177 @@
+/**
+ * Upgrade requests (WebSocket and any other `Upgrade:` protocol), tunnelled like mod_proxy_http's
+ * `upgrade=` / mod_proxy_wstunnel: the request goes through the same mount table and the same
+ * attempt loop (sticky route, lbmethod, failover while nothing was sent) to an HTTP member. A `101`
+ * answer turns both connections into one raw TCP tunnel until either side closes; any other
+ * answer is relayed as a normal response and the client connection is closed after it.
+ *
+ * AJP has no upgrade mechanism: an Upgrade request whose chosen member is `ajp://` gets 502.
+ */
+import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Member } from '../balancer/member.js';
+import { postRequest } from '../balancer/select.js';
+import { BackendError, type BackendResponse } from './connector.js';
+import { balancerNow, type ProxyContext } from './context.js';
+import { errorPage } from './error-page.js';
+import { clientInfo, clientResponseHeaders, Exchange, resolveTarget, runAttempts } from './handler.js';
+import { forwardRequestHeaders } from './headers.js';
+import { HttpConnector, type UpgradeOutcome } from './http-connector.js';
+
+function statusLine(status: number, text?: string): string {
+  return `HTTP/1.1 ${status} ${text || STATUS_CODES[status] || 'Unknown'}\r\n`;
+}
+
+/** One of stickyd's error pages, written on the raw socket, then close. */
+function rawError(socket: Duplex, status: number, reason?: string): number {
+  const body = errorPage(status, reason);
+  const len = Buffer.byteLength(body);
+  socket.end(`${statusLine(status)}Content-Type: text/html; charset=iso-8859-1\r\nContent-Length: ${len}\r\nConnection: close\r\n\r\n${body}`);
+  return len;
+}
+
+function headerFacts(raw: readonly string[]): { host: string | null; cookie: string | undefined } {
+  let host: string | null = null;
+  let cookie: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === 'host' && host === null) host = raw[i + 1]!;
+    else if (name === 'cookie') cookie = cookie === undefined ? raw[i + 1]! : `${cookie}, ${raw[i + 1]!}`;
+  }
+  return { host, cookie };
+}
+
+/** Handle node's 'upgrade' event. Never throws. */
+export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  ctx.counters.requests++;
+  socket.on('error', () => {});
+  const ex = new Exchange(ctx, req.method ?? 'GET', req.url ?? '/', clientInfo(req, ctx.config.server.servername), 0);
+  let tunnelled = false;
+  socket.once('close', () => {
+    ex.abort.abort();
+    if (!tunnelled) ex.finish();
+  });
+  upgrade(ex, req, socket, head, () => { tunnelled = true; }).catch((err: unknown) => {
+    ctx.logger.error({ err, url: ex.url }, 'upgrade failed unexpectedly');
+    socket.destroy();
+  });
+}
+
+async function upgrade(ex: Exchange, req: IncomingMessage, socket: Duplex, head: Buffer, onTunnel: () => void): Promise<void> {
+  const { ctx } = ex;
+  const answer = (status: number, reason?: string): void => {
+    ex.status = status;
+    ex.bytes = rawError(socket, status, reason);
+  };
+  const target = resolveTarget(ctx, ex.url, (status) => answer(status));
+  if (target === null) return;
+  const b = ctx.balancers.get(target.rule.balancer);
+  if (b === undefined) return answer(404);
+  const raw = req.rawHeaders;
+  const facts = headerFacts(raw);
+  const headers = forwardRequestHeaders(raw, {
+    addHeaders: ctx.config.proxy.addheaders,
+    clientAddress: ex.client.remoteAddress,
+    serverName: ctx.config.server.servername,
+    tunnel: true,
+  });
+  const outcome = await runAttempts<UpgradeOutcome>(ex, b, {
+    target,
+    sticky: { url: target.stickyUrl, cookie: facts.cookie },
+    headers,
+    host: facts.host,
+    httpVersion: req.httpVersion,
+    replay: null,
+    contentLength: null,
+  }, (connector, breq) => {
+    if (!(connector instanceof HttpConnector)) {
+      return Promise.reject(new BackendError('protocol', 'an ajp:// member cannot take an Upgrade request (AJP has no protocol switch)'));
+    }
+    return connector.upgrade(breq);
+  });
+
+  if (outcome.kind === 'aborted') {
+    socket.destroy();
+    return;
+  }
+  const member = ex.member;
+  if (outcome.kind === 'error') {
+    if (member !== null) postRequest(b, member, { status: outcome.status, timedOut: outcome.timedOut }, balancerNow());
+    answer(outcome.status, outcome.status === 503 ? undefined : outcome.reason);
+    return;
+  }
+  const result = outcome.value;
+  if (result.kind === 'response') {
+    postRequest(b, member!, { status: result.response.status, timedOut: false }, balancerNow());
+    relayRefusal(ex, member!, result.response, socket, facts.host);
+    return;
+  }
+  postRequest(b, member!, { status: result.status, timedOut: false }, balancerNow());
+  onTunnel();
+  tunnel(ex, member!, result, socket, head);
+}
+
+/** The member did not switch protocols: relay its answer as a plain response, then close. */
+function relayRefusal(ex: Exchange, member: Member, response: BackendResponse, socket: Duplex, host: string | null): void {
+  const headers = clientResponseHeaders(ex, response.headers, host);
+  let text = statusLine(response.status, response.statusText);
+  for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  // Without Content-Length the body is delimited by the close (the member's chunking is undone).
+  text += 'Connection: close\r\n\r\n';
+  ex.status = response.status;
+  socket.write(text, 'latin1');
+  const body = response.body;
+  body.on('data', (chunk: Buffer) => {
+    member.read += chunk.length;
+    ex.bytes += chunk.length;
+    if (!socket.write(chunk)) body.pause();
+  });
+  socket.on('drain', () => body.resume());
+  body.once('end', () => socket.end());
+  body.once('error', () => socket.destroy());
+  socket.once('close', () => body.destroy());
+}
+
+/** 101: forward the member's answer, then bytes both ways until either side closes. */
+function tunnel(ex: Exchange, member: Member, result: Extract<UpgradeOutcome, { kind: 'upgraded' }>, client: Duplex, head: Buffer): void {
+  const { ctx } = ex;
+  const backend = result.socket;
+  backend.on('error', () => {});
+  let text = statusLine(result.status, 'Switching Protocols');
+  for (const [name, value] of result.headers) text += `${name}: ${value}\r\n`;
+  text += '\r\n';
+  client.write(text, 'latin1');
+  ex.status = result.status;
+  if (head.length > 0) {
+    member.transferred += head.length;
+    backend.write(head);
+  }
+  const entry = {
+    destroy: () => {
+      client.destroy();
+      backend.destroy();
+    },
+  };
+  ctx.tunnels.add(entry);
+  ctx.counters.tunnels++;
+  let over = false;
+  const onClose = (other: Duplex) => (): void => {
+    // One side is gone: end the other (what was written still goes out), and cut it if it lingers.
+    if (over) return;
+    over = true;
+    ctx.tunnels.delete(entry);
+    other.end();
+    setTimeout(() => other.destroy(), 2000).unref();
+    ex.finish();
+  };
+  client.on('data', (chunk: Buffer) => { member.transferred += chunk.length; });
+  backend.on('data', (chunk: Buffer) => {
+    member.read += chunk.length;
+    ex.bytes += chunk.length;
+  });
+  client.pipe(backend);
+  backend.pipe(client);
+  client.once('close', onClose(backend));
+  backend.once('close', onClose(client));
+}
