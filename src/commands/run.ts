@@ -1,0 +1,74 @@
+/**
+ * `stickyd run -c FILE` (also plain `stickyd -c FILE`): run the daemon in the foreground.
+ *
+ * The process never starts on a bad file: every problem is printed and the exit code is 1.
+ * Signals: SIGHUP re-reads the file (a bad file is logged and the running configuration stays);
+ * SIGTERM and SIGINT stop gracefully (in-flight requests get `server.gracefultimeout`) and exit 0.
+ */
+import type { CommandModule } from 'yargs';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { listenerUrl, startDaemon } from '../daemon.js';
+import { createLogger, flushLogs } from '../log.js';
+import { configOption } from './options.js';
+
+export const command: CommandModule = {
+  command: ['run', '$0'],
+  describe: 'Run the load balancer (the default command)',
+  builder: (y) => y.option('config', configOption),
+  async handler(argv) {
+    const file = String(argv.config);
+    let config;
+    try {
+      config = await loadConfig(file);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      console.error(e.message);
+      process.exitCode = 1;
+      return;
+    }
+    const logger = createLogger(config.log);
+    let daemon;
+    try {
+      daemon = await startDaemon(config, { logger });
+    } catch (err) {
+      logger.fatal({ err }, `stickyd cannot start: ${(err as Error).message}`);
+      await flushLogs(logger);
+      process.exitCode = 1;
+      return;
+    }
+    for (const a of daemon.addresses) logger.info(`stickyd listening on ${listenerUrl(a)}`);
+
+    let reloading = Promise.resolve();
+    const reload = (): void => {
+      reloading = reloading.then(async () => {
+        logger.info(`SIGHUP: reloading ${config.file}`);
+        try {
+          const next = await loadConfig(config.file);
+          await daemon.reload(next);
+          logger.info(`reloaded ${config.file}`);
+        } catch (e) {
+          // Keep running on the configuration we have.
+          logger.error(e instanceof ConfigError ? e.message : `reload failed: ${(e as Error).message}`);
+        }
+      });
+    };
+    process.on('SIGHUP', reload);
+
+    await new Promise<void>((resolve) => {
+      const stop = (signal: NodeJS.Signals): void => {
+        logger.info(`${signal}: stopping (in-flight requests get ${config.server.gracefultimeout} ms)`);
+        process.off('SIGHUP', reload);
+        daemon.stop().then(resolve, (err: unknown) => {
+          logger.error({ err }, 'error while stopping');
+          resolve();
+        });
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    logger.info('stickyd stopped');
+    await flushLogs(logger);
+    // Pooled member connections and timers are gone; leave now rather than wait for stragglers.
+    process.exit(process.exitCode ?? 0);
+  },
+};
