@@ -7,6 +7,7 @@ import type { CommandModule } from 'yargs';
 
 /** Subcommand modules, in the order `stickyd --help` lists them. */
 const commands: Array<() => Promise<{ command: CommandModule }>> = [
+  () => import('./commands/run.js'),
   () => import('./commands/check.js'),
   () => import('./commands/import-apache.js'),
 ];
