@@ -1,0 +1,273 @@
+// Conversion rules beyond the everything fixture: what is reported as not converted (with the
+// right FILE:LINE), how virtual hosts merge and how their conflicts are named, and the Apache
+// semantics that decide values. Every generated file is loaded with the daemon's parseConfig.
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/index.js';
+import { formatDiagnostic, importApache, ImportError } from '../../src/importer/index.js';
+import { relativeTo, removeTrees, tree } from './tree.js';
+
+afterEach(removeTrees);
+
+function run(files: Record<string, string>, main = 'httpd.conf') {
+  const dir = tree(files);
+  const result = importApache(path.join(dir, main), { show: relativeTo(dir) });
+  const config = parseConfig(result.yaml, 'generated.yaml', {});
+  return { ...result, config, messages: result.diagnostics.map(formatDiagnostic) };
+}
+
+function failure(files: Record<string, string>): ImportError {
+  const dir = tree(files);
+  try {
+    importApache(path.join(dir, 'httpd.conf'), { show: relativeTo(dir) });
+  } catch (err) {
+    if (err instanceof ImportError) return err;
+    throw err;
+  }
+  throw new Error('expected an ImportError');
+}
+
+const lines = (...l: string[]) => `${l.join('\n')}\n`;
+const cluster = lines('<Proxy balancer://c>', 'BalancerMember http://10.0.0.1:8080 route=a', 'BalancerMember http://10.0.0.2:8080 route=b', '</Proxy>');
+
+describe('directives that are not converted are listed with FILE:LINE', () => {
+  it('names the file and line of each, in reading order, and stays silent about LoadModule', () => {
+    const r = run({
+      'httpd.conf': lines(
+        'LoadModule proxy_module modules/mod_proxy.so',
+        'Listen 80',
+        'Include extra/*.conf',
+        'RewriteEngine On',
+        '<Location /balancer-manager>',
+        '    SetHandler balancer-manager',
+        '    Require host localhost',
+        '</Location>',
+        '<Directory /var/www>',
+        '    Options None',
+        '    AllowOverride None',
+        '</Directory>',
+      ),
+      'extra/proxy.conf': lines(
+        cluster.trimEnd(),
+        'ProxyPass /app balancer://c/app',
+        'ProxyPassMatch ^/(.*)\\.jsp$ balancer://c/$1.jsp',
+        'RewriteRule ^/old/(.*)$ /new/$1 [R=301,L]',
+        'Header set X-Frame-Options DENY',
+        'SSLEngine on',
+      ),
+    });
+    expect(r.messages).toEqual([
+      'httpd.conf:4: RewriteEngine: not converted: mod_rewrite is not supported; express the mapping as ProxyPass prefix rules',
+      'httpd.conf:6: SetHandler: balancer-manager: use the admin listener instead (admin: { address: 127.0.0.1, port: 8052 } in the balancer file)',
+      'httpd.conf:7: Require: not converted: access control is not converted: stickyd has none (restrict the listen address, or put it behind something that checks)',
+      'httpd.conf:9: <Directory>: stickyd serves no files; the section and the 2 directives in it were not converted',
+      'extra/proxy.conf:6: ProxyPassMatch: not converted: the regular expression "^/(.*)\\.jsp$" is not an anchored prefix such as ^/app(.*)$, and stickyd has prefix rules only',
+      'extra/proxy.conf:7: RewriteRule: not converted: mod_rewrite is not supported; express the mapping as ProxyPass prefix rules',
+      'extra/proxy.conf:8: Header: not converted: mod_headers is not supported (only the ROUTEID cookie recipe is converted, to routecookie)',
+      'extra/proxy.conf:9: SSLEngine: not converted: stickyd speaks plain HTTP; terminate TLS in front of it',
+    ]);
+    expect(r.config.proxypass.map((p) => p.path)).toEqual(['/app']);
+  });
+
+  it('reports parameters httpd refuses or stickyd lacks, and keeps the rest of the line', () => {
+    const r = run({
+      'httpd.conf': lines(
+        'Listen 80',
+        '<Proxy balancer://c>',
+        'BalancerMember http://10.0.0.1:8080 route=a loadfactor=0 smax=5 flushpackets=on',
+        'BalancerMember https://10.0.0.3 route=s',
+        '</Proxy>',
+        'ProxyPass /app balancer://c/ lbmethod=heartbeat retry=5 nocanon',
+      ),
+    });
+    expect(r.messages).toEqual([
+      'httpd.conf:3: BalancerMember: loadfactor=0 not converted: httpd refuses it: LoadFactor must be a number between 1..100',
+      'httpd.conf:3: BalancerMember: smax=5 not converted: stickyd has no soft pool limit; idle connections are closed after ttl',
+      'httpd.conf:3: BalancerMember: flushpackets=on not converted: stickyd streams responses as they arrive',
+      'httpd.conf:4: BalancerMember: https://10.0.0.3 not converted: https:// members are not supported yet; use http:// or ajp:// (got "https://10.0.0.3")',
+      'httpd.conf:6: ProxyPass: flag nocanon not converted: not supported',
+      'httpd.conf:6: ProxyPass: lbmethod=heartbeat not converted: lbmethod heartbeat (mod_lbmethod_heartbeat) is not supported; the balancer keeps byrequests',
+      'httpd.conf:6: ProxyPass: retry=5 not converted: httpd refuses it: unknown Balancer parameter (retry is a BalancerMember parameter)',
+    ]);
+    expect(r.config.balancers[0]?.members.map((m) => [m.url, m.route, m.loadfactor])).toEqual([['http://10.0.0.1:8080', 'a', 1]]);
+  });
+
+  it('says when a unit on a seconds-only parameter is read differently by httpd 2.4', () => {
+    const r = run({ 'httpd.conf': lines('Listen 80', '<Proxy balancer://c>', 'BalancerMember http://h:1 retry=500ms timeout=2', '</Proxy>', 'ProxyPass / balancer://c/') });
+    expect(r.config.balancers[0]?.members[0]).toMatchObject({ retry: 500, timeout: 2000 });
+    expect(r.messages).toEqual([
+      'httpd.conf:3: BalancerMember: retry=500ms: httpd 2.4 reads only the leading integer of "500ms" (500 seconds); converted as written, the way newer httpd reads it',
+    ]);
+  });
+
+  it('fails without any ProxyPass, and when none can be converted, listing why', () => {
+    expect(failure({ 'httpd.conf': lines('Listen 80', cluster) }).message).toBe('httpd.conf: no ProxyPass directive: there is nothing for stickyd to proxy');
+    const err = failure({ 'httpd.conf': lines('Listen 80', 'ProxyPassMatch \\.php$ fcgi://127.0.0.1:9000/') });
+    expect(err.message).toBe('httpd.conf: none of the 1 ProxyPass directives could be converted');
+    expect(err.diagnostics.map(formatDiagnostic)).toEqual([
+      'httpd.conf:2: ProxyPassMatch: not converted: the regular expression "\\.php$" is not an anchored prefix such as ^/app(.*)$, and stickyd has prefix rules only',
+    ]);
+  });
+});
+
+describe('Apache semantics of the converted values', () => {
+  it('gives members Timeout when ProxyTimeout is not set, and KeepAlive Off one request per connection', () => {
+    const r = run({ 'httpd.conf': lines('Listen 80', 'Timeout 300', 'KeepAlive Off', 'MaxKeepAliveRequests 50', cluster, 'ProxyPass / balancer://c/') });
+    expect(r.config.proxy.timeout).toBe(300_000);
+    expect(r.config.balancers[0]?.members[0]?.timeout).toBe(300_000);
+    expect(r.config.server.maxkeepaliverequests).toBe(1);
+  });
+
+  it('puts <Location> rules first, the last-declared first, because httpd lets the last matching Location win', () => {
+    const r = run({
+      'httpd.conf': lines(
+        'Listen 80',
+        cluster,
+        'ProxyPass /app/api balancer://c/server-api',
+        '<Location /app>',
+        '  ProxyPass balancer://c/app',
+        '</Location>',
+        '<Location /app/static>',
+        '  ProxyPass !',
+        '</Location>',
+      ),
+    });
+    expect(r.config.proxypass.map((p) => `${p.path} ${p.url}`)).toEqual(['/app/static !', '/app balancer://c/app', '/app/api balancer://c/server-api']);
+  });
+
+  it('drops a ProxyPass for a path that an earlier rule of the same server already has: httpd never reaches it', () => {
+    const r = run({ 'httpd.conf': lines('Listen 80', cluster, 'ProxyPass /a balancer://c/one', 'ProxyPass /a balancer://c/two') });
+    expect(r.config.proxypass.map((p) => p.url)).toEqual(['balancer://c/one']);
+    expect(r.messages).toEqual(['httpd.conf:8: ProxyPass: /a balancer://c/two not converted: never used: the rule for the same path at httpd.conf:7 comes first']);
+  });
+
+  it('lower-cases balancer names and shares a worker named twice, ignoring its second parameters', () => {
+    const r = run({
+      'httpd.conf': lines('Listen 80', '<Proxy balancer://MyCluster>', 'BalancerMember http://H:8080/ route=a', 'BalancerMember http://h:8080 route=b', '</Proxy>', 'ProxyPass / balancer://MYCLUSTER/'),
+    });
+    expect(r.config.balancers.map((b) => [b.name, b.members.map((m) => m.route)])).toEqual([['mycluster', ['a']]]);
+    expect(r.config.proxypass[0]?.balancer).toBe('mycluster');
+    expect(r.messages).toEqual(['httpd.conf:4: BalancerMember: http://h:8080 not converted: httpd shares the worker of the same URL defined at httpd.conf:3 and ignores this one\'s parameters']);
+  });
+
+  it('reports routes stickyd cannot express: duplicates and redirects to no member', () => {
+    const r = run({
+      'httpd.conf': lines('Listen 80', '<Proxy balancer://c>', 'BalancerMember http://h1 route=a redirect=zz', 'BalancerMember http://h2 route=a', '</Proxy>', 'ProxyPass / balancer://c/'),
+    });
+    expect(r.config.balancers[0]?.members.map((m) => [m.route, m.redirect])).toEqual([['a', ''], ['', '']]);
+    expect(r.messages).toEqual([
+      'httpd.conf:3: BalancerMember: redirect=zz not converted: no member of balancer://c has that route, so httpd never finds one either',
+      'httpd.conf:4: BalancerMember: route=a not converted: http://h1 at httpd.conf:3 has the same route, and stickyd needs routes to be unique in a balancer (httpd would try that member first)',
+    ]);
+  });
+
+  it('drops rules to a balancer without members (httpd answers 503) and says so', () => {
+    const r = run({ 'httpd.conf': lines('Listen 80', cluster, 'ProxyPass /a balancer://c/', 'ProxyPass /b balancer://empty/', 'ProxyPassReverse /b balancer://empty/') });
+    expect(r.config.proxypass.map((p) => p.path)).toEqual(['/a']);
+    expect(r.messages).toEqual([
+      'httpd.conf:8: balancer: balancer://empty not converted: it has no BalancerMember (httpd answers 503 for it)',
+      'httpd.conf:8: ProxyPass: /b not converted: balancer://empty was not converted (see above)',
+      'httpd.conf:9: ProxyPassReverse: not converted: balancer://empty was not converted',
+    ]);
+  });
+
+  it('converts Listen forms and skips what is not plain HTTP on an IP address', () => {
+    const r = run({ 'httpd.conf': lines('Listen 8080', 'Listen 10.1.2.3:8081', 'Listen [::]:8082', 'Listen 443', 'Listen 8443 https', 'Listen localhost:9000', 'Listen 10.1.2.3:8080', cluster, 'ProxyPass / balancer://c/') });
+    expect(r.config.listen).toEqual([
+      { address: '0.0.0.0', port: 8080 },
+      { address: '10.1.2.3', port: 8081 },
+      { address: '::', port: 8082 },
+    ]);
+    expect(r.messages).toEqual([
+      "httpd.conf:4: Listen: not converted: protocol https (httpd's default for port 443): stickyd speaks plain HTTP; terminate TLS in front of it",
+      'httpd.conf:5: Listen: not converted: protocol https: stickyd speaks plain HTTP; terminate TLS in front of it',
+      'httpd.conf:6: Listen: not converted: stickyd listens on IP addresses; "localhost" is a host name (write its address)',
+      'httpd.conf:7: Listen: not converted: 10.1.2.3:8080 overlaps Listen 0.0.0.0:8080 at httpd.conf:1',
+    ]);
+  });
+
+  it('listens on 0.0.0.0:80 with a warning when no Listen can be converted', () => {
+    const r = run({ 'httpd.conf': lines(cluster, 'ProxyPass / balancer://c/') });
+    expect(r.config.listen).toEqual([{ address: '0.0.0.0', port: 80 }]);
+    expect(r.messages).toEqual(['httpd.conf:1: Listen: no Listen directive was converted: stickyd will listen on 0.0.0.0:80 (httpd\'s usual "Listen 80"); change listen: if that is wrong']);
+  });
+
+  it('converts the ROUTEID recipe only for a balancer that reads that cookie', () => {
+    const recipe = 'Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/; Max-Age=60" env=BALANCER_ROUTE_CHANGED';
+    const r = run({ 'httpd.conf': lines('Listen 80', recipe, cluster, 'ProxySet balancer://c stickysession=JSESSIONID', 'ProxyPass / balancer://c/') });
+    expect(r.config.balancers[0]?.routecookie).toBeNull();
+    expect(r.messages).toEqual([
+      'httpd.conf:2: Header: cookie attributes not converted: Max-Age=60',
+      'httpd.conf:2: Header: not converted: no balancer has stickysession=ROUTEID, so the cookie would never be read',
+    ]);
+  });
+});
+
+describe('virtual hosts are merged into one mount table', () => {
+  it('merges virtual hosts that agree, silently', () => {
+    const vhost = (port: number) => lines(`<VirtualHost *:${port}>`, 'ServerName www.example.com', 'ProxyPreserveHost On', 'ProxyPass /app balancer://c/app', 'ProxyPassReverse /app balancer://c/app', '</VirtualHost>');
+    const r = run({ 'httpd.conf': lines('Listen 80', 'Listen 8080', cluster, vhost(80), vhost(8080)) });
+    expect(r.messages).toEqual([]);
+    expect(r.config.proxypass).toHaveLength(1);
+    expect(r.config.proxypassreverse).toHaveLength(1);
+    expect(r.config.proxy.preservehost).toBe(true);
+    expect(r.config.server.servername).toBe('www.example.com');
+  });
+
+  it('reports conflicts naming both FILE:LINEs and keeps the first', () => {
+    const r = run({
+      'httpd.conf': lines('Listen 80', cluster, '<Proxy balancer://d>', 'BalancerMember http://10.0.0.9:8080', '</Proxy>', 'Include vhosts/*.conf'),
+      'vhosts/a.conf': lines('<VirtualHost *:80>', 'ServerName a.example.com', 'ProxyPreserveHost On', 'ProxyPass /app balancer://c/app', '</VirtualHost>'),
+      'vhosts/b.conf': lines('<VirtualHost *:80>', 'ServerName b.example.com', 'ProxyPass /app balancer://d/app', 'ProxyPass /app/x balancer://d/x', '</VirtualHost>'),
+    });
+    expect(r.messages).toEqual([
+      'vhosts/b.conf:1: ProxyPreserveHost: conflicts with another server: stickyd has one ProxyPreserveHost for every listener and keeps On (ProxyPreserveHost at vhosts/a.conf:3), not Off, httpd\'s default, (the <VirtualHost> at vhosts/b.conf:1 sets none)',
+      'vhosts/b.conf:2: ServerName: conflicts with another server: stickyd has one ServerName for every listener and keeps a.example.com (ServerName at vhosts/a.conf:2), not b.example.com (ServerName at vhosts/b.conf:2)',
+      'vhosts/b.conf:3: ProxyPass: /app balancer://d/app not converted: conflicts with the rule for the same path at vhosts/a.conf:4 (balancer://c/app) in another virtual host; stickyd has one mount table and keeps that one',
+      'vhosts/b.conf:4: ProxyPass: /app/x overlaps /app (balancer://c/app) at vhosts/a.conf:4 from another virtual host: stickyd has one mount table, so requests of both virtual hosts go to the first rule that matches',
+    ]);
+    expect(r.config.proxypass.map((p) => `${p.path} ${p.url}`)).toEqual(['/app balancer://c/app', '/app/x balancer://d/x']);
+    expect(r.config.server.servername).toBe('a.example.com');
+  });
+
+  it('reports a balancer defined differently in two virtual hosts', () => {
+    const r = run({
+      'httpd.conf': lines(
+        'Listen 80',
+        '<VirtualHost *:80>',
+        '<Proxy balancer://c>',
+        'BalancerMember http://10.0.0.1:8080 route=a',
+        'ProxySet lbmethod=bytraffic',
+        '</Proxy>',
+        'ProxyPass /one balancer://c/',
+        '</VirtualHost>',
+        '<VirtualHost *:80>',
+        '<Proxy balancer://c>',
+        'BalancerMember http://10.0.0.1:8080 route=a',
+        'BalancerMember http://10.0.0.5:8080 route=e',
+        'ProxySet lbmethod=bybusyness',
+        '</Proxy>',
+        'ProxyPass /two balancer://c/',
+        '</VirtualHost>',
+      ),
+    });
+    expect(r.messages).toEqual([
+      'httpd.conf:12: BalancerMember: http://10.0.0.5:8080 not converted: balancer://c already has members from another virtual host (httpd.conf:4); stickyd has one balancer of each name',
+      'httpd.conf:13: ProxySet: lbmethod=bybusyness conflicts with lbmethod=bytraffic at httpd.conf:5 in another virtual host; stickyd has one balancer://c, which keeps the value from httpd.conf:5',
+    ]);
+    expect(r.config.balancers[0]).toMatchObject({ lbmethod: 'bytraffic' });
+    expect(r.config.balancers[0]?.members.map((m) => m.url)).toEqual(['http://10.0.0.1:8080']);
+  });
+
+  it('keeps the main server\'s rules ahead of every virtual host\'s, as httpd inherits them', () => {
+    const r = run({ 'httpd.conf': lines('Listen 80', cluster, '<VirtualHost *:80>', 'ProxyPass / balancer://c/', '</VirtualHost>', 'ProxyPass /static !') });
+    expect(r.config.proxypass.map((p) => p.path)).toEqual(['/static', '/']);
+  });
+
+  it('reports that a virtual host\'s rules also serve listeners httpd would give to the main server', () => {
+    const r = run({ 'httpd.conf': lines('Listen 80', 'Listen 8080', cluster, '<VirtualHost *:8080>', 'ProxyPass / balancer://c/', '</VirtualHost>') });
+    expect(r.messages).toEqual([
+      'httpd.conf:8: <VirtualHost>: its ProxyPass rules also serve 0.0.0.0:80, which no <VirtualHost> covers (httpd serves them from the main server): stickyd has one mount table for every listener',
+    ]);
+  });
+});
