@@ -105,7 +105,8 @@ class Reader {
       real = fs.realpathSync(file);
       text = fs.readFileSync(real, 'utf8');
     } catch (err) {
-      const reason = (err as NodeJS.ErrnoException).code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
+      const code = (err as NodeJS.ErrnoException).code;
+      const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
       throw new ImportError(includedFrom, `cannot read ${this.show(file)}: ${reason}`);
     }
     if (this.reading.includes(real)) {

@@ -105,7 +105,7 @@ describe('Include and IncludeOptional', () => {
     expect(err.message).toMatch(/^httpd\.conf:4: Include conf\.d\/\*\.conf: no matches for the wildcard "\*\.conf"/);
 
     const missing = tree({ 'httpd.conf': 'Listen 80\nInclude nothere.conf\n' });
-    expect(parseError(missing).message).toMatch(/^httpd\.conf:2: cannot read nothere\.conf: /);
+    expect(parseError(missing).message).toBe('httpd.conf:2: cannot read nothere.conf: no such file');
   });
 
   it('refuses an Include cycle and names the chain', () => {
@@ -139,7 +139,7 @@ describe('syntax errors name FILE:LINE', () => {
     const dir = tree({});
     const err = parseError(dir, 'absent.conf');
     expect(err.origin).toBeNull();
-    expect(err.message).toMatch(/^cannot read absent\.conf: /);
+    expect(err.message).toBe('cannot read absent.conf: no such file');
   });
 });
 
