@@ -46,8 +46,12 @@ export const command: CommandModule = {
     }
     for (const d of result.diagnostics) console.error(formatDiagnostic(d));
     process.stdout.write(result.yaml);
+    // `${NAME}` references were reported above; they are the loader's to expand when stickyd
+    // starts, so for this check any unset one stands for a harmless value.
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const m of result.yaml.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) env[m[1] as string] ??= '0';
     try {
-      parseConfig(result.yaml, '<generated>');
+      parseConfig(result.yaml, '<generated>', env);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       console.error(`stickyd import-apache: the generated balancer file does not pass stickyd check:\n${err.message}`);

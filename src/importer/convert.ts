@@ -164,6 +164,7 @@ export class Converter {
 
   private directive(d: ApacheDirective, ctx: Context): void {
     const lower = d.name.toLowerCase();
+    if (CONVERTED.has(lower)) this.noteEnvironmentReferences(d);
     if (SILENT.has(lower)) {
       if (lower === 'proxyhcexpr') this.proxyHcExpr(d);
       if (lower === 'proxyhctemplate') this.proxyHcTemplate(d);
@@ -237,6 +238,17 @@ export class Converter {
         break;
     }
     this.warn(d.origin, d.name, `not converted: ${notConvertedReason(d.name)}`);
+  }
+
+  /**
+   * A `${NAME}` that no Define set stays in the output (parser.ts): httpd would read it from its
+   * environment at start, stickyd's loader does the same when it loads the balancer file.
+   */
+  private noteEnvironmentReferences(d: ApacheDirective): void {
+    const names = new Set(d.args.flatMap((a) => [...a.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1] as string)));
+    for (const name of names) {
+      this.warn(d.origin, d.name, `\${${name}} is not set by a Define: kept as \${${name}}, which stickyd expands from its environment when it loads the balancer file`);
+    }
   }
 
   private onlyServerLevel(d: ApacheDirective, ctx: Context): boolean {
@@ -593,6 +605,13 @@ export class Converter {
     this.hc.templates.set(name.toLowerCase(), template);
   }
 }
+
+/** Directives whose values can end up in the balancer file. */
+const CONVERTED = new Set([
+  'listen', 'servername', 'proxypass', 'proxypassmatch', 'proxypassreverse', 'proxypassreversecookiepath',
+  'proxypassreversecookiedomain', 'proxypreservehost', 'proxyaddheaders', 'proxytimeout', 'timeout', 'keepalivetimeout',
+  'maxkeepaliverequests', 'keepalive', 'gracefulshutdowntimeout', 'balancermember', 'proxyset', 'header', 'proxyhcexpr', 'proxyhctemplate',
+]);
 
 function countDirectives(nodes: ApacheNode[]): number {
   return nodes.reduce((n, node) => n + (node.kind === 'directive' ? 1 : countDirectives(node.children)), 0);

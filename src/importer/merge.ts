@@ -394,7 +394,8 @@ class Merger {
     for (const e of entries) {
       const b = parseBalancerUrl(e.url);
       if (b && !this.kept.has(b.name)) {
-        this.warn(e.origin, e.directive, `not converted: balancer://${b.name} was not converted`);
+        const why = this.drafts.balancers.has(b.name) ? 'was not converted' : 'has no BalancerMember anywhere';
+        this.warn(e.origin, e.directive, `not converted: balancer://${b.name} ${why}`);
         continue;
       }
       const same = kept.find((k) => k.url.toLowerCase() === e.url.toLowerCase());

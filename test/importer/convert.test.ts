@@ -135,6 +135,23 @@ describe('Apache semantics of the converted values', () => {
     expect(r.config.proxypass.map((p) => `${p.path} ${p.url}`)).toEqual(['/app/static !', '/app balancer://c/app', '/app/api balancer://c/server-api']);
   });
 
+  it('converts ProxyPass inside <LocationMatch> with an anchored prefix, and reports a wildcard <Location>', () => {
+    const r = run({
+      'httpd.conf': lines('Listen 80', cluster, '<LocationMatch "^/app/(.*)$">', '  ProxyPass balancer://c/app/$1', '</LocationMatch>', '<Location /img/*>', '  ProxyPass balancer://c/img', '</Location>'),
+    });
+    expect(r.config.proxypass.map((p) => `${p.path} ${p.url}`)).toEqual(['/app/ balancer://c/app/']);
+    expect(r.messages).toEqual(['httpd.conf:11: ProxyPass: not converted: the <Location> path "/img/*" has wildcards, and stickyd has prefix rules only']);
+  });
+
+  it('keeps ${NAME} that no Define sets, for stickyd to expand from its environment, and says so', () => {
+    const dir = tree({ 'httpd.conf': lines('Listen 80', '<Proxy balancer://c>', 'BalancerMember ajp://10.0.0.1 route=a secret=${AJP_SECRET}', '</Proxy>', 'ProxyPass / balancer://c/') });
+    const result = importApache(path.join(dir, 'httpd.conf'), { show: relativeTo(dir) });
+    expect(result.diagnostics.map(formatDiagnostic)).toEqual([
+      'httpd.conf:3: BalancerMember: ${AJP_SECRET} is not set by a Define: kept as ${AJP_SECRET}, which stickyd expands from its environment when it loads the balancer file',
+    ]);
+    expect(parseConfig(result.yaml, 'generated.yaml', { AJP_SECRET: 'from-env' }).balancers[0]?.members[0]?.secret).toBe('from-env');
+  });
+
   it('drops a ProxyPass for a path that an earlier rule of the same server already has: httpd never reaches it', () => {
     const r = run({ 'httpd.conf': lines('Listen 80', cluster, 'ProxyPass /a balancer://c/one', 'ProxyPass /a balancer://c/two') });
     expect(r.config.proxypass.map((p) => p.url)).toEqual(['balancer://c/one']);
