@@ -56,6 +56,18 @@ describe('sticky hit accounting (§2.6)', () => {
 });
 
 describe('busy and elected', () => {
+  it('sticky and load-balanced requests in flight both count as busy for bybusyness', () => {
+    const b = new Balancer(
+      balancerConfig([memberConfig('a', { route: 'a' }), memberConfig('b', { route: 'b' }), memberConfig('c', { route: 'c' })], { ...STICKY, lbmethod: 'bybusyness' }),
+    );
+    const held = [expectMember(preRequest(b, to('a'), T0))];
+    b.members[0]!.lbstatus = 10_000; // a would win any tie on busy
+    held.push(expectMember(preRequest(b, NO_SESSION, T0)), expectMember(preRequest(b, NO_SESSION, T0)));
+    expect(held.map((c) => letter(c.member)).join('')).toBe('abc');
+    expect(b.members.map((m) => m.busy)).toEqual([1, 1, 1]);
+    expect(picks(b, 1)).toBe('a'); // all equally busy: lbstatus decides
+  });
+
   it('busy++ on every attempt\'s member, undone once per releaseMember, never below 0', () => {
     const b = new Balancer(balancerConfig([memberConfig('a'), memberConfig('b')]));
     const one = expectMember(preRequest(b, NO_SESSION, T0));

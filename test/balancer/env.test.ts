@@ -77,6 +77,18 @@ describe('BALANCER_* variables', () => {
     expect(env1.BALANCER_WORKER_NAME).toBe(B); // recordChoice does not modify what it was given
   });
 
+  it('an empty route ("abc.") is reported as an empty BALANCER_SESSION_ROUTE', () => {
+    const b = sticky(['a:a']);
+    expect(request(b, new Set(), { url: '/', cookie: 'JSESSIONID=abc.' }, T0).env).toEqual({
+      BALANCER_NAME: 'balancer://cluster',
+      BALANCER_WORKER_NAME: A,
+      BALANCER_WORKER_ROUTE: 'a',
+      BALANCER_SESSION_STICKY: 'JSESSIONID',
+      BALANCER_SESSION_ROUTE: '',
+      BALANCER_ROUTE_CHANGED: '1',
+    });
+  });
+
   it('a redirect: the member\'s route differs from the session route', () => {
     const b = new Balancer(
       balancerConfig([memberConfig('a', { route: 'a', status: 'D', redirect: 'b' }), memberConfig('b', { route: 'b' })], {

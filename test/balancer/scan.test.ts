@@ -75,6 +75,10 @@ describe('hot spares (R) fill gaps 1:1, in configuration order', () => {
     expect(picks(scanBalancer(['a:D', 'b', 'r:RD', 's:R']), 4)).toBe('bsbs');
   });
 
+  it('a member flagged both R and H is a spare', () => {
+    expect(picks(scanBalancer(['a:D', 'b', 'x:RH']), 4)).toBe('bxbx');
+  });
+
   it('spares belong to their own lbset', () => {
     expect(picks(scanBalancer(['a:D', 'b', 'r/1:R']), 3)).toBe('bbb');
   });

@@ -38,6 +38,7 @@ describe('cookie lookup (B:165-197)', () => {
     ['cut at ;', 'JSESSIONID=abc.b;Path=/', toB],
     ['cut at , (two Cookie headers joined)', 'JSESSIONID=abc.b, other=1', toB],
     ['second of two joined Cookie headers', 'other=1, JSESSIONID=abc.b', toB],
+    ['right after ","', 'other=1,JSESSIONID=abc.b', toB],
     ['after ; without blank', 'x=1;JSESSIONID=abc.b', toB],
     ['after a tab', 'x=1\tJSESSIONID=abc.b', toB],
     ['wrong case name', 'jsessionid=abc.b', balanced(null)],
@@ -105,9 +106,9 @@ describe('URL lookup (B:139-163)', () => {
   });
 
   it('the search covers httpd\'s whole internal URL, balancer://name included', () => {
-    // stickysession=cluster on balancer "cluster": the name occurs in balancer://cluster first.
-    const o = outcome('/x?cluster=abc.b', undefined, { stickysession: { cookie: 'cluster', param: 'cluster' } });
-    expect(o).toEqual({ member: 'b', stickyName: 'cluster', route: 'b', routeChanged: false });
+    // A contrived parameter name that only occurs across the boundary: "balancer://cluster" + "/p=…".
+    const o = outcome('/p=abc.b', undefined, { stickysession: { cookie: 'X', param: 'er/p' } });
+    expect(o).toEqual({ member: 'b', stickyName: 'er/p', route: 'b', routeChanged: false });
   });
 });
 
