@@ -58,6 +58,9 @@ export class Balancer {
       old.reconfigure(mc);
       return old;
     });
+    // A direct worker (ProxyPass to a plain URL) is not a balancer member in httpd: it carries I
+    // (ap_proxy_define_worker), so errors never put it out of service.
+    if (config.implicit) for (const m of this.members) m.status |= Flag.IGNORE_ERRORS;
     this.sticky = config.stickysession;
     this.lbmethod = config.lbmethod;
     this.timeout = config.timeout;

@@ -25,9 +25,11 @@ export interface BalancerVariables {
 
 /**
  * The variables after one more attempt got `chosen`. `previous` is what earlier attempts of the same
- * request left (null before the first); it is not modified.
+ * request left (null before the first); it is not modified. An implicit balancer (a direct worker)
+ * sets none, as mod_proxy_balancer declines URLs that are not balancer:// ones.
  */
-export function recordChoice(previous: BalancerVariables | null, b: Balancer, chosen: Chosen): BalancerVariables {
+export function recordChoice(previous: BalancerVariables | null, b: Balancer, chosen: Chosen): BalancerVariables | null {
+  if (b.config.implicit) return previous;
   const env: BalancerVariables = { ...previous, BALANCER_NAME: balancerUrl(b), BALANCER_WORKER_NAME: chosen.member.name, BALANCER_WORKER_ROUTE: chosen.member.route };
   if (chosen.sessionRoute !== null && chosen.stickyName !== null) {
     env.BALANCER_SESSION_STICKY = chosen.stickyName;

@@ -74,7 +74,7 @@ describe('BALANCER_* variables', () => {
       BALANCER_SESSION_ROUTE: 'a',
       BALANCER_ROUTE_CHANGED: '1',
     });
-    expect(env1.BALANCER_WORKER_NAME).toBe(B); // recordChoice does not modify what it was given
+    expect(env1?.BALANCER_WORKER_NAME).toBe(B); // recordChoice does not modify what it was given
   });
 
   it('an empty route ("abc.") is reported as an empty BALANCER_SESSION_ROUTE', () => {
@@ -122,6 +122,11 @@ describe('BALANCER_* variables', () => {
       BALANCER_WORKER_ROUTE: 'a',
       BALANCER_ROUTE_CHANGED: '1',
     });
+  });
+
+  it('an implicit balancer (a direct worker) sets no variables', () => {
+    const b = new Balancer(balancerConfig([memberConfig('a')], { implicit: true, forcerecovery: false }));
+    expect(request(b, new Set(), NO_SESSION, T0)).toMatchObject({ status: 200, connects: 'a', env: null });
   });
 
   it('balancerUrl gives BALANCER_NAME', () => {

@@ -72,6 +72,16 @@ describe('retry() (§4.3)', () => {
   });
 });
 
+describe('implicit balancer (a direct worker)', () => {
+  it('carries I: a failed connect does not put it in error, and every request tries it', () => {
+    const b = new Balancer(balancerConfig([memberConfig('a')], { implicit: true, forcerecovery: false, failonstatus: [500] }));
+    expect(statusText(b.members[0]!.status)).toBe('Init Ign Ok ');
+    expect(request(b, new Set(['a']), NO_SESSION, T0)).toMatchObject({ status: 503, connects: 'a' });
+    expect(request(b, new Set(), NO_SESSION, T0 + 1)).toMatchObject({ status: 200, connects: 'a' });
+    expect(statusText(b.members[0]!.status)).toBe('Init Ign Ok ');
+  });
+});
+
 describe('forcerecovery (§4.4)', () => {
   it('all members in E: all are taken out of error at the start of the attempt (retries++ each)', () => {
     const b = members(['a', 'b']);
