@@ -18,7 +18,7 @@ export class ManagerError extends Error {
   readonly status = 400;
 }
 
-/** httpd's sticky fields are 64 bytes; the manager ignores a `b_ss` value of 63 bytes or more (B:1287-1301). */
+/** httpd's sticky fields are 64 bytes; the manager ignores a `b_ss` value of 63 bytes or more (balancer fields, B:1234-1378). */
 const MAX_STICKY_BYTES = 62;
 /** `b_lbm` must fit httpd's 64-byte provider name field. */
 const MAX_LBMETHOD_LENGTH = 62;

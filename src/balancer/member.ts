@@ -18,7 +18,7 @@ export const MANAGER_FLAGS: readonly ManagerFlag[] = ['I', 'N', 'D', 'H', 'R', '
 /** Flags that are runtime state rather than configuration: E (errors) and C (health checks). */
 const RUNTIME_FLAGS = Flag.IN_ERROR | Flag.HC_FAIL;
 
-/** httpd keeps route and redirect in 64-byte fields; the manager clears a value that does not fit (B:1150-1161). */
+/** httpd keeps route and redirect in 64-byte fields; the manager clears a value that does not fit (worker fields, B:1125-1231). */
 const MAX_ROUTE_BYTES = 63;
 
 /** `lbfactor` = int(loadfactor × 100), as P:106-115 computes it (so 1.15 gives 114, like C). */
@@ -92,13 +92,13 @@ export class Member {
     }
   }
 
-  /** Manager `w_wr`: a non-empty value that fits sets the route; anything else clears it (B:1150-1155). */
+  /** Manager `w_wr`: a non-empty value that fits sets the route; anything else clears it. */
   setRoute(value: string): void {
     this.route = fitsRouteField(value) ? value : '';
     this.overridden.add('route');
   }
 
-  /** Manager `w_rr`: same rule as the route (B:1156-1161). */
+  /** Manager `w_rr`: same rule as the route. */
   setRedirect(value: string): void {
     this.redirect = fitsRouteField(value) ? value : '';
     this.overridden.add('redirect');

@@ -28,7 +28,11 @@ export interface Chosen {
   routeChanged: boolean;
 }
 
-/** No member right now, but the balancer has a `timeout`: poll retryWait() every `step` ms until `deadline` (§3.1). */
+/**
+ * No member right now, but the balancer has a `timeout`: poll retryWait() every `step` ms until
+ * `deadline` (§3.1), then answer 503. Unlike httpd, which zeroes the shared timeout while one request
+ * waits (so concurrent requests get 503 at once), every waiting request here waits its own timeout.
+ */
 export interface PendingWait {
   /** timeout / 100, httpd's polling interval (B:356-387). */
   readonly step: number;
@@ -77,12 +81,13 @@ export function preRequest(b: Balancer, req: StickyRequest, now: number): Select
   let routeChanged = false;
 
   // find_session_route (B:272-326): only with a stickysession whose cookie name is not empty.
-  if (b.stickyEnabled) {
-    const found = sessionRoute(b.sticky!, b.config.stickysessionsep, b.config.scolonpathdelim, balancerUrl(b) + req.url, req.cookie);
+  const sticky = b.stickyEnabled ? b.sticky : null;
+  if (sticky !== null) {
+    const found = sessionRoute(sticky, b.config.stickysessionsep, b.config.scolonpathdelim, balancerUrl(b) + req.url, req.cookie);
     if (found) {
       ({ stickyName, route } = found);
-      // An empty route ("abc.") is reported but looked up nowhere.
-      if (route !== '') member = findRouteMember(b.members, route, now);
+      // An empty route ("abc.") is still reported; no member matches it (members without route never match).
+      member = findRouteMember(b.members, route, now);
       // A redirect served the session: the member's route differs from the requested one.
       if (member !== null && member.route !== route) routeChanged = true;
     }
