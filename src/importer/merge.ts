@@ -14,7 +14,9 @@
  * (merge_proxy_dir_config appends the Location's entries).
  *
  * A direct rule (`ProxyPass /x http://host/...`) whose worker has parameters becomes an explicit
- * one-member balancer carrying them, with forcerecovery off like stickyd's implicit balancers.
+ * one-member balancer carrying them. It keeps what makes a direct worker differ from a balancer
+ * member: httpd gives it the I flag (ap_proxy_define_worker_ex: errors never put it out of
+ * service), and, like stickyd's implicit balancers, forcerecovery off.
  */
 import { formatDuration, parseMemberUrl } from '../config/index.js';
 import { at, type Diagnostic, type Origin } from './diagnostics.js';
@@ -290,11 +292,13 @@ class Merger {
         const member: Record<string, YamlValue> = { url: address.url.slice(0, address.url.length - address.basepath.length) };
         for (const key of MEMBER_KEYS) {
           const s = worker.params.get(key);
-          if (s && !isDefaultText(s.value)) member[key] = yamlValue(s.value);
+          // I first, then a status= of its own on top, in the order httpd applies them.
+          if (key === 'status') member.status = `+I${(s?.value as string | undefined) ?? ''}`;
+          else if (s && !isDefaultText(s.value)) member[key] = yamlValue(s.value);
         }
         out.push({ name, settings: { forcerecovery: false }, routecookie: null, members: [member] });
         this.kept.add(name);
-        this.warn(rule.origin, rule.directive, `${rule.url}: its worker parameters are kept on an explicit one-member balancer "${name}" (forcerecovery off, as for a direct URL)`);
+        this.warn(rule.origin, rule.directive, `${rule.url}: its worker parameters are kept on an explicit one-member balancer "${name}" with status +I and forcerecovery off, as httpd runs a direct worker`);
       }
       // The path of the direct URL, as written (a trailing slash matters when it is appended to).
       const urlPath = /^[a-z][a-z0-9+.-]*:\/\/[^/]*(.*)$/i.exec(rule.url)?.[1] ?? '';

@@ -167,6 +167,16 @@ describe('Apache semantics of the converted values', () => {
     expect(r.messages).toEqual(['httpd.conf:4: BalancerMember: http://h:8080 not converted: httpd shares the worker of the same URL defined at httpd.conf:3 and ignores this one\'s parameters']);
   });
 
+  it('gives a direct worker with parameters I before its own status, and ignores parameters given again for it', () => {
+    const r = run({ 'httpd.conf': lines('Listen 80', 'ProxyPass /a http://10.0.0.7:8080/a status=-E timeout=9', 'ProxyPass /b http://10.0.0.7:8080/a retry=1', 'ProxyPass /c http://10.0.0.7:8080/c') });
+    expect(r.config.proxypass.map((p) => `${p.path} ${p.url}`)).toEqual(['/a balancer://10.0.0.7-8080/a', '/b balancer://10.0.0.7-8080/a', '/c http://10.0.0.7:8080/c']);
+    expect(r.config.balancers[0]?.members[0]).toMatchObject({ url: 'http://10.0.0.7:8080', status: '+I-E', timeout: 9000, retry: 60_000 });
+    expect(r.messages).toEqual([
+      'httpd.conf:2: ProxyPass: http://10.0.0.7:8080/a: its worker parameters are kept on an explicit one-member balancer "10.0.0.7-8080" with status +I and forcerecovery off, as httpd runs a direct worker',
+      'httpd.conf:3: ProxyPass: retry=1 not converted: httpd shares the worker http://10.0.0.7:8080/a set up at httpd.conf:2 and ignores parameters given again',
+    ]);
+  });
+
   it('reports routes stickyd cannot express: duplicates and redirects to no member', () => {
     const r = run({
       'httpd.conf': lines('Listen 80', '<Proxy balancer://c>', 'BalancerMember http://h1 route=a redirect=zz', 'BalancerMember http://h2 route=a', '</Proxy>', 'ProxyPass / balancer://c/'),

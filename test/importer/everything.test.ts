@@ -41,8 +41,8 @@ describe('the everything fixture', () => {
     expect(result.diagnostics.map(formatDiagnostic)).toEqual([
       'httpd.conf:13: Timeout: not converted: ProxyTimeout at httpd.conf:14 sets the member timeout; for clients stickyd has server.requestheadertimeout and server.requesttimeout',
       'sites/app.conf:7: ProxyPass: converted to the prefix rule /img, which matches whole path segments: unlike the regular expression it does not match paths such as /imgx',
-      'sites/app.conf:8: ProxyPass: http://10.0.0.20:8080/app: its worker parameters are kept on an explicit one-member balancer "10.0.0.20-8080" (forcerecovery off, as for a direct URL)',
-      'sites/app.conf:22: ProxyPass: http://10.0.0.22:8080: its worker parameters are kept on an explicit one-member balancer "10.0.0.22-8080" (forcerecovery off, as for a direct URL)',
+      'sites/app.conf:8: ProxyPass: http://10.0.0.20:8080/app: its worker parameters are kept on an explicit one-member balancer "10.0.0.20-8080" with status +I and forcerecovery off, as httpd runs a direct worker',
+      'sites/app.conf:22: ProxyPass: http://10.0.0.22:8080: its worker parameters are kept on an explicit one-member balancer "10.0.0.22-8080" with status +I and forcerecovery off, as httpd runs a direct worker',
     ]);
   });
 
@@ -109,15 +109,15 @@ describe('the everything fixture', () => {
     );
   });
 
-  it('keeps worker parameters of direct URLs on one-member balancers without forcerecovery', () => {
+  it('keeps worker parameters of direct URLs on one-member balancers that behave as direct workers (I, no forcerecovery)', () => {
     expect(config.balancers.find((b) => b.name === '10.0.0.20-8080')).toEqual(
       balancer('10.0.0.20-8080', {
         forcerecovery: false,
-        members: [member('http://10.0.0.20:8080', 'http', '10.0.0.20', 8080, { timeout: 30_000, retry: 5000, connectiontimeout: 3000 })],
+        members: [member('http://10.0.0.20:8080', 'http', '10.0.0.20', 8080, { status: '+I', timeout: 30_000, retry: 5000, connectiontimeout: 3000 })],
       }),
     );
     expect(config.balancers.find((b) => b.name === '10.0.0.22-8080')?.members).toEqual([
-      member('http://10.0.0.22:8080', 'http', '10.0.0.22', 8080, { keepalive: true, ping: 200 }),
+      member('http://10.0.0.22:8080', 'http', '10.0.0.22', 8080, { status: '+I', keepalive: true, ping: 200 }),
     ]);
     expect(config.balancers.filter((b) => b.implicit).map((b) => b.name)).toEqual(['http://10.0.0.30', 'ajp://10.0.0.21']);
   });
