@@ -210,6 +210,7 @@ export class Converter {
         // KeepAlive Off: one request per connection, which stickyd writes as maxkeepaliverequests 1.
         return this.serverSetting(d, ctx, 'keepalive', () => onOff(d.args[0] ?? '', 'KeepAlive must be On or Off'));
       case 'gracefulshutdowntimeout':
+        if (ctx.scope !== this.drafts.main) return this.warn(d.origin, d.name, 'invalid: httpd allows GracefulShutdownTimeout only in the main server');
         return this.serverSetting(d, ctx, 'gracefultimeout', () => {
           const n = atoi(d.args[0] ?? '');
           // httpd's 0 means "wait as long as it takes", which stickyd does not offer.

@@ -116,7 +116,8 @@ class Reader {
     this.reading.push(real);
     this.files.push(this.show(file));
     try {
-      return this.parseLines(logicalLines(text), this.show(file), file);
+      // httpd skips a UTF-8 byte order mark at the start of a file (ap_pcfg_openfile).
+      return this.parseLines(logicalLines(text.replace(/^\uFEFF/, '')), this.show(file), file);
     } finally {
       this.reading.pop();
     }

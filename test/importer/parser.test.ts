@@ -44,6 +44,10 @@ describe('sections and directives', () => {
       '    httpd.conf:4 BalancerMember http://a route=1',
     ]);
   });
+
+  it('skips a UTF-8 byte order mark', () => {
+    expect(outline(parse(tree({ 'httpd.conf': '\uFEFFListen 80\n' })).nodes)).toEqual(['httpd.conf:1 Listen 80']);
+  });
 });
 
 describe('Include and IncludeOptional', () => {
