@@ -130,7 +130,7 @@ class Merger {
     for (const rule of rules) {
       const b = parseBalancerUrl(rule.url);
       if (b && !this.kept.has(b.name)) {
-        this.warn(rule.origin, rule.directive, `${rule.path} not converted: balancer://${b.name} was not converted (see above)`);
+        this.warn(rule.origin, rule.directive, `${rule.path} not converted: balancer://${b.name} was not converted (see its own message)`);
         continue;
       }
       doc.proxypass.push({ path: rule.path, url: renamed.get(rule) ?? rule.url });

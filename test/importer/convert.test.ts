@@ -193,7 +193,7 @@ describe('Apache semantics of the converted values', () => {
     expect(r.config.proxypass.map((p) => p.path)).toEqual(['/a']);
     expect(r.messages).toEqual([
       'httpd.conf:8: balancer: balancer://empty not converted: it has no BalancerMember (httpd answers 503 for it)',
-      'httpd.conf:8: ProxyPass: /b not converted: balancer://empty was not converted (see above)',
+      'httpd.conf:8: ProxyPass: /b not converted: balancer://empty was not converted (see its own message)',
       'httpd.conf:9: ProxyPassReverse: not converted: balancer://empty was not converted',
     ]);
   });
