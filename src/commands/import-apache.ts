@@ -27,6 +27,8 @@ export const command: CommandModule = {
         alias: 'D',
         type: 'string',
         array: true,
+        // One name per -D, so that `-D SSL httpd.conf` leaves the file name alone.
+        nargs: 1,
         requiresArg: true,
         describe: 'Define a name for <IfDefine>, like httpd -D (repeatable)',
       }),

@@ -71,6 +71,16 @@ describe('stickyd import-apache', () => {
     expect((await stickyd(['check', '-c', out])).code).toBe(0);
   });
 
+  it.concurrent('takes -D NAME for <IfDefine> like httpd, without swallowing the file name', async () => {
+    const run = await stickyd(['import-apache', '-D', 'PUBLIC', fixture('cli/ifdefine.conf')]);
+    expect(run.code).toBe(0);
+    expect(run.stderr.trim()).toBe('');
+    expect(parse(run.stdout).proxypass).toEqual([
+      { path: '/public', url: 'http://127.0.0.1:9001/public' },
+      { path: '/app', url: 'http://127.0.0.1:9001/app' },
+    ]);
+  });
+
   it.concurrent('exits 1 with FILE:LINE on an unclosed section, writing nothing to stdout', async () => {
     const run = await stickyd(['import-apache', fixture('cli/unclosed.conf')]);
     expect(run.code).toBe(1);
