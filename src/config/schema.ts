@@ -9,6 +9,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import { applyStatus, Flag, StatusSyntaxError } from '../balancer/flags.js';
+import { hcExprProblem } from '../health/expr.js';
 import {
   bool,
   defaultsOf,
@@ -317,7 +318,7 @@ export const memberSchema = section({
   hcinterval: withDefault(duration({ min: 1 }), 30_000, { doc: 'Interval between health checks', apache: 'BalancerMember … hcinterval=' }),
   hcpasses: withDefault(int(1), 1, { doc: 'Consecutive passed checks that clear the C (and E) flag', apache: 'BalancerMember … hcpasses=' }),
   hcfails: withDefault(int(1), 1, { doc: 'Consecutive failed checks that set the C flag', apache: 'BalancerMember … hcfails=' }),
-  hcexpr: withDefault(nullable(str({ minLength: 1 })), null, { defaultDoc: 'none (status 2xx/3xx passes)', doc: 'Expression a health check response must satisfy', apache: 'BalancerMember … hcexpr= (ProxyHCExpr)' }),
+  hcexpr: withDefault(nullable(str({ minLength: 1, check: hcExprProblem })), null, { defaultDoc: 'none (status 2xx/3xx passes)', doc: 'Expression a health check response must satisfy', apache: 'BalancerMember … hcexpr= (ProxyHCExpr)' }),
 });
 
 export const routeCookieSchema = section({
