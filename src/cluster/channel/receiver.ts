@@ -47,6 +47,7 @@ export class InboundConnection {
   private readonly decoder = new FrameDecoder(MAX_HANDSHAKE_FRAME);
   private inFlight = 0;
   private replyBlocked = false;
+  private corked = false;
   private paused = false;
   private closed = false;
   private readonly handshakeTimer: NodeJS.Timeout;
@@ -77,6 +78,15 @@ export class InboundConnection {
     const frame = encodeFrame(type, payload, this.outMac.sign(type, payload));
     this.ctx.counters.stats.framesSent++;
     this.ctx.counters.stats.bytesSent += frame.length;
+    // Acks of one burst of handled frames leave in one write (uncorked a microtask later).
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      queueMicrotask(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     if (!this.socket.write(frame)) {
       this.replyBlocked = true;
       this.updatePause();
