@@ -1,0 +1,31 @@
+/**
+ * What the admin listener works on: the running daemon (its configuration, live balancers,
+ * counters and request observer), the admin settings, the manager nonces, the health checker and
+ * the metrics. The daemon satisfies AdminTarget; tests may pass anything shaped like it.
+ */
+import type { Balancer } from '../balancer/balancer.js';
+import type { AdminConfig, Config } from '../config/types.js';
+import type { HealthChecker } from '../health/checker.js';
+import type { Logger, RequestObserver } from '../log.js';
+import type { ProxyCounters } from '../proxy/counters.js';
+import type { Metrics } from './metrics.js';
+import type { NonceStore } from './nonce.js';
+
+export interface AdminTarget {
+  /** The configuration running now (it changes on reload). */
+  readonly config: Config;
+  /** Live balancers by name (they change on reload; Member objects of surviving members stay). */
+  readonly balancers: ReadonlyMap<string, Balancer>;
+  readonly counters: ProxyCounters;
+  onRequest(observer: RequestObserver): () => void;
+}
+
+export interface AdminContext {
+  readonly target: AdminTarget;
+  /** The admin settings now in force. */
+  readonly admin: AdminConfig;
+  readonly nonces: NonceStore;
+  readonly health: HealthChecker | null;
+  readonly metrics: Metrics;
+  readonly logger: Logger | undefined;
+}

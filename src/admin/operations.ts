@@ -1,0 +1,126 @@
+/**
+ * Everything that operates a running daemon, in one handle the daemon starts, reloads and stops:
+ * the active health checks (always, for members with an hcmethod) and, when `admin:` is
+ * configured, the admin listener with its manager, API and metrics.
+ *
+ * On reload the health checks follow the new balancers (members keep their counts), and the admin
+ * listener is moved when its address or port changed, closed when `admin:` was removed, started
+ * when it was added. Token and readonly changes apply at once (the listener reads the current
+ * settings per request). The metrics observer is subscribed only while the admin listener runs,
+ * so a daemon without `admin:` pays nothing for it.
+ */
+import type http from 'node:http';
+import type { AdminConfig } from '../config/types.js';
+import { HealthChecker } from '../health/checker.js';
+import type { Logger } from '../log.js';
+import type { AdminContext, AdminTarget } from './context.js';
+import { Metrics } from './metrics.js';
+import { NonceStore } from './nonce.js';
+import { closeAdminServer, startAdminServer, type BoundAdmin } from './server.js';
+
+export interface Operations {
+  /** Where the admin listener is bound; null while `admin:` is not configured. */
+  readonly admin: BoundAdmin | null;
+  readonly health: HealthChecker;
+  /** Follow a reload: the target already runs the new configuration. */
+  reload(): Promise<void>;
+  /** Stop health checks and close the admin listener. */
+  stop(): Promise<void>;
+}
+
+class RunningOperations implements Operations {
+  readonly health: HealthChecker;
+  private readonly nonces = new NonceStore();
+  private metrics: Metrics | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private server: http.Server | null = null;
+  private bound: BoundAdmin | null = null;
+  private listening: AdminConfig | null = null;
+  private stopped = false;
+
+  constructor(private readonly target: AdminTarget, private readonly logger: Logger | undefined) {
+    this.health = new HealthChecker(logger === undefined ? {} : { logger });
+  }
+
+  get admin(): BoundAdmin | null {
+    return this.bound;
+  }
+
+  private context(): AdminContext {
+    return {
+      target: this.target,
+      admin: this.target.config.admin ?? this.listening!,
+      nonces: this.nonces,
+      health: this.health,
+      metrics: this.metrics!,
+      logger: this.logger,
+    };
+  }
+
+  async start(): Promise<void> {
+    this.health.sync(this.target.balancers);
+    await this.syncAdmin();
+  }
+
+  async reload(): Promise<void> {
+    if (this.stopped) return;
+    this.health.sync(this.target.balancers);
+    try {
+      await this.syncAdmin();
+    } catch (err) {
+      this.logger?.error({ err }, `admin listener: ${(err as Error).message}`);
+    }
+  }
+
+  private async syncAdmin(): Promise<void> {
+    const wanted = this.target.config.admin;
+    const same = wanted !== null && this.listening !== null && wanted.address === this.listening.address && wanted.port === this.listening.port;
+    if (same) {
+      this.listening = wanted;
+      return;
+    }
+    await this.closeAdmin();
+    if (wanted === null) return;
+    if (this.metrics === null) {
+      this.metrics = new Metrics(this.target);
+      this.metrics.attachHealth(this.health);
+    }
+    const { server, bound } = await startAdminServer(wanted.address, wanted.port, () => this.context());
+    this.server = server;
+    this.bound = bound;
+    this.listening = wanted;
+    this.unsubscribe = this.target.onRequest(this.metrics.observe);
+    const host = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
+    this.logger?.info(`admin listener on http://${host}:${bound.port} (balancer-manager, /api/balancers, /metrics, /healthz, /readyz)`);
+  }
+
+  private async closeAdmin(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    const server = this.server;
+    this.server = null;
+    this.bound = null;
+    this.listening = null;
+    if (server !== null) await closeAdminServer(server);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([this.closeAdmin(), this.health.stop()]);
+  }
+}
+
+/**
+ * Start health checks and, when configured, the admin listener. Rejects (with nothing left
+ * running) when the admin listener cannot listen.
+ */
+export async function startOperations(target: AdminTarget, logger?: Logger): Promise<Operations> {
+  const ops = new RunningOperations(target, logger);
+  try {
+    await ops.start();
+  } catch (err) {
+    await ops.stop();
+    throw err;
+  }
+  return ops;
+}

@@ -1,0 +1,131 @@
+/**
+ * The admin listener: a node:http server of its own (admin.address:admin.port, loopback by
+ * default), separate from the proxy's listeners so that the manager is never reachable through a
+ * proxied path.
+ *
+ *   GET /healthz            200 "ok" while the process runs                     no token
+ *   GET /readyz             200, or 503 with the reasons (readiness.ts)          no token
+ *   /balancer-manager       the manager page and its forms (manager.ts)         Basic or Bearer
+ *   GET /metrics            Prometheus text (metrics.ts)                        Bearer or Basic
+ *   /api/balancers...       the JSON API (api.ts)                               Bearer only
+ *
+ * With admin.token set, everything but the two probes needs it (401 with WWW-Authenticate);
+ * without one (allowed on loopback only) everything is open.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { API_PREFIX, handleApi } from './api.js';
+import { authorized, type AuthScheme } from './auth.js';
+import type { AdminContext } from './context.js';
+import { send, sendJsonError, sendText } from './http.js';
+import { changeFromManager, showManager } from './manager.js';
+import { MANAGER_PATH } from './page.js';
+import { readiness } from './readiness.js';
+
+export interface BoundAdmin {
+  address: string;
+  port: number;
+}
+
+/** Which credentials each area takes, and how a 401 asks for them. */
+const AREAS: Record<'manager' | 'metrics' | 'api', { schemes: AuthScheme[]; challenge: string }> = {
+  // Browsers prompt for Basic; the token is the password (any user name).
+  manager: { schemes: ['basic', 'bearer'], challenge: 'Basic realm="stickyd balancer-manager", charset="UTF-8"' },
+  metrics: { schemes: ['bearer', 'basic'], challenge: 'Bearer realm="stickyd metrics"' },
+  api: { schemes: ['bearer'], challenge: 'Bearer realm="stickyd admin API"' },
+};
+
+function methodNotAllowed(res: ServerResponse, allow: string): void {
+  sendText(res, 405, `method not allowed; allowed: ${allow}`, { Allow: allow });
+}
+
+async function route(ctx: AdminContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://admin.invalid');
+  } catch {
+    return sendText(res, 400, 'bad request target');
+  }
+  const path = url.pathname;
+  const method = req.method ?? 'GET';
+  const readOnlyMethod = method === 'GET' || method === 'HEAD';
+
+  if (path === '/healthz') {
+    if (!readOnlyMethod) return methodNotAllowed(res, 'GET, HEAD');
+    return sendText(res, 200, 'ok');
+  }
+  if (path === '/readyz') {
+    if (!readOnlyMethod) return methodNotAllowed(res, 'GET, HEAD');
+    const r = readiness(ctx.target);
+    return sendText(res, r.ready ? 200 : 503, r.ready ? 'ready' : `not ready\n${r.reasons.join('\n')}`);
+  }
+
+  const area = path === MANAGER_PATH ? 'manager' : path === '/metrics' ? 'metrics' : path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) ? 'api' : null;
+  const { schemes, challenge } = AREAS[area ?? 'manager'];
+  if (!authorized(req, ctx.admin.token, schemes)) {
+    const headers = { 'WWW-Authenticate': challenge };
+    const why = req.headers.authorization === undefined ? 'this needs the admin token' : 'the admin token is wrong';
+    if (area === 'api') return sendJsonError(res, 401, `${why}: send Authorization: Bearer <token>`, undefined, headers);
+    return sendText(res, 401, `${why} (admin.token)`, headers);
+  }
+
+  switch (area) {
+    case 'manager':
+      if (readOnlyMethod) return showManager(ctx, req, res, url.searchParams);
+      if (method === 'POST') return changeFromManager(ctx, req, res);
+      return methodNotAllowed(res, 'GET, HEAD, POST');
+    case 'metrics': {
+      if (!readOnlyMethod) return methodNotAllowed(res, 'GET, HEAD');
+      const { contentType, body } = await ctx.metrics.render();
+      return send(res, 200, contentType, body);
+    }
+    case 'api':
+      return handleApi(ctx, req, res, path);
+    default:
+      if (path === '/' && readOnlyMethod) {
+        res.writeHead(302, { Location: MANAGER_PATH, 'Content-Length': '0' });
+        res.end();
+        return;
+      }
+      return sendText(res, 404, `not found: ${path} (see ${MANAGER_PATH}, /api/balancers, /metrics, /healthz, /readyz)`);
+  }
+}
+
+/**
+ * Starts the admin listener. `context()` is read per request, so a reload's new admin settings
+ * (token, readonly) and balancers apply at once.
+ */
+export async function startAdminServer(address: string, port: number, context: () => AdminContext): Promise<{ server: http.Server; bound: BoundAdmin }> {
+  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const ctx = context();
+    route(ctx, req, res).catch((err: unknown) => {
+      ctx.logger?.error({ err }, `admin request ${req.method} ${req.url} failed`);
+      if (!res.headersSent) sendText(res, 500, 'internal error (see the daemon log)');
+      else res.destroy();
+    });
+  });
+  server.on('clientError', (_err, socket) => {
+    socket.on('error', () => {});
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      server.on('error', () => {});
+      resolve();
+    });
+  });
+  const info = server.address() as AddressInfo;
+  return { server, bound: { address: info.address, port: info.port } };
+}
+
+/** Closes the listener and its connections. */
+export function closeAdminServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
