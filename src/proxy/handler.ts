@@ -44,6 +44,8 @@ interface RequestFacts {
   /** The request has a body (Content-Length > 0 or Transfer-Encoding). */
   body: boolean;
   contentLength: number | null;
+  /** Transfer-Encoding is present (node's parser has checked it ends in chunked). */
+  chunked: boolean;
 }
 
 function requestFacts(raw: readonly string[]): RequestFacts {
@@ -68,7 +70,7 @@ function requestFacts(raw: readonly string[]): RequestFacts {
         break;
     }
   }
-  return { host, cookie, body: chunked || (contentLength !== null && contentLength > 0), contentLength: chunked ? null : contentLength };
+  return { host, cookie, body: chunked || (contentLength !== null && contentLength > 0), contentLength: chunked ? null : contentLength, chunked };
 }
 
 /** Size of an HTTP/1.1 header block with this first line, for member.transferred / member.read. */
@@ -386,6 +388,16 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
   });
 }
 
+/**
+ * What node's parser lets through but a proxy must not forward: an HTTP/1.1 request without Host
+ * (RFC 9112 §3.2), and Transfer-Encoding in an HTTP/1.0 request (faulty framing, RFC 9112 §6.1).
+ */
+function validFraming(ctx: ProxyContext, req: IncomingMessage, facts: RequestFacts): boolean {
+  const ok = !(facts.chunked && req.httpVersion === '1.0') && !(facts.host === null && req.httpVersion !== '1.0');
+  if (!ok) ctx.counters.clientErrors['bad-request']++;
+  return ok;
+}
+
 async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse, head: boolean): Promise<void> {
   const { ctx } = ex;
   const answer = (status: number, reason: string | undefined, closeClient = false): void => {
@@ -393,13 +405,18 @@ async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse, he
     if (ctx.draining) closeClient = true;
     ex.bytes = sendErrorPage(res, status, reason, closeClient, head);
   };
+  // node emits 'request' as soon as the header block is parsed, and only then reports an error it
+  // finds further on in the same packet (an invalid Transfer-Encoding, a bad first chunk): let that
+  // happen first, so such a request is never forwarded at all.
+  await Promise.resolve();
+  if (!req.socket.writable) return;
+  const raw = req.rawHeaders;
+  const facts = requestFacts(raw);
+  if (!validFraming(ctx, req, facts)) return answer(400, undefined, true);
   const target = resolveTarget(ctx, ex.url, (status) => answer(status, undefined));
   if (target === null) return;
   const b = ctx.balancers.get(target.rule.balancer);
   if (b === undefined) return answer(404, undefined);
-
-  const raw = req.rawHeaders;
-  const facts = requestFacts(raw);
   const headers = forwardRequestHeaders(raw, {
     addHeaders: ctx.config.proxy.addheaders,
     clientAddress: ex.client.remoteAddress,

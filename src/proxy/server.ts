@@ -62,7 +62,8 @@ export function createListener(settings: ServerConfig, handlers: ListenerHandler
   const server = http.createServer({
     maxHeaderSize: settings.maxheadersize,
     insecureHTTPParser: false,
-    requireHostHeader: true,
+    // The handler answers a missing Host itself, so that the refusal is counted like the others.
+    requireHostHeader: false,
     joinDuplicateHeaders: false,
     connectionsCheckingInterval: checkingInterval(settings),
     ...timeouts(settings),

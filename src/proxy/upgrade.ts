@@ -64,12 +64,16 @@ async function upgrade(ex: Exchange, req: IncomingMessage, socket: Duplex, head:
     ex.status = status;
     ex.bytes = rawError(socket, status, reason);
   };
+  const raw = req.rawHeaders;
+  const facts = headerFacts(raw);
+  if (facts.host === null && req.httpVersion !== '1.0') {
+    ctx.counters.clientErrors['bad-request']++;
+    return answer(400);
+  }
   const target = resolveTarget(ctx, ex.url, (status) => answer(status));
   if (target === null) return;
   const b = ctx.balancers.get(target.rule.balancer);
   if (b === undefined) return answer(404);
-  const raw = req.rawHeaders;
-  const facts = headerFacts(raw);
   const headers = forwardRequestHeaders(raw, {
     addHeaders: ctx.config.proxy.addheaders,
     clientAddress: ex.client.remoteAddress,
@@ -84,8 +88,8 @@ async function upgrade(ex: Exchange, req: IncomingMessage, socket: Duplex, head:
     httpVersion: req.httpVersion,
     replay: null,
     contentLength: null,
-  }, (connector, breq) => {
-    if (!(connector instanceof HttpConnector)) {
+  }, (connector, breq, member) => {
+    if (member.config.scheme !== 'http' || !(connector instanceof HttpConnector)) {
       return Promise.reject(new BackendError('protocol', 'an ajp:// member cannot take an Upgrade request (AJP has no protocol switch)'));
     }
     return connector.upgrade(breq);

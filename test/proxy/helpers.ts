@@ -137,7 +137,8 @@ export interface Proxy {
  */
 export async function startProxy(yaml: string): Promise<Proxy> {
   const port = await freePort();
-  const text = `listen: [{ address: 127.0.0.1, port: ${port} }]\nserver: { servername: proxy.test }\n${yaml}`;
+  const server = /^server:/m.test(yaml) ? '' : 'server: { servername: proxy.test }\n';
+  const text = `listen: [{ address: 127.0.0.1, port: ${port} }]\n${server}${yaml}`;
   const config = parseConfig(text, 'test.yaml', {});
   const logLines: string[] = [];
   const sink = new Writable({

@@ -1,0 +1,118 @@
+// Upgrade requests (WebSocket) tunnelled through the balancer, sticky included.
+import http from 'node:http';
+import type net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { cleanup, rawExchange, sleep, startBackend, startProxy } from './helpers.js';
+
+afterEach(cleanup);
+
+/** An HTTP backend with a WebSocket echo that prefixes its name; a 403 for the path /refuse. */
+async function wsBackend(name: string) {
+  const b = await startBackend(name);
+  const wss = new WebSocketServer({ noServer: true });
+  const closes: number[] = [];
+  b.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    if (req.url?.startsWith('/refuse')) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 7\r\n\r\nno, sir');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('message', (data) => {
+        const text = data.toString();
+        if (text === 'bye') ws.close(4000, 'server says bye');
+        else ws.send(`${name}:${text}`);
+      });
+      ws.on('close', (code) => closes.push(code));
+    });
+  });
+  return Object.assign(b, { closes, wss });
+}
+
+function open(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+function roundTrip(ws: WebSocket, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    ws.once('message', (d) => resolve(d.toString()));
+    ws.send(text);
+  });
+}
+
+async function cluster() {
+  const a = await wsBackend('a');
+  const b = await wsBackend('b');
+  const proxy = await startProxy(
+    `balancers:\n  c1:\n    stickysession: JSESSIONID|jsessionid\n    members:\n      - { url: ${a.url}, route: jvm_a }\n      - { url: ${b.url}, route: jvm_b }\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`,
+  );
+  return { a, b, proxy, wsUrl: `ws://127.0.0.1:${proxy.port}` };
+}
+
+describe('WebSocket through the proxy', () => {
+  it('echoes through the tunnel and sticks to the member the session cookie names', async () => {
+    const { proxy, wsUrl } = await cluster();
+    for (let i = 0; i < 3; i++) {
+      const ws = await open(`${wsUrl}/chat`, { Cookie: 'JSESSIONID=abc.jvm_b' });
+      expect(await roundTrip(ws, `hello ${i}`)).toBe(`b:hello ${i}`);
+      expect(await roundTrip(ws, 'again')).toBe('b:again');
+      ws.close();
+    }
+    const ws = await open(`${wsUrl}/chat;jsessionid=abc.jvm_a`);
+    expect(await roundTrip(ws, 'x')).toBe('a:x');
+    ws.close();
+    while (proxy.records.length < 4) await sleep(10);
+    expect(proxy.records[0]).toMatchObject({ status: 101, memberRoute: 'jvm_b', sessionRoute: 'jvm_b', stickyName: 'JSESSIONID' });
+    expect(proxy.daemon.counters.tunnels).toBe(4);
+  });
+
+  it('a client close reaches the member, a member close reaches the client; busy is released', async () => {
+    const { a, b, proxy, wsUrl } = await cluster();
+    const ws = await open(`${wsUrl}/`);
+    await roundTrip(ws, 'hi');
+    ws.close(1000);
+    await sleep(100);
+    expect([...a.closes, ...b.closes]).toEqual([1000]);
+
+    const ws2 = await open(`${wsUrl}/`);
+    const code = await new Promise<number>((resolve) => {
+      ws2.once('close', (c) => resolve(c));
+      ws2.send('bye');
+    });
+    expect(code).toBe(4000);
+    await sleep(100);
+    expect(proxy.daemon.balancers.get('c1')!.members.map((m) => m.busy)).toEqual([0, 0]);
+  });
+
+  it('a member that does not switch protocols: its answer is relayed and the connection closed', async () => {
+    const { wsUrl } = await cluster();
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const ws = new WebSocket(`${wsUrl}/refuse`);
+      ws.on('unexpected-response', (_req, r: http.IncomingMessage) => {
+        let body = '';
+        r.on('data', (c) => (body += c));
+        r.on('end', () => resolve({ status: r.statusCode!, body }));
+      });
+      ws.on('error', () => {});
+      setTimeout(() => reject(new Error('no answer')), 5000);
+    });
+    expect(res).toEqual({ status: 403, body: 'no, sir' });
+  });
+
+  it('no usable member: 503 on the raw connection', async () => {
+    const proxy = await startProxy(`balancers:\n  c1:\n    members: [{ url: "http://127.0.0.1:9", status: +D }]\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`);
+    const answer = await rawExchange(proxy.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 503 [^]*Connection: close/);
+  });
+
+  it('an ajp:// member cannot take an Upgrade: 502, and nothing connects to it', async () => {
+    const proxy = await startProxy(`balancers:\n  c1:\n    members: [{ url: "ajp://127.0.0.1:9" }]\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`);
+    const answer = await rawExchange(proxy.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 502 /);
+    expect(proxy.daemon.balancers.get('c1')!.members[0]!.usable).toBe(true);
+  });
+});
