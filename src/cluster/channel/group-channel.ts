@@ -220,6 +220,20 @@ export class GroupChannel extends EventEmitter implements Channel {
     return s;
   }
 
+  /**
+   * Closes the sender of a removed member unless its address is still needed (a static target, or
+   * another live member there), so members that come and go on new ports do not accumulate connections.
+   */
+  private retireSender(gone: ClusterMember): void {
+    const key = addressOf(gone);
+    if (this.staticTargets.some((t) => addressOf(t) === key)) return;
+    if (this.table.members().some((m) => addressOf(m) === key)) return;
+    const s = this.senders.get(key);
+    if (!s) return;
+    this.senders.delete(key);
+    s.close();
+  }
+
   private onSenderTrouble(sender: PeerSender, targets: Set<string>): void {
     if (this.state !== 'running') return;
     for (const id of targets) {
@@ -294,8 +308,9 @@ export class GroupChannel extends EventEmitter implements Channel {
         case 'added':
           this.counters.stats.membersAdded++;
           this.log.info({ member: describeMember(m) }, 'member added (verified by TCP probe)');
-          this.inboxes.get(m.id)?.release();
+          // The application hears of the member before any of its held frames reach a handler.
           this.emitSafely('memberAdded', m);
+          this.inboxes.get(m.id)?.release();
           break;
         case 'rejected':
           this.log.warn({ member: describeMember(m) }, 'member announced itself but its receiver does not answer; not added');
@@ -316,6 +331,7 @@ export class GroupChannel extends EventEmitter implements Channel {
           this.log.info({ member: describeMember(m), reason: a.reason }, 'member removed');
           const gone = new ChannelError('ERR_NOT_A_MEMBER', `${describeMember(m)} left the cluster (${a.reason})`);
           for (const s of this.senders.values()) s.failFor(m.id, gone);
+          this.retireSender(m);
           this.emitSafely('memberRemoved', m, a.reason);
           break;
         }
@@ -344,14 +360,19 @@ export class GroupChannel extends EventEmitter implements Channel {
       return;
     }
     if (from.domain !== this.local.domain) {
-      // DomainFilterInterceptor: another application's traffic is not ours to handle.
+      // DomainFilterInterceptor: another application's traffic is not ours to handle (its leave is
+      // simply irrelevant; its messages are dropped and counted).
+      if (type === FrameType.LEAVE) return;
       this.refuse({ conn, type, payload }, 'domain', `member of domain "${from.domain}"`);
       return;
     }
     if (type === FrameType.LEAVE) conn.left = true;
     let inbox = this.inboxes.get(from.id);
     if (!inbox) {
-      inbox = new PeerInbox((item) => this.deliver(item));
+      inbox = new PeerInbox(
+        (item) => this.deliver(item),
+        (err) => this.log.error({ err }, 'cluster frame delivery failed unexpectedly'),
+      );
       this.inboxes.set(from.id, inbox);
     }
     if (!inbox.isReleased()) {

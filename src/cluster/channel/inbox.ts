@@ -25,7 +25,15 @@ export class PeerInbox {
   private running = false;
   private open = false;
 
-  constructor(private readonly deliver: (item: InboxItem) => unknown) {}
+  /**
+   * @param deliver handles one frame; it is expected to catch its own errors.
+   * @param onError last line of defence: a delivery that throws anyway is reported here and the queue
+   *   moves on (a fire-and-forget loop must never turn into an unhandled rejection that kills the node).
+   */
+  constructor(
+    private readonly deliver: (item: InboxItem) => unknown,
+    private readonly onError: (err: unknown) => void,
+  ) {}
 
   push(item: InboxItem): void {
     item.conn.queued();
@@ -63,6 +71,8 @@ export class PeerInbox {
         try {
           const r = this.deliver(item);
           if (r && typeof (r as Promise<unknown>).then === 'function') await r;
+        } catch (err) {
+          this.onError(err);
         } finally {
           item.conn.handled();
         }

@@ -1,6 +1,7 @@
 // Static membership and the TCP transport between channels in this process, over real sockets on
 // 127.0.0.1: join, per-peer FIFO delivery with and without acks, ack semantics, request/response,
 // graceful leave, restart as a new identity.
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelError, RemoteHandlerError, type ClusterMember } from '../../../src/cluster/channel/index.js';
 import { freePorts } from '../../helpers/ports.js';
@@ -171,5 +172,31 @@ describe('leaving and restarting', () => {
     const r = await a!.send({ x: 1 }, { ack: true }, [peer]);
     expect(r.failed[0]!.error).toMatchObject({ code: 'ERR_NOT_A_MEMBER' });
     expect(await a!.send({ x: 1 }, { ack: true })).toEqual({ ok: [], failed: [] });
+  });
+});
+
+describe('robustness', () => {
+  it('a receiver port already in use fails start() with a clear error', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const c = channel(staticOptions('A', port, [port]));
+      await expect(c.start()).rejects.toThrow(`cluster receiver 127.0.0.1:${port} is already in use`);
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
+
+  it("an application listener that throws does not break the channel or lose the peer's messages", async () => {
+    const [a, b] = await staticCluster(['A', 'B']);
+    b!.on('message', () => {
+      throw new Error('listener bug');
+    });
+    const got: unknown[] = [];
+    b!.onMessage((_f, msg) => void got.push(msg));
+    expect((await a!.send({ n: 1 }, { ack: true })).ok).toHaveLength(1);
+    expect((await a!.send({ n: 2 }, { ack: true })).ok).toHaveLength(1);
+    expect(got).toEqual([{ n: 1 }, { n: 2 }]);
   });
 });
