@@ -1,0 +1,125 @@
+// The daemon as a real process (`stickyd -c FILE`): refusing a bad file, SIGHUP reloads (good and
+// bad files), SIGTERM with a request in flight.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
+import { spawnStickyd, stopAll } from '../helpers/spawn.js';
+import { cleanup, echoed, request, sleep, startBackend } from '../proxy/helpers.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await stopAll();
+  await cleanup();
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+async function configFile(text: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'stickyd-daemon-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'stickyd.yaml');
+  await writeFile(file, text);
+  return file;
+}
+
+function yaml(port: number, members: string, extra = ''): string {
+  return `listen: [{ address: 127.0.0.1, port: ${port} }]\nserver: { servername: proxy.test, gracefultimeout: 5s }\nlog: { level: info, access: true }\n` +
+    `balancers:\n  c1:\n    failonstatus: [500]\n${extra}    members:\n${members}\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`;
+}
+
+/** Two requests on one client connection, with `between()` run in the pause. */
+function twoOnOneConnection(port: number, between: () => Promise<void>): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let buf = '';
+    const bodies: string[] = [];
+    s.on('error', reject);
+    s.on('data', async (d) => {
+      buf += d.toString();
+      const m = /\r\n\r\n/.exec(buf);
+      if (!m) return;
+      const len = Number(/content-length: (\d+)/i.exec(buf.slice(0, m.index))?.[1] ?? 0);
+      if (buf.length < m.index + 4 + len) return;
+      bodies.push(buf.slice(m.index + 4, m.index + 4 + len));
+      buf = buf.slice(m.index + 4 + len);
+      if (bodies.length === 1) {
+        await between();
+        s.write('GET /second HTTP/1.1\r\nHost: x\r\n\r\n');
+      } else {
+        s.end();
+        resolve(bodies);
+      }
+    });
+    s.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+  });
+}
+
+describe('stickyd -c FILE', () => {
+  it('never starts on a bad file: prints every problem with its position and exits 1', async () => {
+    const port = await freePort();
+    const file = await configFile(`listen: [{ address: 127.0.0.1, port: ${port} }]\nbalancers:\n  c1:\n    members:\n      - { url: http://127.0.0.1:1, loadfactor: 0 }\n      - { url: ftp://x }\n`);
+    const p = spawnStickyd(['-c', file]);
+    expect(await p.exited).toBe(1);
+    expect(p.output()).toContain(`${file}:5:`);
+    expect(p.output()).toContain(`${file}:6:`);
+    expect(p.output()).not.toContain('listening');
+  });
+
+  it('SIGHUP with a valid file keeps member error state and open connections', async () => {
+    const bad = await startBackend('bad', (_r, res) => {
+      res.statusCode = 500;
+      res.end('bad');
+    });
+    const good = await startBackend('good');
+    const port = await freePort();
+    const members = `      - { url: ${bad.url} }\n      - { url: ${good.url} }`;
+    const file = await configFile(yaml(port, members));
+    const p = spawnStickyd(['-c', file]);
+    await p.waitFor(new RegExp(`stickyd listening on http://127\\.0\\.0\\.1:${port}`));
+    expect((await request(`http://127.0.0.1:${port}/`)).status).toBe(500); // bad goes into error
+
+    const bodies = await twoOnOneConnection(port, async () => {
+      await writeFile(file, yaml(port, members, '    lbmethod: byrequests\n'));
+      p.signal('SIGHUP');
+      await p.waitFor(/"msg":"reloaded /);
+    });
+    expect(bodies.map((b) => JSON.parse(b).backend)).toEqual(['good', 'good']);
+    for (let i = 0; i < 3; i++) expect(echoed(await request(`http://127.0.0.1:${port}/`)).backend).toBe('good');
+    // The member in error stayed in error across the reload: it never got another request.
+    expect(bad.received).toHaveLength(1);
+  });
+
+  it('SIGHUP with a bad file logs the problems at error level and keeps serving the old configuration', async () => {
+    const a = await startBackend('a');
+    const port = await freePort();
+    const file = await configFile(yaml(port, `      - { url: ${a.url} }`));
+    const p = spawnStickyd(['-c', file]);
+    await p.waitFor(/stickyd listening on/);
+    await writeFile(file, 'listen: [{ address: 127.0.0.1, port: nope }]\n');
+    p.signal('SIGHUP');
+    const line = await p.waitFor(/"level":50/);
+    expect(line).toContain(`${file}:1:`);
+    expect(echoed(await request(`http://127.0.0.1:${port}/still`)).backend).toBe('a');
+  });
+
+  it('SIGTERM: a request in flight completes, new connections are refused, exit code 0', async () => {
+    const slow = await startBackend('slow', (_r, res) => setTimeout(() => res.end('finished'), 700));
+    const port = await freePort();
+    const file = await configFile(yaml(port, `      - { url: ${slow.url} }`));
+    const p = spawnStickyd(['-c', file]);
+    await p.waitFor(/stickyd listening on/);
+    const inFlight = request(`http://127.0.0.1:${port}/slow`);
+    while (slow.received.length === 0) await sleep(10);
+    p.signal('SIGTERM');
+    await p.waitFor(/SIGTERM: stopping/);
+    const late = await request(`http://127.0.0.1:${port}/late`).then(() => 'answered', (e: NodeJS.ErrnoException) => e.code);
+    expect(late).toBe('ECONNREFUSED');
+    const reply = await inFlight;
+    expect(reply.status).toBe(200);
+    expect(reply.body).toBe('finished');
+    expect(await p.exited).toBe(0);
+    expect(p.output()).toContain('"url":"/slow"');
+  });
+});
