@@ -116,8 +116,13 @@ async function throughput(secret: string | undefined, label: string): Promise<vo
   });
   t0 = performance.now();
   for (let i = 0; i < k; i++) {
-    const r = await a.send(big, { ack: false }, [peer]);
-    if (r.failed.length) throw r.failed[0]!.error;
+    // Respect back-pressure as a caller should: a full queue (maxQueueBytes) means wait and retry.
+    for (;;) {
+      const r = await a.send(big, { ack: false }, [peer]);
+      if (!r.failed.length) break;
+      if ((r.failed[0]!.error as { code?: string }).code !== 'ERR_QUEUE_FULL') throw r.failed[0]!.error;
+      await new Promise((res) => setTimeout(res, 1));
+    }
   }
   await bigDone;
   s = (performance.now() - t0) / 1000;
