@@ -10,6 +10,8 @@ const commands: Array<() => Promise<{ command: CommandModule }>> = [
   () => import('./commands/run.js'),
   () => import('./commands/check.js'),
   () => import('./commands/import-apache.js'),
+  () => import('./commands/ctl.js'),
+  () => import('./commands/healthcheck.js'),
 ];
 
 /**

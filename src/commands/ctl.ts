@@ -1,0 +1,194 @@
+/**
+ * `stickyd ctl`: the runtime JSON API from scripts (the admin listener, src/admin/api.ts).
+ *
+ *   stickyd ctl status [BALANCER]                    table of balancers and members (--json: the API's document)
+ *   stickyd ctl drain BALANCER MEMBER                +N: only existing sticky sessions
+ *   stickyd ctl disable BALANCER MEMBER              +D
+ *   stickyd ctl enable BALANCER MEMBER               -D -N -S
+ *   stickyd ctl set BALANCER [MEMBER] KEY=VALUE...   member: loadfactor lbset route redirect status
+ *                                                    balancer: lbmethod timeout maxattempts nofailover stickysession
+ *   stickyd ctl add BALANCER URL [KEY=VALUE...]      add a member (growth slots; starts disabled)
+ *
+ * MEMBER is a route, or a member URL. `--admin` (STICKYD_ADMIN, default http://127.0.0.1:8052)
+ * names the admin listener, `--token` (STICKYD_ADMIN_TOKEN) its token. On an error the API's
+ * message is printed and the exit code is 1.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { strfsize } from '../admin/format.js';
+import type { BalancerView, MemberView } from '../admin/view.js';
+
+const DEFAULT_ADMIN = 'http://127.0.0.1:8052';
+/** A ctl call that takes longer than this has a problem worth reporting. */
+const TIMEOUT_MS = 10_000;
+
+class CtlError extends Error {}
+
+interface Target {
+  admin: string;
+  token: string | undefined;
+}
+
+async function call(t: Target, method: string, path: string, body?: unknown): Promise<unknown> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (t.token) headers.Authorization = `Bearer ${t.token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const url = `${t.admin.replace(/\/+$/, '')}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(TIMEOUT_MS) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new CtlError(`cannot reach the admin listener at ${t.admin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+  }
+  const text = await res.text();
+  let doc: unknown;
+  try {
+    doc = text === '' ? null : JSON.parse(text);
+  } catch {
+    throw new CtlError(`${method} ${url}: ${res.status} ${res.statusText}: not a JSON answer (is ${t.admin} a stickyd admin listener?)`);
+  }
+  if (!res.ok) {
+    const e = doc as { error?: string; field?: string } | null;
+    throw new CtlError(`${e?.error ?? `${res.status} ${res.statusText}`}${e?.field ? ` (field: ${e.field})` : ''}`);
+  }
+  return doc;
+}
+
+function memberPath(balancer: string, member: string): string {
+  return `/api/balancers/${encodeURIComponent(balancer)}/members/${encodeURIComponent(member)}`;
+}
+
+const MEMBER_KEYS = ['loadfactor', 'lbset', 'route', 'redirect', 'status'];
+const NUMBER_KEYS = new Set(['loadfactor', 'lbset', 'timeout', 'maxattempts']);
+
+/** KEY=VALUE words → a JSON body; numbers and on/off become JSON numbers and booleans. */
+export function assignments(words: readonly string[]): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    if (eq <= 0) throw new CtlError(`expected KEY=VALUE, got "${word}"`);
+    const key = word.slice(0, eq);
+    const value = word.slice(eq + 1);
+    if (NUMBER_KEYS.has(key) && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) body[key] = Number(value);
+    else if (key === 'nofailover' && /^(on|off|true|false|1|0)$/i.test(value)) body[key] = /^(on|true|1)$/i.test(value);
+    else if (key === 'stickysession' && value === '-') body[key] = null;
+    else body[key] = value;
+  }
+  return body;
+}
+
+/** Left-aligned columns, two spaces apart. */
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_c, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+function health(m: MemberView): string {
+  const hc = m.health;
+  if (hc === null) return '-';
+  if (hc.last === null) return `${hc.method} (not checked yet)`;
+  return `${hc.method} ${hc.last.ok ? 'pass' : 'FAIL'}`;
+}
+
+/** The `status` table of one balancer. */
+export function renderBalancer(b: BalancerView): string {
+  const head = `${b.url}  lbmethod ${b.lbmethod}  stickysession ${b.stickysession ?? '(none)'}  nofailover ${b.nofailover ? 'On' : 'Off'}  timeout ${b.timeout}s  maxattempts ${b.maxattempts}  members ${b.usedMembers}/${b.maxMembers}${b.readonly ? '  (read-only)' : ''}`;
+  const rows = [['MEMBER', 'ROUTE', 'STATUS', 'FACTOR', 'SET', 'ELECTED', 'BUSY', 'LOAD', 'TO', 'FROM', 'HEALTH']];
+  for (const m of b.members) {
+    rows.push([m.url, m.route || '-', m.status.trim(), m.loadfactor.toFixed(2), String(m.lbset), String(m.elected), String(m.busy), String(m.lbstatus), strfsize(m.transferred).trim(), strfsize(m.read).trim(), health(m)]);
+  }
+  return `${head}\n${table(rows).replace(/^/gm, '  ')}`;
+}
+
+function target(argv: Record<string, unknown>): Target {
+  return { admin: String(argv.admin), token: argv.token === undefined ? undefined : String(argv.token) };
+}
+
+type Args = Record<string, unknown>;
+
+/** Runs an action, printing the API's error and setting exit code 1 on failure. */
+function action(run: (t: Target, argv: Args) => Promise<void>) {
+  return async (argv: Args): Promise<void> => {
+    try {
+      await run(target(argv), argv);
+    } catch (err) {
+      if (!(err instanceof CtlError)) throw err;
+      console.error(`stickyd ctl: ${err.message}`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+function printChanges(what: string, doc: unknown): void {
+  const changes = (doc as { changes?: string[] }).changes ?? [];
+  console.log(changes.length === 0 ? `${what}: no change` : `${what}: ${changes.join(', ')}`);
+}
+
+function memberAction(verb: string, describe: string, status: string): CommandModule {
+  return {
+    command: `${verb} <balancer> <member>`,
+    describe,
+    builder: (y) => y.positional('balancer', { type: 'string', describe: 'balancer name' }).positional('member', { type: 'string', describe: 'route or member URL' }),
+    handler: action(async (t, argv) => {
+      const doc = await call(t, 'PATCH', memberPath(String(argv.balancer), String(argv.member)), { status });
+      const m = (doc as { member: MemberView }).member;
+      printChanges(`${m.url} (${m.status.trim()})`, doc);
+    }),
+  };
+}
+
+export const command: CommandModule = {
+  command: 'ctl',
+  describe: 'Show and change balancers at runtime through the admin listener',
+  builder: (y: Argv) =>
+    y
+      .option('admin', { type: 'string', describe: 'admin listener URL (env STICKYD_ADMIN)', default: process.env.STICKYD_ADMIN || DEFAULT_ADMIN, requiresArg: true })
+      .option('token', { type: 'string', describe: 'admin token (env STICKYD_ADMIN_TOKEN)', default: process.env.STICKYD_ADMIN_TOKEN, defaultDescription: '$STICKYD_ADMIN_TOKEN', requiresArg: true })
+      .command({
+        command: 'status [balancer]',
+        describe: 'Balancers and members as a table',
+        builder: (s: Argv) => s.positional('balancer', { type: 'string' }).option('json', { type: 'boolean', describe: "print the API's JSON" }),
+        handler: action(async (t, argv) => {
+          const doc = argv.balancer === undefined
+            ? ((await call(t, 'GET', '/api/balancers')) as { balancers: BalancerView[] })
+            : { balancers: [(await call(t, 'GET', `/api/balancers/${encodeURIComponent(String(argv.balancer))}`)) as BalancerView] };
+          if (argv.json) console.log(JSON.stringify(argv.balancer === undefined ? doc : doc.balancers[0], null, 2));
+          else console.log(doc.balancers.length === 0 ? 'no balancers' : doc.balancers.map(renderBalancer).join('\n\n'));
+        }),
+      })
+      .command(memberAction('drain', 'Drain a member (N): only its existing sticky sessions', '+N'))
+      .command(memberAction('disable', 'Disable a member (D)', '+D'))
+      .command(memberAction('enable', 'Enable a member: clear D, N and S', '-DNS'))
+      .command({
+        command: 'set <balancer> <settings..>',
+        describe: 'Change settings: BALANCER KEY=VALUE... or BALANCER MEMBER KEY=VALUE...',
+        builder: (s: Argv) => s.positional('balancer', { type: 'string' }).positional('settings', { type: 'string', array: true, describe: '[MEMBER] KEY=VALUE...' }),
+        handler: action(async (t, argv) => {
+          const balancer = String(argv.balancer);
+          const words = (argv.settings as unknown[]).map(String);
+          const member = words[0] !== undefined && !words[0].includes('=') ? words.shift()! : null;
+          if (words.length === 0) throw new CtlError('nothing to set: give KEY=VALUE');
+          const body = assignments(words);
+          if (member === null) {
+            const doc = await call(t, 'PATCH', `/api/balancers/${encodeURIComponent(balancer)}`, body);
+            printChanges(`balancer://${balancer}`, doc);
+          } else {
+            const doc = await call(t, 'PATCH', memberPath(balancer, member), body);
+            printChanges((doc as { member: MemberView }).member.url, doc);
+          }
+        }),
+      })
+      .command({
+        command: 'add <balancer> <url> [settings..]',
+        describe: `Add a member (it starts disabled; ${MEMBER_KEYS.join(', ')} may follow as KEY=VALUE)`,
+        builder: (s: Argv) => s.positional('balancer', { type: 'string' }).positional('url', { type: 'string' }).positional('settings', { type: 'string', array: true }),
+        handler: action(async (t, argv) => {
+          const balancer = String(argv.balancer);
+          const body = { url: String(argv.url), ...assignments(((argv.settings as unknown[] | undefined) ?? []).map(String)) };
+          const doc = await call(t, 'POST', `/api/balancers/${encodeURIComponent(balancer)}/members`, body);
+          printChanges(`balancer://${balancer}`, doc);
+        }),
+      })
+      .demandCommand(1, 'name an action: status, drain, disable, enable, set or add'),
+  handler: () => {},
+};

@@ -1,0 +1,84 @@
+/**
+ * `stickyd healthcheck [-c FILE]`: is the daemon of this balancer file alive? For the Dockerfile's
+ * HEALTHCHECK and other supervisors: with an `admin:` listener, `GET /healthz` on it must answer
+ * 200; without one, a TCP connection to the first `listen` entry must open. Exit 0 or 1, within
+ * 2 seconds in any case. A wildcard address (0.0.0.0, ::) is reached on the loopback address.
+ */
+import net from 'node:net';
+import http from 'node:http';
+import type { CommandModule } from 'yargs';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { configOption } from './options.js';
+
+/** The whole check is bounded by this. */
+export const HEALTHCHECK_TIMEOUT_MS = 2000;
+
+/** Where to connect for an address a server binds: wildcards mean "this machine". */
+export function reachable(address: string): string {
+  if (address === '0.0.0.0') return '127.0.0.1';
+  if (address === '::') return '::1';
+  return address;
+}
+
+function getHealthz(host: string, port: number, deadline: AbortSignal): Promise<string | null> {
+  return new Promise((resolve) => {
+    const req = http.get({ host, port, path: '/healthz', agent: false, signal: deadline }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode === 200 ? null : `GET /healthz answered ${res.statusCode}`));
+      res.once('error', (err) => resolve(err.message));
+    });
+    req.once('error', (err) => resolve(deadline.aborted ? `no answer within ${HEALTHCHECK_TIMEOUT_MS} ms` : err.message));
+  });
+}
+
+function connect(host: string, port: number, deadline: AbortSignal): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (problem: string | null): void => {
+      deadline.removeEventListener('abort', onAbort);
+      socket.destroy();
+      resolve(problem);
+    };
+    const onAbort = (): void => done(`no connection within ${HEALTHCHECK_TIMEOUT_MS} ms`);
+    deadline.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => done(null));
+    socket.once('error', (err) => done(err.message));
+  });
+}
+
+export const command: CommandModule = {
+  command: 'healthcheck',
+  describe: 'Exit 0 when the daemon of this file is alive (admin /healthz, else its first listener accepts)',
+  builder: (y) => y.option('config', configOption),
+  async handler(argv) {
+    const file = String(argv.config);
+    let config;
+    try {
+      config = await loadConfig(file);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      console.error(e.message);
+      process.exitCode = 1;
+      return;
+    }
+    const deadline = AbortSignal.timeout(HEALTHCHECK_TIMEOUT_MS);
+    let target: string;
+    let problem: string | null;
+    if (config.admin !== null) {
+      const host = reachable(config.admin.address);
+      target = `http://${host.includes(':') ? `[${host}]` : host}:${config.admin.port}/healthz`;
+      problem = await getHealthz(host, config.admin.port, deadline);
+    } else {
+      const first = config.listen[0]!;
+      const host = reachable(first.address);
+      target = `${host.includes(':') ? `[${host}]` : host}:${first.port}`;
+      problem = await connect(host, first.port, deadline);
+    }
+    if (problem === null) {
+      console.log(`healthy: ${target}`);
+    } else {
+      console.error(`unhealthy: ${target}: ${problem}`);
+      process.exitCode = 1;
+    }
+  },
+};
