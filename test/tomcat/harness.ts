@@ -47,6 +47,11 @@ export interface TomcatNodeConfig {
   channelSendOptions: number;
   /** Context path of the seed webapp ("/myweb"). */
   contextPath: string;
+  /**
+   * false: no <Cluster> at all (a lone node, no multicast, so it may run outside a network
+   * namespace; bench/ajp.ts uses that). Default true.
+   */
+  cluster?: boolean;
 }
 
 const xmlAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
@@ -60,7 +65,15 @@ export function serverXml(c: TomcatNodeConfig): string {
     <Connector address="127.0.0.1" port="${c.httpPort}" protocol="HTTP/1.1" connectionTimeout="20000"/>
     <Connector address="127.0.0.1" port="${c.ajpPort}" protocol="AJP/1.3" ${secret}/>
     <Engine name="Catalina" defaultHost="localhost" jvmRoute="${xmlAttr(c.jvmRoute)}">
-      <Cluster className="org.apache.catalina.ha.tcp.SimpleTcpCluster" channelSendOptions="${c.channelSendOptions}">
+${c.cluster === false ? '' : clusterXml(c)}      <Host name="localhost" appBase="webapps" unpackWARs="false" autoDeploy="false"/>
+    </Engine>
+  </Service>
+</Server>
+`;
+}
+
+function clusterXml(c: TomcatNodeConfig): string {
+  return `      <Cluster className="org.apache.catalina.ha.tcp.SimpleTcpCluster" channelSendOptions="${c.channelSendOptions}">
         <Manager className="org.apache.catalina.ha.session.DeltaManager"
                  expireSessionsOnShutdown="false" notifyListenersOnReplication="true"/>
         <Channel className="org.apache.catalina.tribes.group.GroupChannel">
@@ -80,10 +93,6 @@ export function serverXml(c: TomcatNodeConfig): string {
                filter=".*\\.gif|.*\\.js|.*\\.jpeg|.*\\.jpg|.*\\.png|.*\\.htm|.*\\.html|.*\\.css|.*\\.txt"/>
         <ClusterListener className="org.apache.catalina.ha.session.ClusterSessionListener"/>
       </Cluster>
-      <Host name="localhost" appBase="webapps" unpackWARs="false" autoDeploy="false"/>
-    </Engine>
-  </Service>
-</Server>
 `;
 }
 

@@ -1,0 +1,1 @@
+<%-- A tiny page without a session, for bench/ajp.ts: the proxy path, not the page, should cost. --%><%@ page contentType="text/plain" session="false" %>hello from <%= System.getProperty("jvmRoute") %>
