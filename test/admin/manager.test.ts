@@ -118,7 +118,7 @@ describe('changes by POST', () => {
 
   it('refuses a missing or wrong nonce', async () => {
     const { s, a } = await stack();
-    for (const fields of [{ b: 'c1', w: a, w_status_D: '1' }, { b: 'c1', w: a, nonce: 'guess', w_status_D: '1' }]) {
+    for (const fields of [{ b: 'c1', w: a, w_status_D: '1' }, { b: 'c1', w: a, nonce: 'guess', w_status_D: '1' }] as Array<Record<string, string>>) {
       const r = await form(s, fields);
       expect(r.status).toBe(403);
       expect(r.body).toContain('the nonce does not match');
