@@ -30,12 +30,16 @@ import { decodeAttributes, requestChanges, type AttributeTexts } from '../sessio
 
 /** The part of express-session's module we use. */
 export interface ExpressSessionModule {
-  Store: new () => EventEmitter;
+  Store: abstract new () => EventEmitter;
 }
 
 type Callback<T> = (err: unknown, value?: T) => void;
 /** An express-session session as the store sees it: JSON-able data with a `cookie`. */
-export type StoreSessionData = Record<string, unknown> & { cookie?: { originalMaxAge?: number | null } & Record<string, unknown> };
+export interface StoreSessionData {
+  /** express-session's cookie data (`originalMaxAge`, `expires`, `path`, ...); typed loosely to match its types. */
+  cookie: any;
+  [key: string]: any;
+}
 
 export interface ClusterStore extends EventEmitter {
   get(sid: string, cb?: Callback<StoreSessionData | null>): Promise<StoreSessionData | null>;
@@ -46,6 +50,10 @@ export interface ClusterStore extends EventEmitter {
   length(cb?: Callback<number>): Promise<number>;
   clear(cb?: Callback<void>): Promise<void>;
   ids(cb?: Callback<string[]>): Promise<string[]>;
+  /* Inherited from express-session's Store (typed loosely: they take express-session's own types). */
+  regenerate(req: any, callback: (err?: any) => any): void;
+  load(sid: string, callback: (err: any, session?: any) => any): void;
+  createSession(req: any, session: any): any;
 }
 
 export interface StoreContext {
@@ -86,7 +94,10 @@ function settle<T>(work: Promise<T>, cb?: Callback<T>): Promise<T> {
 }
 
 export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionModule): ClusterStore {
-  const { Store } = sessionModule ?? loadExpressSession();
+  const Store = (sessionModule ?? loadExpressSession()).Store as unknown as new () => EventEmitter & {
+    regenerate(req: any, callback: (err?: any) => any): void;
+    load(sid: string, callback: (err: any, session?: any) => any): void;
+  };
   const { manager, options } = ctx;
   /** The texts each request's session object was loaded with (express-session passes the same object to set). */
   const loaded = new WeakMap<object, AttributeTexts>();
