@@ -13,6 +13,7 @@ import type { SessionViewHost } from './http-session.js';
 
 export class RequestSession implements SessionViewHost {
   session: ClusterSession | null = null;
+  /** The request's copy of the attributes; req.session is a view over this object (never replaced after the view exists). */
   values: Record<string, unknown> = Object.create(null);
   private base: AttributeTexts = new Map();
   private created = false;
@@ -83,7 +84,8 @@ export class RequestSession implements SessionViewHost {
     this.session = null;
     this.created = false;
     this.cookieNeeded = false;
-    this.values = Object.create(null);
+    // Emptied in place: req.session is a view over this very object.
+    for (const key of Object.keys(this.values)) delete this.values[key];
     this.base = new Map();
     this.newTimeout = undefined;
   }
