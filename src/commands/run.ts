@@ -36,8 +36,6 @@ export const command: CommandModule = {
       process.exitCode = 1;
       return;
     }
-    for (const a of daemon.addresses) logger.info(`stickyd listening on ${listenerUrl(a)}`);
-
     let reloading = Promise.resolve();
     const reload = (): void => {
       reloading = reloading.then(async () => {
@@ -54,7 +52,7 @@ export const command: CommandModule = {
     };
     process.on('SIGHUP', reload);
 
-    await new Promise<void>((resolve) => {
+    const stopped = new Promise<void>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {
         logger.info(`${signal}: stopping (in-flight requests get ${config.server.gracefultimeout} ms)`);
         process.off('SIGHUP', reload);
@@ -66,6 +64,9 @@ export const command: CommandModule = {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
+    // Announce only once the signal handlers are in place: whoever waits for this line may signal at once.
+    for (const a of daemon.addresses) logger.info(`stickyd listening on ${listenerUrl(a)}`);
+    await stopped;
     logger.info('stickyd stopped');
     await flushLogs(logger);
     // Pooled member connections and timers are gone; leave now rather than wait for stragglers.

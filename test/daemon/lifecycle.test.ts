@@ -114,8 +114,9 @@ describe('stickyd -c FILE', () => {
     while (slow.received.length === 0) await sleep(10);
     p.signal('SIGTERM');
     await p.waitFor(/SIGTERM: stopping/);
+    // Refused, or reset when it raced into the accept queue as the listening socket closed.
     const late = await request(`http://127.0.0.1:${port}/late`).then(() => 'answered', (e: NodeJS.ErrnoException) => e.code);
-    expect(late).toBe('ECONNREFUSED');
+    expect(['ECONNREFUSED', 'ECONNRESET']).toContain(late);
     const reply = await inFlight;
     expect(reply.status).toBe(200);
     expect(reply.body).toBe('finished');
