@@ -2,18 +2,17 @@
  * `GET /metrics`: Prometheus text format from prom-client, on a Registry of our own (default
  * process metrics included).
  *
- * Two sources, chosen for a cheap hot path:
- * - Per-request counters and histograms are fed by the daemon's request observer (one AccessRecord
- *   per finished request). Label children are resolved once per balancer and member and kept in
- *   maps keyed by the record's strings, so a request costs two map lookups and a few increments,
- *   never a label-set lookup in prom-client.
- * - Member state (flags, busy, elected, lbstatus, bytes, retries), health-check results and the
- *   request path's own counters are read at scrape time from the live objects, so nothing has to
- *   keep them up to date.
+ * Cheap on the hot path: the request observer (one AccessRecord per finished request) only adds
+ * to plain numbers in objects resolved once per balancer and member and kept in maps keyed by the
+ * record's strings, so a request costs two map lookups and a few additions. prom-client's own
+ * `labels().inc()` hashes the label set on every call, so it is not used per request: the
+ * counters and the duration histogram read those numbers when Prometheus scrapes, like the member
+ * state (flags, busy, elected, lbstatus, bytes, retries), the health-check results and the request
+ * path's own counters, which are read from the live objects.
  *
  * Metric names and labels are listed in docs/operations.md.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type CounterConfiguration } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Balancer } from '../balancer/balancer.js';
 import { Flag } from '../balancer/flags.js';
 import type { Member } from '../balancer/member.js';
@@ -48,81 +47,81 @@ const FLAGS: ReadonlyArray<[string, number]> = [
   ['C', Flag.HC_FAIL],
 ];
 
-type Child = ReturnType<Counter['labels']>;
-
-interface MemberChildren {
+/** Per-request sums of one member (under one route: a route changed at runtime starts a new one). */
+interface MemberSums {
+  balancer: string;
+  member: string;
   route: string;
-  requests: Child;
-  responseBytes: Child;
-  /** By error kind, created on first use. */
-  errors: Map<string, Child>;
+  requests: number;
+  responseBytes: number;
+  errors: Map<string, number>;
 }
 
-interface BalancerChildren {
-  /** `balancer://name` as the record has it. */
-  url: string;
+/** Per-request sums of one balancer. */
+interface BalancerSums {
   name: string;
   /** The live balancer and the configuration generation it was looked up in. */
   balancer: Balancer | undefined;
   config: Config | null;
-  requests: Child;
-  duration: ReturnType<Histogram['labels']>;
-  stickyHits: Child;
-  routeChanges: Child;
-  failovers: Child;
-  retries: Child;
-  unavailable: Child;
-  members: Map<string, MemberChildren>;
+  requests: number;
+  stickyHits: number;
+  routeChanges: number;
+  failovers: number;
+  retries: number;
+  unavailable: number;
+  /** Duration histogram: count per bucket (not cumulative), sum and count. */
+  buckets: number[];
+  durationSum: number;
+  durationCount: number;
+  /** Current sums by member URL. */
+  members: Map<string, MemberSums>;
+}
+
+type Labels = Record<string, string | number>;
+
+/**
+ * A histogram whose observations are kept elsewhere (BalancerSums) and read at scrape time: what
+ * prom-client's Registry needs of a metric (name, help, type, get, reset).
+ */
+class ScrapedHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read: () => Iterable<{ labels: Labels; buckets: readonly number[]; sum: number; count: number }>,
+  ) {}
+
+  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Array<{ labels: Labels; value: number; metricName: string }> }> {
+    const values: Array<{ labels: Labels; value: number; metricName: string }> = [];
+    for (const h of this.read()) {
+      let cumulative = 0;
+      DURATION_BUCKETS.forEach((le, i) => {
+        cumulative += h.buckets[i]!;
+        values.push({ labels: { ...h.labels, le }, value: cumulative, metricName: `${this.name}_bucket` });
+      });
+      values.push({ labels: { ...h.labels, le: '+Inf' }, value: h.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: h.labels, value: h.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: h.labels, value: h.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {}
 }
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly balancers = new Map<string, BalancerChildren>();
+  private readonly balancers = new Map<string, BalancerSums>();
+  /** Every MemberSums ever made (a route change retires one but its counts stay exported). */
+  private readonly memberSums: MemberSums[] = [];
+  private unbalanced = 0;
   private health: HealthChecker | null = null;
 
-  private readonly memberRequests: Counter<string>;
-  private readonly memberErrors: Counter<string>;
-  private readonly memberResponseBytes: Counter<string>;
-  private readonly requests: Counter<string>;
-  private readonly duration: Histogram<string>;
-  private readonly stickyHits: Counter<string>;
-  private readonly routeChanges: Counter<string>;
-  private readonly failovers: Counter<string>;
-  private readonly retries: Counter<string>;
-  private readonly unavailable: Counter<string>;
-  private readonly unbalanced: Child;
-
   constructor(private readonly target: AdminTarget) {
-    const r = this.registry;
-    collectDefaultMetrics({ register: r });
-    const counter = (c: CounterConfiguration<string>): Counter<string> => new Counter({ ...c, registers: [r] });
-
-    this.memberRequests = counter({ name: 'stickyd_member_requests_total', help: 'Requests answered through this member (the last attempt\'s member)', labelNames: MEMBER_LABELS });
-    this.memberErrors = counter({
-      name: 'stickyd_member_errors_total',
-      help: 'Member failures by kind: failonstatus (a status in failonstatus), and connect, timeout, closed, protocol, ... when the request path reports attempt failures',
-      labelNames: [...MEMBER_LABELS, 'kind'],
-    });
-    this.memberResponseBytes = counter({ name: 'stickyd_member_response_bytes_total', help: 'Response body bytes sent to clients from this member', labelNames: MEMBER_LABELS });
-    this.requests = counter({ name: 'stickyd_balancer_requests_total', help: 'Requests that reached a balancer', labelNames: ['balancer'] });
-    this.duration = new Histogram({
-      name: 'stickyd_request_duration_seconds',
-      help: 'Time from the request\'s arrival to the end of its response, per balancer',
-      labelNames: ['balancer'],
-      buckets: DURATION_BUCKETS,
-      registers: [r],
-    });
-    this.stickyHits = counter({ name: 'stickyd_balancer_sticky_hits_total', help: 'Requests served by the member their session route names', labelNames: ['balancer'] });
-    this.routeChanges = counter({ name: 'stickyd_balancer_route_changes_total', help: 'Requests with BALANCER_ROUTE_CHANGED (load-balanced in a sticky balancer, or redirected)', labelNames: ['balancer'] });
-    this.failovers = counter({ name: 'stickyd_balancer_failovers_total', help: 'Requests that needed more than one attempt', labelNames: ['balancer'] });
-    this.retries = counter({ name: 'stickyd_balancer_retries_total', help: 'Attempts after the first, summed over requests', labelNames: ['balancer'] });
-    this.unavailable = counter({
-      name: 'stickyd_balancer_unavailable_total',
-      help: 'Requests answered 503 because no member could take them (all unusable, all attempts failed, or nofailover)',
-      labelNames: ['balancer'],
-    });
-    this.unbalanced = counter({ name: 'stickyd_unbalanced_requests_total', help: 'Requests that reached no balancer (404 from the mount table, bad paths)' }).labels();
-
+    collectDefaultMetrics({ register: this.registry });
+    this.requestMetrics();
     this.scrapeTimeMetrics();
   }
 
@@ -131,38 +130,43 @@ export class Metrics {
     this.health = health;
   }
 
-  /** The request observer: cheap, never throws. */
+  /** The request observer: a few additions, never throws. */
   readonly observe = (record: AccessRecord): void => {
     const rec = record as ObservedRecord;
     if (rec.balancer === null) {
-      this.unbalanced.inc();
+      this.unbalanced++;
       return;
     }
-    const b = this.balancerChildren(rec.balancer);
-    b.requests.inc();
-    b.duration.observe(rec.duration / 1000);
-    if (rec.routeChanged) b.routeChanges.inc();
-    else if (rec.sessionRoute !== null && rec.member !== null) b.stickyHits.inc();
+    const b = this.balancerSums(rec.balancer);
+    b.requests++;
+    const seconds = rec.duration / 1000;
+    b.durationSum += seconds;
+    b.durationCount++;
+    let i = 0;
+    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
+    if (i < DURATION_BUCKETS.length) b.buckets[i]!++;
+    if (rec.routeChanged) b.routeChanges++;
+    else if (rec.sessionRoute !== null && rec.member !== null) b.stickyHits++;
     if (rec.attempts > 1) {
-      b.failovers.inc();
-      b.retries.inc(rec.attempts - 1);
+      b.failovers++;
+      b.retries += rec.attempts - 1;
     }
     const live = this.liveBalancer(b);
     if (rec.failures !== undefined) {
       for (const f of rec.failures) this.memberError(b, f.member, live?.member(f.member)?.route ?? '', f.kind);
     }
     if (rec.member === null) {
-      if (rec.status === 503) b.unavailable.inc();
+      if (rec.status === 503) b.unavailable++;
       return;
     }
-    const m = this.memberChildren(b, rec.member, rec.memberRoute ?? '');
-    m.requests.inc();
-    if (rec.bytes > 0) m.responseBytes.inc(rec.bytes);
+    const m = this.memberOf(b, rec.member, rec.memberRoute ?? '');
+    m.requests++;
+    m.responseBytes += rec.bytes;
     if (rec.status === null || live === undefined) return;
     if (live.config.failonstatus.includes(rec.status)) this.memberError(b, rec.member, m.route, 'failonstatus');
     else if (rec.status === 503 && live.member(rec.member)?.has(Flag.IN_ERROR)) {
       // The last attempt could not reach its member (it is in error now): stickyd's own 503.
-      b.unavailable.inc();
+      b.unavailable++;
     }
   };
 
@@ -171,22 +175,22 @@ export class Metrics {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
-  private balancerChildren(url: string): BalancerChildren {
+  private balancerSums(url: string): BalancerSums {
     let b = this.balancers.get(url);
     if (b === undefined) {
-      const name = url.startsWith('balancer://') ? url.slice('balancer://'.length) : url;
       b = {
-        url,
-        name,
+        name: url.startsWith('balancer://') ? url.slice('balancer://'.length) : url,
         balancer: undefined,
         config: null,
-        requests: this.requests.labels(name),
-        duration: this.duration.labels(name),
-        stickyHits: this.stickyHits.labels(name),
-        routeChanges: this.routeChanges.labels(name),
-        failovers: this.failovers.labels(name),
-        retries: this.retries.labels(name),
-        unavailable: this.unavailable.labels(name),
+        requests: 0,
+        stickyHits: 0,
+        routeChanges: 0,
+        failovers: 0,
+        retries: 0,
+        unavailable: 0,
+        buckets: DURATION_BUCKETS.map(() => 0),
+        durationSum: 0,
+        durationCount: 0,
         members: new Map(),
       };
       this.balancers.set(url, b);
@@ -195,7 +199,7 @@ export class Metrics {
   }
 
   /** The live balancer for a record, looked up again only after a reload. */
-  private liveBalancer(b: BalancerChildren): Balancer | undefined {
+  private liveBalancer(b: BalancerSums): Balancer | undefined {
     const config = this.target.config;
     if (b.config !== config) {
       b.config = config;
@@ -204,29 +208,90 @@ export class Metrics {
     return b.balancer;
   }
 
-  private memberChildren(b: BalancerChildren, url: string, route: string): MemberChildren {
+  private memberOf(b: BalancerSums, url: string, route: string): MemberSums {
     let m = b.members.get(url);
-    // A route changed at runtime is a new label set.
     if (m === undefined || m.route !== route) {
-      m = {
-        route,
-        requests: this.memberRequests.labels(b.name, url, route),
-        responseBytes: this.memberResponseBytes.labels(b.name, url, route),
-        errors: new Map(),
-      };
+      m = this.memberSums.find((x) => x.balancer === b.name && x.member === url && x.route === route);
+      if (m === undefined) {
+        m = { balancer: b.name, member: url, route, requests: 0, responseBytes: 0, errors: new Map() };
+        this.memberSums.push(m);
+      }
       b.members.set(url, m);
     }
     return m;
   }
 
-  private memberError(b: BalancerChildren, url: string, route: string, kind: string): void {
-    const m = this.memberChildren(b, url, route);
-    let child = m.errors.get(kind);
-    if (child === undefined) {
-      child = this.memberErrors.labels(b.name, url, route, kind);
-      m.errors.set(kind, child);
-    }
-    child.inc();
+  private memberError(b: BalancerSums, url: string, route: string, kind: string): void {
+    const m = this.memberOf(b, url, route);
+    m.errors.set(kind, (m.errors.get(kind) ?? 0) + 1);
+  }
+
+  /** Counters and the histogram of the per-request sums, published at scrape time. */
+  private requestMetrics(): void {
+    const r = this.registry;
+    const self = this;
+    const memberCounter = (name: string, help: string, value: (m: MemberSums) => number): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: MEMBER_LABELS,
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const m of self.memberSums) this.inc({ balancer: m.balancer, member: m.member, route: m.route }, value(m));
+        },
+      });
+    };
+    memberCounter('stickyd_member_requests_total', "Requests answered through this member (the last attempt's member)", (m) => m.requests);
+    memberCounter('stickyd_member_response_bytes_total', 'Response body bytes sent to clients from this member', (m) => m.responseBytes);
+    new Counter({
+      name: 'stickyd_member_errors_total',
+      help: 'Member failures by kind: failonstatus (a status in failonstatus), and connect, timeout, closed, protocol, ... when the request path reports attempt failures',
+      labelNames: [...MEMBER_LABELS, 'kind'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const m of self.memberSums) {
+          for (const [kind, n] of m.errors) this.inc({ balancer: m.balancer, member: m.member, route: m.route, kind }, n);
+        }
+      },
+    });
+    const balancerCounter = (name: string, help: string, value: (b: BalancerSums) => number): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['balancer'],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const b of self.balancers.values()) this.inc({ balancer: b.name }, value(b));
+        },
+      });
+    };
+    balancerCounter('stickyd_balancer_requests_total', 'Requests that reached a balancer', (b) => b.requests);
+    balancerCounter('stickyd_balancer_sticky_hits_total', 'Requests served by the member their session route names', (b) => b.stickyHits);
+    balancerCounter('stickyd_balancer_route_changes_total', 'Requests with BALANCER_ROUTE_CHANGED (load-balanced in a sticky balancer, or redirected)', (b) => b.routeChanges);
+    balancerCounter('stickyd_balancer_failovers_total', 'Requests that needed more than one attempt', (b) => b.failovers);
+    balancerCounter('stickyd_balancer_retries_total', 'Attempts after the first, summed over requests', (b) => b.retries);
+    balancerCounter(
+      'stickyd_balancer_unavailable_total',
+      'Requests answered 503 because no member could take them (all unusable, all attempts failed, or nofailover)',
+      (b) => b.unavailable,
+    );
+    new Counter({
+      name: 'stickyd_unbalanced_requests_total',
+      help: 'Requests that reached no balancer (404 from the mount table, bad paths)',
+      registers: [r],
+      collect() {
+        this.reset();
+        this.inc(self.unbalanced);
+      },
+    });
+    r.registerMetric(
+      new ScrapedHistogram('stickyd_request_duration_seconds', "Time from the request's arrival to the end of its response, per balancer", function* () {
+        for (const b of self.balancers.values()) yield { labels: { balancer: b.name }, buckets: b.buckets, sum: b.durationSum, count: b.durationCount };
+      }) as never,
+    );
   }
 
   /** Gauges and counters read from live objects when Prometheus scrapes. */
