@@ -9,6 +9,7 @@
  * attribute maps as [name, text] pairs, never as objects keyed by attribute name.
  */
 import type { SessionData } from '../session/session.js';
+import { isSafeAttributeText } from '../session/attributes.js';
 import { isPlausibleSessionId } from '../session/id.js';
 
 /** DeltaManager (spec §2.2). `stamp` = sender's logical time of the change (clock.ts). */
@@ -95,8 +96,9 @@ const isId = (v: unknown): v is string => isStr(v) && isPlausibleSessionId(v);
 const isAck = (v: unknown): v is AckMode | undefined => v === undefined || v === 'receipt' || v === 'applied';
 const optNum = (v: unknown) => v === undefined || isNum(v);
 
+/** [name, JSON text] pairs; a pair whose text could smuggle a prototype key refuses the message (attributes.ts). */
 function isPairs(v: unknown): v is Array<[string, string]> {
-  return Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && isStr(p[0]) && isStr(p[1]));
+  return Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && isStr(p[0]) && isStr(p[1]) && isSafeAttributeText(p[1]));
 }
 function isStrings(v: unknown): v is string[] {
   return Array.isArray(v) && v.every(isStr);

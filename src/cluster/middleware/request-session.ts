@@ -38,7 +38,9 @@ export class RequestSession implements SessionViewHost {
     this.session = session;
     this.manager.beginRequest(session);
     this.base = new Map(session.attributes);
-    this.values = decodeAttributes(session.attributes);
+    this.values = decodeAttributes(session.attributes, (name) =>
+      this.log.warn({ id: session.id, attribute: name }, 'session attribute is not valid JSON; left out of this request'),
+    );
   }
 
   /* SessionViewHost */

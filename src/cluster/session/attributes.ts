@@ -50,11 +50,40 @@ export function encodeAttribute(name: string, value: unknown): string | null {
   return text;
 }
 
-/** A request's own copy of the attributes: a null-prototype object of freshly parsed values. */
-export function decodeAttributes(texts: AttributeTexts): Record<string, unknown> {
+/**
+ * A request's own copy of the attributes: a null-prototype object of freshly parsed values. A text
+ * that is not JSON (only a faulty peer could have sent one) is left out and reported, so one bad
+ * attribute never makes the whole session unusable.
+ */
+export function decodeAttributes(texts: AttributeTexts, onBad?: (name: string) => void): Record<string, unknown> {
   const out: Record<string, unknown> = Object.create(null);
-  for (const [name, text] of texts) out[name] = JSON.parse(text);
+  for (const [name, text] of texts) {
+    try {
+      out[name] = JSON.parse(text);
+    } catch {
+      onBad?.(name);
+    }
+  }
   return out;
+}
+
+/**
+ * May a replicated attribute text be accepted? The channel refuses messages with `__proto__`,
+ * `constructor` or `prototype` keys because replicated data ends up in application objects; the
+ * attribute values travel as texts inside messages, so the same rule is applied to them here.
+ * Texts that cannot contain such a key (the common case) are passed by three substring scans.
+ */
+export function isSafeAttributeText(text: string): boolean {
+  if (!text.includes('proto') && !text.includes('constructor') && !text.includes('\\u')) return true;
+  try {
+    JSON.parse(text, (key, value: unknown) => {
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw new Error('forbidden key');
+      return value;
+    });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

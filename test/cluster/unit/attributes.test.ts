@@ -5,6 +5,7 @@ import {
   decodeAttributes,
   diffAttributes,
   encodeAttribute,
+  isSafeAttributeText,
   requestChanges,
 } from '../../../src/cluster/session/attributes.js';
 
@@ -75,6 +76,20 @@ describe('attribute values must be JSON', () => {
   it('encodes JSON values and treats undefined as removal', () => {
     expect(encodeAttribute('k', { a: [1, 'x', null, true] })).toBe('{"a":[1,"x",null,true]}');
     expect(encodeAttribute('k', undefined)).toBeNull();
+  });
+
+  it('leaves out a text that is not JSON instead of failing the whole session', () => {
+    const bad: string[] = [];
+    expect(decodeAttributes(new Map([['ok', '1'], ['broken', '{']]), (n) => bad.push(n))).toEqual(Object.assign(Object.create(null), { ok: 1 }));
+    expect(bad).toEqual(['broken']);
+  });
+
+  it('refuses replicated texts that carry prototype keys (the channel\'s rule, applied inside values)', () => {
+    expect(isSafeAttributeText('{"a":{"b":[1,"proto"]}}')).toBe(true);
+    expect(isSafeAttributeText('"constructor is a word"')).toBe(true);
+    expect(isSafeAttributeText('{"a":{"__proto__":{"x":1}}}')).toBe(false);
+    expect(isSafeAttributeText('{"constructor":1}')).toBe(false);
+    expect(isSafeAttributeText('{"\\u005f_proto__":1}')).toBe(false);
   });
 
   it('decodes into a null-prototype object, so "__proto__" is just a name', () => {

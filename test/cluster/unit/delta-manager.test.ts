@@ -181,8 +181,12 @@ describe('DeltaManager replication', () => {
     for (const junk of [null, 5, 'x', { t: 'delta' }, { t: 'delta', id: 'A', set: 'x', remove: [], stamp: 1 }, { t: 'nope' }, { t: 'create', id: 'a b', creationTime: 1, maxInactiveInterval: 1, stamp: 1 }]) {
       await a.channel.send(junk, { ack: true }, [b.channel.local]);
     }
-    expect(b.manager.stats().counters.messagesDropped).toBe(7);
-    expect(b.manager.sessionIds()).toEqual([]);
+    const polluting = { t: 'create', id: 'X.A', creationTime: 1, maxInactiveInterval: 1, stamp: 1 };
+    await a.channel.send(polluting, { ack: true }, [b.channel.local]);
+    await a.channel.send({ t: 'delta', id: 'X.A', set: [['k', '{"__proto__":{"admin":true}}']], remove: [], stamp: 2 }, { ack: true }, [b.channel.local]);
+    expect(b.manager.inspect('X.A')!.attributes).toEqual({});
+    expect(b.manager.stats().counters.messagesDropped).toBe(8);
+    expect(b.manager.sessionIds()).toEqual(['X.A']); // only the well-formed create
   });
 });
 
