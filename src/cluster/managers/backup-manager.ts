@@ -222,7 +222,9 @@ export class BackupManager extends ClusterManagerBase {
     s.replicatedMaxInactiveInterval = s.maxInactiveInterval;
     s.version = this.clock.stamp();
     if (isEmptyDelta(delta) && !timeoutChanged) {
-      return this.send({ t: 'access', id: s.id, ...(timeoutChanged ? { maxInactiveInterval: s.maxInactiveInterval } : {}) }, [backup]);
+      // Every request refreshes the backup's idle clock (Tomcat only does so once per timeout, which
+      // let backups expire sessions that were in use: bug 53087).
+      return this.send({ t: 'access', id: s.id }, [backup]);
     }
     const msg: BackupMessage = { t: 'backup', id: s.id, primary: this.me, set: delta.set, remove: delta.remove, stamp: s.version };
     if (timeoutChanged) msg.maxInactiveInterval = s.maxInactiveInterval;

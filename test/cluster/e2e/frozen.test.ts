@@ -19,7 +19,7 @@ afterEach(async () => {
   await stopAll();
 });
 
-it('SIGSTOP for 2.5 s: kept as a suspect, sync requests wait syncTimeout (log → 200, error → 503), caught up after SIGCONT', async () => {
+it('SIGSTOP for ~3 s: kept as a suspect, sync requests wait syncTimeout (log → 200, error → 503), caught up after SIGCONT', async () => {
   const [pa, pc, pb, httpB, debugB] = await freePorts(5);
   const common = { sendOptions: 'sync' as const, syncTimeout: 400 };
   const a = await startOne('A', pa!, [pb!, pc!], { ...common, onReplicationFailure: 'log' });
