@@ -8,6 +8,7 @@
  * requests in flight finish on the configuration they started with.
  */
 import type http from 'node:http';
+import { startOperations, type Operations } from './admin/operations.js';
 import type { Balancer } from './balancer/balancer.js';
 import type { Config, ListenConfig } from './config/types.js';
 import { AccessLog, createAccessLogger, type Logger, type RequestObserver } from './log.js';
@@ -43,6 +44,8 @@ export interface Daemon {
   readonly counters: ProxyCounters;
   /** Observe every finished request (metrics); returns the function that stops observing. */
   onRequest(observer: RequestObserver): () => void;
+  /** Active health checks and, with `admin:`, the admin listener (src/admin/operations.ts). */
+  readonly operations: Operations;
   /** Run on a new, already validated configuration. */
   reload(config: Config): Promise<void>;
   /**
@@ -68,6 +71,7 @@ class StickyDaemon implements Daemon {
   private listeners: Listener[] = [];
   private stopping: Promise<void> | null = null;
   private readonly accessLogger: Logger | null;
+  private ops: Operations | null = null;
 
   constructor(config: Config, private readonly logger: Logger, accessLogger: Logger | null | undefined) {
     this.accessLogger = accessLogger === undefined ? createAccessLogger(logger) : accessLogger;
@@ -98,6 +102,10 @@ class StickyDaemon implements Daemon {
     return this.state.counters;
   }
 
+  get operations(): Operations {
+    return this.ops!;
+  }
+
   onRequest(observer: RequestObserver): () => void {
     return this.state.access.subscribe(observer);
   }
@@ -115,6 +123,7 @@ class StickyDaemon implements Daemon {
   async start(): Promise<void> {
     try {
       for (const l of this.runtime.config.listen) this.listeners.push(await this.open(l));
+      this.ops = await startOperations(this, this.logger);
     } catch (err) {
       await this.closeListeners(0);
       throw err;
@@ -157,6 +166,8 @@ class StickyDaemon implements Daemon {
     // Keep the configuration's order.
     const order = [...wanted.keys()];
     this.listeners = [...kept, ...added].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
+    // Health checks follow the new balancers; the admin listener its new settings.
+    await this.ops?.reload();
   }
 
   stop(): Promise<void> {
@@ -166,6 +177,7 @@ class StickyDaemon implements Daemon {
 
   private async shutdown(): Promise<void> {
     this.state.draining = true;
+    await this.ops?.stop();
     await this.closeListeners(this.runtime.config.server.gracefultimeout);
     for (const t of this.state.tunnels) t.destroy();
     await this.state.connectors.destroyAll();

@@ -8,7 +8,7 @@ import type net from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Balancer } from '../../src/balancer/balancer.js';
-import { startOperations, type Operations } from '../../src/admin/operations.js';
+import type { Operations } from '../../src/admin/operations.js';
 import { parseConfig } from '../../src/config/index.js';
 import type { Config } from '../../src/config/types.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
@@ -126,13 +126,14 @@ export interface Stack {
   adminUrl: string;
   records: AccessRecord[];
   logLines: string[];
-  /** Reload the daemon (and operations) on new YAML. */
+  /** Reload the daemon on new YAML (its operations follow). */
   reload(yaml: string): Promise<void>;
 }
 
 /**
- * Daemon + operations in-process on YAML without `listen:`; `ADMIN_PORT` in the text is replaced by
- * a free port (so `admin: { port: ADMIN_PORT }` works).
+ * The daemon in-process (with its operations: health checks, admin listener) on YAML without
+ * `listen:`; `ADMIN_PORT` in the text is replaced by a free port (so `admin: { port: ADMIN_PORT }`
+ * works).
  */
 export async function startStack(yaml: string): Promise<Stack> {
   const port = await freePort();
@@ -149,8 +150,7 @@ export async function startStack(yaml: string): Promise<Stack> {
   const logger = pino({ level: 'info' }, sink);
   const daemon = await startDaemon(config, { logger, accessLogger: null });
   closers.push(() => daemon.stop());
-  const ops = await startOperations(daemon, logger);
-  closers.push(() => ops.stop());
+  const ops = daemon.operations;
   const records: AccessRecord[] = [];
   daemon.onRequest((r) => records.push(r));
   return {
@@ -163,7 +163,6 @@ export async function startStack(yaml: string): Promise<Stack> {
     logLines,
     async reload(next: string) {
       await daemon.reload(configOf(text(next), port));
-      await ops.reload();
     },
   };
 }
