@@ -1,0 +1,124 @@
+// Load-balanced picks, httpd vs stickyd (spec §3, §9.1, §9.13): byrequests with 1,2,3, with
+// 1,1,1,2 and with fractional loadfactors; bybusyness and bytraffic on sequential traffic. Each
+// balancer serves one test, so the tests do not share lbstatus.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startBackend, type Backend } from './harness/backends.js';
+import { describeConformance, startPair, type Pair, type Step } from './harness/pair.js';
+
+let pair: Pair;
+let backends: Backend[];
+
+function gets(mount: string, n: number, suffix = (_i: number) => '/x'): Step[] {
+  return Array.from({ length: n }, (_, i) => ({ label: `${mount} #${i + 1}`, path: `/${mount}${suffix(i)}` }));
+}
+
+describeConformance('conformance: load-balancing methods', () => {
+  beforeAll(async () => {
+    backends = await Promise.all(['a', 'b', 'c', 'd'].map(startBackend));
+    const [a, b, c, d] = backends.map((x) => x.url);
+    pair = await startPair(
+      `
+ServerName front.test
+<Proxy balancer://br123>
+  BalancerMember ${a} route=a loadfactor=1
+  BalancerMember ${b} route=b loadfactor=2
+  BalancerMember ${c} route=c loadfactor=3
+</Proxy>
+<Proxy balancer://br1112>
+  BalancerMember ${a} loadfactor=1
+  BalancerMember ${b} loadfactor=1
+  BalancerMember ${c} loadfactor=1
+  BalancerMember ${d} loadfactor=2
+</Proxy>
+<Proxy balancer://brfrac>
+  BalancerMember ${a} loadfactor=2.25
+  BalancerMember ${b} loadfactor=1
+  BalancerMember ${c} loadfactor=1.5
+</Proxy>
+<Proxy balancer://busy>
+  BalancerMember ${a} loadfactor=1
+  BalancerMember ${b} loadfactor=2
+  BalancerMember ${c} loadfactor=3
+  ProxySet lbmethod=bybusyness
+</Proxy>
+<Proxy balancer://traffic>
+  BalancerMember ${a} loadfactor=1
+  BalancerMember ${b} loadfactor=2
+  BalancerMember ${c} loadfactor=3
+  ProxySet lbmethod=bytraffic
+</Proxy>
+<Proxy balancer://trafficbig>
+  BalancerMember ${a}
+  BalancerMember ${b}
+  BalancerMember ${c}
+  ProxySet lbmethod=bytraffic
+</Proxy>
+ProxyPass /br123 balancer://br123
+ProxyPass /br1112 balancer://br1112
+ProxyPass /brfrac balancer://brfrac
+ProxyPass /busy balancer://busy
+ProxyPass /traffic balancer://traffic
+ProxyPass /trafficbig balancer://trafficbig
+`,
+      backends,
+    );
+  });
+  afterAll(async () => {
+    await pair?.stop();
+    await Promise.all(backends.map((b) => b.close()));
+  });
+
+  it('byrequests 1,2,3 over 12 requests: c b a c b c c b a c b c (§3.2 worked example)', async () => {
+    const r = await pair.run(gets('br123', 12));
+    expect(r.apache.map((o) => o.servedBy).join(' ')).toBe('c b a c b c c b a c b c');
+    expect(r.stickyd).toEqual(r.apache);
+    const m = await pair.members('br123');
+    // After two full cycles every lbstatus is back to 0 and elected follows the loadfactors.
+    expect(m.apache.map((x) => [x.lbstatus, x.elected])).toEqual([[0, 2], [0, 4], [0, 6]]);
+    expect(m.stickyd).toEqual(m.apache);
+  });
+
+  it('byrequests 1,1,1,2: d a b c d d a b c d (§3.2)', async () => {
+    const r = await pair.run(gets('br1112', 10));
+    expect(r.apache.map((o) => o.servedBy).join(' ')).toBe('d a b c d d a b c d');
+    expect(r.stickyd).toEqual(r.apache);
+    const m = await pair.members('br1112');
+    expect(m.stickyd).toEqual(m.apache);
+  });
+
+  it('byrequests with fractional loadfactors 2.25, 1, 1.5 (lbfactor = int(loadfactor × 100))', async () => {
+    const r = await pair.run(gets('brfrac', 19));
+    // 19 picks = one cycle of the 225:100:150 ratio (lbstatus sums to 0 every 475/25 = 19 picks).
+    const counts = { a: 0, b: 0, c: 0 } as Record<string, number>;
+    for (const o of r.apache) counts[o.servedBy!]!++;
+    expect(counts).toEqual({ a: 9, b: 4, c: 6 });
+    expect(r.stickyd).toEqual(r.apache);
+    const m = await pair.members('brfrac');
+    expect(m.apache.map((x) => x.loadfactor)).toEqual([2.25, 1, 1.5]);
+    expect(m.stickyd).toEqual(m.apache);
+  });
+
+  it('bybusyness on sequential traffic picks like byrequests (§3.3)', async () => {
+    const r = await pair.run(gets('busy', 12));
+    expect(r.apache.map((o) => o.servedBy).join(' ')).toBe('c b a c b c c b a c b c');
+    expect(r.stickyd).toEqual(r.apache);
+    const m = await pair.members('busy');
+    expect(m.stickyd).toEqual(m.apache);
+  });
+
+  it('bytraffic with unequal response sizes: the member with the fewest weighted bytes wins (§3.4)', async () => {
+    // Response sizes dwarf the request headers (whose exact byte count differs between the two
+    // proxies), so every pick is decided by the bodies alone.
+    const sizes = [60_000, 20_000, 1, 1, 30_000, 1, 90_000, 1, 1, 1, 45_000, 1];
+    const r = await pair.run(gets('traffic', sizes.length, (i) => `/bytes/${sizes[i]}`));
+    expect(r.apache.slice(0, 4).map((o) => o.servedBy).join(' ')).toBe('a b c c');
+    expect(r.stickyd).toEqual(r.apache);
+  });
+
+  it('bytraffic with equal loadfactors: big responses push a member back until the others catch up', async () => {
+    const sizes = [50_000, 1, 1, 20_000, 1, 1, 1, 1];
+    const r = await pair.run(gets('trafficbig', sizes.length, (i) => `/bytes/${sizes[i]}`));
+    expect(r.apache.slice(0, 3).map((o) => o.servedBy).join(' ')).toBe('a b c');
+    expect(r.stickyd).toEqual(r.apache);
+  });
+});
