@@ -1,0 +1,88 @@
+/**
+ * Command-line options of `npm run bench` (bench/run.ts):
+ *
+ *   --quick            short durations and 100k requests in the RSS phase: a smoke run (~1 min)
+ *   --only a,b         proxies to measure: stickyd, nginx, haproxy (the backend is always measured
+ *                      directly: it is the baseline of the added latency)
+ *   --json FILE        also write every figure as JSON
+ *   --source           run stickyd from src/ through tsx instead of compiling it
+ *   --profile          afterwards, profile stickyd under sticky load (--cpu-prof) and print hot spots
+ *   --rss-requests N   requests in the RSS phase (default 1000000)
+ */
+export const PROXIES = ['stickyd', 'nginx', 'haproxy'] as const;
+export type ProxyName = (typeof PROXIES)[number];
+
+export interface BenchOptions {
+  quick: boolean;
+  only: ReadonlySet<ProxyName>;
+  json: string | null;
+  source: boolean;
+  profile: boolean;
+  rssRequests: number;
+  /** Seconds of each throughput run, after warmup seconds of the same load. */
+  seconds: number;
+  warmup: number;
+  /** Seconds of each fixed-rate latency run. */
+  latencySeconds: number;
+  /** The RSS phase stops after this many seconds even if rssRequests were not reached. */
+  rssMaxSeconds: number;
+  connections: number;
+}
+
+export class UsageError extends Error {}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  let quick = false;
+  let only: Set<ProxyName> = new Set(PROXIES);
+  let json: string | null = null;
+  let source = false;
+  let profile = false;
+  let rssRequests: number | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--quick': quick = true; break;
+      case '--source': source = true; break;
+      case '--profile': profile = true; break;
+      case '--json': json = value(); break;
+      case '--only': {
+        const names = value().split(',').map((s) => s.trim()).filter(Boolean);
+        const bad = names.filter((n) => !(PROXIES as readonly string[]).includes(n));
+        if (bad.length > 0 || names.length === 0) {
+          throw new UsageError(`--only takes a comma-separated list of ${PROXIES.join(', ')}; got "${bad.join(',') || '(nothing)'}"`);
+        }
+        only = new Set(names as ProxyName[]);
+        break;
+      }
+      case '--rss-requests': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1000) throw new UsageError('--rss-requests takes a whole number ≥ 1000');
+        rssRequests = n;
+        break;
+      }
+      case '--help': case '-h':
+        throw new UsageError('usage: npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile] [--rss-requests N]');
+      default:
+        throw new UsageError(`unknown option ${a} (try --help)`);
+    }
+  }
+  return {
+    quick,
+    only,
+    json,
+    source,
+    profile,
+    rssRequests: rssRequests ?? (quick ? 100_000 : 1_000_000),
+    seconds: quick ? 3 : 10,
+    warmup: quick ? 1 : 2,
+    latencySeconds: quick ? 3 : 8,
+    rssMaxSeconds: quick ? 20 : 110,
+    connections: 50,
+  };
+}

@@ -1,0 +1,435 @@
+/**
+ * `npm run bench`: stickyd against the backend directly, nginx and HAProxy, on this machine.
+ * Prints a Markdown report (stdout; progress on stderr); asserts nothing.
+ *
+ *   npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile]
+ *
+ * Layout (2+ cores): the proxy under test runs on CPU 0 (stickyd one process, nginx
+ * worker_processes 1, HAProxy nbthread 1); the load generator, the backends and this script on
+ * CPU 1. Every server listens on 127.0.0.1 only, every process is stopped by PID at the end (also
+ * on Ctrl-C or failure), every phase is bounded in time.
+ *
+ * Phases:
+ * 1. backend: the nginx backend and a node:http backend are both measured directly; the faster
+ *    one serves the rest of the run (the proxies must not wait on their backend).
+ * 2. throughput: wrk -t1 -c50 for 10 s after a 2 s warm-up, per target, cookieless and sticky
+ *    traffic; CPU and RSS sampled alongside.
+ * 3. added latency: the same 50 connections paced to half the slowest proxy's sticky throughput;
+ *    p50/p99 through each proxy minus direct.
+ * 4. RSS: a fresh stickyd serves 1M sticky requests (at most ~110 s), RSS sampled every 2 s.
+ * 5. --profile: a fresh stickyd under sticky load with --cpu-prof; hot spots as src/ file:line.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePorts, waitForPort } from '../test/helpers/ports.js';
+import { repoRoot } from '../test/helpers/spawn.js';
+import { HAPROXY, startHaproxy } from './lib/haproxy.js';
+import { pickGenerator, type LoadResult, type LoadRun } from './lib/load.js';
+import { backendConfig, balancerConfig, NGINX, startNginx, type Member } from './lib/nginx.js';
+import { parseOptions, UsageError, type BenchOptions } from './lib/options.js';
+import { commandExists, ProcessGroup, type BenchProcess } from './lib/processes.js';
+import { CpuMeter, RssSampler, rssBytes } from './lib/proc-stats.js';
+import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
+import {
+  find, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type RssPhase, type Skipped, type TargetKind, type ThroughputRow, type Traffic,
+} from './lib/report.js';
+import { checkRouting } from './lib/route-check.js';
+import { buildStickyd, startStickyd, type StickydBuild } from './lib/stickyd.js';
+
+const log = (msg: string) => console.error(`bench: ${msg}`);
+
+interface Target {
+  kind: TargetKind;
+  label: string;
+  port: number;
+  /** The process whose CPU and RSS are measured (the backend for direct). */
+  proc: BenchProcess;
+}
+
+/** 64 session ids, half for each member: `<32 hex>.<route>`, as Tomcat makes them. */
+function sessionCookies(members: Member[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < 64; i++) {
+    const hex = createHash('md5').update(`session ${i}`).digest('hex').toUpperCase();
+    out.push(`${hex}.${members[i % members.length]!.route}`);
+  }
+  return out;
+}
+
+function version(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]!.trim();
+}
+
+function cpuModel(): string {
+  const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  return m?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown CPU';
+}
+
+class Bench {
+  readonly group = new ProcessGroup();
+  readonly generator = pickGenerator();
+  readonly cores = os.availableParallelism();
+  /** CPU 0 for the proxy, CPU 1 for everything else; no pinning on a single core. */
+  readonly proxyCpu: number | null;
+  readonly loadCpu: number | null;
+  readonly skipped: Skipped[] = [];
+  members: Member[] = [];
+  backendPid = -1;
+  cookies: string[] = [];
+
+  constructor(readonly opts: BenchOptions, readonly dir: string) {
+    const pin = this.cores >= 2 && commandExists('/usr/bin/taskset');
+    this.proxyCpu = pin ? 0 : null;
+    this.loadCpu = pin ? 1 : null;
+  }
+
+  load(url: string, traffic: Traffic, seconds: number, rate?: number): Promise<LoadResult> {
+    const run: LoadRun = {
+      url,
+      connections: this.opts.connections,
+      seconds,
+      cookies: traffic === 'sticky' ? this.cookies : [],
+      cpu: this.loadCpu,
+      dir: this.dir,
+    };
+    if (rate !== undefined) run.rate = rate;
+    return this.generator.run(this.group, run);
+  }
+
+  /**
+   * Runs `fn` while measuring CPU: the target's share of a core, how busy each pinned core was,
+   * and how much of that was not ours (other people's processes on a shared machine).
+   */
+  async measured<T>(t: Target, fn: () => Promise<T>): Promise<{ result: T; load: CpuFigures }> {
+    const cores = [this.proxyCpu, this.loadCpu].filter((c): c is number => c !== null);
+    const pids: Record<string, number> = { target: t.proc.pid };
+    if (t.kind !== 'direct') pids.backend = this.backendPid;
+    const meter = new CpuMeter(pids, cores);
+    const result = await fn();
+    const cpu = meter.read();
+    const target = cpu.processes.target!;
+    // On the load core: the backend, the load generator (reaped when its run ended) and this script.
+    const ours = (t.kind === 'direct' ? target : cpu.processes.backend!) + cpu.reaped + cpu.self;
+    const proxyCore = this.proxyCpu === null ? null : cpu.cores[0]!;
+    const loadCore = this.loadCpu === null ? null : cpu.cores[cores.length - 1]!;
+    return {
+      result,
+      load: {
+        processCpu: t.kind === 'direct' ? null : target,
+        proxyCore,
+        loadCore,
+        otherProxyCore: proxyCore === null ? null : Math.max(0, proxyCore - (t.kind === 'direct' ? 0 : target)),
+        otherLoadCore: loadCore === null ? null : Math.max(0, loadCore - ours),
+      },
+    };
+  }
+
+  /** Warm-up, then one measured run with the target's CPU and peak RSS alongside. */
+  async throughput(t: Target, traffic: Traffic): Promise<ThroughputRow> {
+    const url = `http://127.0.0.1:${t.port}/`;
+    await this.load(url, traffic, this.opts.warmup);
+    const rss = new RssSampler(t.proc.pid, 1000);
+    const { result: load, load: cpu } = await this.measured(t, () => this.load(url, traffic, this.opts.seconds));
+    rss.stop();
+    const row: ThroughputRow = { kind: t.kind, label: t.label, traffic, load, rss: rss.peak(), ...cpu };
+    log(`${t.label.padEnd(28)} ${traffic.padEnd(10)} ${Math.round(load.rps).toString().padStart(7)} req/s  p50 ${load.p50.toFixed(2)} ms  p99 ${load.p99.toFixed(2)} ms  CPU ${percent(row.processCpu)}  load core ${percent(row.loadCore)}  others ${percent(row.otherProxyCore)}/${percent(row.otherLoadCore)}${load.errors + load.non2xx > 0 ? `  ERRORS ${load.errors}+${load.non2xx}` : ''}`);
+    return row;
+  }
+
+  async latency(t: Target, rate: number): Promise<LatencyRow> {
+    const url = `http://127.0.0.1:${t.port}/`;
+    await this.load(url, 'sticky', 1, rate);
+    const { result: load, load: cpu } = await this.measured(t, () => this.load(url, 'sticky', this.opts.latencySeconds, rate));
+    log(`${t.label.padEnd(28)} at ${Math.round(rate)} req/s: achieved ${Math.round(load.rps)}  p50 ${load.p50.toFixed(2)} ms  p99 ${load.p99.toFixed(2)} ms  others ${percent(cpu.otherProxyCore)}/${percent(cpu.otherLoadCore)}`);
+    return { kind: t.kind, label: t.label, rate, load, ...cpu };
+  }
+
+  /** Start a server process and wait until it accepts connections (or report why not). */
+  async ready(proc: BenchProcess, port: number, logFile: string): Promise<void> {
+    let listening = false;
+    const gone = proc.exited.then((code) => {
+      if (!listening) throw new Error(`${proc.name} exited (${code}) before listening; its output:\n${safeRead(logFile).slice(-1500)}`);
+    });
+    gone.catch(() => {}); // only the race below reads it
+    await Promise.race([waitForPort(port, 15_000), gone]);
+    listening = true;
+  }
+}
+
+const percent = (x: number | null) => (x === null ? '–' : `${Math.round(x * 100)}%`);
+
+function safeRead(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '(none)';
+  }
+}
+
+async function main(): Promise<void> {
+  let opts: BenchOptions;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(e.message);
+      process.exitCode = 2;
+      return;
+    }
+    throw e;
+  }
+
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'stickyd-bench-'));
+  // nginx's worker runs as nobody: it must be able to enter its prefix under this directory.
+  chmodSync(dir, 0o755);
+  const bench = new Bench(opts, dir);
+  let failed = false;
+
+  // Ctrl-C, SIGTERM, a failure or the overall time bound: stop every process we started, by PID.
+  let cleaning: Promise<void> | null = null;
+  const cleanup = () => (cleaning ??= bench.group.stopAll(3000));
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`${sig}: stopping everything this benchmark started`);
+    void cleanup().finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('exit', () => bench.group.killAllNow());
+  const limitMin = opts.quick ? 4 : 8;
+  const watchdog = setTimeout(() => {
+    log(`still running after ${limitMin} min: giving up`);
+    onSignal('SIGTERM');
+  }, limitMin * 60_000);
+  watchdog.unref();
+
+  // This script belongs on the load CPU too: its timers and /proc reads must not steal from the proxy.
+  if (bench.loadCpu !== null) spawnSync('taskset', ['-a', '-p', '-c', String(bench.loadCpu), String(process.pid)], { stdio: 'ignore' });
+
+  try {
+    const report = await run(bench);
+    console.log(renderReport(report));
+    if (opts.json) {
+      await mkdir(path.dirname(path.resolve(opts.json)), { recursive: true });
+      await writeFile(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+      log(`figures written to ${opts.json}`);
+    }
+  } catch (e) {
+    failed = true;
+    log(`failed: ${(e as Error).stack ?? String(e)}`);
+    log(`logs and configs kept in ${dir}`);
+    process.exitCode = 1;
+  } finally {
+    clearTimeout(watchdog);
+    await cleanup();
+    if (!failed) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function run(bench: Bench): Promise<BenchReport> {
+  const { opts, dir, group } = bench;
+  const has = { nginx: commandExists(NGINX), haproxy: commandExists(HAPROXY) };
+  if (!has.nginx && opts.only.has('nginx')) bench.skipped.push({ name: 'nginx', why: `${NGINX} is not installed (apt-get install nginx)` });
+  if (!has.haproxy && opts.only.has('haproxy')) bench.skipped.push({ name: 'HAProxy', why: `${HAPROXY} is not installed (apt-get install haproxy)` });
+  for (const s of bench.skipped) log(`skipping ${s.name}: ${s.why}`);
+
+  let build: StickydBuild | null = null;
+  if (opts.only.has('stickyd')) {
+    log(opts.source ? 'running stickyd from src/ (--source)' : 'compiling stickyd (tsc -p tsconfig.build.json)');
+    build = await buildStickyd(repoRoot, opts.source);
+  }
+
+  // How busy the machine is before we add anything: on a shared machine this says how far to trust the run.
+  const idle = new CpuMeter({}, [0, 1].filter((c) => c < bench.cores));
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = idle.read().cores;
+  const machineLoad = `before the run, other processes kept ${before.map((b, i) => `CPU ${i} ${percent(b)}`).join(' and ')} busy`;
+  log(machineLoad);
+
+  const ports = await freePorts(10);
+  const take = () => ports.shift()!;
+
+  // 1. Backends. Both candidates listen at once (the idle one costs nothing); the slower is stopped.
+  const candidates: Array<{ name: string; proc: BenchProcess; members: Member[]; rps: number }> = [];
+  {
+    const members = [{ port: take(), route: 'jvm_a' }, { port: take(), route: 'jvm_b' }];
+    const logFile = path.join(dir, 'node-backend.log');
+    const proc = group.start('node backend', process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench/lib/node-backend.ts'), ...members.map((m) => `${m.port}:${m.route}`)], { cpu: bench.loadCpu, logFile });
+    await bench.ready(proc, members[1]!.port, logFile);
+    candidates.push({ name: `node:http (one process, node ${process.versions.node})`, proc, members, rps: 0 });
+  }
+  if (has.nginx) {
+    const members = [{ port: take(), route: 'jvm_a' }, { port: take(), route: 'jvm_b' }];
+    const prefix = path.join(dir, 'nginx-backend');
+    await mkdir(prefix);
+    const proc = await startNginx(group, 'nginx backend', prefix, backendConfig(prefix, members), bench.loadCpu);
+    await bench.ready(proc, members[1]!.port, path.join(prefix, 'error.log'));
+    candidates.push({ name: 'nginx (worker_processes 1, `return 200`)', proc, members, rps: 0 });
+  }
+  bench.cookies = sessionCookies(candidates[0]!.members);
+  for (const c of candidates) {
+    const url = `http://127.0.0.1:${c.members[0]!.port}/`;
+    await bench.load(url, 'sticky', 1);
+    c.rps = (await bench.load(url, 'sticky', opts.quick ? 2 : 3)).rps;
+    log(`backend candidate ${c.name}: ${Math.round(c.rps)} req/s direct`);
+  }
+  candidates.sort((a, b) => b.rps - a.rps);
+  const backend = candidates[0]!;
+  for (const c of candidates.slice(1)) await group.stop(c.proc);
+  bench.members = backend.members;
+  bench.backendPid = backend.proc.pid;
+  const backendChoice = candidates.map((c) => `${c.name}: ${Math.round(c.rps).toLocaleString('en-US')} req/s`).join(' vs ');
+
+  // 2. The targets.
+  const targets: Target[] = [{ kind: 'direct', label: 'backend direct', port: backend.members[0]!.port, proc: backend.proc }];
+  const tryStart = async (kind: TargetKind, label: string, port: number, start: () => Promise<BenchProcess>, logFile: string) => {
+    try {
+      const proc = await start();
+      await bench.ready(proc, port, logFile);
+      const wrong = await checkRouting(port, bench.members, (route) => `${bench.cookies[0]!.split('.')[0]}.${route}`, false);
+      if (wrong) {
+        bench.skipped.push({ name: label, why: `does not route like stickyd: ${wrong}` });
+        await group.stop(proc);
+        return;
+      }
+      targets.push({ kind, label, port, proc });
+    } catch (e) {
+      // The reason is in the last lines of its output (haproxy's ALERT comes after two NOTICEs).
+      const lines = (e as Error).message.split('\n').filter((l) => l.trim() !== '');
+      bench.skipped.push({ name: label, why: [lines[0], ...lines.slice(1).slice(-2)].join(' ') });
+    }
+  };
+  const cpu = bench.proxyCpu;
+  if (build) {
+    const b = build;
+    const p1 = take();
+    await tryStart('stickyd', 'stickyd', p1, () => startStickyd(group, b, dir, 'stickyd', { port: p1, members: bench.members, accessLog: true }, cpu), path.join(dir, 'stickyd.log'));
+    const p2 = take();
+    await tryStart('stickyd-noaccess', 'stickyd (access: false)', p2, () => startStickyd(group, b, dir, 'stickyd-noaccess', { port: p2, members: bench.members, accessLog: false }, cpu), path.join(dir, 'stickyd-noaccess.log'));
+  }
+  const nginxVersion = has.nginx ? version(NGINX, ['-v']).replace('nginx version: ', '') : null;
+  const haproxyVersion = has.haproxy ? version(HAPROXY, ['-v']).replace(/^HA-?Proxy version (\S+).*$/i, 'HAProxy $1') : null;
+  if (has.nginx && opts.only.has('nginx')) {
+    const p = take();
+    const prefix = path.join(dir, 'nginx-balancer');
+    await tryStart('nginx', nginxVersion!, p, () => startNginx(group, 'nginx', prefix, balancerConfig(prefix, p, bench.members), cpu), path.join(prefix, 'error.log'));
+  }
+  if (has.haproxy && opts.only.has('haproxy')) {
+    const p = take();
+    await tryStart('haproxy', haproxyVersion!, p, () => startHaproxy(group, dir, p, bench.members, cpu), path.join(dir, 'haproxy.log'));
+  }
+  const proxies = targets.filter((t) => t.kind !== 'direct');
+  for (const s of bench.skipped.filter((x) => x.name !== 'nginx' && x.name !== 'HAProxy')) log(`skipping ${s.name}: ${s.why}`);
+
+  // 3. Throughput.
+  const throughput: ThroughputRow[] = [];
+  for (const t of targets) {
+    for (const traffic of ['cookieless', 'sticky'] as const) {
+      if (t.kind === 'direct' && traffic === 'cookieless') continue; // the backend does not look at cookies
+      if (t.kind === 'stickyd-noaccess' && traffic === 'cookieless') continue; // one line is enough
+      throughput.push(await bench.throughput(t, traffic));
+    }
+  }
+
+  // 4. Added latency at a fixed rate below every proxy's saturation point.
+  const latency: LatencyRow[] = [];
+  const stickyRates = proxies.filter((t) => t.kind !== 'stickyd-noaccess').map((t) => find(throughput, t.kind, 'sticky')?.load.rps ?? 0).filter((x) => x > 0);
+  if (stickyRates.length > 0) {
+    const rate = Math.max(100, Math.round((0.5 * Math.min(...stickyRates)) / 100) * 100);
+    for (const t of targets.filter((x) => x.kind !== 'stickyd-noaccess')) latency.push(await bench.latency(t, rate));
+  }
+
+  // Done with the comparison: only the backend stays for the stickyd-only phases.
+  for (const t of proxies) await group.stop(t.proc);
+
+  // 5. RSS over many requests, on a fresh stickyd with the default access log.
+  let rss: RssPhase | null = null;
+  if (build) rss = await rssPhase(bench, build, take());
+
+  // 6. Profile.
+  let profile: ProfileSummary | null = null;
+  if (build && opts.profile) profile = await profilePhase(bench, build, take());
+
+  return {
+    env: {
+      cpu: cpuModel(),
+      cores: bench.cores,
+      machineLoad,
+      pinning: bench.proxyCpu === null ? 'no pinning (fewer than 2 cores or no taskset): figures share one core' : 'proxy under test on CPU 0; load generator, backend and this script on CPU 1 (taskset)',
+      node: process.versions.node,
+      generator: bench.generator.name,
+      backend: backend.name,
+      backendChoice,
+      stickyd: build?.description ?? 'not measured (--only)',
+      nginx: nginxVersion,
+      haproxy: haproxyVersion,
+      connections: opts.connections,
+      seconds: opts.seconds,
+      warmup: opts.warmup,
+      latencySeconds: opts.latencySeconds,
+    },
+    throughput,
+    latency,
+    rss,
+    profile,
+    skipped: bench.skipped,
+  };
+}
+
+/**
+ * Drives `opts.rssRequests` sticky requests through a fresh stickyd in chunks of a few seconds,
+ * sampling RSS every 2 s and at every chunk's end (with the request count so far), until the
+ * count is reached or the time bound is up.
+ */
+async function rssPhase(bench: Bench, build: StickydBuild, port: number): Promise<RssPhase> {
+  const { opts, group, dir } = bench;
+  const proc = await startStickyd(group, build, dir, 'stickyd-rss', { port, members: bench.members, accessLog: true }, bench.proxyCpu);
+  await bench.ready(proc, port, path.join(dir, 'stickyd-rss.log'));
+  log(`RSS phase: ${opts.rssRequests.toLocaleString('en-US')} sticky requests through a fresh stickyd (at most ${opts.rssMaxSeconds} s)`);
+  let done = 0;
+  const sampler = new RssSampler(proc.pid, 2000, () => done);
+  const t0 = performance.now();
+  const elapsed = () => (performance.now() - t0) / 1000;
+  let rate = 0;
+  while (done < opts.rssRequests && elapsed() < opts.rssMaxSeconds - 1) {
+    const left = opts.rssRequests - done;
+    const chunk = Math.max(1, Math.min(opts.quick ? 2 : 5, Math.floor(opts.rssMaxSeconds - elapsed()), rate > 0 ? Math.ceil(left / rate) : 5));
+    const r = await bench.load(`http://127.0.0.1:${port}/`, 'sticky', chunk);
+    done += r.requests;
+    rate = r.rps;
+    sampler.sample();
+    if (r.errors + r.non2xx > 0) log(`RSS phase: ${r.errors} socket errors, ${r.non2xx} non-2xx in a chunk`);
+  }
+  const samples = sampler.stop();
+  log(`RSS phase: ${done.toLocaleString('en-US')} requests in ${elapsed().toFixed(0)} s; RSS now ${(rssBytes(proc.pid) / 1048576).toFixed(1)} MiB`);
+  await group.stop(proc);
+  return { target: opts.rssRequests, requests: done, seconds: elapsed(), samples };
+}
+
+/** A fresh stickyd with --cpu-prof under sticky load; the profile is written when it exits. */
+async function profilePhase(bench: Bench, build: StickydBuild, port: number): Promise<ProfileSummary | null> {
+  const { opts, group, dir } = bench;
+  const profDir = path.join(dir, 'cpu-prof');
+  await mkdir(profDir);
+  const proc = await startStickyd(group, build, dir, 'stickyd-prof', { port, members: bench.members, accessLog: true }, bench.proxyCpu, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+  await bench.ready(proc, port, path.join(dir, 'stickyd-prof.log'));
+  log('profiling stickyd under sticky load (--cpu-prof)');
+  await bench.load(`http://127.0.0.1:${port}/`, 'sticky', opts.warmup);
+  await bench.load(`http://127.0.0.1:${port}/`, 'sticky', opts.seconds);
+  await group.stop(proc, 15_000); // SIGTERM: a graceful exit writes the profile
+  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) {
+    log('no .cpuprofile was written');
+    return null;
+  }
+  return summarizeProfile(path.join(profDir, file), repoRoot);
+}
+
+await main();
