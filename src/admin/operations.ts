@@ -47,9 +47,12 @@ class RunningOperations implements Operations {
   }
 
   private context(): AdminContext {
+    // The file's admin settings; while a reload's new address could not be had, the old listener
+    // runs on with the settings it was started with.
+    const admin = this.target.config.admin;
     return {
       target: this.target,
-      admin: this.target.config.admin ?? this.listening!,
+      admin: admin !== null && admin.address === this.listening?.address && admin.port === this.listening.port ? admin : this.listening!,
       nonces: this.nonces,
       health: this.health,
       metrics: this.metrics!,
@@ -68,24 +71,32 @@ class RunningOperations implements Operations {
     try {
       await this.syncAdmin();
     } catch (err) {
-      this.logger?.error({ err }, `admin listener: ${(err as Error).message}`);
+      const keep = this.bound === null ? '' : `; the admin listener stays on ${this.bound.address}:${this.bound.port}`;
+      this.logger?.error({ err }, `admin listener: ${(err as Error).message}${keep}`);
     }
   }
 
   private async syncAdmin(): Promise<void> {
     const wanted = this.target.config.admin;
-    const same = wanted !== null && this.listening !== null && wanted.address === this.listening.address && wanted.port === this.listening.port;
-    if (same) {
+    const current = this.listening;
+    if (wanted !== null && current !== null && wanted.address === current.address && wanted.port === current.port) {
       this.listening = wanted;
       return;
     }
-    await this.closeAdmin();
-    if (wanted === null) return;
+    if (wanted === null) {
+      await this.closeAdmin();
+      return;
+    }
+    // Moving to another port: open the new listener first, so that a port that cannot be had
+    // leaves the old one running (the error is logged by reload()). On the same port the old one
+    // has to go first.
+    if (current !== null && current.port === wanted.port) await this.closeAdmin();
     if (this.metrics === null) {
       this.metrics = new Metrics(this.target);
       this.metrics.attachHealth(this.health);
     }
     const { server, bound } = await startAdminServer(wanted.address, wanted.port, () => this.context());
+    await this.closeAdmin();
     this.server = server;
     this.bound = bound;
     this.listening = wanted;
