@@ -60,11 +60,14 @@ describe('stickyd -c FILE', () => {
   it('never starts on a bad file: prints every problem with its position and exits 1', async () => {
     const port = await freePort();
     const file = await configFile(`listen: [{ address: 127.0.0.1, port: ${port} }]\nbalancers:\n  c1:\n    members:\n      - { url: http://127.0.0.1:1, loadfactor: 0 }\n      - { url: ftp://x }\n`);
-    const p = spawnStickyd(['-c', file]);
-    expect(await p.exited).toBe(1);
-    expect(p.output()).toContain(`${file}:5:`);
-    expect(p.output()).toContain(`${file}:6:`);
-    expect(p.output()).not.toContain('listening');
+    // `stickyd -c FILE` and `stickyd run -c FILE` are the same command.
+    for (const args of [['-c', file], ['run', '-c', file]]) {
+      const p = spawnStickyd(args);
+      expect(await p.exited).toBe(1);
+      expect(p.output()).toContain(`${file}:5:`);
+      expect(p.output()).toContain(`${file}:6:`);
+      expect(p.output()).not.toContain('listening');
+    }
   });
 
   it('SIGHUP with a valid file keeps member error state and open connections', async () => {
