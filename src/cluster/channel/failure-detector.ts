@@ -11,6 +11,7 @@
 import net from 'node:net';
 import { NONCE_BYTES, newNonce, probeAckMac, splitMac, verifyMac } from './auth.js';
 import { FrameDecoder, FrameType, encodeFrame } from './frame.js';
+import { setLagSafeTimeout } from './lag-safe-timer.js';
 import { parseClusterJson } from './safe-json.js';
 
 export type ProbeVerdict =
@@ -40,13 +41,16 @@ export function probeMember(
       socket.destroy();
       resolve(v);
     };
-    // Before connect: the connect timeout. After: the same budget for the (optional) answer.
-    let timer = setTimeout(() => finish({ alive: false, why: 'timeout' }), options.connectTimeout);
+    // Before connect: the connect timeout. After: the same budget for the (optional) answer. Both
+    // decide only after pending I/O was polled, so a stalled event loop cannot fake a dead peer.
+    let timer = setLagSafeTimeout(() => {
+      if (!connected) finish({ alive: false, why: 'timeout' });
+    }, options.connectTimeout);
     socket.setNoDelay(true);
     socket.once('connect', () => {
       connected = true;
       clearTimeout(timer);
-      timer = setTimeout(() => finish({ alive: true, why: 'accepted' }), options.connectTimeout);
+      timer = setLagSafeTimeout(() => finish({ alive: true, why: 'accepted' }), options.connectTimeout);
       socket.write(encodeFrame(FrameType.PROBE, nonce));
     });
     socket.on('data', (chunk: Buffer) => {

@@ -126,7 +126,9 @@ export class GroupChannel extends EventEmitter implements Channel {
     }
     this.state = 'running';
     this.tick();
-    this.ticker = setInterval(() => this.tick(), this.opts.membership.frequency);
+    // The tick runs after pending I/O (setImmediate): after a stall of this process, heartbeats
+    // already waiting in its sockets are read before anyone is judged silent.
+    this.ticker = setInterval(() => setImmediate(() => this.tick()), this.opts.membership.frequency);
     this.ticker.unref();
     await this.waitForMembers();
     this.log.info(

@@ -25,6 +25,7 @@ import { ChannelError, RemoteHandlerError } from './errors.js';
 import { Fifo } from './fifo.js';
 import { FrameDecoder, FrameError, FrameType, encodeFrame, idAndText, readId } from './frame.js';
 import { MAX_HANDSHAKE_FRAME, decodeHello, encodeHello } from './handshake.js';
+import { setLagSafeTimeout } from './lag-safe-timer.js';
 import { addressOf } from './member.js';
 import { parseClusterJson } from './safe-json.js';
 import type { ClusterMember } from './types.js';
@@ -289,12 +290,16 @@ export class PeerSender {
     this.socket = socket;
     this.decoder = new FrameDecoder(MAX_HANDSHAKE_FRAME);
     socket.setNoDelay(true);
-    this.stepTimer = setTimeout(() => this.broken(socket, 'connect timeout'), this.ctx.connectTimeout);
+    this.stepTimer = setLagSafeTimeout(() => {
+      if (this.state === 'connecting') this.broken(socket, 'connect timeout');
+    }, this.ctx.connectTimeout);
     socket.once('connect', () => {
       if (socket !== this.socket) return;
       clearTimeout(this.stepTimer);
       this.state = 'handshaking';
-      this.stepTimer = setTimeout(() => this.broken(socket, 'no handshake answer'), this.ctx.handshakeTimeout);
+      this.stepTimer = setLagSafeTimeout(() => {
+        if (this.state === 'handshaking') this.broken(socket, 'no handshake answer');
+      }, this.ctx.handshakeTimeout);
       const payload = encodeHello(this.ctx.local, nonce);
       this.writeRaw(socket, encodeFrame(FrameType.HELLO, payload, helloMac(this.ctx.secret, payload)));
     });

@@ -49,7 +49,7 @@ describe.each([
       for (let seq = 0; seq < N - 1; seq++) sends.push(n!.send({ seq }, { ack: false }, target(n)));
       const queued = await Promise.all(sends);
       expect(queued.every((r) => r.ok.length === 1 && r.failed.length === 0)).toBe(true);
-      const last = await n!.send({ seq: N - 1 }, { ack: true }, target(n));
+      const last = await n!.send({ seq: N - 1 }, { ack: true, timeoutMs: 60_000 }, target(n));
       expect(last.failed).toEqual([]);
     };
     await Promise.all([fire(a), fire(b)]);
@@ -57,11 +57,13 @@ describe.each([
     expect(seen.get('A')).toEqual(inOrder);
     expect(seen.get('B')).toEqual(inOrder);
 
-    // With acks, all in flight at once: every ack arrives, order still holds.
+    // With acks, all in flight at once: every ack arrives, order still holds. (This is about order,
+    // not speed: a generous timeout, so a loaded CI machine cannot turn it into a timing test.)
     seen.clear();
+    const slow = { ack: true, timeoutMs: 60_000 };
     const acked = await Promise.all([
-      Promise.all(Array.from({ length: N }, (_, seq) => a!.send({ seq }, { ack: true }, target(a)))),
-      Promise.all(Array.from({ length: N }, (_, seq) => b!.send({ seq }, { ack: true }, target(b)))),
+      Promise.all(Array.from({ length: N }, (_, seq) => a!.send({ seq }, slow, target(a)))),
+      Promise.all(Array.from({ length: N }, (_, seq) => b!.send({ seq }, slow, target(b)))),
     ]);
     expect(acked.flat().every((r) => r.ok.length === 1)).toBe(true);
     expect(seen.get('A')).toEqual(inOrder);
