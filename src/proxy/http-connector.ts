@@ -18,7 +18,8 @@
  */
 import diagnostics from 'node:diagnostics_channel';
 import { Readable, type Duplex } from 'node:stream';
-import { Pool } from 'undici';
+import type { Socket } from 'node:net';
+import { buildConnector, Pool } from 'undici';
 import type { MemberConfig } from '../config/types.js';
 import { BackendError, type BackendRequest, type BackendResponse, type MemberConnector } from './connector.js';
 
@@ -216,6 +217,31 @@ class ForwardHandler {
   }
 }
 
+/**
+ * undici's connector with our own connect timer: undici's runs on its coarse timer wheel (about a
+ * second of resolution), and `connectiontimeout` may be given in milliseconds (spec §7.2).
+ */
+function preciseConnector(timeout: number, keepAlive: boolean): buildConnector.connector {
+  const connect = buildConnector({ timeout: 0, keepAlive });
+  return (options, callback) => {
+    let done = false;
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      socket?.destroy();
+      callback(Object.assign(new Error(`connect timed out after ${timeout} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' }), null);
+    }, timeout);
+    // undici's connector returns the socket it creates (its type says void).
+    const socket = connect(options, (err, s) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (err !== null) callback(err, null);
+      else callback(null, s as Socket);
+    }) as unknown as Socket | undefined;
+  };
+}
+
 /** Waiters for a connection slot when `acquire` is set. */
 interface SlotWaiter {
   grant: () => void;
@@ -240,10 +266,7 @@ export class HttpConnector implements MemberConnector {
       bodyTimeout: config.timeout,
       // Backends such as Tomcat may send large cookies: allow more than undici's 16 KiB default.
       maxHeaderSize: 64 * 1024,
-      connect: {
-        timeout: config.connectiontimeout,
-        keepAlive: config.keepalive,
-      },
+      connect: preciseConnector(config.connectiontimeout, config.keepalive),
     });
     // Connection errors are reported per request; an 'error' without a listener must not crash.
     this.pool.on('connectionError', () => {});

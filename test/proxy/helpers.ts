@@ -3,6 +3,7 @@
  * in-process daemon on a YAML text, and raw-socket helpers. Everything listens on 127.0.0.1 and is
  * closed by `cleanup()` (call it from afterEach).
  */
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { Writable } from 'node:stream';
@@ -118,6 +119,32 @@ export async function startRawBackend(onConnection: (socket: net.Socket) => void
  */
 export async function deadPort(): Promise<number> {
   return freePort();
+}
+
+/**
+ * A port on 127.0.0.1 where a connect never completes: a listener (python3, which can listen
+ * without accepting) whose accept queue is full, so the kernel drops further SYNs. This is the
+ * "blackholed address on loopback" of spec §9.7 for connect timeouts.
+ */
+export async function blackholePort(): Promise<number> {
+  const py = spawn('python3', ['-c', 'import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(120)'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const fill: net.Socket[] = [];
+  closers.push(async () => {
+    for (const s of fill) s.destroy();
+    if (py.exitCode === null) py.kill('SIGKILL');
+  });
+  const port = Number(await new Promise<string>((resolve, reject) => {
+    py.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    py.once('error', reject);
+  }));
+  // Fill the accept queue; connects beyond it hang.
+  for (let i = 0; i < 3; i++) {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => {});
+    fill.push(s);
+    await sleep(30);
+  }
+  return port;
 }
 
 export interface Proxy {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MemberConfig } from '../../src/config/types.js';
 import { BackendError, type BackendRequest, type BackendResponse } from '../../src/proxy/connector.js';
 import { HttpConnector } from '../../src/proxy/http-connector.js';
-import { cleanup, deadPort, sleep, startBackend, startRawBackend } from './helpers.js';
+import { blackholePort, cleanup, deadPort, sleep, startBackend, startRawBackend } from './helpers.js';
 
 const connectors: HttpConnector[] = [];
 afterEach(async () => {
@@ -89,6 +89,13 @@ describe('HttpConnector', () => {
 
   it('refused connection: kind connect, nothing sent', async () => {
     const e = await failure(connector(member(await deadPort())).request(req()));
+    expect(e.kind).toBe('connect');
+    expect(e.nothingSent).toBe(true);
+  });
+
+  it('connect that does not complete within connectiontimeout: kind connect, nothing sent', async () => {
+    const port = await blackholePort();
+    const e = await failure(connector(member(port, { connectiontimeout: 300, timeout: 10_000 })).request(req()));
     expect(e.kind).toBe('connect');
     expect(e.nothingSent).toBe(true);
   });

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Flag, statusText } from '../../src/balancer/flags.js';
-import { cleanup, echoed, keepAliveAgent, request, sleep, startBackend, startProxy, startRawBackend, type Proxy } from './helpers.js';
+import { blackholePort, cleanup, echoed, keepAliveAgent, request, sleep, startBackend, startProxy, startRawBackend, type Proxy } from './helpers.js';
 
 afterEach(cleanup);
 
@@ -43,6 +43,16 @@ describe('member timeout (§9.7)', () => {
     // No failover happened: the request was sent.
     expect(other.received).toHaveLength(0);
     expect(echoed(await request(`${proxy.url}/`)).backend).toBe('other');
+  });
+
+  it('connectiontimeout against a blackholed address: the member goes into error and the request fails over', async () => {
+    const hole = await blackholePort();
+    const b = await startBackend('b');
+    const proxy = await startProxy(balancer(`      - { url: http://127.0.0.1:${hole}, connectiontimeout: 300ms, timeout: 10s }\n      - { url: ${b.url} }`));
+    const reply = await request(`${proxy.url}/`);
+    expect(echoed(reply).backend).toBe('b');
+    expect(status(proxy, `http://127.0.0.1:${hole}`)).toBe('Init Err ');
+    expect(proxy.records[0]!.attempts).toBe(2);
   });
 
   it('a member that does not read the request body: 504 once the send times out', async () => {
