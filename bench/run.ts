@@ -35,7 +35,7 @@ import { commandExists, ProcessGroup, type BenchProcess } from './lib/processes.
 import { CpuMeter, RssSampler, rssBytes } from './lib/proc-stats.js';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import {
-  find, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type RssPhase, type Skipped, type TargetKind, type ThroughputRow, type Traffic,
+  find, NOISE, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type RssPhase, type Skipped, type TargetKind, type ThroughputRow, type Traffic,
 } from './lib/report.js';
 import { checkRouting } from './lib/route-check.js';
 import { buildStickyd, startStickyd, type StickydBuild } from './lib/stickyd.js';
@@ -192,8 +192,10 @@ async function main(): Promise<void> {
 
   // Ctrl-C, SIGTERM, a failure or the overall time bound: stop every process we started, by PID.
   let cleaning: Promise<void> | null = null;
+  let interrupted = false;
   const cleanup = () => (cleaning ??= bench.group.stopAll(3000));
   const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = true;
     log(`${sig}: stopping everything this benchmark started`);
     void cleanup().finally(() => {
       rmSync(dir, { recursive: true, force: true });
@@ -203,11 +205,12 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('exit', () => bench.group.killAllNow());
-  const limitMin = opts.quick ? 4 : 8;
+  // Every phase is bounded; this only catches something wedged (a generous multiple of the plan).
+  const limitS = (opts.quick ? 240 : 480) + opts.waitQuiet;
   const watchdog = setTimeout(() => {
-    log(`still running after ${limitMin} min: giving up`);
+    log(`still running after ${limitS} s: giving up`);
     onSignal('SIGTERM');
-  }, limitMin * 60_000);
+  }, limitS * 1000);
   watchdog.unref();
 
   // This script belongs on the load CPU too: its timers and /proc reads must not steal from the proxy.
@@ -222,6 +225,7 @@ async function main(): Promise<void> {
       log(`figures written to ${opts.json}`);
     }
   } catch (e) {
+    if (interrupted) return; // the signal handler cleans up and exits
     failed = true;
     log(`failed: ${(e as Error).stack ?? String(e)}`);
     log(`logs and configs kept in ${dir}`);
@@ -246,10 +250,20 @@ async function run(bench: Bench): Promise<BenchReport> {
     build = await buildStickyd(repoRoot, opts.source);
   }
 
-  // How busy the machine is before we add anything: on a shared machine this says how far to trust the run.
-  const idle = new CpuMeter({}, [0, 1].filter((c) => c < bench.cores));
-  await new Promise((r) => setTimeout(r, 1000));
-  const before = idle.read().cores;
+  // How busy the machine is before we add anything: on a shared machine this says how far to trust
+  // the run. --wait-quiet N waits up to N s for both cores to fall below the noise threshold.
+  const sampleIdle = async () => {
+    const idle = new CpuMeter({}, [0, 1].filter((c) => c < bench.cores));
+    await new Promise((r) => setTimeout(r, 1000));
+    return idle.read().cores;
+  };
+  let before = await sampleIdle();
+  const quietBy = performance.now() + opts.waitQuiet * 1000;
+  while (opts.waitQuiet > 0 && before.some((b) => b > NOISE) && performance.now() < quietBy) {
+    log(`waiting for a quiet machine (CPU ${before.map(percent).join(' / ')} busy)`);
+    await new Promise((r) => setTimeout(r, 4000));
+    before = await sampleIdle();
+  }
   const machineLoad = `before the run, other processes kept ${before.map((b, i) => `CPU ${i} ${percent(b)}`).join(' and ')} busy`;
   log(machineLoad);
 

@@ -8,6 +8,7 @@
  *   --source           run stickyd from src/ through tsx instead of compiling it
  *   --profile          afterwards, profile stickyd under sticky load (--cpu-prof) and print hot spots
  *   --rss-requests N   requests in the RSS phase (default 1000000)
+ *   --wait-quiet N     first wait up to N seconds for other processes to leave both cores idle
  */
 export const PROXIES = ['stickyd', 'nginx', 'haproxy'] as const;
 export type ProxyName = (typeof PROXIES)[number];
@@ -19,6 +20,8 @@ export interface BenchOptions {
   source: boolean;
   profile: boolean;
   rssRequests: number;
+  /** Seconds to wait for a quiet machine before starting (0: start at once). */
+  waitQuiet: number;
   /** Seconds of each throughput run, after warmup seconds of the same load. */
   seconds: number;
   warmup: number;
@@ -38,6 +41,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   let source = false;
   let profile = false;
   let rssRequests: number | null = null;
+  let waitQuiet = 0;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -66,8 +70,14 @@ export function parseOptions(argv: string[]): BenchOptions {
         rssRequests = n;
         break;
       }
+      case '--wait-quiet': {
+        const n = Number(value());
+        if (!Number.isFinite(n) || n < 0 || n > 3600) throw new UsageError('--wait-quiet takes seconds between 0 and 3600');
+        waitQuiet = n;
+        break;
+      }
       case '--help': case '-h':
-        throw new UsageError('usage: npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile] [--rss-requests N]');
+        throw new UsageError('usage: npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile] [--rss-requests N] [--wait-quiet N]');
       default:
         throw new UsageError(`unknown option ${a} (try --help)`);
     }
@@ -79,6 +89,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     source,
     profile,
     rssRequests: rssRequests ?? (quick ? 100_000 : 1_000_000),
+    waitQuiet,
     seconds: quick ? 3 : 10,
     warmup: quick ? 1 : 2,
     latencySeconds: quick ? 3 : 8,

@@ -37,10 +37,11 @@ export interface HotSpot {
 }
 
 export interface ProfileSummary {
+  /** Samples while the process was busy (idle samples are left out of every percentage). */
   samples: number;
   selfTop: HotSpot[];
   totalTop: HotSpot[];
-  /** Percent of samples by origin: stickyd src/, undici, pino, node internals, GC, idle... */
+  /** Percent of busy samples by origin: stickyd src/, undici, pino, node internals, GC... */
   byOrigin: Record<string, number>;
 }
 
@@ -73,12 +74,12 @@ function locate(frame: CallFrame, repoRoot: string): string {
 function origin(frame: CallFrame, where: string): string {
   const n = frame.functionName;
   if (n === '(garbage collector)') return 'GC';
-  if (n === '(idle)') return 'idle';
   if (n === '(program)') return 'V8/native (program)';
   if (where.startsWith('src/')) return 'stickyd src/';
   if (where.includes('node_modules/undici/')) return 'undici';
   if (where.includes('node_modules/pino') || where.includes('node_modules/sonic-boom') || where.includes('node_modules/thread-stream')) return 'pino (logging)';
-  if (where.startsWith('node:') || frame.url === '') return 'node internals / builtins';
+  if (where.startsWith('node:')) return 'node internals (JS)';
+  if (frame.url === '') return 'native (syscalls, V8 builtins)';
   return 'other';
 }
 
@@ -87,13 +88,14 @@ export function summarizeProfile(file: string, repoRoot: string, top = 15): Prof
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const total = profile.nodes.reduce((a, n) => a + (n.hitCount ?? 0), 0) || 1;
+  // Percentages are of the time the process was busy: idle samples only say the load left gaps.
+  const total = profile.nodes.reduce((a, n) => a + (n.callFrame.functionName === '(idle)' ? 0 : n.hitCount ?? 0), 0) || 1;
 
   const info = new Map<number, { key: string; name: string; where: string; origin: string }>();
   for (const n of profile.nodes) {
     const where = locate(n.callFrame, repoRoot);
     const name = n.callFrame.functionName || '(anonymous)';
-    info.set(n.id, { key: `${name} ${where}`, name, where, origin: origin(n.callFrame, where) });
+    info.set(n.id, { key: `${name}\u0000${where}`, name, where: where || '(native)', origin: origin(n.callFrame, where) });
   }
 
   const self = new Map<string, number>();
@@ -101,7 +103,7 @@ export function summarizeProfile(file: string, repoRoot: string, top = 15): Prof
   const byOrigin: Record<string, number> = {};
   for (const n of profile.nodes) {
     const hits = n.hitCount ?? 0;
-    if (hits === 0) continue;
+    if (hits === 0 || n.callFrame.functionName === '(idle)') continue;
     const me = info.get(n.id)!;
     self.set(me.key, (self.get(me.key) ?? 0) + hits);
     byOrigin[me.origin] = (byOrigin[me.origin] ?? 0) + hits;
@@ -121,8 +123,8 @@ export function summarizeProfile(file: string, repoRoot: string, top = 15): Prof
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([key, hits]) => {
-        const i = key.indexOf(' ');
-        return { name: key.slice(0, i), where: key.slice(i + 1), percent: (100 * hits) / total };
+        const [name, where] = key.split('\u0000') as [string, string];
+        return { name, where: where || (name.startsWith('(') ? '–' : '(native)'), percent: (100 * hits) / total };
       });
   for (const k of Object.keys(byOrigin)) byOrigin[k] = (100 * byOrigin[k]!) / total;
   return { samples: total, selfTop: rank(self), totalTop: rank(inclusive), byOrigin };

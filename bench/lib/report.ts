@@ -286,7 +286,7 @@ export function limitsNote(r: BenchReport): string {
 /** The profile's hot spots as Markdown tables. */
 export function renderProfile(p: ProfileSummary): string {
   const out = ['### Where stickyd spends its CPU (sticky traffic, --cpu-prof)', ''];
-  out.push(`${p.samples} samples. By origin: ${Object.entries(p.byOrigin).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}%`).join(', ')}.`, '');
+  out.push(`${p.samples} samples while busy (idle left out). By origin: ${Object.entries(p.byOrigin).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}%`).join(', ')}.`, '');
   out.push('Self time (where the CPU was):', '', '| % | function | where |', '| --: | :-- | :-- |');
   for (const h of p.selfTop) out.push(`| ${h.percent.toFixed(1)} | \`${h.name}\` | ${h.where} |`);
   out.push('', "Total time of stickyd's own functions (with everything they call):", '', '| % | function | where |', '| --: | :-- | :-- |');
