@@ -12,6 +12,8 @@ const commands: Array<() => Promise<{ command: CommandModule }>> = [
   () => import('./commands/import-apache.js'),
   () => import('./commands/ctl.js'),
   () => import('./commands/healthcheck.js'),
+  () => import('./commands/demo.js'),
+  () => import('./commands/demo-backend.js'),
 ];
 
 /**

@@ -43,7 +43,7 @@ describe('config/stickyd.yaml (the seed Apache vhost)', () => {
 describe('config/examples', () => {
   it('demo.yaml: two local http members behind /, routes jvm_a and jvm_b', async () => {
     const c = await loadConfig(path.join(examples, 'demo.yaml'), {});
-    expect(c.listen).toEqual([{ address: '127.0.0.1', port: 8080 }]);
+    expect(c.listen).toEqual([{ address: '127.0.0.1', port: 8051 }]);
     expect(c.balancers[0]?.members.map((m) => [m.url, m.route])).toEqual([
       ['http://127.0.0.1:8081', 'jvm_a'],
       ['http://127.0.0.1:8082', 'jvm_b'],
