@@ -158,7 +158,7 @@ describe('errors say what is wrong, with the status that fits', () => {
     ['duplicate route', 'PATCH', '/api/balancers/c1/members/a', { route: 'b' }, 409, { field: 'route' }],
     ['duplicate member', 'POST', '/api/balancers/c1/members', { url: 'MEMBER_A' }, 409, { field: 'url' }],
     ['bad URL', 'POST', '/api/balancers/c1/members', { url: 'ftp://x' }, 400, { field: 'url' }],
-  ])('%s → %i', async (_what, method, path, body, status, doc) => {
+  ])('%s: %s %s', async (_what, method, path, body, status, doc) => {
     const { s, a } = await stack();
     const r = await request(`${s.adminUrl}${path}`, { method, token: TOKEN, ...(body === undefined ? {} : { json: JSON.parse(JSON.stringify(body).replace('MEMBER_A', a)) }) });
     expect(r.status).toBe(status);

@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli.js';
 import { assignments, renderBalancer } from '../../src/commands/ctl.js';
 import { freePort } from '../helpers/ports.js';
 import { spawnStickyd, stopAll } from '../helpers/spawn.js';
@@ -40,42 +41,58 @@ proxypass:
   return { s, a: a.url, b: b.url };
 }
 
+/** `stickyd ctl ...` in this process (the same CLI code, without a process start per call). */
+async function ctlHere(s: Stack, args: string[], token: string | null = TOKEN): Promise<{ code: number; out: string }> {
+  const out: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const saved = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    await main(['ctl', '--admin', s.adminUrl, ...(token === null ? [] : ['--token', token]), ...args]);
+    return { code: Number(process.exitCode ?? 0), out: out.join('\n') };
+  } finally {
+    process.exitCode = saved;
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
 describe('stickyd ctl', () => {
-  it('status prints a table; drain, set and add change the daemon; errors exit 1 with the API message', async () => {
+  it('as a process: status prints a table (exit 0); a refused value prints the API message (exit 1)', async () => {
     const { s, a } = await stack();
     await request(`${s.proxyUrl}/`);
-    const status = await ctl(s, ['status']);
-    const [drain, set, balancer, add, bad, noToken] = await Promise.all([
-      ctl(s, ['drain', 'c1', 'a']),
-      ctl(s, ['set', 'c1', 'b', 'loadfactor=2.5', 'lbset=1']),
-      ctl(s, ['set', 'c1', 'lbmethod=bybusyness', 'nofailover=on']),
-      ctl(s, ['add', 'c1', 'http://127.0.0.1:9', 'route=c']),
-      ctl(s, ['set', 'c1', 'a', 'loadfactor=0']),
-      ctl(s, ['status'], {}),
-    ]);
+    const [status, bad] = await Promise.all([ctl(s, ['status']), ctl(s, ['set', 'c1', 'a', 'loadfactor=0'])]);
     expect(status.code).toBe(0);
     expect(status.out).toMatch(/^balancer:\/\/c1 {2}lbmethod byrequests {2}stickysession JSESSIONID {2}nofailover Off {2}timeout 0s {2}maxattempts 1 {2}members 2\/3\n/);
     expect(status.out).toMatch(new RegExp(`\\n {2}MEMBER +ROUTE +STATUS +FACTOR +SET +ELECTED +BUSY +LOAD +TO +FROM +HEALTH\\n {2}${a.replaceAll('.', '\\.')} +a +Init Ok +1\\.00 +0 +1 +0 `));
-    expect(drain).toMatchObject({ code: 0 });
-    expect(drain.out).toContain(`${a} (Init Drn Ok): +N`);
-    expect(set.out).toMatch(/loadfactor 1\.00 → 2\.50, lbset 0 → 1/);
-    expect(balancer.out).toContain('balancer://c1: lbmethod byrequests → bybusyness, nofailover Off → On');
-    expect(add.out).toContain('balancer://c1: added http://127.0.0.1:9 (disabled), route "" → "c"');
     expect(bad.code).toBe(1);
     expect(bad.out).toContain('stickyd ctl: loadfactor must be a number from 1 to 100 (got 0) (field: loadfactor)');
+  }, 60_000);
+
+  it('drain, set, add and enable change the daemon; a missing token is an error', async () => {
+    const { s, a } = await stack();
+    const drain = await ctlHere(s, ['drain', 'c1', 'a']);
+    expect(drain).toEqual({ code: 0, out: `${a} (Init Drn Ok): +N` });
+    expect((await ctlHere(s, ['set', 'c1', 'b', 'loadfactor=2.5', 'lbset=1'])).out).toMatch(/loadfactor 1\.00 → 2\.50, lbset 0 → 1$/);
+    expect((await ctlHere(s, ['set', 'c1', 'lbmethod=bybusyness', 'nofailover=on'])).out).toBe('balancer://c1: lbmethod byrequests → bybusyness, nofailover Off → On');
+    expect((await ctlHere(s, ['add', 'c1', 'http://127.0.0.1:9', 'route=c'])).out).toBe('balancer://c1: added http://127.0.0.1:9 (disabled), route "" → "c"');
+    expect((await ctlHere(s, ['set', 'c1', 'a', 'lbset=1'])).out).toBe(`${a}: lbset 0 → 1`);
+    expect((await ctlHere(s, ['set', 'c1', 'a', 'lbset=1'])).out).toBe(`${a}: no change`);
+    const noToken = await ctlHere(s, ['status'], null);
     expect(noToken.code).toBe(1);
     expect(noToken.out).toContain('stickyd ctl: this needs the admin token');
 
     const c1 = s.daemon.balancers.get('c1')!;
     expect(c1.members.map((m) => [m.route, m.status.toString(16), m.lbfactor, m.lbset])).toEqual([
-      ['a', '5', 100, 0], // O + N
+      ['a', '5', 100, 1], // O + N
       ['b', '1', 250, 1],
       ['c', '21', 100, 0], // O + D
     ]);
     expect([c1.lbmethod, c1.nofailover]).toEqual(['bybusyness', true]);
-
-    const enable = await ctl(s, ['enable', 'c1', 'http://127.0.0.1:9']);
-    expect(enable.out).toContain('http://127.0.0.1:9 (Init Ok): -D');
+    expect((await ctlHere(s, ['enable', 'c1', 'http://127.0.0.1:9'])).out).toBe('http://127.0.0.1:9 (Init Ok): -D');
+    const json = JSON.parse((await ctlHere(s, ['status', 'c1', '--json'])).out) as { name: string; members: unknown[] };
+    expect([json.name, json.members.length]).toEqual(['c1', 3]);
   });
 
   it('says so when the admin listener cannot be reached', async () => {
@@ -83,7 +100,7 @@ describe('stickyd ctl', () => {
     const p = spawnStickyd(['ctl', '--admin', `http://127.0.0.1:${port}`, 'status']);
     expect(await p.exited).toBe(1);
     expect(p.output()).toContain(`stickyd ctl: cannot reach the admin listener at http://127.0.0.1:${port}: ECONNREFUSED`);
-  });
+  }, 60_000);
 
   it('assignments turns KEY=VALUE into typed JSON', () => {
     expect(assignments(['loadfactor=2.5', 'lbset=3', 'route=x', 'status=+N-D', 'nofailover=off', 'stickysession=-', 'timeout=abc'])).toEqual({
@@ -133,5 +150,5 @@ describe('stickyd healthcheck', () => {
       expect(codes[i], runs[i]!.output()).toBe(code);
       expect(runs[i]!.output()).toContain(text);
     });
-  });
+  }, 60_000);
 });

@@ -13,7 +13,7 @@ import { parseConfig } from '../../src/config/index.js';
 import type { Config } from '../../src/config/types.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import type { AccessRecord } from '../../src/log.js';
-import { freePort } from '../helpers/ports.js';
+import { freePorts } from '../helpers/ports.js';
 
 const closers: Array<() => Promise<void>> = [];
 
@@ -136,8 +136,7 @@ export interface Stack {
  * works).
  */
 export async function startStack(yaml: string): Promise<Stack> {
-  const port = await freePort();
-  const adminPort = await freePort();
+  const [port, adminPort] = (await freePorts(2)) as [number, number];
   const text = (y: string) => y.replaceAll('ADMIN_PORT', String(adminPort));
   const config = configOf(text(yaml), port);
   const logLines: string[] = [];
