@@ -1,7 +1,11 @@
 // GET /metrics: Prometheus text from real traffic through the proxy (per member, per balancer, state at scrape time).
 import { afterEach, describe, expect, it } from 'vitest';
+import { Metrics } from '../../src/admin/metrics.js';
+import { Balancer } from '../../src/balancer/balancer.js';
+import type { AccessRecord } from '../../src/log.js';
+import { ProxyCounters } from '../../src/proxy/counters.js';
 import { freePort } from '../helpers/ports.js';
-import { cleanup, request, sessionHandler, startBackend, startStack, until, type Stack } from './fixtures.js';
+import { cleanup, configOf, request, sessionHandler, startBackend, startStack, until, type Stack } from './fixtures.js';
 
 afterEach(cleanup);
 
@@ -153,5 +157,26 @@ proxypass:
     const text = await scrape(s);
     expect(value(text, 'stickyd_member_health_checks_total', { balancer: 'c1', member: a.url, route: 'a', result: 'pass' })).toBeGreaterThanOrEqual(2);
     expect(value(text, 'stickyd_member_health_checks_total', { balancer: 'c1', member: a.url, route: 'a', result: 'fail' })).toBe(0);
+  });
+});
+
+describe('attempt failures reported by the request path', () => {
+  it('are counted per member and kind when the record names them', async () => {
+    const config = configOf('balancers:\n  c1:\n    members:\n      - { url: http://127.0.0.1:8081, route: a }\n      - { url: http://127.0.0.1:8082, route: b }\n');
+    const metrics = new Metrics({ config, balancers: new Map([['c1', new Balancer(config.balancers[0]!)]]), counters: new ProxyCounters(), onRequest: () => () => {} });
+    const record: AccessRecord & { failures: Array<{ member: string; kind: string }> } = {
+      time: '', client: '127.0.0.1', method: 'GET', url: '/', status: 200, bytes: 2, duration: 1.5,
+      balancer: 'balancer://c1', member: 'http://127.0.0.1:8082', memberRoute: 'b', sessionRoute: null, stickyName: null, routeChanged: false, attempts: 2,
+      failures: [{ member: 'http://127.0.0.1:8081', kind: 'connect' }],
+    };
+    metrics.observe(record);
+    metrics.observe(record);
+    const text = (await metrics.render()).body;
+    expect(value(text, 'stickyd_member_errors_total', { balancer: 'c1', member: 'http://127.0.0.1:8081', route: 'a', kind: 'connect' })).toBe(2);
+    expect(value(text, 'stickyd_member_requests_total', { balancer: 'c1', member: 'http://127.0.0.1:8082', route: 'b' })).toBe(2);
+    expect(value(text, 'stickyd_balancer_failovers_total', { balancer: 'c1' })).toBe(2);
+    expect(value(text, 'stickyd_request_duration_seconds_bucket', { balancer: 'c1', le: 0.001 })).toBe(0);
+    expect(value(text, 'stickyd_request_duration_seconds_bucket', { balancer: 'c1', le: 0.0025 })).toBe(2);
+    expect(value(text, 'stickyd_request_duration_seconds_sum', { balancer: 'c1' })).toBeCloseTo(0.003);
   });
 });
