@@ -49,6 +49,12 @@ export interface BackendResponse {
   headers: Array<[name: string, value: string]>;
   /** The response body; ends when the member's response ends. Destroy it to abort. */
   body: Readable;
+  /**
+   * The request went out on a pooled connection that had served before. httpd resets a member's
+   * error_time and retries only when it opens a connection (ap_proxy_connect_backend, spec §4.3),
+   * so the attempt loop does that only when this is not true. Absent: a new connection.
+   */
+  reusedConnection?: boolean;
 }
 
 /**
@@ -68,7 +74,7 @@ export type BackendErrorKind = 'connect' | 'dns' | 'acquire' | 'ping' | 'timeout
 
 export class BackendError extends Error {
   readonly kind: BackendErrorKind;
-  /** True when the failure happened on a connection that had served an earlier request (keep-alive race). */
+  /** True when the failure happened on a connection that had served an earlier request (keep-alive race; no §4.3 reset either). */
   readonly reusedConnection: boolean;
 
   constructor(kind: BackendErrorKind, message: string, options: { cause?: unknown; reusedConnection?: boolean } = {}) {

@@ -206,6 +206,8 @@ export async function runAttempts<T>(
   b: Balancer,
   r: AttemptRequest,
   send: (connector: MemberConnector, req: BackendRequest, member: Member) => Promise<T>,
+  /** Whether the attempt that produced this value went out on a reused connection. */
+  reused: (value: T) => boolean,
 ): Promise<AttemptOutcome<T>> {
   const { ctx } = ex;
   const signal = ex.abort.signal;
@@ -262,7 +264,8 @@ export async function runAttempts<T>(
     try {
       const value = await send(ctx.connectorFor(b, member), breq, member);
       member.transferred += sentHead;
-      connectSucceeded(member);
+      // §4.3: only opening a connection resets error_time and retries (U:4021-4031).
+      if (!reused(value)) connectSucceeded(member);
       r.replay?.release();
       return { kind: 'ok', value };
     } catch (err) {
@@ -283,7 +286,7 @@ export async function runAttempts<T>(
         markInError(member, balancerNow());
         return { kind: 'error', status: 500, reason: `DNS lookup failure for: ${cfg.host}`, closeClient: false, timedOut: false };
       }
-      connectSucceeded(member);
+      if (!be.reusedConnection) connectSucceeded(member);
       switch (be.kind) {
         case 'timeout':
           return { kind: 'error', status: 502, reason: READ_ERROR, closeClient: false, timedOut: true };
@@ -433,7 +436,7 @@ async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse, he
     httpVersion: req.httpVersion,
     replay,
     contentLength: facts.contentLength,
-  }, (connector, breq) => connector.request(breq));
+  }, (connector, breq) => connector.request(breq), (response) => response.reusedConnection === true);
 
   if (outcome.kind === 'aborted') {
     if (!res.headersSent) res.destroy();

@@ -30,7 +30,7 @@ export function httpConnectionSettings(c: MemberConfig): string {
 
 /** An Upgrade request's result: the member switched protocols, or answered normally. */
 export type UpgradeOutcome =
-  | { kind: 'upgraded'; status: number; headers: Array<[string, string]>; socket: Duplex }
+  | { kind: 'upgraded'; status: number; headers: Array<[string, string]>; socket: Duplex; reusedConnection: boolean }
   | { kind: 'response'; response: BackendResponse };
 
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
@@ -131,7 +131,7 @@ class ForwardHandler {
     this.resumeFn = resume;
     this.body = new MemberBody(this);
     this.settled = true;
-    const response: BackendResponse = { status: statusCode, statusText, headers: headerTuples(rawHeaders), body: this.body };
+    const response: BackendResponse = { status: statusCode, statusText, headers: headerTuples(rawHeaders), body: this.body, reusedConnection: this.reusedConnection };
     this.resolve(this.upgrade ? { kind: 'response', response } : response);
     return true;
   }
@@ -148,7 +148,7 @@ class ForwardHandler {
   onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex): void {
     this.finish();
     this.settled = true;
-    this.resolve({ kind: 'upgraded', status: statusCode, headers: headerTuples(rawHeaders), socket });
+    this.resolve({ kind: 'upgraded', status: statusCode, headers: headerTuples(rawHeaders), socket, reusedConnection: this.reusedConnection });
   }
 
   onError(err: Error): void {
@@ -192,28 +192,29 @@ class ForwardHandler {
       if (DNS_CODES.has(code)) return new BackendError('dns', `cannot resolve the member's host name: ${msg}`, { cause: err });
       return new BackendError('connect', `cannot connect to the member: ${msg}`, { cause: err });
     }
+    const reused = { cause: err, reusedConnection: this.reusedConnection };
     if (code === 'UND_ERR_HEADERS_TIMEOUT') {
       // undici's head timer also runs while the body is being written and the member does not
       // read it: that is a send timeout (504), not a read timeout (502).
       return this.requestSent
-        ? new BackendError('timeout', 'no response from the member within its timeout', { cause: err })
-        : new BackendError('send-timeout', 'timed out sending the request body to the member', { cause: err });
+        ? new BackendError('timeout', 'no response from the member within its timeout', reused)
+        : new BackendError('send-timeout', 'timed out sending the request body to the member', reused);
     }
-    if (code === 'UND_ERR_BODY_TIMEOUT') return new BackendError('timeout', 'the member stopped sending within its timeout', { cause: err });
+    if (code === 'UND_ERR_BODY_TIMEOUT') return new BackendError('timeout', 'the member stopped sending within its timeout', reused);
     if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED') {
-      return new BackendError('closed', `the member closed the connection without a response: ${msg}`, { cause: err, reusedConnection: this.reusedConnection });
+      return new BackendError('closed', `the member closed the connection without a response: ${msg}`, reused);
     }
     if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || err.name === 'BodyReplayError') {
       return new BackendError('aborted', `the request body did not arrive whole: ${msg}`, { cause: err });
     }
     if (code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_INFO') {
-      return new BackendError('protocol', `invalid response from the member: ${msg}`, { cause: err });
+      return new BackendError('protocol', `invalid response from the member: ${msg}`, reused);
     }
     // The request body stream failed: the client went away while uploading.
     if (this.req.body !== null && this.req.body.destroyed && this.req.body.errored === err) {
       return new BackendError('aborted', `the client's request body failed: ${msg}`, { cause: err });
     }
-    return new BackendError('protocol', `the member request failed: ${msg}`, { cause: err });
+    return new BackendError('protocol', `the member request failed: ${msg}`, reused);
   }
 }
 

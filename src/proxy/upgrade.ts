@@ -93,7 +93,7 @@ async function upgrade(ex: Exchange, req: IncomingMessage, socket: Duplex, head:
       return Promise.reject(new BackendError('protocol', 'an ajp:// member cannot take an Upgrade request (AJP has no protocol switch)'));
     }
     return connector.upgrade(breq);
-  });
+  }, (value) => (value.kind === 'upgraded' ? value.reusedConnection : value.response.reusedConnection === true));
 
   if (outcome.kind === 'aborted') {
     socket.destroy();

@@ -117,6 +117,32 @@ describe('forcerecovery (§4.4) with every member in error', () => {
   });
 });
 
+describe('what resets a member\'s retries (§4.3: only opening a connection)', () => {
+  it('requests over a reused member connection leave retries alone', async () => {
+    const a = await startBackend('a', (_req, res) => {
+      res.statusCode = 500;
+      res.end('failing');
+    });
+    const proxy = await startProxy(balancer(`      - { url: ${a.url} }`, '    failonstatus: [500]\n'));
+    for (let i = 0; i < 3; i++) expect((await request(`${proxy.url}/`)).status).toBe(500);
+    // Requests 2 and 3 each found the member in error and forcerecovery took it out (retries++);
+    // both went over the connection request 1 opened, so nothing reset the count.
+    expect(a.connections).toBe(1);
+    expect(memberState(proxy, 'c1', a.url).retries).toBe(2);
+  });
+
+  it('a request that opens a new connection resets them', async () => {
+    const a = await startBackend('a', (_req, res) => {
+      res.statusCode = 500;
+      res.end('failing');
+    });
+    const proxy = await startProxy(balancer(`      - { url: ${a.url}, disablereuse: true }`, '    failonstatus: [500]\n'));
+    for (let i = 0; i < 3; i++) expect((await request(`${proxy.url}/`)).status).toBe(500);
+    expect(a.connections).toBe(3);
+    expect(memberState(proxy, 'c1', a.url).retries).toBe(0);
+  });
+});
+
 describe('a member with I (ignore errors)', () => {
   it('dead: the client gets 503 and the member stays usable ("Init Ign Ok ")', async () => {
     const dead = await deadPort();
