@@ -7,8 +7,10 @@
  *
  * Decoding follows httpd's ap_unescape_url with the default `AllowEncodedSlashes Off`: a malformed
  * escape is 400, an encoded "/" or NUL is 404. Dot segments ("." and "..", also when written as
- * %2e) are removed as RFC 3986 §5.2.4 says (httpd's ap_normalize_path); climbing above the root
- * is 400. Decoded bytes become one char each (latin1), so byte-wise comparisons stay byte-wise.
+ * %2e) are removed as RFC 3986 §5.2.4 says, and runs of "/" are merged into one (httpd's
+ * ap_normalize_path with the default `MergeSlashes On`, checked against httpd: `//app//x` reaches
+ * the member as `.../x`); climbing above the root is 400. Decoded bytes become one char each
+ * (latin1), so byte-wise comparisons stay byte-wise.
  */
 
 export class PathError extends Error {
@@ -54,8 +56,8 @@ export function parseRequestPath(target: string): RequestPath {
     query = path.slice(q + 1);
     path = path.slice(0, q);
   }
-  // Fast path: nothing to decode and no dot segment.
-  if (path.indexOf('%') < 0 && path.indexOf('/.') < 0) {
+  // Fast path: nothing to decode, no dot segment, no run of slashes.
+  if (path.indexOf('%') < 0 && path.indexOf('/.') < 0 && path.indexOf('//') < 0) {
     return { raw: path, decoded: path, query, rawOffsets: null };
   }
   return slowPath(path, query);
@@ -69,6 +71,8 @@ function slowPath(path: string, query: string | null): RequestPath {
   const last = rawSegs.length - 1;
   for (let i = 1; i <= last; i++) {
     const d = decSegs[i]!;
+    // MergeSlashes: an empty segment inside the path is a doubled "/"; a final one is the trailing "/".
+    if (rawSegs[i] === '' && i < last) continue;
     if (d === '.' || d === '..') {
       if (d === '..') {
         if (outRaw.length <= 1) throw new PathError(400, 'the path climbs above the root ("..")');

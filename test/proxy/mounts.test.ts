@@ -51,6 +51,11 @@ describe('MountTable', () => {
     expect(t && 'forwardPath' in t && [t.rule.balancer, t.forwardPath]).toEqual(['c2', '/application']);
   });
 
+  it('runs of slashes are merged before matching and forwarding (MergeSlashes On)', () => {
+    const t = table.resolve(parseRequestPath('//app//y'));
+    expect(t && 'forwardPath' in t && [t.rule.balancer, t.forwardPath]).toEqual(['c1', '/x/y']);
+  });
+
   it('dot segments are removed before matching, so ".." cannot step out of an exclusion', () => {
     expect(table.resolve(parseRequestPath('/app/../static/x'))).toMatchObject({ excluded: true });
   });
