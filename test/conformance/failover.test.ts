@@ -95,6 +95,12 @@ ServerName front.test
   BalancerMember ${b}/status/503
   ProxySet failonstatus=500,503
 </Proxy>
+# The same on a new backend connection per request: a connect resets retries.
+<Proxy balancer://failonfresh>
+  BalancerMember ${a}/status/500 disablereuse=On
+  BalancerMember ${b}/status/503 disablereuse=On
+  ProxySet failonstatus=500,503
+</Proxy>
 # A backend's own 503 without failonstatus: passed through, the member stays OK.
 <Proxy balancer://own503>
   BalancerMember ${a}/status/503
@@ -113,6 +119,7 @@ ProxyPass /ignore balancer://ignore
 ProxyPass /retry0 balancer://retry0
 ProxyPass /failon balancer://failon
 ProxyPass /failonall balancer://failonall
+ProxyPass /failonfresh balancer://failonfresh
 ProxyPass /own503 balancer://own503
 `,
       backends,
@@ -231,16 +238,22 @@ ProxyPass /own503 balancer://own503
     expect(r.stickyd).toEqual(r.apache);
   });
 
-  // KNOWN BUG (stickyd): `retries` (and error_time) are reset after every successful request.
-  // httpd resets them only in ap_proxy_connect_backend, which mod_proxy_http skips when it reuses
-  // a pooled keep-alive connection (ap_proxy_check_connection succeeds first); spec §4.3 says "a
-  // successful connect". After the sequence above httpd shows retries 2 and 2 (two forced
-  // recoveries, all requests on one reused connection per member); stickyd shows 0 and 1, which is
-  // what httpd shows only with disablereuse=On. Code: src/proxy/handler.ts calls
-  // connectSucceeded(member) after every answered attempt, whether or not it connected.
-  it.fails('KNOWN BUG: retries survive requests over a reused backend connection (§4.3)', async () => {
+  // httpd resets retries (and error_time) only in ap_proxy_connect_backend, which mod_proxy_http
+  // skips when it reuses a pooled keep-alive connection (spec §4.3: "a successful connect"). Here
+  // every request after the first runs on a reused connection, so the two forced recoveries stay
+  // counted: retries 2 and 2 (with disablereuse=On httpd shows 0 and 1). Found by this suite as a
+  // stickyd bug; fixed in 5473007.
+  it('retries survive requests over a reused backend connection (§4.3)', async () => {
     const m = await pair.members('failonall');
     expect(m.apache.map((x) => x.retries)).toEqual([2, 2]);
+    expect(m.stickyd).toEqual(m.apache);
+  });
+
+  it('retries are reset by a successful connect (disablereuse=On: every request connects) (§4.3)', async () => {
+    const r = await pair.run(plain('failonfresh', 5));
+    expect(r.stickyd).toEqual(r.apache);
+    const m = await pair.members('failonfresh');
+    expect(m.apache.map((x) => x.retries)).toEqual([0, 1]);
     expect(m.stickyd).toEqual(m.apache);
   });
 
