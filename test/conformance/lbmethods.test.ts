@@ -3,10 +3,18 @@
 // balancer serves one test, so the tests do not share lbstatus.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startBackend, type Backend } from './harness/backends.js';
-import { describeConformance, startPair, type Pair, type Step } from './harness/pair.js';
+import { describeConformance, startPair, type Observation, type Pair, type Step } from './harness/pair.js';
 
 let pair: Pair;
 let backends: Backend[];
+
+async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a backend to receive the held request');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 function gets(mount: string, n: number, suffix = (_i: number) => '/x'): Step[] {
   return Array.from({ length: n }, (_, i) => ({ label: `${mount} #${i + 1}`, path: `/${mount}${suffix(i)}` }));
@@ -41,6 +49,12 @@ ServerName front.test
   BalancerMember ${c} loadfactor=3
   ProxySet lbmethod=bybusyness
 </Proxy>
+<Proxy balancer://busyheld>
+  BalancerMember ${a} loadfactor=1
+  BalancerMember ${b} loadfactor=2
+  BalancerMember ${c} loadfactor=3
+  ProxySet lbmethod=bybusyness
+</Proxy>
 <Proxy balancer://traffic>
   BalancerMember ${a} loadfactor=1
   BalancerMember ${b} loadfactor=2
@@ -57,6 +71,7 @@ ProxyPass /br123 balancer://br123
 ProxyPass /br1112 balancer://br1112
 ProxyPass /brfrac balancer://brfrac
 ProxyPass /busy balancer://busy
+ProxyPass /busyheld balancer://busyheld
 ProxyPass /traffic balancer://traffic
 ProxyPass /trafficbig balancer://trafficbig
 `,
@@ -103,6 +118,24 @@ ProxyPass /trafficbig balancer://trafficbig
     expect(r.apache.map((o) => o.servedBy).join(' ')).toBe('c b a c b c c b a c b c');
     expect(r.stickyd).toEqual(r.apache);
     const m = await pair.members('busy');
+    expect(m.stickyd).toEqual(m.apache);
+  });
+
+  it('bybusyness with c held busy by an unanswered request: b a b a b b (§3.3, §9.13)', async () => {
+    const seen = { apache: [] as Observation[], stickyd: [] as Observation[] };
+    for (const front of ['apache', 'stickyd'] as const) {
+      // The first pick of the fresh balancer is c (highest lbfactor); it stays in flight.
+      const held = pair.send(front, { label: 'held', path: `/busyheld/hold/${front}` });
+      await until(() => backends[2]!.received.some((r) => r.url === `/hold/${front}`));
+      for (let i = 1; i <= 6; i++) seen[front].push((await pair.send(front, { label: `while c is busy #${i}`, path: '/busyheld/x' })).observation);
+      backends[2]!.release(front);
+      seen[front].unshift({ ...(await held).observation, reached: [] });
+    }
+    expect(seen.apache.map((o) => o.servedBy).join(' ')).toBe('c b a b a b b');
+    expect(seen.stickyd).toEqual(seen.apache);
+    // busy is back to 0 everywhere once the held request has ended.
+    const m = await pair.members('busyheld');
+    expect(m.apache.map((x) => x.busy)).toEqual([0, 0, 0]);
     expect(m.stickyd).toEqual(m.apache);
   });
 

@@ -10,13 +10,14 @@
  *   .../bytes/<n>       200 with a body of n bytes (bytraffic)
  *   .../reverse         Location / Content-Location / Set-Cookie headers to be rewritten (§8)
  *   .../hop             hop-by-hop response headers the proxy must strip (§8)
+ *   .../hold/<key>      no answer until the test calls `release(key)` (a busy member, a timeout)
  *   anything else       200, JSON {backend, method, url, bodyLength}
  *
  * Every answer carries `X-Backend: <name>`, which is how a test tells which member served it.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import { freePort } from '../../helpers/ports.js';
 
 export interface Received {
@@ -35,12 +36,21 @@ export interface Backend {
   /** `http://127.0.0.1:<port>`: what httpd calls the worker name. */
   url: string;
   received: Received[];
+  /** Answer the requests held under `key` (every held request without a key). */
+  release(key?: string): void;
   close(): Promise<void>;
 }
 
-function respond(b: Backend, req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
+function respond(b: Backend, req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, hold: (key: string, go: () => void) => void): void {
   const path = req.url ?? '/';
   res.setHeader('X-Backend', b.name);
+  const held = /\/hold\/(\w+)/.exec(path);
+  if (held) {
+    hold(held[1]!, () => {
+      if (!res.destroyed) res.end(`${b.name} released`);
+    });
+    return;
+  }
   const status = /\/status\/(\d{3})(?:[/?]|$)/.exec(path);
   if (status) {
     res.statusCode = Number(status[1]);
@@ -99,12 +109,20 @@ function respond(b: Backend, req: http.IncomingMessage, res: http.ServerResponse
 export async function startBackend(name: string): Promise<Backend> {
   const sockets = new Set<net.Socket>();
   const server = http.createServer();
+  const held: Array<{ key: string; go: () => void }> = [];
   const b: Backend = {
     name,
     port: 0,
     url: '',
     received: [],
+    release(key) {
+      for (const h of held.filter((x) => key === undefined || x.key === key)) {
+        held.splice(held.indexOf(h), 1);
+        h.go();
+      }
+    },
     async close() {
+      b.release();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -127,7 +145,7 @@ export async function startBackend(name: string): Promise<Backend> {
         bodyLength: body.length,
         bodySha256: createHash('sha256').update(body).digest('hex'),
       });
-      respond(b, req, res, body);
+      respond(b, req, res, body, (key, go) => held.push({ key, go }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -143,4 +161,35 @@ export async function startBackend(name: string): Promise<Backend> {
  */
 export async function deadMemberUrl(): Promise<string> {
   return `http://127.0.0.1:${await freePort()}`;
+}
+
+/**
+ * A member that accepts the connection, reads the request head and closes without answering
+ * (spec §4.1, §9.9). Counts the requests it swallowed.
+ */
+export async function startClosingBackend(): Promise<{ url: string; requests: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    let head = '';
+    s.on('data', (d: Buffer) => {
+      head += d.toString('latin1');
+      if (head.includes('\r\n\r\n')) {
+        r.requests++;
+        s.destroy();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const r = {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    requests: 0,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return r;
 }

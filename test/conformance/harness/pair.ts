@@ -15,6 +15,7 @@ import { describe } from 'vitest';
 import { freePorts } from '../../helpers/ports.js';
 import { apacheMissing, BALANCER_VARS, envHeader, startApache, type ApacheServer, type BalancerVar } from './apache.js';
 import type { Backend, Received } from './backends.js';
+import type { AccessRecord } from '../../../src/log.js';
 import { startStickyd, type StickydServer } from './stickyd.js';
 
 export type Env = Record<BalancerVar, string | null>;
@@ -29,10 +30,16 @@ export interface Step {
   /** The Host header; default `127.0.0.1:<the front's port>`. */
   host?: string;
   body?: Buffer;
+  /**
+   * Steps with the same key share one keep-alive client connection (per front); without a key
+   * each step has a connection of its own and sends `Connection: close`.
+   */
+  connection?: string;
 }
 
 export interface Observation {
   step: string;
+  /** 0: the connection was closed without any response. */
   status: number;
   /** The response's X-Backend: the member that answered; null when the proxy answered itself. */
   servedBy: string | null;
@@ -73,6 +80,12 @@ export interface Pair {
   run(steps: Step[]): Promise<Record<Front, Observation[]>>;
   /** Like run, with the full responses and what the backends received. */
   exchange(steps: Step[]): Promise<Record<Front, Exchange[]>>;
+  /**
+   * One step on one front, for tests that need requests in flight at the same time (the others
+   * run everything in order). What the backends received while a step was in flight is in its
+   * `received`, so a step that overlaps others sees theirs too.
+   */
+  send(front: Front, step: Step): Promise<Exchange>;
   /** The members of `balancer://name` on each front (httpd's manager XML, stickyd's JSON API). */
   members(name: string): Promise<Record<Front, MemberState[]>>;
   stop(): Promise<void>;
@@ -96,13 +109,15 @@ function unwrap(v: string | undefined): string | null {
   return inner === '(null)' ? null : inner;
 }
 
-function send(port: number, step: Step): Promise<{ status: number; headers: Array<[string, string]>; body: Buffer }> {
+function send(port: number, step: Step, agent: http.Agent | false): Promise<{ status: number; headers: Array<[string, string]>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     // An array of headers keeps repeated names apart; node then adds no Host of its own.
     const flat: string[] = ['Host', step.host ?? `127.0.0.1:${port}`];
     for (const [k, v] of step.headers ?? []) flat.push(k, v);
     if (step.body !== undefined) flat.push('Content-Length', String(step.body.length));
-    const req = http.request({ host: '127.0.0.1', port, path: step.path, method: step.method ?? 'GET', headers: flat, agent: false }, (res) => {
+    let answered = false;
+    const req = http.request({ host: '127.0.0.1', port, path: step.path, method: step.method ?? 'GET', headers: flat, agent }, (res) => {
+      answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -112,7 +127,11 @@ function send(port: number, step: Step): Promise<{ status: number; headers: Arra
       });
       res.on('error', reject);
     });
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      // The proxy closed the connection without any response (httpd does that on purpose, §9.9).
+      if (err.code === 'ECONNRESET' && !answered) resolve({ status: 0, headers: [], body: Buffer.alloc(0) });
+      else reject(err);
+    });
     req.end(step.body);
   });
 }
@@ -177,19 +196,42 @@ export async function startPair(scenario: string, backends: Backend[]): Promise<
   }
   const apache = a.value;
   const stickyd = s.value;
-  let stickydRequests = 0;
+  // Access records already matched to a request (they come in the order requests finish).
+  const consumed = new Set<number>();
+  const agents = new Map<string, http.Agent>();
+  const agentFor = (front: Front, key: string | undefined): http.Agent | false => {
+    if (key === undefined) return false;
+    const id = `${front} ${key}`;
+    let agent = agents.get(id);
+    if (agent === undefined) {
+      agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      agents.set(id, agent);
+    }
+    return agent;
+  };
+  const recordFor = async (step: Step): Promise<AccessRecord> => {
+    for (let n = 1; ; n++) {
+      const rec = await stickyd.record(n);
+      if (!consumed.has(n) && rec.url === step.path && rec.method === (step.method ?? 'GET')) {
+        consumed.add(n);
+        return rec;
+      }
+    }
+  };
 
   const exchangeOne = async (front: Front, step: Step): Promise<Exchange> => {
     const before = backends.map((b) => b.received.length);
     const port = front === 'apache' ? apache.port : stickyd.port;
-    const r = await send(port, step);
+    const r = await send(port, step, agentFor(front, step.connection));
     let env: Env;
-    if (front === 'apache') {
+    if (front === 'apache' && r.status === 0) {
+      // No response, so no headers to read the variables from.
+      env = Object.fromEntries(BALANCER_VARS.map((v) => [v, null])) as Env;
+    } else if (front === 'apache') {
       env = Object.fromEntries(BALANCER_VARS.map((v) => [v, unwrap(header(r.headers, envHeader(v).toLowerCase()))])) as Env;
       r.headers = r.headers.filter(([k]) => !k.startsWith('x-env-'));
     } else {
-      const rec = await stickyd.record(++stickydRequests);
-      if (rec.url !== step.path) throw new Error(`access record out of step: ${rec.url} for ${step.path}`);
+      const rec = await recordFor(step);
       // The log's `balancer` field names the mounted balancer even when no member was chosen;
       // BALANCER_NAME is set only together with a member (§2.7).
       env = {
@@ -231,6 +273,7 @@ export async function startPair(scenario: string, backends: Backend[]): Promise<
     apache,
     stickyd,
     exchange,
+    send: exchangeOne,
     async run(steps) {
       const x = await exchange(steps);
       return { apache: x.apache.map((e) => e.observation), stickyd: x.stickyd.map((e) => e.observation) };
@@ -253,6 +296,7 @@ export async function startPair(scenario: string, backends: Backend[]): Promise<
       return { apache: apacheMembers, stickyd: stickydMembers };
     },
     async stop() {
+      for (const agent of agents.values()) agent.destroy();
       await Promise.all([apache.stop(), stickyd.stop()]);
       rmSync(dir, { recursive: true, force: true });
     },
