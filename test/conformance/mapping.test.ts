@@ -72,6 +72,16 @@ ProxyPass /slash/ balancer://app/
     ]);
   });
 
+  it('requests httpd refuses or does not map: 404 and 400, no member chosen (§8)', async () => {
+    const r = await compare([
+      { label: 'no ProxyPass matches', path: '/nowhere' },
+      { label: 'encoded slash (AllowEncodedSlashes Off)', path: '/app/a%2Fb' },
+      { label: 'malformed escape', path: '/app/%zz' },
+      { label: 'climbs above the root', path: '/app/../../x' },
+    ]);
+    expect(r.map((o) => o.status)).toEqual([404, 404, 400, 400]);
+  });
+
   // DELIBERATE DIFFERENCE (src/config/url.ts): stickyd drops a member URL's trailing slash, so
   // that `http://h/base/` + `/x` does not send `//x`; httpd keeps the slash in the worker name and
   // sends the doubled slash. This test pins both behaviours.
