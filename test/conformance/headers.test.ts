@@ -79,6 +79,32 @@ function suite(preserveHost: 'On' | 'Off'): void {
     expect(x.stickyd.map((e) => e.observation)).toEqual(x.apache.map((e) => e.observation));
   });
 
+  it(`repeated X-Forwarded-For headers are merged, then appended to (ProxyPreserveHost ${preserveHost})`, async () => {
+    const x = await pair.exchange([
+      { label: 'two X-Forwarded-For', path: '/rv/x', host: HOST, headers: [['X-Forwarded-For', '10.0.0.1'], ['X-Forwarded-For', '10.0.0.2']] },
+    ]);
+    const apache = receivedHeaders(x.apache[0]!, ['x-forwarded-for']);
+    expect(apache).toEqual([['x-forwarded-for', '10.0.0.1, 10.0.0.2, 127.0.0.1']]);
+    expect(receivedHeaders(x.stickyd[0]!, ['x-forwarded-for'])).toEqual(apache);
+  });
+
+  // KNOWN BUG (stickyd; not in the spec): httpd merges every repeated request header into one
+  // line joined with ", " when it reads the request (the core compresses headers_in with
+  // APR_OVERLAP_TABLES_MERGE), so the member gets `Cookie: a=1, JSESSIONID=s.b` and
+  // `X-Multi: one, two`. stickyd merges only X-Forwarded-* (src/proxy/headers.ts) and forwards
+  // the others as separate lines. Equivalent for list headers (RFC 9110 §5.3), but not for Cookie:
+  // a backend that splits cookies on ";" only sees different cookies. If keeping them apart is
+  // wanted, this becomes a deliberate difference to pin instead.
+  it.fails(`KNOWN BUG: repeated request headers reach the member merged, as httpd sends them (ProxyPreserveHost ${preserveHost})`, async () => {
+    const x = await pair.exchange([
+      { label: 'repeated headers', path: '/rv/x', host: HOST, headers: [['Cookie', 'a=1'], ['Cookie', 'JSESSIONID=s.b'], ['X-Multi', 'one'], ['X-Multi', 'two']] },
+    ]);
+    const names = ['cookie', 'x-multi'];
+    const apache = receivedHeaders(x.apache[0]!, names);
+    expect(apache).toEqual([['cookie', 'a=1, JSESSIONID=s.b'], ['x-multi', 'one, two']]);
+    expect(receivedHeaders(x.stickyd[0]!, names)).toEqual(apache);
+  });
+
   // (Trailer is left out: node's client refuses it on a request without a chunked body.)
   it(`hop-by-hop request headers are not forwarded (ProxyPreserveHost ${preserveHost})`, async () => {
     const x = await pair.exchange([
@@ -134,9 +160,9 @@ function suite(preserveHost: 'On' | 'Off'): void {
 
   it(`hop-by-hop response headers are stripped (ProxyPreserveHost ${preserveHost})`, async () => {
     const x = await pair.exchange([{ label: 'hop response', path: '/rv/hop', host: HOST }]);
-    const names = ['keep-alive', 'proxy-authenticate', 'trailer', 'upgrade', 'x-resp-hop', 'x-resp-kept'];
+    const names = ['keep-alive', 'proxy-authenticate', 'trailer', 'upgrade', 'x-resp-hop', 'x-resp-kept', 'x-resp-multi'];
     const apache = responseHeaders(x.apache[0]!, names);
-    expect(apache).toEqual([['x-resp-kept', 'end to end']]);
+    expect(apache.filter(([k]) => k !== 'x-resp-multi')).toEqual([['x-resp-kept', 'end to end']]);
     expect(responseHeaders(x.stickyd[0]!, names)).toEqual(apache);
   });
 

@@ -97,6 +97,7 @@ function respond(b: Backend, req: http.IncomingMessage, res: http.ServerResponse
     res.setHeader('Connection', 'X-Resp-Hop');
     res.setHeader('X-Resp-Hop', 'listed in Connection');
     res.setHeader('X-Resp-Kept', 'end to end');
+    res.setHeader('X-Resp-Multi', ['one', 'two']);
     res.setHeader('Content-Type', 'text/plain');
     res.end('hop');
     return;
