@@ -72,6 +72,12 @@ ServerName front.test
   BalancerMember ${d4}
   ProxySet forcerecovery=Off
 </Proxy>
+# maxattempts larger than the members: forcerecovery revives them between attempts.
+<Proxy balancer://recover3>
+  BalancerMember ${d3}
+  BalancerMember ${d4}
+  ProxySet maxattempts=3
+</Proxy>
 # A dead member that ignores errors: 503, and it stays usable.
 <Proxy balancer://ignore>
   BalancerMember ${d4} status=+I
@@ -115,6 +121,7 @@ ProxyPass /singledefault balancer://singledefault
 ProxyPass /single1 balancer://single1
 ProxyPass /recoveron balancer://recoveron
 ProxyPass /recoveroff balancer://recoveroff
+ProxyPass /recover3 balancer://recover3
 ProxyPass /ignore balancer://ignore
 ProxyPass /retry0 balancer://retry0
 ProxyPass /failon balancer://failon
@@ -195,6 +202,15 @@ ProxyPass /own503 balancer://own503
     expect(off.apache.map((x) => x.elected)).toEqual([1, 1]);
     expect(on.stickyd).toEqual(on.apache);
     expect(off.stickyd).toEqual(off.apache);
+  });
+
+  it('maxattempts=3 with two dead members: four attempts, forcerecovery between them (§4.4, §4.5)', async () => {
+    const r = await pair.run(plain('recover3', 2));
+    expect(r.apache.map((o) => o.status)).toEqual([503, 503]);
+    expect(r.stickyd).toEqual(r.apache);
+    const m = await pair.members('recover3');
+    expect(m.apache.map((x) => x.elected)).toEqual([4, 4]);
+    expect(m.stickyd).toEqual(m.apache);
   });
 
   it('a dead ignore-errors member: 503 to the client, and it stays "Ign Ok" (§4.6)', async () => {
