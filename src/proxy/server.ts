@@ -24,6 +24,9 @@ export interface ListenerHandlers {
 }
 
 const kServed = Symbol('stickyd.requestsServed');
+/** MaxKeepAliveRequests of a listener (a reload changes it in place). */
+const kMaxKeepAlive = Symbol('stickyd.maxKeepAliveRequests');
+type Listener = http.Server & { [kMaxKeepAlive]?: number };
 
 /**
  * How often node checks the header/request timers: they are only as exact as this, so a fraction
@@ -69,12 +72,20 @@ export function createListener(settings: ServerConfig, handlers: ListenerHandler
     ...timeouts(settings),
     keepAliveTimeout: settings.keepalivetimeout,
   });
-  server.maxRequestsPerSocket = settings.maxkeepaliverequests;
+  // MaxKeepAliveRequests is counted here rather than with node's maxRequestsPerSocket: node answers
+  // requests past the limit with 503 and leaves the connection open, while httpd closes the
+  // connection after the last allowed response, so a request pipelined behind it is never answered
+  // (the client sends it again on a new connection).
+  (server as Listener)[kMaxKeepAlive] = settings.maxkeepaliverequests;
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket as typeof req.socket & { [kServed]?: number };
     const served = socket[kServed] ?? 0;
     socket[kServed] = served + 1;
+    const max = (server as Listener)[kMaxKeepAlive] ?? 0;
+    if (max > 0 && served >= max) return; // pipelined past the limit: the connection closes after the last allowed response
+    // The last allowed response says Connection: close, and node ends the connection after it.
+    if (max > 0 && served + 1 >= max) res.shouldKeepAlive = false;
     handlers.request(req, res, served);
   });
 
@@ -126,7 +137,7 @@ export function applyServerSettings(server: http.Server, s: ServerConfig): void 
   server.requestTimeout = t.requestTimeout;
   server.headersTimeout = t.headersTimeout;
   server.keepAliveTimeout = s.keepalivetimeout;
-  server.maxRequestsPerSocket = s.maxkeepaliverequests;
+  (server as Listener)[kMaxKeepAlive] = s.maxkeepaliverequests;
   (server as http.Server & { maxHeaderSize?: number }).maxHeaderSize = s.maxheadersize;
 }
 

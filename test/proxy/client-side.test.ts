@@ -103,13 +103,34 @@ describe('client-side limits', () => {
     expect(backend.received).toHaveLength(0);
   });
 
-  it('maxkeepaliverequests: the last allowed response says Connection: close and no further request is forwarded', async () => {
+  it('maxkeepaliverequests: the last allowed response says Connection: close, the connection closes, and no further request is forwarded or answered', async () => {
     const { backend, proxy } = await setup('server: { servername: proxy.test, maxkeepaliverequests: 2 }\n');
-    const answer = await rawExchange(proxy.port, 'GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n', 1000);
+    // rawExchange resolves when the connection closes (or after the wait): httpd closes it after /2.
+    const answer = await rawExchange(proxy.port, 'GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n', 3000);
     const heads = answer.split(/(?=HTTP\/1\.1 \d{3} )/).map((r) => r.split('\r\n\r\n')[0]!);
+    expect(heads).toHaveLength(2); // node's own limit would answer /3 with a 503
     expect(heads[0]).toMatch(/^HTTP\/1\.1 200 [^]*Connection: keep-alive/);
     expect(heads[1]).toMatch(/^HTTP\/1\.1 200 [^]*Connection: close/);
     expect(backend.received.map((r) => r.url)).toEqual(['/1', '/2']);
+  });
+
+  it('maxkeepaliverequests: sequential requests on one connection get the same treatment', async () => {
+    const { backend, proxy } = await setup('server: { servername: proxy.test, maxkeepaliverequests: 2 }\n');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const ports: number[] = [];
+    for (let i = 1; i <= 3; i++) {
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+        http.get(`${proxy.url}/${i}`, { agent }, resolve).on('error', reject));
+      ports.push(res.socket.localPort!);
+      res.resume();
+      await new Promise((r) => res.on('end', r));
+      expect(res.statusCode).toBe(200);
+      expect(res.headers.connection).toBe(i === 2 ? 'close' : 'keep-alive');
+    }
+    agent.destroy();
+    expect(ports[0]).toBe(ports[1]);
+    expect(ports[2]).not.toBe(ports[1]); // a new connection after the limit
+    expect(backend.received.map((r) => r.url)).toEqual(['/1', '/2', '/3']);
   });
 });
 
