@@ -9,6 +9,8 @@
  *   --profile          afterwards, profile stickyd under sticky load (--cpu-prof) and print hot spots
  *   --rss-requests N   requests in the RSS phase (default 1000000)
  *   --wait-quiet N     first wait up to N seconds for other processes to leave both cores idle
+ *   --retry-disturbed N  measure a run again (at most N times) when other processes took more
+ *                      than 10% of a core during it, and keep the least disturbed one
  */
 export const PROXIES = ['stickyd', 'nginx', 'haproxy'] as const;
 export type ProxyName = (typeof PROXIES)[number];
@@ -22,6 +24,8 @@ export interface BenchOptions {
   rssRequests: number;
   /** Seconds to wait for a quiet machine before starting (0: start at once). */
   waitQuiet: number;
+  /** Extra attempts for a run other processes disturbed. */
+  retryDisturbed: number;
   /** Seconds of each throughput run, after warmup seconds of the same load. */
   seconds: number;
   warmup: number;
@@ -42,6 +46,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   let profile = false;
   let rssRequests: number | null = null;
   let waitQuiet = 0;
+  let retryDisturbed = 0;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -76,8 +81,14 @@ export function parseOptions(argv: string[]): BenchOptions {
         waitQuiet = n;
         break;
       }
+      case '--retry-disturbed': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 0 || n > 5) throw new UsageError('--retry-disturbed takes a whole number from 0 to 5');
+        retryDisturbed = n;
+        break;
+      }
       case '--help': case '-h':
-        throw new UsageError('usage: npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile] [--rss-requests N] [--wait-quiet N]');
+        throw new UsageError('usage: npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile] [--rss-requests N] [--wait-quiet N] [--retry-disturbed N]');
       default:
         throw new UsageError(`unknown option ${a} (try --help)`);
     }
@@ -90,6 +101,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     profile,
     rssRequests: rssRequests ?? (quick ? 100_000 : 1_000_000),
     waitQuiet,
+    retryDisturbed,
     seconds: quick ? 3 : 10,
     warmup: quick ? 1 : 2,
     latencySeconds: quick ? 3 : 8,

@@ -41,6 +41,11 @@ export interface ProfileSummary {
   samples: number;
   selfTop: HotSpot[];
   totalTop: HotSpot[];
+  /**
+   * Every busy sample charged to the innermost stickyd function on its stack: what each of
+   * stickyd's functions costs through the node, undici and pino work it asks for itself.
+   */
+  bySrcFrame: HotSpot[];
   /** Percent of busy samples by origin: stickyd src/, undici, pino, node internals, GC... */
   byOrigin: Record<string, number>;
 }
@@ -100,6 +105,7 @@ export function summarizeProfile(file: string, repoRoot: string, top = 15): Prof
 
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
+  const bySrc = new Map<string, number>();
   const byOrigin: Record<string, number> = {};
   for (const n of profile.nodes) {
     const hits = n.hitCount ?? 0;
@@ -110,12 +116,23 @@ export function summarizeProfile(file: string, repoRoot: string, top = 15): Prof
     // Every distinct stickyd function on the path from the root gets these samples once
     // (recursion must not count twice).
     const onPath = new Set<string>();
+    let innermost: string | null = null;
     for (let id: number | undefined = n.id; id !== undefined; id = parent.get(id)) {
       const f = info.get(id)!;
-      if (f.origin === 'stickyd src/') onPath.add(f.key);
+      if (f.origin === 'stickyd src/') {
+        onPath.add(f.key);
+        innermost ??= f.key;
+      }
       if (!byId.has(id)) break;
     }
     for (const k of onPath) inclusive.set(k, (inclusive.get(k) ?? 0) + hits);
+    // Without a stickyd frame: charge the event-loop entry (the frame just below the root), which
+    // says what kind of work it was (socket reads, the HTTP parser, timers, microtasks).
+    let entry = n.id;
+    while (parent.has(entry) && parent.has(parent.get(entry)!)) entry = parent.get(entry)!;
+    const e = info.get(entry)!;
+    const charged = innermost ?? (e.name.startsWith('(') ? `${e.name}\u0000` : `${e.name} (no stickyd frame)\u0000${e.where}`);
+    bySrc.set(charged, (bySrc.get(charged) ?? 0) + hits);
   }
 
   const rank = (m: Map<string, number>): HotSpot[] =>
@@ -127,5 +144,5 @@ export function summarizeProfile(file: string, repoRoot: string, top = 15): Prof
         return { name, where: where || (name.startsWith('(') ? '–' : '(native)'), percent: (100 * hits) / total };
       });
   for (const k of Object.keys(byOrigin)) byOrigin[k] = (100 * byOrigin[k]!) / total;
-  return { samples: total, selfTop: rank(self), totalTop: rank(inclusive), byOrigin };
+  return { samples: total, selfTop: rank(self), totalTop: rank(inclusive), bySrcFrame: rank(bySrc), byOrigin };
 }

@@ -289,6 +289,8 @@ export function renderProfile(p: ProfileSummary): string {
   out.push(`${p.samples} samples while busy (idle left out). By origin: ${Object.entries(p.byOrigin).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}%`).join(', ')}.`, '');
   out.push('Self time (where the CPU was):', '', '| % | function | where |', '| --: | :-- | :-- |');
   for (const h of p.selfTop) out.push(`| ${h.percent.toFixed(1)} | \`${h.name}\` | ${h.where} |`);
+  out.push('', 'Charged to the innermost stickyd function on the stack (its own code plus the node/undici/pino work it calls; samples with no stickyd frame by origin):', '', '| % | function | where |', '| --: | :-- | :-- |');
+  for (const h of p.bySrcFrame) out.push(`| ${h.percent.toFixed(1)} | \`${h.name}\` | ${h.where} |`);
   out.push('', "Total time of stickyd's own functions (with everything they call):", '', '| % | function | where |', '| --: | :-- | :-- |');
   for (const h of p.totalTop) out.push(`| ${h.percent.toFixed(1)} | \`${h.name}\` | ${h.where} |`);
   out.push('');
