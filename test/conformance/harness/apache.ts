@@ -89,6 +89,21 @@ function scaffold(dir: string, port: number): string {
   ].join('\n');
 }
 
+/**
+ * httpd children still running. If the test process exits without stopping them (a crash, an
+ * interrupted run), they are killed on the way out: httpd -X does not notice its parent is gone.
+ */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) {
+    try {
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+});
+
 export interface ApacheServer {
   port: number;
   url: string;
@@ -118,7 +133,11 @@ export async function startApache(dir: string, port: number, scenarioFile: strin
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  running.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    running.delete(child);
+    resolve();
+  }));
   let gone = false;
   void exited.then(() => (gone = true));
   const stop = async (): Promise<void> => {
