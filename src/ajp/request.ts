@@ -60,7 +60,7 @@ export interface ForwardRequest {
  * - remote_host is null (HostnameLookups Off); server_port is the port the client connected to
  *   (`r->connection->local_addr->port`); server_name is the Host header's host (UseCanonicalName
  *   Off), else ServerName;
- * - the member's route goes in jvm_route, the client's port in the AJP_REMOTE_PORT request
+ * - the session route (httpd's session-route note) goes in jvm_route, the client's port in the AJP_REMOTE_PORT request
  *   attribute (and the local address in AJP_LOCAL_ADDR, as mod_jk does; Tomcat accepts both);
  * - the framing header Content-Length is made to agree with the body this attempt sends: Tomcat
  *   expects the first body packet unasked exactly when Content-Length > 0, so a stale value

@@ -36,7 +36,10 @@ export interface BackendRequest {
   /** Content-Length of the body when the client gave one; null when chunked or no body. */
   bodyLength: number | null;
   client: ClientInfo;
-  /** The member's route (AJP sends it as the jvm_route attribute). */
+  /**
+   * The session route the request asked for (httpd's "session-route" note, set when a sticky route
+   * was extracted), "" when none; AJP sends it as the jvm_route attribute.
+   */
   route: string;
   /** Aborted when the client goes away: the connector must abort the member request. */
   signal: AbortSignal;

@@ -27,6 +27,13 @@ import { PathError, parseRequestPath } from './request-path.js';
 import type { PublicOrigin } from './reverse.js';
 import { routeCookie } from './route-cookie.js';
 
+/** rawHeaders ([name, value, name, value, ...]) as pairs. */
+function headerPairs(raw: readonly string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
+  return pairs;
+}
+
 /** The reason httpd gives for a failed read of the member's response (spec §4.2, §10.7). */
 export const READ_ERROR = 'Error reading from remote server';
 
@@ -190,6 +197,11 @@ export interface AttemptRequest {
   sticky: StickyRequest;
   /** Forwarded request headers without Host (the member decides it), from forwardRequestHeaders. */
   headers: Array<[string, string]>;
+  /**
+   * The client's headers exactly as received, for AJP members: mod_proxy_ajp sends r->headers_in
+   * unchanged (the client's Host, no X-Forwarded-*; the client's address travels as an attribute).
+   */
+  clientHeaders: Array<[string, string]>;
   /** The client's Host header (ProxyPreserveHost). */
   host: string | null;
   httpVersion: string;
@@ -247,8 +259,11 @@ export async function runAttempts<T>(
       ex.trackBody(member, body);
     }
     const cfg = member.config;
-    const headers = r.headers.slice();
-    headers.unshift(['Host', hostHeader(ctx.config.proxy.preservehost, r.host, cfg.host, cfg.port)]);
+    let headers = r.clientHeaders;
+    if (cfg.scheme === 'http') {
+      headers = r.headers.slice();
+      headers.unshift(['Host', hostHeader(ctx.config.proxy.preservehost, r.host, cfg.host, cfg.port)]);
+    }
     const breq: BackendRequest = {
       method: ex.method,
       httpVersion: r.httpVersion,
@@ -257,7 +272,8 @@ export async function runAttempts<T>(
       body,
       bodyLength: r.contentLength,
       client: ex.client,
-      route: member.route,
+      // httpd's "session-route" note: the route the request asked for (mod_proxy_ajp's jvm_route).
+      route: selection.sessionRoute ?? '',
       signal,
     };
     const sentHead = headBytes(breq.method.length + breq.path.length + 10, headers);
@@ -432,6 +448,7 @@ async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse, he
     target,
     sticky: { url: target.stickyUrl, cookie: facts.cookie },
     headers,
+    clientHeaders: headerPairs(raw),
     host: facts.host,
     httpVersion: req.httpVersion,
     replay,

@@ -84,6 +84,7 @@ async function upgrade(ex: Exchange, req: IncomingMessage, socket: Duplex, head:
     target,
     sticky: { url: target.stickyUrl, cookie: facts.cookie },
     headers,
+    clientHeaders: [], // ajp:// members refuse upgrades before anything is sent (below)
     host: facts.host,
     httpVersion: req.httpVersion,
     replay: null,

@@ -49,7 +49,24 @@ function config(members: Array<{ port: number; route: string; extra?: string }>,
 const json = (body: string) => JSON.parse(body) as { node: string; id: string; bodyLength: number; sha: string };
 
 describe('ajp:// members behind the daemon', () => {
-  it('sticks to the member named by the cookie or ;jsessionid=, and sends the route as jvm_route', async () => {
+  it("forwards the client's headers unchanged, as mod_proxy_ajp does: its Host, no X-Forwarded-*", async () => {
+    const a = await member('jvm_a');
+    // preservehost off and addheaders on: both apply to http:// members only.
+    const proxy = await startProxy(`proxy: { preservehost: false, addheaders: true }\n${config([{ port: a.port, route: 'jvm_a' }])}`);
+    const r = await request(`${proxy.url}/myweb/index.jsp`, {
+      headers: { Host: 'www.example.test:8051', 'X-Forwarded-For': '192.0.2.7', 'X-Custom': 'kept' },
+    });
+    expect(r.status).toBe(200);
+    const seen = new Map(a.requests[0]!.headers.map(([n, v]) => [n.toLowerCase(), v]));
+    expect(seen.get('host')).toBe('www.example.test:8051');
+    expect(seen.get('x-forwarded-for')).toBe('192.0.2.7'); // the client's own value, nothing appended
+    expect(seen.has('x-forwarded-host')).toBe(false);
+    expect(seen.has('x-forwarded-server')).toBe(false);
+    expect(seen.get('x-custom')).toBe('kept');
+    expect(a.requests[0]).toMatchObject({ remoteAddr: '127.0.0.1', serverName: 'www.example.test' });
+  });
+
+  it('sticks to the member named by the cookie or ;jsessionid=, and sends the session route as jvm_route', async () => {
     const a = await member('jvm_a');
     const b = await member('jvm_b');
     const proxy = await startProxy(config([{ port: a.port, route: 'jvm_a' }, { port: b.port, route: 'jvm_b' }]));
@@ -65,7 +82,8 @@ describe('ajp:// members behind the daemon', () => {
     const byUrl = await request(`${proxy.url}/myweb/index.jsp;jsessionid=0000.${other}`);
     expect(json(byUrl.body).node).toBe(other);
     const homeServer = home === 'jvm_a' ? a : b;
-    expect(homeServer.requests.map((r) => r.route)).toEqual(Array(6).fill(home));
+    // jvm_route is httpd's session-route note: the route the request asked for, absent without a session.
+    expect(homeServer.requests.map((r) => r.route)).toEqual([null, ...Array(5).fill(home)]);
     expect(homeServer.requests[0]).toMatchObject({ uri: '/myweb/index.jsp', queryString: 'x=1', remoteAddr: '127.0.0.1' });
     expect(Number(homeServer.requests[0]!.attributes.find(([n]) => n === 'AJP_REMOTE_PORT')![1])).toBeGreaterThan(0);
     // All of it over one pooled connection per member.
