@@ -10,6 +10,7 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogConfig } from './config/types.js';
+import type { BackendErrorKind } from './proxy/connector.js';
 
 export type { Logger } from 'pino';
 
@@ -42,6 +43,14 @@ export interface AccessRecord {
   routeChanged: boolean;
   /** Members tried (0 when none was chosen). */
   attempts: number;
+  /** The attempts that failed, in order, with why (BackendError kinds); absent when none did. */
+  failures?: AttemptFailure[];
+}
+
+/** One failed attempt: the member's URL (BALANCER_WORKER_NAME) and the BackendError kind. */
+export interface AttemptFailure {
+  member: string;
+  kind: BackendErrorKind;
 }
 
 export type RequestObserver = (record: AccessRecord) => void;

@@ -21,14 +21,6 @@ import type { HealthChecker } from '../health/checker.js';
 import type { AccessRecord } from '../log.js';
 import type { AdminTarget } from './context.js';
 
-/** One failed attempt of a request, when the request path reports them (kind: a BackendErrorKind). */
-interface AttemptFailure {
-  member: string;
-  kind: string;
-}
-
-/** The record as the observer reads it; `failures` is used when the request path provides it. */
-type ObservedRecord = AccessRecord & { failures?: readonly AttemptFailure[] };
 
 const MEMBER_LABELS = ['balancer', 'member', 'route'] as const;
 
@@ -131,8 +123,7 @@ export class Metrics {
   }
 
   /** The request observer: a few additions, never throws. */
-  readonly observe = (record: AccessRecord): void => {
-    const rec = record as ObservedRecord;
+  readonly observe = (rec: AccessRecord): void => {
     if (rec.balancer === null) {
       this.unbalanced++;
       return;
@@ -246,7 +237,7 @@ export class Metrics {
     memberCounter('stickyd_member_response_bytes_total', 'Response body bytes sent to clients from this member', (m) => m.responseBytes);
     new Counter({
       name: 'stickyd_member_errors_total',
-      help: 'Member failures by kind: failonstatus (a status in failonstatus), and connect, timeout, closed, protocol, ... when the request path reports attempt failures',
+      help: 'Member failures by kind: failonstatus (a status in failonstatus), and the attempt failures connect, acquire, ping, dns, timeout, send-timeout, closed, protocol',
       labelNames: [...MEMBER_LABELS, 'kind'],
       registers: [r],
       collect() {

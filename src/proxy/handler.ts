@@ -16,9 +16,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Balancer } from '../balancer/balancer.js';
 import type { Member } from '../balancer/member.js';
 import { connectSucceeded, markInError, postRequest, preRequest, releaseMember, retryWait, type Chosen, type PendingWait, type StickyRequest } from '../balancer/select.js';
-import type { AccessRecord } from '../log.js';
+import type { AccessRecord, AttemptFailure } from '../log.js';
 import { AttemptBody, BodyReplay, BodyReplayError } from './body-replay.js';
-import { BackendError, type BackendRequest, type BackendResponse, type ClientInfo, type MemberConnector } from './connector.js';
+import { BackendError, type BackendErrorKind, type BackendRequest, type BackendResponse, type ClientInfo, type MemberConnector } from './connector.js';
 import { balancerNow, type ProxyContext } from './context.js';
 import { dropsConnection, errorPage } from './error-page.js';
 import { forwardRequestHeaders, forwardResponseHeaders, hostHeader, type ResponseHeaderRewriter } from './headers.js';
@@ -107,6 +107,8 @@ export class Exchange {
   status: number | null = null;
   /** Response body bytes sent to the client. */
   bytes = 0;
+  /** Failed attempts (per-member error metrics); null while none failed. */
+  private failures: AttemptFailure[] | null = null;
   private bodies: Array<[Member, AttemptBody]> = [];
   private finished = false;
 
@@ -148,7 +150,13 @@ export class Exchange {
       routeChanged: this.routeChanged,
       attempts: this.used.length,
     };
+    if (this.failures !== null) record.failures = this.failures;
     access.emit(record);
+  }
+
+  /** An attempt on `member` failed with `kind`. */
+  failed(member: Member, kind: BackendErrorKind): void {
+    (this.failures ??= []).push({ member: member.name, kind });
   }
 
   /** Record a choice: the env variables are overwritten by each attempt, ROUTE_CHANGED stays set (§2.7). */
@@ -288,6 +296,7 @@ export async function runAttempts<T>(
       const be = err instanceof BackendError ? err : new BackendError('protocol', `member request failed: ${(err as Error).message}`, { cause: err });
       ctx.counters.backendErrors[be.kind]++;
       if (be.kind === 'aborted' || signal.aborted) return { kind: 'aborted' };
+      ex.failed(member, be.kind);
       if (be.nothingSent) {
         // P:1486-1496: the scheme handler's 503 puts the member in error (unless I) and is the only failover case.
         markInError(member, balancerNow());

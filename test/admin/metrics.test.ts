@@ -137,6 +137,9 @@ proxypass:
     expect(value(text, 'stickyd_balancer_failovers_total', { balancer: 'c1' })).toBe(1);
     expect(value(text, 'stickyd_balancer_retries_total', { balancer: 'c1' })).toBe(1);
     expect(value(text, 'stickyd_member_errors_total', { balancer: 'c1', member: b.url, route: 'b', kind: 'failonstatus' })).toBe(1);
+    // The request path names each failed attempt's member and kind.
+    expect(value(text, 'stickyd_member_errors_total', { balancer: 'c1', member: `http://127.0.0.1:${dead}`, route: 'd', kind: 'connect' })).toBe(1);
+    expect(value(text, 'stickyd_member_errors_total', { balancer: 'down', member: `http://127.0.0.1:${dead}`, route: '', kind: 'connect' })).toBe(2);
     expect(value(text, 'stickyd_balancer_unavailable_total', { balancer: 'down' })).toBe(2);
     expect(value(text, 'stickyd_balancer_unavailable_total', { balancer: 'c1' }) ?? 0).toBe(0);
     expect(value(text, 'stickyd_backend_errors_total', { kind: 'connect' })).toBe(3);
