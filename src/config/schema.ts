@@ -311,7 +311,7 @@ export const memberSchema = section({
     apache: 'BalancerMember … acquire=',
   }),
   keepalive: withDefault(bool(), false, { doc: 'TCP SO_KEEPALIVE on member connections', apache: 'BalancerMember … keepalive=' }),
-  ping: withDefault(duration({ min: 1 }), 0, { defaultDoc: '0 (off)', doc: 'AJP CPing/CPong timeout; HTTP: 100-continue probe on requests with a body', apache: 'BalancerMember … ping=' }),
+  ping: withDefault(duration({ min: 1 }), 0, { defaultDoc: '0 (off)', doc: 'AJP CPing/CPong timeout (ajp:// members only; the HTTP 100-continue probe is not implemented)', apache: 'BalancerMember … ping=' }),
   secret: withDefault(str(), '', { doc: "The AJP connector's secret (ajp:// members only)", apache: 'BalancerMember … secret=' }),
   hcmethod: withDefault(oneOf(['None', 'TCP', 'OPTIONS', 'HEAD', 'GET'] as const, { caseInsensitive: true }), 'None', { doc: 'Active health check method; None = no active checks', apache: 'BalancerMember … hcmethod= (mod_proxy_hcheck)' }),
   hcuri: withDefault(str(), '', { doc: 'Path appended to the member URL for health checks', apache: 'BalancerMember … hcuri=' }),

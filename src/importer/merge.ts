@@ -294,7 +294,7 @@ class Merger {
           const s = worker.params.get(key);
           // I first, then a status= of its own on top, in the order httpd applies them.
           if (key === 'status') member.status = `+I${(s?.value as string | undefined) ?? ''}`;
-          else if (s && !isDefaultText(s.value)) member[key] = yamlValue(s.value);
+          else if (s && !isDefaultText(s.value) && !this.ajpOnly(key, rule.url, s.origin, 'ProxySet')) member[key] = yamlValue(s.value);
         }
         out.push({ name, settings: { forcerecovery: false }, routecookie: null, members: [member] });
         this.kept.add(name);
@@ -358,14 +358,23 @@ class Merger {
           this.warn(s.origin, 'BalancerMember', `redirect=${String(s.value)} not converted: no member of balancer://${balancer} has that route, so httpd never finds one either`);
           continue;
         }
-        if (key === 'secret' && !/^ajp:/i.test(m.url)) {
-          this.warn(s.origin, 'BalancerMember', 'secret= not converted: it is for ajp:// members only, and httpd ignores it for http://');
-          continue;
-        }
+        if (this.ajpOnly(key, m.url, s.origin, 'BalancerMember')) continue;
         member[key] = yamlValue(s.value);
       }
       return member;
     });
+  }
+
+  /**
+   * secret= and ping= on an http:// member are reported and dropped: httpd ignores secret for
+   * http://, and stickyd has no HTTP 100-continue probe (the loader refuses ping on http:// members).
+   */
+  private ajpOnly(key: string, url: string, origin: Origin, directive: string): boolean {
+    if ((key !== 'secret' && key !== 'ping') || /^ajp:/i.test(url)) return false;
+    this.warn(origin, directive, key === 'secret'
+      ? 'secret= not converted: it is for ajp:// members only, and httpd ignores it for http://'
+      : 'ping= not converted: stickyd supports it for ajp:// members only (the HTTP 100-continue probe is not implemented)');
+    return true;
   }
 
   /** The ROUTEID recipe (route-cookie.ts) goes to each balancer whose stickysession cookie it sets. */

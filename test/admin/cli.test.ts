@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli.js';
 import { assignments, renderBalancer } from '../../src/commands/ctl.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, refusedPort } from '../helpers/ports.js';
 import { spawnStickyd, stopAll } from '../helpers/spawn.js';
 import { cleanup, request, sessionHandler, startBackend, startStack, type Stack } from './fixtures.js';
 
@@ -136,7 +136,7 @@ describe('stickyd healthcheck', () => {
     const { s } = await stack();
     const adminPort = Number(new URL(s.adminUrl).port);
     const proxyPort = Number(new URL(s.proxyUrl).port);
-    const dead = await freePort();
+    const dead = (await refusedPort()).port;
     const cases = [
       [file('admin-up.yaml', `listen: [{ address: 127.0.0.1, port: ${dead} }]\nadmin: { port: ${adminPort} }\n`), 0, `healthy: http://127.0.0.1:${adminPort}/healthz`],
       [file('admin-down.yaml', `listen: [{ address: 127.0.0.1, port: ${proxyPort} }]\nadmin: { port: ${dead} }\n`), 1, `unhealthy: http://127.0.0.1:${dead}/healthz: connect ECONNREFUSED`],

@@ -4,7 +4,7 @@ import { Metrics } from '../../src/admin/metrics.js';
 import { Balancer } from '../../src/balancer/balancer.js';
 import type { AccessRecord } from '../../src/log.js';
 import { ProxyCounters } from '../../src/proxy/counters.js';
-import { freePort } from '../helpers/ports.js';
+import { refusedPort } from '../helpers/ports.js';
 import { cleanup, configOf, request, sessionHandler, startBackend, startStack, until, type Stack } from './fixtures.js';
 
 afterEach(cleanup);
@@ -109,7 +109,7 @@ proxypass:
   });
 
   it('failovers, retries, member errors and the 503s of an all-down balancer', async () => {
-    const dead = await freePort();
+    const dead = (await refusedPort()).port;
     const b = await startBackend('b', (_req, res) => {
       res.writeHead(500);
       res.end('boom');

@@ -12,7 +12,7 @@ import { encodeSendBodyChunk, encodeSendHeaders } from '../../src/ajp/response.j
 import { BackendError, type BackendRequest } from '../../src/proxy/connector.js';
 import { ajpMember, backendRequest, pattern, readAll, trickle } from '../helpers/ajp-fixtures.js';
 import { echoHandler, startAjpServer, type AjpHandler, type AjpTestServer } from '../helpers/ajp-server.js';
-import { freePort } from '../helpers/ports.js';
+import { refusedPort } from '../helpers/ports.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -220,7 +220,7 @@ describe('connection reuse and the pool', () => {
   });
 
   it("fails with 'connect' when nothing listens", async () => {
-    const connector = new AjpConnector(ajpMember(await freePort()));
+    const connector = new AjpConnector(ajpMember((await refusedPort()).port));
     cleanups.push(() => connector.destroy());
     const err = await failure(connector.request(backendRequest()));
     expect(err.kind).toBe('connect');

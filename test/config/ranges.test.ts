@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/index.js';
-import { parse, problems } from './util.js';
+import { MINIMAL, brief, parse, problems } from './util.js';
 
 type Where = 'listen' | 'server' | 'proxy' | 'balancer' | 'member' | 'routecookie' | 'admin' | 'log' | 'rule';
 
@@ -20,7 +20,8 @@ function fileWith(where: Where, key: string, value: string): { text: string; pat
     log: [...head.trimEnd().split('\n'), `    port: 8051`, `log:`, `  ${key}: ${value}`],
     balancer: [...head.trimEnd().split('\n'), `    port: 8051`, `balancers:`, `  b:`, `    ${key}: ${value}`],
     routecookie: [...head.trimEnd().split('\n'), `    port: 8051`, `balancers:`, `  b:`, `    routecookie:`, `      name: ROUTEID`, `      ${key}: ${value}`],
-    member: [...head.trimEnd().split('\n'), `    port: 8051`, `balancers:`, `  b:`, `    members:`, `      - url: http://127.0.0.1:8081`, `        ${key}: ${value}`],
+    // ping applies to ajp:// members only (it is refused on http:// members: tested below).
+    member: [...head.trimEnd().split('\n'), `    port: 8051`, `balancers:`, `  b:`, `    members:`, `      - url: ${key === 'ping' ? 'ajp://127.0.0.1:8009' : 'http://127.0.0.1:8081'}`, `        ${key}: ${value}`],
     rule: [...head.trimEnd().split('\n'), `    port: 8051`, `proxypass:`, `  - path: /`, `    ${key}: ${value}`],
   };
   const body = lines[where];
@@ -268,5 +269,14 @@ describe('ranges and syntax of every key (spec §7)', () => {
     const valueCol = (text.split('\n')[line - 1] as string).indexOf(`${key}:`) + key.length + 3;
     const [col, at] = item ? [valueCol + item[1], `${path}[${item[0]}]`] : [valueCol, path];
     expect(problems(text)).toEqual([{ file: 'test.yaml', line, col, path: at, message }]);
+  });
+});
+
+describe('ping on an http:// member', () => {
+  it('is refused at its position: the HTTP 100-continue probe is not implemented, and an ignored setting would mislead', () => {
+    const text = MINIMAL.replace('      - url: http://127.0.0.1:8081', '      - url: http://127.0.0.1:8081\n        ping: 1s');
+    expect(brief(problems(text))).toEqual([
+      '7:15 balancers.b.members[0].ping: ping is supported for ajp:// members only (CPing/CPong); the HTTP 100-continue probe is not implemented (this member is http://)',
+    ]);
   });
 });

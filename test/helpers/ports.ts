@@ -34,3 +34,26 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * A port on 127.0.0.1 where every connect is refused, reserved for as long as the test needs it.
+ * A port that was merely free a moment ago can be taken by another test running in parallel, and
+ * a listener there that never answers turns "connection refused" into a hang until the proxy's
+ * timeout. So the port is held by a TCP socket that is bound but not listening (the kernel answers
+ * SYNs to it with RST, and nobody else can bind it). Node cannot bind without listening, so python3
+ * holds it; it exits when `release()` is called or when this process goes away (its stdin closes).
+ */
+export async function refusedPort(): Promise<{ port: number; release(): void }> {
+  const { spawn } = await import('node:child_process');
+  const script = 'import socket,sys\ns=socket.socket()\ns.bind(("127.0.0.1",0))\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()';
+  const py = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    py.once('error', reject);
+    py.once('exit', (code) => reject(new Error(`python3 exited (${code}) before reserving a port`)));
+    py.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+  });
+  py.stdout!.destroy();
+  py.unref();
+  (py.stdin as unknown as { unref?: () => void }).unref?.();
+  return { port, release: () => py.kill('SIGKILL') };
+}

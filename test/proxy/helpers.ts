@@ -11,7 +11,7 @@ import pino from 'pino';
 import { parseConfig } from '../../src/config/index.js';
 import type { Config } from '../../src/config/types.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, refusedPort } from '../helpers/ports.js';
 
 const closers: Array<() => Promise<void>> = [];
 
@@ -113,12 +113,11 @@ export async function startRawBackend(onConnection: (socket: net.Socket) => void
   return r;
 }
 
-/**
- * A port where nothing listens: connections are refused. (A port found free stays free long
- * enough for a test; the kernel does not hand out ports it just gave out.)
- */
+/** A port where connections are refused, reserved until cleanup (see refusedPort). */
 export async function deadPort(): Promise<number> {
-  return freePort();
+  const { port, release } = await refusedPort();
+  closers.push(async () => release());
+  return port;
 }
 
 /**

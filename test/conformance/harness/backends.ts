@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import { freePort } from '../../helpers/ports.js';
+import { freePort, refusedPort } from '../../helpers/ports.js';
 
 export interface Received {
   method: string;
@@ -161,7 +161,8 @@ export async function startBackend(name: string): Promise<Backend> {
  * hand a port it just gave out to the next bind, so it stays free for the test.
  */
 export async function deadMemberUrl(): Promise<string> {
-  return `http://127.0.0.1:${await freePort()}`;
+  // Reserved for the rest of this test process (refusedPort), so no parallel test can take it.
+  return `http://127.0.0.1:${(await refusedPort()).port}`;
 }
 
 /**
