@@ -40,7 +40,9 @@ export const READ_ERROR = 'Error reading from remote server';
 /** What the attempt loop ended with. */
 export type AttemptOutcome<T> =
   | { kind: 'ok'; value: T }
-  | { kind: 'error'; status: number; reason: string; closeClient: boolean; timedOut: boolean }
+  | { kind: 'error'; status: number; reason: string; timedOut: boolean }
+  /** Close the client connection without any response, so the client may retry (see 'closed' below). */
+  | { kind: 'drop' }
   | { kind: 'aborted' };
 
 /** Facts about the client request that the request headers give, read in one pass. */
@@ -234,7 +236,7 @@ export async function runAttempts<T>(
   ex.balancer = b;
   let attempts = 0;
   let maxAttempts = 0;
-  let failure: AttemptOutcome<T> = { kind: 'error', status: 503, reason: 'no usable member', closeClient: false, timedOut: false };
+  let failure: AttemptOutcome<T> = { kind: 'error', status: 503, reason: 'no usable member', timedOut: false };
   for (;;) {
     if (signal.aborted) return { kind: 'aborted' };
     let selection = preRequest(b, r.sticky, balancerNow());
@@ -248,7 +250,7 @@ export async function runAttempts<T>(
     }
     if (selection.kind !== 'member') {
       // nofailover refusal, or no usable member: 503 (§2.5, §4.7).
-      failure = { kind: 'error', status: 503, reason: selection.kind === 'refused' ? 'the session\'s member is unavailable and nofailover is on' : 'no usable member', closeClient: false, timedOut: false };
+      failure = { kind: 'error', status: 503, reason: selection.kind === 'refused' ? 'the session\'s member is unavailable and nofailover is on' : 'no usable member', timedOut: false };
       break;
     }
     ex.chose(selection);
@@ -300,7 +302,7 @@ export async function runAttempts<T>(
       if (be.nothingSent) {
         // P:1486-1496: the scheme handler's 503 puts the member in error (unless I) and is the only failover case.
         markInError(member, balancerNow());
-        failure = { kind: 'error', status: 503, reason: be.message, closeClient: false, timedOut: false };
+        failure = { kind: 'error', status: 503, reason: be.message, timedOut: false };
         if (!member.usable && maxAttempts > attempts++) continue;
         break;
       }
@@ -309,24 +311,27 @@ export async function runAttempts<T>(
       if (be.kind === 'dns') {
         // P:1474-1485: a 500 from the handler puts the member in error, no failover.
         markInError(member, balancerNow());
-        return { kind: 'error', status: 500, reason: `DNS lookup failure for: ${cfg.host}`, closeClient: false, timedOut: false };
+        return { kind: 'error', status: 500, reason: `DNS lookup failure for: ${cfg.host}`, timedOut: false };
       }
       if (!be.reusedConnection) connectSucceeded(member);
       switch (be.kind) {
         case 'timeout':
-          return { kind: 'error', status: 502, reason: READ_ERROR, closeClient: false, timedOut: true };
+          return { kind: 'error', status: 502, reason: READ_ERROR, timedOut: true };
         case 'send-timeout':
-          return { kind: 'error', status: 504, reason: 'Timeout sending the request body to the remote server', closeClient: false, timedOut: false };
+          return { kind: 'error', status: 504, reason: 'Timeout sending the request body to the remote server', timedOut: false };
         case 'closed':
-          // H:1133-1184: on a client connection that served requests before, httpd closes it; it
-          // blames the member only when the backend connection was new (else: keep-alive race).
+          // H:1133-1184: on a client connection that served requests before, httpd closes it
+          // WITHOUT ANY response (AH01104), so that the client may retry as after a keep-alive race
+          // (RFC 9112 §9.3.1); observed on httpd 2.4.71 (test/conformance/backend-errors.test.ts),
+          // where the spec's "502 and close" is wrong. It blames the member only when the backend
+          // connection was new (a reused one may just have hit the backend's keep-alive close).
           if (ex.keepalives > 0) {
             if (!be.reusedConnection) markInError(member, balancerNow());
-            return { kind: 'error', status: 502, reason: READ_ERROR, closeClient: true, timedOut: false };
+            return { kind: 'drop' };
           }
-          return { kind: 'error', status: 502, reason: READ_ERROR, closeClient: false, timedOut: false };
+          return { kind: 'error', status: 502, reason: READ_ERROR, timedOut: false };
         default:
-          return { kind: 'error', status: 502, reason: READ_ERROR, closeClient: false, timedOut: false };
+          return { kind: 'error', status: 502, reason: READ_ERROR, timedOut: false };
       }
     }
   }
@@ -468,10 +473,15 @@ async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse, he
     if (!res.headersSent) res.destroy();
     return;
   }
+  if (outcome.kind === 'drop') {
+    // End the connection with nothing written (a FIN, not a reset): the client sees it closed.
+    req.socket.end();
+    return;
+  }
   const member = ex.member;
   if (outcome.kind === 'error') {
     if (member !== null) postRequest(b, member, { status: outcome.status, timedOut: outcome.timedOut }, balancerNow());
-    answer(outcome.status, outcome.status === 503 ? undefined : outcome.reason, outcome.closeClient);
+    answer(outcome.status, outcome.status === 503 ? undefined : outcome.reason);
     return;
   }
   relayResponse(ex, b, member!, outcome.value, res, facts.host);

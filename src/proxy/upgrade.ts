@@ -96,7 +96,7 @@ async function upgrade(ex: Exchange, req: IncomingMessage, socket: Duplex, head:
     return connector.upgrade(breq);
   }, (value) => (value.kind === 'upgraded' ? value.reusedConnection : value.response.reusedConnection === true));
 
-  if (outcome.kind === 'aborted') {
+  if (outcome.kind === 'aborted' || outcome.kind === 'drop') {
     socket.destroy();
     return;
   }

@@ -95,15 +95,12 @@ ProxyPass /closingka balancer://closingka
     expect(m.stickyd).toEqual(m.apache);
   });
 
-  // KNOWN DIFFERENCE (stickyd vs httpd, and spec §4.1/§9.9 vs httpd): when a member closes
-  // without answering and the client connection has served requests before, httpd 2.4.71 closes
-  // the client connection WITHOUT ANY response (mod_proxy_http: "shutdown the connection WITHOUT
-  // ANY response to trigger a retry by the client", an EOC bucket, AH01104), so that a client may
-  // retry an idempotent request as after a keep-alive race (RFC 9112 §9.3.1). The spec says "502
-  // plus the client connection closed", and stickyd sends exactly that (src/proxy/handler.ts,
-  // `closed` with keepalives > 0 → 502, closeClient). The member state agrees (E on both).
-  // Variables are not compared for that step: without a response httpd shows none.
-  it.fails('KNOWN BUG: a member that closes without answering, on a client connection that served requests: no response at all, closed, E (§4.1, §9.9)', async () => {
+  // httpd 2.4.71 closes such a client connection WITHOUT ANY response (mod_proxy_http: "shutdown
+  // the connection WITHOUT ANY response to trigger a retry by the client", AH01104), so that a
+  // client may retry as after a keep-alive race (RFC 9112 §9.3.1); the spec's "502 plus the client
+  // connection closed" (§4.1/§9.9) is wrong here, and stickyd follows httpd. Variables are not
+  // compared for that step: without a response httpd shows none.
+  it('a member that closes without answering, on a client connection that served requests: no response at all, closed, E (§4.1, §9.9)', async () => {
     const x = await pair.exchange([
       { label: 'first on the connection', path: '/closingka/x', connection: 'ka' },
       { label: 'second', path: '/closingka/x', connection: 'ka' },
