@@ -6,7 +6,7 @@
 export type * from './types.js';
 export { ConfigError, formatProblem, type ConfigProblem } from './errors.js';
 export { loadConfig, parseConfig } from './load.js';
-export { renderApacheMapping, renderKeyReference } from './reference.js';
+export { renderApacheMapping, renderKeyReference, renderReadmeKeySection, withReadmeKeySection } from './reference.js';
 export { jsonSchema, renderJsonSchema } from './json-schema.js';
 export { formatDuration, parseDuration } from './duration.js';
 export { expandEnv } from './env.js';

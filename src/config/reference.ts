@@ -74,3 +74,20 @@ export function renderApacheMapping(): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** Markers around the generated key reference in README.md (`npm run gen-schema` rewrites what is between). */
+export const README_BEGIN = '<!-- key-reference: generated from src/config/schema.ts by `npm run gen-schema`; do not edit by hand -->';
+export const README_END = '<!-- /key-reference -->';
+
+/** The README's key section: every key, then the Apache directive → key table. */
+export function renderReadmeKeySection(): string {
+  return `${README_BEGIN}\n${renderKeyReference()}\n#### Apache directive → stickyd key\n\n${renderApacheMapping()}${README_END}`;
+}
+
+/** `readme` with its key section replaced by the current one (null when the markers are missing). */
+export function withReadmeKeySection(readme: string): string | null {
+  const begin = readme.indexOf(README_BEGIN);
+  const end = readme.indexOf(README_END);
+  if (begin === -1 || end < begin) return null;
+  return readme.slice(0, begin) + renderReadmeKeySection() + readme.slice(end + README_END.length);
+}

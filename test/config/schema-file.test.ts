@@ -7,7 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { renderApacheMapping, renderJsonSchema, renderKeyReference } from '../../src/config/index.js';
+import { renderApacheMapping, renderJsonSchema, renderKeyReference, withReadmeKeySection } from '../../src/config/index.js';
 import { allKeys } from '../../src/config/reference.js';
 import { repoRoot } from '../helpers/spawn.js';
 import { validate } from './json-schema-check.js';
@@ -17,8 +17,14 @@ const schemaFile = path.join(repoRoot, 'config', 'stickyd.schema.json');
 const readSchema = async () => JSON.parse(await readFile(schemaFile, 'utf8')) as Record<string, unknown>;
 
 describe('config/stickyd.schema.json', () => {
-  it('is what the key table generates (run: node --import tsx scripts/gen-schema.ts)', async () => {
+  it('is what the key table generates (run: npm run gen-schema)', async () => {
     expect(await readFile(schemaFile, 'utf8')).toBe(renderJsonSchema());
+  });
+
+  it("README.md's key reference is what the key table generates (run: npm run gen-schema)", async () => {
+    const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
+    expect(withReadmeKeySection(readme), 'README.md has no key-reference markers').not.toBeNull();
+    expect(withReadmeKeySection(readme) === readme, 'the README key reference is stale: run npm run gen-schema').toBe(true);
   });
 
   it('accepts the seed config and every example as written (with ${VAR} references)', async () => {
