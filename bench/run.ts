@@ -2,22 +2,27 @@
  * `npm run bench`: stickyd against the backend directly, nginx and HAProxy, on this machine.
  * Prints a Markdown report (stdout; progress on stderr); asserts nothing.
  *
- *   npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile]
+ *   npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--profile]
+ *                    [--source] [--rss-requests N] [--wait-quiet S] [--retry-disturbed N]
+ *   (bench/lib/options.ts says what each does)
  *
  * Layout (2+ cores): the proxy under test runs on CPU 0 (stickyd one process, nginx
- * worker_processes 1, HAProxy nbthread 1); the load generator, the backends and this script on
+ * worker_processes 1, HAProxy nbthread 1); the load generator, the backend and this script on
  * CPU 1. Every server listens on 127.0.0.1 only, every process is stopped by PID at the end (also
  * on Ctrl-C or failure), every phase is bounded in time.
  *
  * Phases:
- * 1. backend: the nginx backend and a node:http backend are both measured directly; the faster
+ * 1. backend: an nginx backend and a node:http backend are both measured directly; the faster
  *    one serves the rest of the run (the proxies must not wait on their backend).
- * 2. throughput: wrk -t1 -c50 for 10 s after a 2 s warm-up, per target, cookieless and sticky
- *    traffic; CPU and RSS sampled alongside.
- * 3. added latency: the same 50 connections paced to half the slowest proxy's sticky throughput;
+ * 2. targets: stickyd (access log on, and off), a minimal node:http + undici proxy (the floor of
+ *    stickyd's stack), nginx and HAProxy configured as equivalent balancers; each must route a
+ *    `JSESSIONID=<id>.<route>` request to that member and spread cookieless ones, or it is skipped.
+ * 3. throughput: wrk -t1 -c50 for 10 s after a 2 s warm-up, per target, cookieless and sticky
+ *    traffic; CPU of each core and RSS sampled alongside.
+ * 4. added latency: the same 50 connections paced to half the slowest proxy's sticky throughput;
  *    p50/p99 through each proxy minus direct.
- * 4. RSS: a fresh stickyd serves 1M sticky requests (at most ~110 s), RSS sampled every 2 s.
- * 5. --profile: a fresh stickyd under sticky load with --cpu-prof; hot spots as src/ file:line.
+ * 5. RSS: a fresh stickyd serves 1M sticky requests (at most ~110 s), RSS sampled every 2 s.
+ * 6. --profile: a fresh stickyd under sticky load with --cpu-prof; hot spots as src/ file:line.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -33,6 +38,7 @@ import { backendConfig, balancerConfig, NGINX, startNginx, type Member } from '.
 import { parseOptions, UsageError, type BenchOptions } from './lib/options.js';
 import { commandExists, ProcessGroup, type BenchProcess } from './lib/processes.js';
 import { CpuMeter, RssSampler, rssBytes } from './lib/proc-stats.js';
+import { sampleAllocations, type AllocationSummary } from './lib/alloc-profile.js';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import {
   find, NOISE, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type RssPhase, type Skipped, type TargetKind, type ThroughputRow, type Traffic,
@@ -290,17 +296,17 @@ async function run(bench: Bench): Promise<BenchReport> {
   const machineLoad = `before the run, other processes kept ${before.map((b, i) => `CPU ${i} ${percent(b)}`).join(' and ')} busy`;
   log(machineLoad);
 
-  const ports = await freePorts(10);
+  const ports = await freePorts(16);
   const take = () => ports.shift()!;
 
   // 1. Backends. Both candidates listen at once (the idle one costs nothing); the slower is stopped.
-  const candidates: Array<{ name: string; proc: BenchProcess; members: Member[]; rps: number }> = [];
+  const candidates: Array<{ name: string; kind: 'node' | 'nginx'; proc: BenchProcess; members: Member[]; rps: number; cpuPerRequest: number }> = [];
   {
     const members = [{ port: take(), route: 'jvm_a' }, { port: take(), route: 'jvm_b' }];
     const logFile = path.join(dir, 'node-backend.log');
     const proc = group.start('node backend', process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench/lib/node-backend.ts'), ...members.map((m) => `${m.port}:${m.route}`)], { cpu: bench.loadCpu, logFile });
     await bench.ready(proc, members[1]!.port, logFile);
-    candidates.push({ name: `node:http (one process, node ${process.versions.node})`, proc, members, rps: 0 });
+    candidates.push({ name: `node:http (one process, node ${process.versions.node})`, kind: 'node', proc, members, rps: 0, cpuPerRequest: 0 });
   }
   if (has.nginx) {
     const members = [{ port: take(), route: 'jvm_a' }, { port: take(), route: 'jvm_b' }];
@@ -308,21 +314,23 @@ async function run(bench: Bench): Promise<BenchReport> {
     await mkdir(prefix);
     const proc = await startNginx(group, 'nginx backend', prefix, backendConfig(prefix, members), bench.loadCpu);
     await bench.ready(proc, members[1]!.port, path.join(prefix, 'error.log'));
-    candidates.push({ name: 'nginx (worker_processes 1, `return 200`)', proc, members, rps: 0 });
+    candidates.push({ name: 'nginx (worker_processes 1, `return 200`)', kind: 'nginx', proc, members, rps: 0, cpuPerRequest: 0 });
   }
   bench.cookies = sessionCookies(candidates[0]!.members);
   for (const c of candidates) {
     const url = `http://127.0.0.1:${c.members[0]!.port}/`;
     await bench.load(url, 'sticky', 1);
+    const meter = new CpuMeter({ backend: c.proc.pid }, []);
     c.rps = (await bench.load(url, 'sticky', opts.quick ? 2 : 3)).rps;
-    log(`backend candidate ${c.name}: ${Math.round(c.rps)} req/s direct`);
+    c.cpuPerRequest = (meter.read().processes.backend! * 1e6) / c.rps;
+    log(`backend candidate ${c.name}: ${Math.round(c.rps)} req/s direct, ${c.cpuPerRequest.toFixed(1)} µs CPU per request`);
   }
   candidates.sort((a, b) => b.rps - a.rps);
   const backend = candidates[0]!;
   for (const c of candidates.slice(1)) await group.stop(c.proc);
   bench.members = backend.members;
   bench.backendPid = backend.proc.pid;
-  const backendChoice = candidates.map((c) => `${c.name}: ${Math.round(c.rps).toLocaleString('en-US')} req/s`).join(' vs ');
+  const backendChoice = candidates.map((c) => `${c.name}: ${Math.round(c.rps).toLocaleString('en-US')} req/s at ${c.cpuPerRequest.toFixed(1)} µs CPU/req`).join(' vs ');
 
   // 2. The targets.
   const targets: Target[] = [{ kind: 'direct', label: 'backend direct', port: backend.members[0]!.port, proc: backend.proc }];
@@ -351,6 +359,14 @@ async function run(bench: Bench): Promise<BenchReport> {
     const p2 = take();
     await tryStart('stickyd-noaccess', 'stickyd (access: false)', p2, () => startStickyd(group, b, dir, 'stickyd-noaccess', { port: p2, members: bench.members, accessLog: false }, cpu), path.join(dir, 'stickyd-noaccess.log'));
   }
+  if (build) {
+    // The floor: the smallest sticky proxy on node:http + undici, for what stickyd's own code costs.
+    const p = take();
+    const logFile = path.join(dir, 'minimal-proxy.log');
+    await tryStart('node-proxy', 'minimal node proxy', p, async () => group.start('minimal node proxy', process.execPath, [
+      '--import', 'tsx', path.join(repoRoot, 'bench/lib/minimal-proxy.ts'), String(p), ...bench.members.map((m) => `${m.route}=${m.port}`),
+    ], { cpu, logFile }), logFile);
+  }
   const nginxVersion = has.nginx ? version(NGINX, ['-v']).replace('nginx version: ', '') : null;
   const haproxyVersion = has.haproxy ? version(HAPROXY, ['-v']).replace(/^HA-?Proxy version (\S+).*$/i, 'HAProxy $1') : null;
   if (has.nginx && opts.only.has('nginx')) {
@@ -370,7 +386,7 @@ async function run(bench: Bench): Promise<BenchReport> {
   for (const t of targets) {
     for (const traffic of ['cookieless', 'sticky'] as const) {
       if (t.kind === 'direct' && traffic === 'cookieless') continue; // the backend does not look at cookies
-      if (t.kind === 'stickyd-noaccess' && traffic === 'cookieless') continue; // one line is enough
+      if ((t.kind === 'stickyd-noaccess' || t.kind === 'node-proxy') && traffic === 'cookieless') continue; // one line is enough
       throughput.push(await bench.throughput(t, traffic));
     }
   }
@@ -392,7 +408,11 @@ async function run(bench: Bench): Promise<BenchReport> {
 
   // 6. Profile.
   let profile: ProfileSummary | null = null;
-  if (build && opts.profile) profile = await profilePhase(bench, build, take());
+  let allocations: AllocationSummary | null = null;
+  if (build && opts.profile) {
+    profile = await profilePhase(bench, build, take());
+    allocations = await allocationPhase(bench, build, take(), take());
+  }
 
   return {
     env: {
@@ -416,6 +436,7 @@ async function run(bench: Bench): Promise<BenchReport> {
     latency,
     rss,
     profile,
+    allocations,
     skipped: bench.skipped,
   };
 }
@@ -472,6 +493,24 @@ async function profilePhase(bench: Bench, build: StickydBuild, port: number): Pr
   await copyFile(path.join(profDir, file), kept);
   log(`CPU profile kept in ${path.relative(process.cwd(), kept)}`);
   return summarizeProfile(kept, repoRoot);
+}
+
+/** A fresh stickyd with the inspector on 127.0.0.1: V8's sampling heap profiler under sticky load. */
+async function allocationPhase(bench: Bench, build: StickydBuild, port: number, inspectPort: number): Promise<AllocationSummary | null> {
+  const { opts, group, dir } = bench;
+  const proc = await startStickyd(group, build, dir, 'stickyd-alloc', { port, members: bench.members, accessLog: true }, bench.proxyCpu, [`--inspect=127.0.0.1:${inspectPort}`]);
+  await bench.ready(proc, port, path.join(dir, 'stickyd-alloc.log'));
+  log('sampling stickyd\'s allocations under sticky load (inspector, sampling heap profiler)');
+  const url = `http://127.0.0.1:${port}/`;
+  await bench.load(url, 'sticky', opts.warmup);
+  try {
+    return await sampleAllocations(inspectPort, repoRoot, async () => (await bench.load(url, 'sticky', opts.quick ? 2 : 5)).requests);
+  } catch (e) {
+    log(`allocation sampling failed: ${(e as Error).message}`);
+    return null;
+  } finally {
+    await group.stop(proc);
+  }
 }
 
 await main();

@@ -103,7 +103,7 @@ export class ProcessGroup {
 
   start(name: string, command: string, args: string[], options: StartOptions): BenchProcess {
     const [file, argv] = options.cpu === null ? [command, args] : ['taskset', ['-c', String(options.cpu), command, ...args]];
-    const fd = options.logFile ? openSync(options.logFile, 'a') : null;
+    const fd = options.logFile ? openSync(options.logFile, 'w') : null;
     // taskset execs the command, so the PID we get is the command's own.
     const child = spawn(file, argv, {
       stdio: ['ignore', fd ?? 'ignore', fd ?? 'ignore'],

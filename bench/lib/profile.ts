@@ -9,7 +9,7 @@ import { SourceMap } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-interface CallFrame {
+export interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
@@ -61,10 +61,12 @@ function sourceMapFor(file: string): SourceMap | null {
 }
 
 /** A call frame as repository-relative file:line (1-based), mapped back to .ts where possible. */
-function locate(frame: CallFrame, repoRoot: string): string {
+export function locate(frame: CallFrame, repoRoot: string): string {
   if (!frame.url) return '';
-  if (!frame.url.startsWith('file://')) return `${frame.url}:${frame.lineNumber + 1}`;
-  const file = fileURLToPath(frame.url);
+  // ES modules are named by file:// URL, CommonJS ones (in node_modules) by plain path.
+  const isPath = frame.url.startsWith('/');
+  if (!isPath && !frame.url.startsWith('file://')) return `${frame.url}:${frame.lineNumber + 1}`;
+  const file = isPath ? frame.url : fileURLToPath(frame.url);
   const map = sourceMapFor(file);
   if (map) {
     const e = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string; originalLine?: number };
@@ -76,7 +78,7 @@ function locate(frame: CallFrame, repoRoot: string): string {
   return `${path.relative(repoRoot, file)}:${frame.lineNumber + 1}`;
 }
 
-function origin(frame: CallFrame, where: string): string {
+export function origin(frame: CallFrame, where: string): string {
   const n = frame.functionName;
   if (n === '(garbage collector)') return 'GC';
   if (n === '(program)') return 'V8/native (program)';

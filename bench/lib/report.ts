@@ -6,10 +6,11 @@
  */
 import type { LoadResult } from './load.js';
 import type { RssSample } from './proc-stats.js';
+import type { AllocationSummary } from './alloc-profile.js';
 import type { ProfileSummary } from './profile.js';
 import { slope } from './proc-stats.js';
 
-export type TargetKind = 'direct' | 'stickyd' | 'stickyd-noaccess' | 'nginx' | 'haproxy';
+export type TargetKind = 'direct' | 'stickyd' | 'stickyd-noaccess' | 'node-proxy' | 'nginx' | 'haproxy';
 export type Traffic = 'cookieless' | 'sticky';
 
 /** CPU during one run; null where nothing was pinned or the figure does not apply. */
@@ -78,6 +79,7 @@ export interface BenchReport {
   latency: LatencyRow[];
   rss: RssPhase | null;
   profile: ProfileSummary | null;
+  allocations: AllocationSummary | null;
   skipped: Skipped[];
 }
 
@@ -186,6 +188,9 @@ export function renderReport(r: BenchReport): string {
       ratioLines.push(`- ${traffic}: stickyd ÷ ${c.label} = **${ratio.toFixed(2)}×** req/s${goal}`);
     }
   }
+  const floorRow = find(r.throughput, 'node-proxy', 'sticky');
+  const st = find(r.throughput, 'stickyd', 'sticky');
+  if (floorRow && st) ratioLines.push(`- sticky: stickyd ÷ ${floorRow.label} = **${(st.load.rps / floorRow.load.rps).toFixed(2)}×** req/s (what stickyd's own work costs on node's stack)`);
   const on = find(r.throughput, 'stickyd', 'sticky');
   const off = find(r.throughput, 'stickyd-noaccess', 'sticky');
   if (on && off) {
@@ -230,6 +235,7 @@ export function renderReport(r: BenchReport): string {
   }
 
   if (r.profile) out.push(renderProfile(r.profile));
+  if (r.allocations) out.push(renderAllocations(r.allocations));
   out.push('### What limits these figures', '', limitsNote(r), '');
   return out.join('\n');
 }
@@ -266,6 +272,11 @@ export function limitsNote(r: BenchReport): string {
       .map((o) => [o, cpuPerRequest(o)] as const).filter(([, c]) => c !== null && c > 0)
       .map(([o, c]) => `${(sc / c!).toFixed(1)}× ${o.label}'s ${c!.toFixed(1)} µs`);
     parts.push(`stickyd spends ${sc.toFixed(1)} µs of CPU per sticky request${cmp.length > 0 ? ` (${cmp.join(', ')})` : ''}, which caps one stickyd process near ${f0(1e6 / sc)} req/s per core.`);
+    const floor = find(r.throughput, 'node-proxy', 'sticky');
+    const fc = floor ? cpuPerRequest(floor) : null;
+    if (floor && fc !== null) {
+      parts.push(`The minimal proxy on the same stack (node:http + undici, routing only) costs ${fc.toFixed(1)} µs per request: that much is node's HTTP server and undici's client, and stickyd's own work (balancer, headers, attempt loop, access log) and the garbage it makes add ${Math.max(0, sc - fc).toFixed(1)} µs.`);
+    }
   }
   if (r.profile) {
     const top = Object.entries(r.profile.byOrigin).sort((a, b) => b[1] - a[1]).slice(0, 4);
@@ -293,6 +304,19 @@ export function renderProfile(p: ProfileSummary): string {
   for (const h of p.bySrcFrame) out.push(`| ${h.percent.toFixed(1)} | \`${h.name}\` | ${h.where} |`);
   out.push('', "Total time of stickyd's own functions (with everything they call):", '', '| % | function | where |', '| --: | :-- | :-- |');
   for (const h of p.totalTop) out.push(`| ${h.percent.toFixed(1)} | \`${h.name}\` | ${h.where} |`);
+  out.push('');
+  return out.join('\n');
+}
+
+/** Allocation sites as a Markdown table. */
+export function renderAllocations(a: AllocationSummary): string {
+  const kb = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+  const out = [`### Where stickyd's garbage comes from (sampling heap profiler, collected objects included)`, ''];
+  out.push(`About **${kb(a.bytesPerRequest)} allocated per sticky request**. By origin: ${Object.entries(a.byOrigin).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${kb(v)}`).join(', ')}.`, '');
+  out.push('Charged to the innermost stickyd function on the allocating stack:', '', '| per request | % | function | where |', '| --: | --: | :-- | :-- |');
+  for (const s of a.bySrcFrame) out.push(`| ${kb(s.bytesPerRequest)} | ${s.percent.toFixed(1)} | \`${s.name}\` | ${s.where} |`);
+  out.push('', 'By allocating function (← the innermost stickyd function that called it):', '', '| per request | % | function | where |', '| --: | --: | :-- | :-- |');
+  for (const s of a.selfTop) out.push(`| ${kb(s.bytesPerRequest)} | ${s.percent.toFixed(1)} | \`${s.name}\` | ${s.where} |`);
   out.push('');
   return out.join('\n');
 }
