@@ -115,12 +115,17 @@ class Bench {
     const cores = [this.proxyCpu, this.loadCpu].filter((c): c is number => c !== null);
     const pids: Record<string, number> = { target: t.proc.pid };
     if (t.kind !== 'direct') pids.backend = this.backendPid;
+    // Loopback packets the kernel could not process in our processes' own system calls are
+    // finished by the per-CPU ksoftirqd thread: that work is ours too, not another user's.
+    const softirq = softirqThreads();
+    for (const [core, pid] of softirq) pids[`ksoftirqd/${core}`] = pid;
     const meter = new CpuMeter(pids, cores);
     const result = await fn();
     const cpu = meter.read();
     const target = cpu.processes.target!;
+    const deferred = (core: number | null) => (core === null ? 0 : cpu.processes[`ksoftirqd/${core}`] ?? 0);
     // On the load core: the backend, the load generator (reaped when its run ended) and this script.
-    const ours = (t.kind === 'direct' ? target : cpu.processes.backend!) + cpu.reaped + cpu.self;
+    const ours = (t.kind === 'direct' ? target : cpu.processes.backend!) + cpu.reaped + cpu.self + deferred(this.loadCpu);
     const proxyCore = this.proxyCpu === null ? null : cpu.cores[0]!;
     const loadCore = this.loadCpu === null ? null : cpu.cores[cores.length - 1]!;
     return {
@@ -129,7 +134,7 @@ class Bench {
         processCpu: t.kind === 'direct' ? null : target,
         proxyCore,
         loadCore,
-        otherProxyCore: proxyCore === null ? null : Math.max(0, proxyCore - (t.kind === 'direct' ? 0 : target)),
+        otherProxyCore: proxyCore === null ? null : Math.max(0, proxyCore - (t.kind === 'direct' ? 0 : target) - deferred(this.proxyCpu)),
         otherLoadCore: loadCore === null ? null : Math.max(0, loadCore - ours),
       },
     };
@@ -188,6 +193,23 @@ class Bench {
     await Promise.race([waitForPort(port, 15_000), gone]);
     listening = true;
   }
+}
+
+/** The kernel's per-CPU softirq threads (ksoftirqd/N), by CPU number. */
+let softirq: Map<number, number> | null = null;
+function softirqThreads(): Map<number, number> {
+  if (softirq) return softirq;
+  const out = (softirq = new Map<number, number>());
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const m = /^ksoftirqd\/(\d+)$/.exec(readFileSync(`/proc/${entry}/comm`, 'utf8').trim());
+      if (m) out.set(Number(m[1]), Number(entry));
+    } catch {
+      /* exited */
+    }
+  }
+  return out;
 }
 
 const percent = (x: number | null) => (x === null ? '–' : `${Math.round(x * 100)}%`);

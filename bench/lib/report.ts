@@ -157,7 +157,7 @@ export function renderReport(r: BenchReport): string {
   const noisy = noisyRuns(r);
   if (noisy.length > 0) {
     const worst = (k: 'otherProxyCore' | 'otherLoadCore') => pct(Math.max(0, ...noisy.map((x) => x[k] ?? 0)));
-    out.push(`> **Disturbed run:** processes that are not this benchmark's used up to ${worst('otherProxyCore')} of CPU 0 and ${worst('otherLoadCore')} of CPU 1 during ${noisy.length} of the runs (marked †, more than ${pct(NOISE)}). Those rows measured a shared core, not the proxy: rerun on a quiet machine before comparing them.`, '');
+    out.push(`> **Disturbed run:** processes that are not this benchmark's used up to ${worst('otherProxyCore')} of CPU 0 and ${worst('otherLoadCore')} of CPU 1 during ${noisy.length} of the runs (marked †, more than ${pct(NOISE)}). Those rows measured a shared core, not the proxy: rerun on a quiet machine (\`--wait-quiet 300 --retry-disturbed 2\` waits for one and repeats disturbed runs) before comparing them.`, '');
   }
   const mark = (x: CpuFigures) => (noisy.includes(x) ? ' †' : '');
 
