@@ -228,8 +228,9 @@ async function main(): Promise<void> {
     opts = parseOptions(process.argv.slice(2));
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(e.message);
-      process.exitCode = 2;
+      if (e.help) console.log(e.message);
+      else console.error(e.message);
+      process.exitCode = e.help ? 0 : 2;
       return;
     }
     throw e;

@@ -36,7 +36,12 @@ export interface BenchOptions {
   connections: number;
 }
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** --help: the message is the usage text and asking for it is not an error. */
+  constructor(message: string, readonly help = false) {
+    super(message);
+  }
+}
 
 export function parseOptions(argv: string[]): BenchOptions {
   let quick = false;
@@ -88,7 +93,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       }
       case '--help': case '-h':
-        throw new UsageError('usage: npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile] [--rss-requests N] [--wait-quiet N] [--retry-disturbed N]');
+        throw new UsageError('usage: npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile] [--rss-requests N] [--wait-quiet N] [--retry-disturbed N]', true);
       default:
         throw new UsageError(`unknown option ${a} (try --help)`);
     }

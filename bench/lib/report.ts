@@ -276,16 +276,24 @@ export function limitsNote(r: BenchReport): string {
     const fc = floor ? cpuPerRequest(floor) : null;
     if (floor && fc !== null) {
       parts.push(`The minimal proxy on the same stack (node:http + undici, routing only) costs ${fc.toFixed(1)} µs per request: that much is node's HTTP server and undici's client, and stickyd's own work (balancer, headers, attempt loop, access log) and the garbage it makes add ${Math.max(0, sc - fc).toFixed(1)} µs.`);
+      const ng = find(r.throughput, 'nginx', 'sticky');
+      if (ng) {
+        const floorRatio = floor.load.rps / ng.load.rps;
+        parts.push(floorRatio < 0.5
+          ? `Even that minimal proxy reaches only ${floorRatio.toFixed(2)}× ${ng.label}: in one process on node's HTTP stack, 0.5× nginx is out of reach whatever stickyd's own code does.`
+          : `That minimal proxy reaches ${floorRatio.toFixed(2)}× ${ng.label}, so 0.5× is within reach of node's HTTP stack and the gap is stickyd's own cost.`);
+      }
     }
   }
   if (r.profile) {
     const top = Object.entries(r.profile.byOrigin).sort((a, b) => b[1] - a[1]).slice(0, 4);
     parts.push(`The CPU profile puts that time in ${top.map(([k, v]) => `${k} ${v.toFixed(0)}%`).join(', ')}.`);
   }
-  const sl = r.latency.find((l) => l.kind === 'stickyd');
-  if (sl) {
-    const busy = r.latency.filter((l) => l.kind !== 'direct' && l.processCpu !== null).map((l) => `${l.label} ${pct(l.processCpu)}`);
-    parts.push(`At the fixed rate of ${f0(sl.rate)} req/s the proxies used ${busy.join(', ')} of their core: the added p50 is roughly one request's time in the proxy, and the added p99 grows with how busy the core is, because a request arriving while the single event loop works on others waits its turn.`);
+  const direct = r.latency.find((l) => l.kind === 'direct');
+  const paced = r.latency.filter((l) => l.kind !== 'direct' && l.processCpu !== null);
+  if (direct && paced.length > 0) {
+    const each = paced.map((l) => `${l.label} used ${pct(l.processCpu)} of its core and added ${f2(l.load.p50 - direct.load.p50)} ms at p50, ${f2(l.load.p99 - direct.load.p99)} ms at p99`);
+    parts.push(`At the fixed rate of ${f0(paced[0]!.rate)} req/s ${each.join('; ')}. The added p50 is about one request's own time in the proxy; the added p99 is the time a request waits while a single event loop or worker is busy with others or paused (for node, garbage collection), so it grows with how busy the core is. wrk's paced connections wait for each answer, so a slower proxy is offered somewhat less than the target rate (the achieved column).`);
   }
   if (r.rss) {
     const x = rssFigures(r.rss);
