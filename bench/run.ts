@@ -381,8 +381,6 @@ async function run(bench: Bench): Promise<BenchReport> {
     await tryStart('stickyd', 'stickyd', p1, () => startStickyd(group, b, dir, 'stickyd', { port: p1, members: bench.members, accessLog: true }, cpu), path.join(dir, 'stickyd.log'));
     const p2 = take();
     await tryStart('stickyd-noaccess', 'stickyd (access: false)', p2, () => startStickyd(group, b, dir, 'stickyd-noaccess', { port: p2, members: bench.members, accessLog: false }, cpu), path.join(dir, 'stickyd-noaccess.log'));
-  }
-  if (build) {
     // The floor: the smallest sticky proxy on node:http + undici, for what stickyd's own code costs.
     const p = take();
     const logFile = path.join(dir, 'minimal-proxy.log');
@@ -425,16 +423,18 @@ async function run(bench: Bench): Promise<BenchReport> {
   // Done with the comparison: only the backend stays for the stickyd-only phases.
   for (const t of proxies) await group.stop(t.proc);
 
-  // 5. RSS over many requests, on a fresh stickyd with the default access log.
+  // 5. RSS over many requests, on a fresh stickyd with the default access log (only when stickyd
+  // started at all: a daemon that cannot start was reported as skipped above).
+  const stickydRuns = build !== null && targets.some((t) => t.kind === 'stickyd');
   let rss: RssPhase | null = null;
-  if (build) rss = await rssPhase(bench, build, take());
+  if (stickydRuns) rss = await rssPhase(bench, build!, take());
 
   // 6. Profile.
   let profile: ProfileSummary | null = null;
   let allocations: AllocationSummary | null = null;
-  if (build && opts.profile) {
-    profile = await profilePhase(bench, build, take());
-    allocations = await allocationPhase(bench, build, take(), take());
+  if (stickydRuns && opts.profile) {
+    profile = await profilePhase(bench, build!, take());
+    allocations = await allocationPhase(bench, build!, take(), take());
   }
 
   return {
