@@ -4,8 +4,8 @@
  * `FILE:LINE:COL: key.path: message` on stderr and exits 1.
  */
 import type { CommandModule } from 'yargs';
-import { ConfigError, loadConfig, type Config } from '../config/index.js';
-import { configOption } from './options.js';
+import type { Config } from '../config/index.js';
+import { configOption, loadConfigOrReport } from './options.js';
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -23,13 +23,7 @@ export const command: CommandModule = {
   builder: (y) => y.option('config', configOption),
   async handler(argv) {
     const file = String(argv.config);
-    try {
-      const config = await loadConfig(file);
-      console.log(summary(file, config));
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      console.error(e.message);
-      process.exitCode = 1;
-    }
+    const config = await loadConfigOrReport(file);
+    if (config !== null) console.log(summary(file, config));
   },
 };

@@ -8,10 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { ConfigError, loadConfig } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { listenerUrl, startDaemon } from '../daemon.js';
 import { createLogger, flushLogs } from '../log.js';
+import { loadConfigOrReport } from './options.js';
 
 const DEMO_CONFIG = fileURLToPath(new URL('../../config/examples/demo.yaml', import.meta.url));
 const RESTART_DELAY_MS = 5000;
@@ -75,15 +75,8 @@ export const command: CommandModule = {
       .option('config', { alias: 'c', type: 'string', default: DEMO_CONFIG, describe: 'The demo balancer file' })
       .option('cluster-base-port', { type: 'number', default: 4000, describe: 'Demo node n replicates on this port + n' }),
   async handler(argv) {
-    let config: Config;
-    try {
-      config = await loadConfig(String(argv.config));
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      console.error(e.message);
-      process.exitCode = 1;
-      return;
-    }
+    const config = await loadConfigOrReport(String(argv.config));
+    if (config === null) return;
     const say = (line: string): void => void process.stdout.write(`[demo] ${line}\n`);
     const nodes = demoNodes(config, Number(argv['cluster-base-port']));
     let stopping = false;

@@ -7,8 +7,7 @@
 import net from 'node:net';
 import http from 'node:http';
 import type { CommandModule } from 'yargs';
-import { ConfigError, loadConfig } from '../config/index.js';
-import { configOption } from './options.js';
+import { configOption, loadConfigOrReport } from './options.js';
 
 /** The whole check is bounded by this. */
 export const HEALTHCHECK_TIMEOUT_MS = 2000;
@@ -51,16 +50,8 @@ export const command: CommandModule = {
   describe: 'Exit 0 when the daemon of this file is alive (admin /healthz, else its first listener accepts)',
   builder: (y) => y.option('config', configOption),
   async handler(argv) {
-    const file = String(argv.config);
-    let config;
-    try {
-      config = await loadConfig(file);
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      console.error(e.message);
-      process.exitCode = 1;
-      return;
-    }
+    const config = await loadConfigOrReport(String(argv.config));
+    if (config === null) return;
     const deadline = AbortSignal.timeout(HEALTHCHECK_TIMEOUT_MS);
     let target: string;
     let problem: string | null;

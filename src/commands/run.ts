@@ -9,23 +9,15 @@ import type { CommandModule } from 'yargs';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { listenerUrl, startDaemon } from '../daemon.js';
 import { createLogger, flushLogs } from '../log.js';
-import { configOption } from './options.js';
+import { configOption, loadConfigOrReport } from './options.js';
 
 export const command: CommandModule = {
   command: ['run', '$0'],
   describe: 'Run the load balancer (the default command)',
   builder: (y) => y.option('config', configOption),
   async handler(argv) {
-    const file = String(argv.config);
-    let config;
-    try {
-      config = await loadConfig(file);
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      console.error(e.message);
-      process.exitCode = 1;
-      return;
-    }
+    const config = await loadConfigOrReport(String(argv.config));
+    if (config === null) return;
     const logger = createLogger(config.log);
     let daemon;
     try {
