@@ -18,6 +18,26 @@ export interface ClientInfo {
   serverName: string;
 }
 
+/** Told when the client goes away: the owner of the member request in flight. */
+export interface ClientGoneListener {
+  clientGone(): void;
+}
+
+/**
+ * The client's side of a request, as the request path hands it to an HTTP member's connector (and
+ * to the response relay): whether the client went away, and one listener to tell when it does.
+ * It stands in for an AbortSignal, which costs an AbortController, an EventTarget dispatch and
+ * about 1 KiB for every request, while almost no request is ever aborted; code that needs a real
+ * signal (AJP, waits) asks the Exchange for one, which makes it on first use.
+ */
+export interface ClientAbort {
+  readonly aborted: boolean;
+  /** `listener` is told (once) when the client goes away; it replaces the previous one. */
+  watch(listener: ClientGoneListener): void;
+  /** Stop telling `listener` (no-op when another one has taken its place). */
+  unwatch(listener: ClientGoneListener): void;
+}
+
 /** One request as it goes to one member, after mount mapping and header rewriting. */
 export interface BackendRequest {
   method: string;

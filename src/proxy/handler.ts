@@ -13,26 +13,23 @@
  * (§4.6). Bytes to and from the member are added to member.transferred / member.read (bytraffic).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { Balancer } from '../balancer/balancer.js';
 import type { Member } from '../balancer/member.js';
 import { connectSucceeded, markInError, postRequest, preRequest, releaseMember, retryWait, type Chosen, type PendingWait, type StickyRequest } from '../balancer/select.js';
 import type { AccessRecord, AttemptFailure } from '../log.js';
 import { AttemptBody, BodyReplay, BodyReplayError } from './body-replay.js';
-import { BackendError, type BackendErrorKind, type BackendRequest, type BackendResponse, type ClientInfo, type MemberConnector } from './connector.js';
+import { BackendError, type BackendErrorKind, type BackendRequest, type BackendResponse, type ClientAbort, type ClientGoneListener, type ClientInfo, type MemberConnector } from './connector.js';
 import { balancerNow, type ProxyContext } from './context.js';
 import { dropsConnection, errorPage } from './error-page.js';
 import { forwardRequestHeaders, forwardResponseHeaders, hostHeader, type ResponseHeaderRewriter } from './headers.js';
+import { HttpConnector, type ForwardedBody, type ForwardedResponse, type HttpAttempt } from './http-connector.js';
 import { memberPath, type MountTarget } from './mounts.js';
 import { PathError, parseRequestPath } from './request-path.js';
+import { ResponseRelay } from './response-relay.js';
 import type { PublicOrigin } from './reverse.js';
 import { routeCookie } from './route-cookie.js';
-
-/** rawHeaders ([name, value, name, value, ...]) as pairs. */
-function headerPairs(raw: readonly string[]): Array<[string, string]> {
-  const pairs: Array<[string, string]> = [];
-  for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
-  return pairs;
-}
+import { StreamBody } from './stream-body.js';
 
 /** The reason httpd gives for a failed read of the member's response (spec §4.2, §10.7). */
 export const READ_ERROR = 'Error reading from remote server';
@@ -89,14 +86,38 @@ function headBytes(firstLineLength: number, headers: ReadonlyArray<readonly [str
   return n;
 }
 
+/** The same for a flat [name, value, ...] list (what undici is given). */
+function flatHeadBytes(firstLineLength: number, headers: readonly string[]): number {
+  let n = firstLineLength + 2 + 2;
+  for (let i = 0; i < headers.length; i++) n += headers[i]!.length + 2;
+  return n;
+}
+
+/**
+ * `new Date(ms).toISOString()` for the access log, computed once per millisecond: under load many
+ * requests start within the same millisecond.
+ */
+let isoMs = -1;
+let isoText = '';
+function isoTime(ms: number): string {
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
 /**
  * The state of one client request across its attempts: the BALANCER_* facts (§2.7), the members
  * it was given (each releases its busy count at the end), and what the access log reports.
+ *
+ * It is also the request's ClientAbort: the member request in flight (or the response relay)
+ * watches it and is told when the client goes away. An AbortSignal is made only for code that
+ * asks for one (AJP members, the balancer `timeout` wait); most requests never need it.
  */
-export class Exchange {
+export class Exchange implements ClientAbort {
   readonly started = performance.now();
   readonly startTime = Date.now();
-  readonly abort = new AbortController();
   balancer: Balancer | null = null;
   /** The member of the last attempt (BALANCER_WORKER_NAME). */
   member: Member | null = null;
@@ -109,10 +130,15 @@ export class Exchange {
   status: number | null = null;
   /** Response body bytes sent to the client. */
   bytes = 0;
+  /** The client went away before its response was complete. */
+  aborted = false;
   /** Failed attempts (per-member error metrics); null while none failed. */
   private failures: AttemptFailure[] | null = null;
-  private bodies: Array<[Member, AttemptBody]> = [];
+  /** Request bodies given to attempts; null while the request has none. */
+  private bodies: Array<[Member, AttemptBody]> | null = null;
   private finished = false;
+  private controller: AbortController | null = null;
+  private listener: ClientGoneListener | null = null;
 
   constructor(
     readonly ctx: ProxyContext,
@@ -123,9 +149,36 @@ export class Exchange {
     readonly keepalives: number,
   ) {}
 
+  /** The client went away: tell whoever watches, and fire the signal if one was made. */
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listener = this.listener;
+    this.listener = null;
+    this.controller?.abort();
+    listener?.clientGone();
+  }
+
+  /** An AbortSignal that fires with `abort()`, made on first use. */
+  get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  watch(listener: ClientGoneListener): void {
+    this.listener = listener;
+  }
+
+  unwatch(listener: ClientGoneListener): void {
+    if (this.listener === listener) this.listener = null;
+  }
+
   /** Remember the request body an attempt got, to count it into member.transferred at the end. */
   trackBody(member: Member, body: AttemptBody): void {
-    this.bodies.push([member, body]);
+    (this.bodies ??= []).push([member, body]);
   }
 
   /** The request is over (response finished or connection gone): release members, log. */
@@ -133,11 +186,11 @@ export class Exchange {
     if (this.finished) return;
     this.finished = true;
     for (const m of this.used) releaseMember(m);
-    for (const [m, body] of this.bodies) m.transferred += body.bytes;
+    if (this.bodies !== null) for (const [m, body] of this.bodies) m.transferred += body.bytes;
     const { access } = this.ctx;
     if (!access.wanted) return;
     const record: AccessRecord = {
-      time: new Date(this.startTime).toISOString(),
+      time: isoTime(this.startTime),
       client: this.client.remoteAddress,
       method: this.method,
       url: this.url,
@@ -190,10 +243,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** The balancer `timeout` (§3.1): poll for a usable member every `step` until the deadline. */
-async function waitForMember(b: Balancer, wait: PendingWait, signal: AbortSignal): Promise<Chosen | null> {
+async function waitForMember(b: Balancer, wait: PendingWait, ex: Exchange): Promise<Chosen | null> {
   for (;;) {
-    await sleep(Math.max(1, wait.step), signal);
-    if (signal.aborted) return null;
+    await sleep(Math.max(1, wait.step), ex.signal);
+    if (ex.aborted) return null;
     const now = balancerNow();
     const chosen = retryWait(b, wait, now);
     if (chosen !== null) return chosen;
@@ -208,15 +261,40 @@ export interface AttemptRequest {
   /** Forwarded request headers without Host (the member decides it), from forwardRequestHeaders. */
   headers: Array<[string, string]>;
   /**
-   * The client's headers exactly as received, for AJP members: mod_proxy_ajp sends r->headers_in
-   * unchanged (the client's Host, no X-Forwarded-*; the client's address travels as an attribute).
+   * The client's headers exactly as received (node's rawHeaders), for AJP members: mod_proxy_ajp
+   * sends r->headers_in unchanged (the client's Host, no X-Forwarded-*; the client's address
+   * travels as an attribute).
    */
-  clientHeaders: Array<[string, string]>;
+  clientHeaders: readonly string[];
   /** The client's Host header (ProxyPreserveHost). */
   host: string | null;
   httpVersion: string;
   replay: BodyReplay | null;
   contentLength: number | null;
+}
+
+/**
+ * How one attempt is sent, by transport: HTTP members (mod_proxy_http's role) take an HttpAttempt
+ * in undici's own shapes; other connectors (AJP) the generic BackendRequest. Each resolves with
+ * the attempt's value or rejects with a BackendError.
+ */
+export interface AttemptSenders<T> {
+  http(connector: HttpConnector, attempt: HttpAttempt, member: Member): Promise<T>;
+  other(connector: MemberConnector, req: BackendRequest, member: Member): Promise<T>;
+}
+
+/** rawHeaders ([name, value, name, value, ...]) as pairs. */
+function headerPairs(raw: readonly string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
+  return pairs;
+}
+
+/** The header list for an HTTP member: Host first (ProxyPreserveHost, §8), then the forwarded ones, flat. */
+function memberHeaders(host: string, forwarded: ReadonlyArray<readonly [string, string]>): string[] {
+  const out = ['Host', host];
+  for (const [name, value] of forwarded) out.push(name, value);
+  return out;
 }
 
 /**
@@ -227,22 +305,21 @@ export async function runAttempts<T>(
   ex: Exchange,
   b: Balancer,
   r: AttemptRequest,
-  send: (connector: MemberConnector, req: BackendRequest, member: Member) => Promise<T>,
+  send: AttemptSenders<T>,
   /** Whether the attempt that produced this value went out on a reused connection. */
   reused: (value: T) => boolean,
 ): Promise<AttemptOutcome<T>> {
   const { ctx } = ex;
-  const signal = ex.abort.signal;
   ex.balancer = b;
   let attempts = 0;
   let maxAttempts = 0;
-  let failure: AttemptOutcome<T> = { kind: 'error', status: 503, reason: 'no usable member', timedOut: false };
+  let failure: AttemptOutcome<T> | null = null;
   for (;;) {
-    if (signal.aborted) return { kind: 'aborted' };
+    if (ex.aborted) return { kind: 'aborted' };
     let selection = preRequest(b, r.sticky, balancerNow());
     if (selection.kind === 'unavailable' && selection.wait !== null) {
-      const found = await waitForMember(b, selection.wait, signal);
-      if (signal.aborted) {
+      const found = await waitForMember(b, selection.wait, ex);
+      if (ex.aborted) {
         if (found !== null) releaseMember(found.member);
         return { kind: 'aborted' };
       }
@@ -269,26 +346,33 @@ export async function runAttempts<T>(
       ex.trackBody(member, body);
     }
     const cfg = member.config;
-    let headers = r.clientHeaders;
-    if (cfg.scheme === 'http') {
-      headers = r.headers.slice();
-      headers.unshift(['Host', hostHeader(ctx.config.proxy.preservehost, r.host, cfg.host, cfg.port)]);
-    }
-    const breq: BackendRequest = {
-      method: ex.method,
-      httpVersion: r.httpVersion,
-      path: memberPath(cfg.basepath, r.target.forwardPath),
-      headers,
-      body,
-      bodyLength: r.contentLength,
-      client: ex.client,
-      // httpd's "session-route" note: the route the request asked for (mod_proxy_ajp's jvm_route).
-      route: selection.sessionRoute ?? '',
-      signal,
-    };
-    const sentHead = headBytes(breq.method.length + breq.path.length + 10, headers);
+    const path = memberPath(cfg.basepath, r.target.forwardPath);
+    const firstLine = ex.method.length + path.length + 10;
+    let sentHead = 0;
     try {
-      const value = await send(ctx.connectorFor(b, member), breq, member);
+      const connector = ctx.connectorFor(b, member);
+      let sending: Promise<T>;
+      if (connector instanceof HttpConnector) {
+        const headers = memberHeaders(hostHeader(ctx.config.proxy.preservehost, r.host, cfg.host, cfg.port), r.headers);
+        sentHead = flatHeadBytes(firstLine, headers);
+        sending = send.http(connector, { method: ex.method, path, headers, body, client: ex }, member);
+      } else {
+        const headers = headerPairs(r.clientHeaders);
+        sentHead = headBytes(firstLine, headers);
+        sending = send.other(connector, {
+          method: ex.method,
+          httpVersion: r.httpVersion,
+          path,
+          headers,
+          body,
+          bodyLength: r.contentLength,
+          client: ex.client,
+          // httpd's "session-route" note: the route the request asked for (mod_proxy_ajp's jvm_route).
+          route: selection.sessionRoute ?? '',
+          signal: ex.signal,
+        }, member);
+      }
+      const value = await sending;
       member.transferred += sentHead;
       // §4.3: only opening a connection resets error_time and retries (U:4021-4031).
       if (!reused(value)) connectSucceeded(member);
@@ -297,7 +381,7 @@ export async function runAttempts<T>(
     } catch (err) {
       const be = err instanceof BackendError ? err : new BackendError('protocol', `member request failed: ${(err as Error).message}`, { cause: err });
       ctx.counters.backendErrors[be.kind]++;
-      if (be.kind === 'aborted' || signal.aborted) return { kind: 'aborted' };
+      if (be.kind === 'aborted' || ex.aborted) return { kind: 'aborted' };
       ex.failed(member, be.kind);
       if (be.nothingSent) {
         // P:1486-1496: the scheme handler's 503 puts the member in error (unless I) and is the only failover case.
@@ -336,7 +420,7 @@ export async function runAttempts<T>(
     }
   }
   r.replay?.release();
-  return failure;
+  return failure ?? { kind: 'error', status: 503, reason: 'no usable member', timedOut: false };
 }
 
 /** Answer with one of stickyd's own pages. */
@@ -404,21 +488,12 @@ export function resolveTarget(ctx: ProxyContext, url: string, onError: (status: 
 export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, keepalives: number): void {
   ctx.counters.requests++;
   const ex = new Exchange(ctx, req.method ?? 'GET', req.url ?? '/', clientInfo(req, ctx.config.server.servername), keepalives);
-  const head = ex.method === 'HEAD';
   res.once('close', () => {
     // The client went away before the response was complete: abort the member request.
-    if (!res.writableFinished) ex.abort.abort();
+    if (!res.writableFinished) ex.abort();
     ex.finish();
   });
-  proxy(ex, req, res, head).catch((err: unknown) => {
-    ctx.logger.error({ err, url: ex.url }, 'request failed unexpectedly');
-    if (!res.headersSent) {
-      ex.status = 500;
-      ex.bytes = sendErrorPage(res, 500, undefined, true, head);
-    } else {
-      res.destroy();
-    }
-  });
+  void proxy(ex, req, res);
 }
 
 /**
@@ -431,13 +506,37 @@ function validFraming(ctx: ProxyContext, req: IncomingMessage, facts: RequestFac
   return ok;
 }
 
-async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse, head: boolean): Promise<void> {
+/** Answer with one of stickyd's own pages and note it for the access log. */
+function answer(ex: Exchange, res: ServerResponse, status: number, reason: string | undefined, closeClient = false): void {
+  ex.status = status;
+  ex.bytes = sendErrorPage(res, status, reason, closeClient || ex.ctx.draining, ex.method === 'HEAD');
+}
+
+/** The request, from its headers to the member's response head; never rejects. */
+async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    await forward(ex, req, res);
+  } catch (err) {
+    ex.ctx.logger.error({ err, url: ex.url }, 'request failed unexpectedly');
+    if (!res.headersSent) {
+      ex.status = 500;
+      ex.bytes = sendErrorPage(res, 500, undefined, true, ex.method === 'HEAD');
+    } else {
+      res.destroy();
+    }
+  }
+}
+
+/** How the request path sends an attempt: HTTP members forward (direct body), AJP ones the generic way. */
+const SEND: AttemptSenders<ForwardedResponse | BackendResponse> = {
+  http: (connector, attempt) => connector.forward(attempt),
+  other: (connector, req) => connector.request(req),
+};
+
+const reusedConnection = (response: ForwardedResponse | BackendResponse): boolean => response.reusedConnection === true;
+
+async function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { ctx } = ex;
-  const answer = (status: number, reason: string | undefined, closeClient = false): void => {
-    ex.status = status;
-    if (ctx.draining) closeClient = true;
-    ex.bytes = sendErrorPage(res, status, reason, closeClient, head);
-  };
   // node emits 'request' as soon as the header block is parsed, and only then reports an error it
   // finds further on in the same packet (an invalid Transfer-Encoding, a bad first chunk): let that
   // happen first, so such a request is never forwarded at all.
@@ -445,11 +544,11 @@ async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse, he
   if (!req.socket.writable) return;
   const raw = req.rawHeaders;
   const facts = requestFacts(raw);
-  if (!validFraming(ctx, req, facts)) return answer(400, undefined, true);
-  const target = resolveTarget(ctx, ex.url, (status) => answer(status, undefined));
+  if (!validFraming(ctx, req, facts)) return answer(ex, res, 400, undefined, true);
+  const target = resolveTarget(ctx, ex.url, (status) => answer(ex, res, status, undefined));
   if (target === null) return;
   const b = ctx.balancers.get(target.rule.balancer);
-  if (b === undefined) return answer(404, undefined);
+  if (b === undefined) return answer(ex, res, 404, undefined);
   const headers = forwardRequestHeaders(raw, {
     addHeaders: ctx.config.proxy.addheaders,
     clientAddress: ex.client.remoteAddress,
@@ -462,12 +561,12 @@ async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse, he
     target,
     sticky: { url: target.stickyUrl, cookie: facts.cookie },
     headers,
-    clientHeaders: headerPairs(raw),
+    clientHeaders: raw,
     host: facts.host,
     httpVersion: req.httpVersion,
     replay,
     contentLength: facts.contentLength,
-  }, (connector, breq) => connector.request(breq), (response) => response.reusedConnection === true);
+  }, SEND, reusedConnection);
 
   if (outcome.kind === 'aborted') {
     if (!res.headersSent) res.destroy();
@@ -481,16 +580,18 @@ async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse, he
   const member = ex.member;
   if (outcome.kind === 'error') {
     if (member !== null) postRequest(b, member, { status: outcome.status, timedOut: outcome.timedOut }, balancerNow());
-    answer(outcome.status, outcome.status === 503 ? undefined : outcome.reason);
+    answer(ex, res, outcome.status, outcome.status === 503 ? undefined : outcome.reason);
     return;
   }
   relayResponse(ex, b, member!, outcome.value, res, facts.host);
 }
 
-/** Send the member's response to the client, streaming its body. */
-function relayResponse(ex: Exchange, b: Balancer, member: Member, response: BackendResponse, res: ServerResponse, host: string | null): void {
+/** Send the member's response to the client; its body goes through a ResponseRelay. */
+function relayResponse(ex: Exchange, b: Balancer, member: Member, response: ForwardedResponse | BackendResponse, res: ServerResponse, host: string | null): void {
   const { ctx } = ex;
-  const { status, body } = response;
+  const { status } = response;
+  // AJP members hand over a Readable; HTTP ones a body that writes straight into the relay.
+  const body: ForwardedBody = response.body instanceof Readable ? new StreamBody(response.body) : response.body;
   member.read += headBytes(13 + response.statusText.length, response.headers);
   // post_request runs once the final status is known; httpd runs it after the body, which only
   // matters for requests running at the same time.
@@ -508,19 +609,5 @@ function relayResponse(ex: Exchange, b: Balancer, member: Member, response: Back
     return;
   }
   ex.status = status;
-  body.on('data', (chunk: Buffer) => {
-    member.read += chunk.length;
-    ex.bytes += chunk.length;
-    if (!res.write(chunk)) body.pause();
-  });
-  res.on('drain', () => body.resume());
-  body.once('end', () => res.end());
-  body.once('error', () => {
-    // The member failed mid-body: the client cannot be told with a status any more; cut it off
-    // so it sees a truncated response rather than a complete-looking one.
-    res.destroy();
-  });
-  res.once('close', () => {
-    if (!body.readableEnded) body.destroy();
-  });
+  new ResponseRelay(ex, member, res, body).start();
 }

@@ -1,7 +1,9 @@
 /**
  * The HTTP member transport (mod_proxy_http's role): one undici Pool per member, keep-alive
- * connections, requests sent through undici's low-level `dispatch` API so that the response
- * body is streamed without an extra buffering layer.
+ * connections, requests sent through undici's low-level `dispatch` API. On the request path
+ * (`forward`) the response body goes from undici's parser straight into the client response (a
+ * BodySink, with undici's pause/resume for back-pressure): no stream layer in between. Generic
+ * callers (`request`, health checks) get the body as a Readable.
  *
  * Member settings (spec §7.2) map to the pool like this:
  * - `max` → connections; `disablereuse` → pipelining 0 (a connection per request);
@@ -21,7 +23,7 @@ import { Readable, type Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { buildConnector, Pool } from 'undici';
 import type { MemberConfig } from '../config/types.js';
-import { BackendError, type BackendRequest, type BackendResponse, type MemberConnector } from './connector.js';
+import { BackendError, type BackendRequest, type BackendResponse, type ClientAbort, type ClientGoneListener, type MemberConnector } from './connector.js';
 
 /** Connection-level settings: a change of any of these needs a new connector (reload). */
 export function httpConnectionSettings(c: MemberConfig): string {
@@ -67,40 +69,135 @@ function latin1(b: Buffer | string): string {
   return typeof b === 'string' ? b : b.toString('latin1');
 }
 
-/** The response body: undici pushes into it, backpressure pauses undici's parser. */
+/** Body bytes undici may parse before the consumer attaches (a few microtasks after the head); then it pauses. */
+const EARLY_LIMIT = 64 * 1024;
+
+/**
+ * One attempt on an HTTP member in the shapes undici takes, so that nothing is converted per
+ * request (the request path builds it; `request()` and `upgrade()` build it from a BackendRequest).
+ */
+export interface HttpAttempt {
+  method: string;
+  /** Path and query to send. */
+  path: string;
+  /** [name, value, name, value, ...]: hop-by-hop headers removed, Host first. */
+  headers: string[];
+  body: Readable | null;
+  /** The client: when it goes away, the member request is aborted. */
+  client: ClientAbort;
+}
+
+/** Where a forwarded response body goes: each chunk as undici's parser hands it over. */
+export interface BodySink {
+  /** A chunk of the body; false: the sink is full, the member's socket pauses until `resume()`. */
+  write(chunk: Buffer): boolean;
+  /** The body is complete. */
+  end(): void;
+  /** The member failed mid-body (reset, read timeout, invalid framing): the body is incomplete. */
+  fail(err: Error): void;
+}
+
+/**
+ * A response body delivered straight into one sink, without a stream in between: a Readable per
+ * response (push, buffering, 'data'/'end' on later ticks) was a fifth of the proxy's CPU.
+ */
+export interface ForwardedBody {
+  /** Deliver the body to `sink` (once): what arrived already at once, the rest as it comes. */
+  attach(sink: BodySink): void;
+  /** The sink has room again. */
+  resume(): void;
+  /** The consumer drops the body: abort the member request unless the body is complete. */
+  destroy(err?: Error): void;
+}
+
+/** A member's response to `forward()`: head parsed, body to be attached. */
+export interface ForwardedResponse extends Omit<BackendResponse, 'body'> {
+  body: ForwardedBody;
+  reusedConnection: boolean;
+}
+
+/** How a request's response is handed over: a direct body (forward), a Readable (request), or an upgrade. */
+type HandlerMode = 'forward' | 'request' | 'upgrade';
+
+/** A Readable over a ForwardedBody, for consumers that want a stream (health checks, upgrade refusals). */
 class MemberBody extends Readable {
-  constructor(private readonly handler: ForwardHandler) {
+  constructor(private readonly source: ForwardedBody) {
     super();
+    source.attach({
+      write: (chunk) => this.push(chunk),
+      end: () => this.push(null),
+      fail: (err) => this.destroy(err),
+    });
   }
 
   override _read(): void {
-    this.handler.resumeFn?.();
+    this.source.resume();
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    this.handler.bodyDestroyed(err);
+    this.source.destroy(err ?? undefined);
     callback(err);
   }
 }
 
-/** undici's dispatch handler for one attempt. */
-class ForwardHandler {
+/** The AbortSignal of a BackendRequest as the ClientAbort an attempt watches (generic `request()` callers). */
+class SignalAbort implements ClientAbort {
+  private listener: ClientGoneListener | null = null;
+
+  constructor(private readonly signal: AbortSignal) {}
+
+  get aborted(): boolean {
+    return this.signal.aborted;
+  }
+
+  watch(listener: ClientGoneListener): void {
+    if (this.listener === null) this.signal.addEventListener('abort', this.onAbort, { once: true });
+    this.listener = listener;
+  }
+
+  unwatch(listener: ClientGoneListener): void {
+    if (this.listener !== listener) return;
+    this.listener = null;
+    this.signal.removeEventListener('abort', this.onAbort);
+  }
+
+  private readonly onAbort = (): void => {
+    const l = this.listener;
+    this.listener = null;
+    l?.clientGone();
+  };
+}
+
+/** undici's dispatch handler for one attempt; after the head it is the response body too. */
+class ForwardHandler implements ForwardedBody, ClientGoneListener {
   abortFn: ((err?: Error) => void) | null = null;
-  resumeFn: (() => void) | null = null;
   reusedConnection = false;
+  /** `acquire`: this attempt holds one of the connector's slots until it finishes. */
+  holdsSlot = false;
+  /** `acquire`: set while the attempt waits for a slot; dispatches it. */
+  grant: (() => void) | null = null;
+  private resumeFn: (() => void) | null = null;
   private connected = false;
   private requestSent = false;
   private settled = false;
   private finished = false;
-  private body: MemberBody | null = null;
   private abortReason: BackendError | null = null;
+  private sink: BodySink | null = null;
+  /** Body chunks parsed before a sink was attached (they come with the head, in the same read). */
+  private early: Buffer[] | null = null;
+  private earlyBytes = 0;
+  /** The body completed, or failed, before a sink was attached. */
+  private ended = false;
+  private bodyError: Error | null = null;
+  /** The consumer destroyed the body: it is told nothing more. */
+  private dropped = false;
 
   constructor(
-    private readonly req: BackendRequest,
-    private readonly resolve: (r: BackendResponse | UpgradeOutcome) => void,
+    private readonly connector: HttpConnector,
+    private readonly attempt: HttpAttempt,
+    private readonly resolve: (r: ForwardedResponse | BackendResponse | UpgradeOutcome) => void,
     private readonly reject: (e: BackendError) => void,
-    private readonly done: () => void,
-    private readonly upgrade: boolean,
+    private readonly mode: HandlerMode,
   ) {}
 
   /** Abort from outside (client gone, acquire timeout). */
@@ -109,6 +206,10 @@ class ForwardHandler {
     this.abortReason ??= reason;
     if (this.abortFn !== null) this.abortFn(reason);
     else this.fail(reason);
+  }
+
+  clientGone(): void {
+    this.abort(new BackendError('aborted', 'the client went away'));
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -129,20 +230,28 @@ class ForwardHandler {
     // 1xx interim responses (103 Early Hints) are not relayed; wait for the final one.
     if (statusCode < 200) return true;
     this.resumeFn = resume;
-    this.body = new MemberBody(this);
     this.settled = true;
-    const response: BackendResponse = { status: statusCode, statusText, headers: headerTuples(rawHeaders), body: this.body, reusedConnection: this.reusedConnection };
-    this.resolve(this.upgrade ? { kind: 'response', response } : response);
+    const headers = headerTuples(rawHeaders);
+    if (this.mode === 'forward') {
+      this.resolve({ status: statusCode, statusText, headers, body: this, reusedConnection: this.reusedConnection });
+      return true;
+    }
+    const response: BackendResponse = { status: statusCode, statusText, headers, body: new MemberBody(this), reusedConnection: this.reusedConnection };
+    this.resolve(this.mode === 'upgrade' ? { kind: 'response', response } : response);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    return this.body!.push(chunk);
+    if (this.sink !== null) return this.sink.write(chunk);
+    (this.early ??= []).push(chunk);
+    this.earlyBytes += chunk.length;
+    return this.earlyBytes < EARLY_LIMIT;
   }
 
   onComplete(): void {
     this.finish();
-    this.body?.push(null);
+    if (this.sink !== null) this.sink.end();
+    else this.ended = true;
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex): void {
@@ -155,8 +264,27 @@ class ForwardHandler {
     this.fail(err);
   }
 
-  bodyDestroyed(err: Error | null): void {
+  attach(sink: BodySink): void {
+    this.sink = sink;
+    const early = this.early;
+    let room = true;
+    if (early !== null) {
+      this.early = null;
+      for (const chunk of early) room = sink.write(chunk);
+    }
+    if (this.bodyError !== null) sink.fail(this.bodyError);
+    else if (this.ended) sink.end();
+    // undici paused when too much came before the sink: go on once the sink has room.
+    else if (early !== null && room) this.resume();
+  }
+
+  resume(): void {
+    this.resumeFn?.();
+  }
+
+  destroy(err?: Error): void {
     // The consumer dropped the body before it ended: abort the member request.
+    this.dropped = true;
     if (!this.finished) this.abortFn?.(err ?? new BackendError('aborted', 'the client went away'));
   }
 
@@ -166,28 +294,32 @@ class ForwardHandler {
     if (!this.settled) {
       this.settled = true;
       this.reject(this.classify(err));
-    } else if (!wasFinished && this.body !== null && !this.body.destroyed) {
-      this.body.destroy(err);
+    } else if (!wasFinished && !this.dropped) {
+      // The member failed mid-body.
+      if (this.sink !== null) this.sink.fail(err);
+      else {
+        this.ended = true;
+        this.bodyError = err;
+      }
     }
   }
 
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.req.signal.removeEventListener('abort', this.onSignal);
-    this.done();
+    this.attempt.client.unwatch(this);
+    if (this.holdsSlot) {
+      this.holdsSlot = false;
+      this.connector.releaseSlot();
+    }
   }
-
-  readonly onSignal = (): void => {
-    this.abort(new BackendError('aborted', 'the client went away'));
-  };
 
   /** undici error → BackendError kind (connector.ts, spec §4.1/§4.2). */
   private classify(err: Error): BackendError {
     if (err instanceof BackendError) return err;
     const code = (err as { code?: string }).code ?? '';
     const msg = `${err.message}${code ? ` (${code})` : ''}`;
-    if (this.req.signal.aborted) return new BackendError('aborted', 'the client went away', { cause: err });
+    if (this.attempt.client.aborted) return new BackendError('aborted', 'the client went away', { cause: err });
     if (!this.connected) {
       if (DNS_CODES.has(code)) return new BackendError('dns', `cannot resolve the member's host name: ${msg}`, { cause: err });
       return new BackendError('connect', `cannot connect to the member: ${msg}`, { cause: err });
@@ -211,7 +343,8 @@ class ForwardHandler {
       return new BackendError('protocol', `invalid response from the member: ${msg}`, reused);
     }
     // The request body stream failed: the client went away while uploading.
-    if (this.req.body !== null && this.req.body.destroyed && this.req.body.errored === err) {
+    const body = this.attempt.body;
+    if (body !== null && body.destroyed && body.errored === err) {
       return new BackendError('aborted', `the client's request body failed: ${msg}`, { cause: err });
     }
     return new BackendError('protocol', `the member request failed: ${msg}`, reused);
@@ -243,16 +376,12 @@ function preciseConnector(timeout: number, keepAlive: boolean): buildConnector.c
   };
 }
 
-/** Waiters for a connection slot when `acquire` is set. */
-interface SlotWaiter {
-  grant: () => void;
-}
-
 export class HttpConnector implements MemberConnector {
   readonly config: MemberConfig;
   private readonly pool: Pool;
   private active = 0;
-  private readonly waiters: SlotWaiter[] = [];
+  /** Attempts waiting for a connection slot when `acquire` is set. */
+  private readonly waiters: ForwardHandler[] = [];
   private closed = false;
 
   constructor(config: MemberConfig) {
@@ -273,92 +402,89 @@ export class HttpConnector implements MemberConnector {
     this.pool.on('connectionError', () => {});
   }
 
+  /**
+   * The request path's attempt: resolves once the response head arrived, with a body that writes
+   * straight into the sink the caller attaches; rejects with a BackendError.
+   */
+  forward(attempt: HttpAttempt): Promise<ForwardedResponse> {
+    return this.send(attempt, 'forward', null) as Promise<ForwardedResponse>;
+  }
+
+  /** MemberConnector's generic attempt (health checks): the body as a Readable. */
   request(req: BackendRequest): Promise<BackendResponse> {
-    return this.send(req, null) as Promise<BackendResponse>;
+    return this.send(httpAttempt(req, req.headers), 'request', null) as Promise<BackendResponse>;
   }
 
   /**
-   * Send an Upgrade request for a tunnel. `req.headers` carries the client's Upgrade header;
+   * Send an Upgrade request for a tunnel. `attempt.headers` carries the client's Upgrade header;
    * undici writes `Connection: upgrade` and `Upgrade` itself.
    */
-  upgrade(req: BackendRequest): Promise<UpgradeOutcome> {
+  upgrade(attempt: HttpAttempt): Promise<UpgradeOutcome> {
     let protocol = 'websocket';
-    const headers = req.headers.filter(([name, value]) => {
-      if (name.length !== 7 || name.toLowerCase() !== 'upgrade') return true;
-      protocol = value;
-      return false;
-    });
-    return this.send({ ...req, headers, body: null }, protocol) as Promise<UpgradeOutcome>;
+    const headers: string[] = [];
+    for (let i = 0; i < attempt.headers.length; i += 2) {
+      const name = attempt.headers[i]!;
+      if (name.length === 7 && name.toLowerCase() === 'upgrade') protocol = attempt.headers[i + 1]!;
+      else headers.push(name, attempt.headers[i + 1]!);
+    }
+    return this.send({ ...attempt, headers, body: null }, 'upgrade', protocol) as Promise<UpgradeOutcome>;
   }
 
-  private send(req: BackendRequest, upgrade: string | null): Promise<BackendResponse | UpgradeOutcome> {
+  private send(attempt: HttpAttempt, mode: HandlerMode, upgrade: string | null): Promise<ForwardedResponse | BackendResponse | UpgradeOutcome> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new BackendError('connect', 'the member connector is closed (configuration reloaded)'));
         return;
       }
-      if (req.signal.aborted) {
+      if (attempt.client.aborted) {
         reject(new BackendError('aborted', 'the client went away'));
         return;
       }
-      const limited = this.config.acquire !== null;
-      // With `acquire`, a slot is released when the attempt ends, but only if one was granted.
-      const slot = { granted: false };
-      const done = limited ? () => { if (slot.granted) this.releaseSlot(); } : noop;
-      const handler = new ForwardHandler(req, resolve, reject, done, upgrade !== null);
-      req.signal.addEventListener('abort', handler.onSignal, { once: true });
-      const headers: string[] = [];
-      for (const [name, value] of req.headers) headers.push(name, value);
-      const dispatch = (): void => {
-        try {
-          this.pool.dispatch(
-            { path: req.path, method: req.method, headers, body: req.body, upgrade, reset: this.config.disablereuse },
-            handler as never,
-          );
-        } catch (err) {
-          handler.onError(err as Error);
-        }
-      };
-      if (!limited) {
-        dispatch();
-        return;
-      }
-      this.acquireSlot(handler, () => { slot.granted = true; dispatch(); });
+      const handler = new ForwardHandler(this, attempt, resolve, reject, mode);
+      attempt.client.watch(handler);
+      if (this.config.acquire === null) this.dispatch(handler, attempt, upgrade);
+      else this.acquireSlot(handler, attempt, upgrade);
     });
   }
 
-  /** `acquire`: a slot within `acquire` ms, else kind 'acquire' (spec §4.1: 503, error state, failover). */
-  private acquireSlot(handler: ForwardHandler, dispatch: () => void): void {
-    if (this.active < this.config.max) {
-      this.active++;
-      dispatch();
-      return;
+  private dispatch(handler: ForwardHandler, attempt: HttpAttempt, upgrade: string | null): void {
+    try {
+      this.pool.dispatch(
+        { path: attempt.path, method: attempt.method, headers: attempt.headers, body: attempt.body, upgrade, reset: this.config.disablereuse },
+        handler as never,
+      );
+    } catch (err) {
+      handler.onError(err as Error);
     }
-    let timer: NodeJS.Timeout | null = null;
-    const waiter: SlotWaiter = {
-      grant: () => {
-        if (timer !== null) clearTimeout(timer);
-        this.active++;
-        dispatch();
-      },
-    };
-    this.waiters.push(waiter);
-    timer = setTimeout(() => {
-      const i = this.waiters.indexOf(waiter);
-      if (i >= 0) this.waiters.splice(i, 1);
-      // Not yet counted as active: the handler's done() must not release a slot.
-      handler.abort(new BackendError('acquire', `no free connection to the member within acquire=${this.config.acquire} ms`));
-    }, this.config.acquire!);
   }
 
-  private releaseSlot(): void {
-    const next = this.waiters.shift();
-    if (next !== undefined) {
-      this.active--;
-      next.grant();
-    } else {
-      this.active--;
+  /** `acquire`: a slot within `acquire` ms, else kind 'acquire' (spec §4.1: 503, error state, failover). */
+  private acquireSlot(handler: ForwardHandler, attempt: HttpAttempt, upgrade: string | null): void {
+    if (this.active < this.config.max) {
+      this.active++;
+      handler.holdsSlot = true;
+      this.dispatch(handler, attempt, upgrade);
+      return;
     }
+    const timer = setTimeout(() => {
+      const i = this.waiters.indexOf(handler);
+      if (i >= 0) this.waiters.splice(i, 1);
+      // Not yet counted as active: finishing the handler must not release a slot.
+      handler.abort(new BackendError('acquire', `no free connection to the member within acquire=${this.config.acquire} ms`));
+    }, this.config.acquire!);
+    handler.grant = () => {
+      clearTimeout(timer);
+      this.active++;
+      handler.holdsSlot = true;
+      this.dispatch(handler, attempt, upgrade);
+    };
+    this.waiters.push(handler);
+  }
+
+  /** An attempt that held a slot finished: the next waiter gets it. */
+  releaseSlot(): void {
+    this.active--;
+    this.waiters.shift()?.grant?.();
   }
 
   async close(): Promise<void> {
@@ -372,4 +498,9 @@ export class HttpConnector implements MemberConnector {
   }
 }
 
-function noop(): void {}
+/** A BackendRequest (pairs, AbortSignal) as an HttpAttempt. */
+function httpAttempt(req: BackendRequest, pairs: ReadonlyArray<readonly [string, string]>): HttpAttempt {
+  const headers: string[] = [];
+  for (const [name, value] of pairs) headers.push(name, value);
+  return { method: req.method, path: req.path, headers, body: req.body, client: new SignalAbort(req.signal) };
+}

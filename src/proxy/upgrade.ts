@@ -15,9 +15,9 @@ import { postRequest } from '../balancer/select.js';
 import { BackendError, type BackendResponse } from './connector.js';
 import { balancerNow, type ProxyContext } from './context.js';
 import { errorPage } from './error-page.js';
-import { clientInfo, clientResponseHeaders, Exchange, resolveTarget, runAttempts } from './handler.js';
+import { clientInfo, clientResponseHeaders, Exchange, resolveTarget, runAttempts, type AttemptSenders } from './handler.js';
 import { forwardRequestHeaders } from './headers.js';
-import { HttpConnector, type UpgradeOutcome } from './http-connector.js';
+import type { UpgradeOutcome } from './http-connector.js';
 
 function statusLine(status: number, text?: string): string {
   return `HTTP/1.1 ${status} ${text || STATUS_CODES[status] || 'Unknown'}\r\n`;
@@ -42,6 +42,12 @@ function headerFacts(raw: readonly string[]): { host: string | null; cookie: str
   return { host, cookie };
 }
 
+/** Upgrades go to HTTP members only. */
+const UPGRADE_SEND: AttemptSenders<UpgradeOutcome> = {
+  http: (connector, attempt) => connector.upgrade(attempt),
+  other: () => Promise.reject(new BackendError('protocol', 'an ajp:// member cannot take an Upgrade request (AJP has no protocol switch)')),
+};
+
 /** Handle node's 'upgrade' event. Never throws. */
 export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   ctx.counters.requests++;
@@ -49,7 +55,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   const ex = new Exchange(ctx, req.method ?? 'GET', req.url ?? '/', clientInfo(req, ctx.config.server.servername), 0);
   let tunnelled = false;
   socket.once('close', () => {
-    ex.abort.abort();
+    ex.abort();
     if (!tunnelled) ex.finish();
   });
   upgrade(ex, req, socket, head, () => { tunnelled = true; }).catch((err: unknown) => {
@@ -89,12 +95,7 @@ async function upgrade(ex: Exchange, req: IncomingMessage, socket: Duplex, head:
     httpVersion: req.httpVersion,
     replay: null,
     contentLength: null,
-  }, (connector, breq, member) => {
-    if (member.config.scheme !== 'http' || !(connector instanceof HttpConnector)) {
-      return Promise.reject(new BackendError('protocol', 'an ajp:// member cannot take an Upgrade request (AJP has no protocol switch)'));
-    }
-    return connector.upgrade(breq);
-  }, (value) => (value.kind === 'upgraded' ? value.reusedConnection : value.response.reusedConnection === true));
+  }, UPGRADE_SEND, (value) => (value.kind === 'upgraded' ? value.reusedConnection : value.response.reusedConnection === true));
 
   if (outcome.kind === 'aborted' || outcome.kind === 'drop') {
     socket.destroy();
