@@ -12,7 +12,7 @@
  * The request body is handed to each attempt through BodyReplay, so a failover sends it whole
  * (§4.6). Bytes to and from the member are added to member.transferred / member.read (bytraffic).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Balancer } from '../balancer/balancer.js';
 import type { Member } from '../balancer/member.js';
@@ -428,7 +428,9 @@ export function sendErrorPage(res: ServerResponse, status: number, reason: strin
   const body = errorPage(status, reason);
   const headers = ['Content-Type', 'text/html; charset=iso-8859-1', 'Content-Length', String(Buffer.byteLength(body))];
   if (closeClient || dropsConnection(status)) headers.push('Connection', 'close');
-  res.writeHead(status, headers);
+  // The reason phrase is given, not left to node: after a member's status line that node refused,
+  // res.statusMessage still holds the refused text and writeHead would throw on it again.
+  res.writeHead(status, STATUS_CODES[status] ?? 'unknown', headers);
   res.end(head ? undefined : body);
   return head ? 0 : Buffer.byteLength(body);
 }

@@ -185,6 +185,9 @@ describe('a member that misbehaves: 502, never a crash', () => {
     ['a header with a bare LF', (s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nX-A: 1\nContent-Length: 0\r\n\r\n'))],
     ['CL and TE together', (s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'))],
     ['an unsolicited 100 Continue', (s) => s.once('data', () => s.end('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'))],
+    // undici accepts these reason phrases, node refuses to write them: this used to crash the daemon.
+    ['a reason phrase with DEL', (s) => s.once('data', () => s.end('HTTP/1.1 200 O\x7fK\r\nContent-Length: 0\r\n\r\n'))],
+    ['a reason phrase with a control character', (s) => s.once('data', () => s.end('HTTP/1.1 200 O\x01K\r\nContent-Length: 2\r\n\r\nok'))],
   ];
 
   it.each(misbehaviour)('%s', async (_name, behave) => {
