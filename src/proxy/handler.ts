@@ -490,7 +490,8 @@ export function resolveTarget(ctx: ProxyContext, url: string, onError: (status: 
 export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, keepalives: number): void {
   ctx.counters.requests++;
   const ex = new Exchange(ctx, req.method ?? 'GET', req.url ?? '/', clientInfo(req, ctx.config.server.servername), keepalives);
-  res.once('close', () => {
+  // 'close' comes once per response ('on' spares the wrapper 'once' would make per request).
+  res.on('close', () => {
     // The client went away before the response was complete: abort the member request.
     if (!res.writableFinished) ex.abort();
     ex.finish();

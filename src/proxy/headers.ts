@@ -106,6 +106,11 @@ export interface ResponseHeaderRewriter {
   cookie(value: string): string;
 }
 
+/** A Connection value that is just the keep-alive token (RFC 9110 §7.6.1: case-insensitive, optional spaces). */
+function namesOnlyKeepAlive(value: string): boolean {
+  return value.length === 10 ? value.toLowerCase() === 'keep-alive' : value.trim().toLowerCase() === 'keep-alive';
+}
+
 /**
  * The response header list for the client, flat [name, value, ...] as node's writeHead takes it.
  * `raw` is the member's list of [name, value] in order.
@@ -113,7 +118,9 @@ export interface ResponseHeaderRewriter {
 export function forwardResponseHeaders(raw: ReadonlyArray<readonly [string, string]>, rewriter: ResponseHeaderRewriter | null): string[] {
   let listed: Set<string> | null = null;
   for (const [name, value] of raw) {
-    if (name.length === 10 && name.toLowerCase() === 'connection') {
+    // `Connection: keep-alive`, what keep-alive members send on every response, names only a
+    // header that is dropped anyway: no token set to build for it.
+    if (name.length === 10 && name.toLowerCase() === 'connection' && !namesOnlyKeepAlive(value)) {
       listed = connectionTokens(listed === null ? [value] : [...listed, value]);
     }
   }

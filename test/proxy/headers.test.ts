@@ -65,6 +65,13 @@ describe('forwardResponseHeaders', () => {
     expect(out).toEqual(['Set-Cookie', 'a=1', 'set-cookie', 'b=2', 'Content-Type', 'text/plain']);
   });
 
+  it('Connection: keep-alive (any case, spaces) drops only hop-by-hop headers; another Connection header still lists its own', () => {
+    const headers: Array<[string, string]> = [['Connection', ' Keep-Alive '], ['Keep-Alive', 'timeout=5'], ['X-Internal', '1'], ['Content-Length', '2']];
+    expect(forwardResponseHeaders(headers, null)).toEqual(['X-Internal', '1', 'Content-Length', '2']);
+    expect(forwardResponseHeaders([...headers, ['connection', 'x-internal']], null)).toEqual(['Content-Length', '2']);
+    expect(forwardResponseHeaders([['Connection', 'keep-alive, X-Internal'], ['X-Internal', '1']], null)).toEqual([]);
+  });
+
   it('passes location-type headers and Set-Cookie through the rewriter', () => {
     const out = forwardResponseHeaders([['Location', 'L'], ['Content-Location', 'C'], ['URI', 'U'], ['Destination', 'D'], ['Set-Cookie', 'S'], ['Link', 'K']], {
       location: (v) => `loc(${v})`,
