@@ -176,6 +176,8 @@ class ForwardHandler implements ForwardedBody, ClientGoneListener {
   holdsSlot = false;
   /** `acquire`: set while the attempt waits for a slot; dispatches it. */
   grant: (() => void) | null = null;
+  /** `acquire`: the attempt's deadline while it waits for a slot. */
+  waitTimer: NodeJS.Timeout | null = null;
   private resumeFn: (() => void) | null = null;
   private connected = false;
   private requestSent = false;
@@ -311,6 +313,10 @@ class ForwardHandler implements ForwardedBody, ClientGoneListener {
     if (this.holdsSlot) {
       this.holdsSlot = false;
       this.connector.releaseSlot();
+    } else if (this.grant !== null) {
+      // Given up while waiting for a slot (client gone): leave the queue, so that the slot goes
+      // to an attempt that still wants it.
+      this.connector.stopWaiting(this);
     }
   }
 
@@ -466,14 +472,13 @@ export class HttpConnector implements MemberConnector {
       this.dispatch(handler, attempt, upgrade);
       return;
     }
-    const timer = setTimeout(() => {
-      const i = this.waiters.indexOf(handler);
-      if (i >= 0) this.waiters.splice(i, 1);
+    handler.waitTimer = setTimeout(() => {
       // Not yet counted as active: finishing the handler must not release a slot.
+      this.stopWaiting(handler);
       handler.abort(new BackendError('acquire', `no free connection to the member within acquire=${this.config.acquire} ms`));
     }, this.config.acquire!);
     handler.grant = () => {
-      clearTimeout(timer);
+      this.stopWaiting(handler);
       this.active++;
       handler.holdsSlot = true;
       this.dispatch(handler, attempt, upgrade);
@@ -481,10 +486,19 @@ export class HttpConnector implements MemberConnector {
     this.waiters.push(handler);
   }
 
+  /** An attempt leaves the queue for a slot (granted one, timed out, or given up). */
+  stopWaiting(handler: ForwardHandler): void {
+    if (handler.waitTimer !== null) clearTimeout(handler.waitTimer);
+    handler.waitTimer = null;
+    handler.grant = null;
+    const i = this.waiters.indexOf(handler);
+    if (i >= 0) this.waiters.splice(i, 1);
+  }
+
   /** An attempt that held a slot finished: the next waiter gets it. */
   releaseSlot(): void {
     this.active--;
-    this.waiters.shift()?.grant?.();
+    this.waiters[0]?.grant?.();
   }
 
   async close(): Promise<void> {

@@ -146,6 +146,27 @@ describe('HttpConnector', () => {
     expect(b.received.map((r) => r.url)).toEqual(['/hold', '/after']);
   });
 
+  it('acquire: an attempt whose client goes away while it waits for a slot gives up its place; the slot is not lost', async () => {
+    let release: () => void = () => {};
+    const b = await startBackend('a', (r, res) => {
+      if (r.url === '/hold') release = () => res.end('held');
+      else res.end('ok');
+    });
+    const c = connector(member(b.port, { max: 1, acquire: 2000 }));
+    const held = c.request(req('/hold'));
+    while (b.received.length === 0) await sleep(5);
+    const ac = new AbortController();
+    const waiting = failure(c.request(req('/gone', { signal: ac.signal })));
+    await sleep(20);
+    ac.abort();
+    expect((await waiting).kind).toBe('aborted');
+    release();
+    expect(await text(await held)).toBe('held');
+    // The slot went back to the pool, not to the attempt that was given up.
+    expect(await text(await c.request(req('/after')))).toBe('ok');
+    expect(b.received.map((r) => r.url)).toEqual(['/hold', '/after']);
+  });
+
   it('an abort signal before the response: kind aborted and the member connection is dropped', async () => {
     let closedAtMember: () => void = () => {};
     const closed = new Promise<void>((r) => (closedAtMember = r));
