@@ -418,7 +418,7 @@ export class HttpConnector implements MemberConnector {
 
   /** MemberConnector's generic attempt (health checks): the body as a Readable. */
   request(req: BackendRequest): Promise<BackendResponse> {
-    return this.send(httpAttempt(req, req.headers), 'request', null) as Promise<BackendResponse>;
+    return this.send(httpAttempt(req), 'request', null) as Promise<BackendResponse>;
   }
 
   /**
@@ -513,8 +513,8 @@ export class HttpConnector implements MemberConnector {
 }
 
 /** A BackendRequest (pairs, AbortSignal) as an HttpAttempt. */
-function httpAttempt(req: BackendRequest, pairs: ReadonlyArray<readonly [string, string]>): HttpAttempt {
+function httpAttempt(req: BackendRequest): HttpAttempt {
   const headers: string[] = [];
-  for (const [name, value] of pairs) headers.push(name, value);
+  for (const [name, value] of req.headers) headers.push(name, value);
   return { method: req.method, path: req.path, headers, body: req.body, client: new SignalAbort(req.signal) };
 }
