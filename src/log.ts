@@ -1,7 +1,7 @@
 /**
  * The daemon's logs: its own messages and the access log, both JSON lines on stdout through one
- * asynchronous destination (writes are batched off the request path; `flushLogs` empties it before
- * the process exits).
+ * asynchronous destination that writes them in batches of up to 10 ms (stdoutDestination;
+ * `flushLogs` empties it before the process exits).
  *
  * The access record carries what Apache's LogFormat can show for a balanced request: the
  * BALANCER_* variables of spec §2.7 plus the usual fields. In-process observers (metrics) get the
