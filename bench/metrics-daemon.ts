@@ -2,6 +2,8 @@
  * The daemon for bench/metrics.ts, in a process of its own: one balancer of one member (the
  * backend port in argv[2]), access log off, and with `--metrics` the metrics observer subscribed
  * exactly as the admin listener subscribes it. Prints "listening <port>" when ready; SIGTERM stops.
+ * SIGUSR2 toggles the observer (prints "metrics on" / "metrics off"), so one process, with the same
+ * JIT state and heap, can be measured both ways in alternating windows.
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -30,10 +32,16 @@ proxypass:
 );
 const logger = pino({ level: 'warn' }, new Writable({ write: (_c, _e, cb) => cb() }));
 const daemon = await startDaemon(config, { logger, accessLogger: null });
-if (withMetrics) {
-  const metrics = new Metrics(daemon);
-  daemon.onRequest(metrics.observe);
-}
+const metrics = new Metrics(daemon);
+let unsubscribe: (() => void) | null = withMetrics ? daemon.onRequest(metrics.observe) : null;
+process.on('SIGUSR2', () => {
+  if (unsubscribe === null) unsubscribe = daemon.onRequest(metrics.observe);
+  else {
+    unsubscribe();
+    unsubscribe = null;
+  }
+  console.log(`metrics ${unsubscribe === null ? 'off' : 'on'}`);
+});
 console.log(`listening ${port}`);
 process.once('SIGTERM', () => {
   void daemon.stop().then(() => process.exit(0));

@@ -4,11 +4,16 @@
  *   node --conditions=stickyd-source --import tsx bench/metrics.ts [--quick]
  *
  * 1. Throughput through a real daemon process (bench/metrics-daemon.ts) on 127.0.0.1, without and
- *    with the metrics observer, alternating runs of autocannon (50 connections, keep-alive) against
- *    one small backend process; prints req/s and p99 per run, the medians and the ratio
- *    (target: the observer costs at most 5 %).
+ *    with the metrics observer: one daemon whose observer is toggled (SIGUSR2) between alternating
+ *    windows of autocannon (50 connections, keep-alive) against one small backend process, so both
+ *    variants share JIT state, heap and the machine's moment-to-moment speed. Prints req/s, p99 and
+ *    the daemon's CPU time per request for each window, the medians and the ratios (target: the
+ *    observer costs at most 5 % of throughput).
+ *    With taskset, the daemon runs alone on CPU 0 and the backend and this script on CPU 1, as in
+ *    `npm run bench`: the daemon is then CPU-bound, so its throughput is one core divided by its
+ *    CPU time per request, and that figure is far steadier than req/s on a shared machine.
  * 2. The observer alone: ns per AccessRecord for a sticky hit on a live balancer.
- * Bounded: 2 × 3 runs of 5 s (--quick: 2 × 2 runs of 2 s).
+ * Bounded: 16 windows of 2 s (--quick: 4).
  */
 // autocannon ships no types; the result fields used here are documented in its README.
 // @ts-expect-error no declaration file
@@ -18,11 +23,13 @@ import { Balancer } from '../src/balancer/balancer.js';
 import { parseConfig } from '../src/config/index.js';
 import type { AccessRecord } from '../src/log.js';
 import { ProxyCounters } from '../src/proxy/counters.js';
+import { spawnSync } from 'node:child_process';
+import { cpuSeconds } from './lib/proc-stats.js';
 import { spawnNode, spawnTs, stopAll } from '../test/helpers/spawn.js';
 
 const quick = process.argv.includes('--quick');
-const ROUNDS = quick ? 2 : 3;
-const SECONDS = quick ? 2 : 5;
+const WINDOWS = quick ? 4 : 16;
+const SECONDS = 2;
 const CONNECTIONS = 50;
 
 const BACKEND = `
@@ -42,34 +49,55 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-async function load(port: number, seconds: number): Promise<{ rps: number; p99: number; errors: number }> {
-  const r: { requests: { average: number }; latency: { p99: number }; errors: number; non2xx: number } = await autocannon({ url: `http://127.0.0.1:${port}/bench`, connections: CONNECTIONS, duration: seconds, headers: { Cookie: 'JSESSIONID=abc.a' } });
-  return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx };
+async function load(port: number, seconds: number): Promise<{ rps: number; total: number; p99: number; errors: number }> {
+  const r: { requests: { average: number; total: number }; latency: { p99: number }; errors: number; non2xx: number } = await autocannon({ url: `http://127.0.0.1:${port}/bench`, connections: CONNECTIONS, duration: seconds, headers: { Cookie: 'JSESSIONID=abc.a' } });
+  return { rps: r.requests.average, total: r.requests.total, p99: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+/** Pin every thread of pid to one CPU; false when taskset is missing or the machine has one CPU. */
+function pin(pid: number, cpu: number): boolean {
+  return spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' }).status === 0;
 }
 
 async function throughput(): Promise<void> {
   const backend = spawnNode(['-e', BACKEND]);
   const backendPort = Number((await backend.waitFor(/^listening \d+/)).split(' ')[1]);
+  const pinned = pin(process.pid, 1) && pin(backend.pid, 1);
+  const daemon = spawnTs('bench/metrics-daemon.ts', [String(backendPort)]);
+  const port = Number((await daemon.waitFor(/^listening \d+/)).split(' ')[1]);
+  if (pinned) pin(daemon.pid, 0);
+  let toggles = 0;
+  const toggle = async (): Promise<void> => {
+    toggles++;
+    daemon.signal('SIGUSR2');
+    while ((daemon.output().match(/^metrics (on|off)$/gm) ?? []).length < toggles) await new Promise((r) => setTimeout(r, 5));
+  };
   const results: Record<'off' | 'on', number[]> = { off: [], on: [] };
   const p99s: Record<'off' | 'on', number[]> = { off: [], on: [] };
-  console.log(`throughput: ${CONNECTIONS} connections, ${SECONDS} s per run, sticky requests, one member`);
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const variant of ['off', 'on'] as const) {
-      const daemon = spawnTs('bench/metrics-daemon.ts', [String(backendPort), ...(variant === 'on' ? ['--metrics'] : [])]);
-      const port = Number((await daemon.waitFor(/^listening \d+/)).split(' ')[1]);
-      await load(port, 1); // warm-up: JIT, pooled member connections
-      const r = await load(port, SECONDS);
-      await daemon.stop();
-      results[variant].push(r.rps);
-      p99s[variant].push(r.p99);
-      console.log(`  round ${round} metrics ${variant.padEnd(3)}: ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99} ms${r.errors ? `  (${r.errors} errors!)` : ''}`);
-    }
+  const cpuPerRequest: Record<'off' | 'on', number[]> = { off: [], on: [] };
+  console.log(`throughput: one daemon, the observer toggled between ${WINDOWS} windows of ${SECONDS} s, ${CONNECTIONS} connections, sticky requests, one member; ${pinned ? 'daemon on CPU 0, backend and load generator on CPU 1' : 'not pinned (no taskset): expect noisy figures'}`);
+  await load(port, 2); // warm-up: JIT, pooled member connections
+  let variant: 'off' | 'on' = 'off';
+  for (let w = 1; w <= WINDOWS; w++) {
+    const cpu0 = cpuSeconds(daemon.pid);
+    const r = await load(port, SECONDS);
+    const us = ((cpuSeconds(daemon.pid) - cpu0) * 1e6) / r.total;
+    results[variant].push(r.rps);
+    p99s[variant].push(r.p99);
+    cpuPerRequest[variant].push(us);
+    console.log(`  window ${String(w).padStart(2)} metrics ${variant.padEnd(3)}: ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99} ms  daemon CPU ${us.toFixed(1)} µs/request${r.errors ? `  (${r.errors} errors!)` : ''}`);
+    await toggle();
+    variant = variant === 'off' ? 'on' : 'off';
   }
+  await daemon.stop();
   const off = median(results.off);
   const on = median(results.on);
-  console.log(`  median without metrics: ${off.toFixed(0)} req/s (p99 ${median(p99s.off)} ms)`);
-  console.log(`  median with metrics:    ${on.toFixed(0)} req/s (p99 ${median(p99s.on)} ms)`);
-  console.log(`  ratio with/without: ${(on / off).toFixed(3)}  → cost ${((1 - on / off) * 100).toFixed(1)} % (target ≤ 5 %)`);
+  const cpuOff = median(cpuPerRequest.off);
+  const cpuOn = median(cpuPerRequest.on);
+  console.log(`  median without metrics: ${off.toFixed(0)} req/s (p99 ${median(p99s.off)} ms), ${cpuOff.toFixed(1)} µs CPU/request`);
+  console.log(`  median with metrics:    ${on.toFixed(0)} req/s (p99 ${median(p99s.on)} ms), ${cpuOn.toFixed(1)} µs CPU/request`);
+  console.log(`  req/s with/without: ${(on / off).toFixed(3)}  → cost ${((1 - on / off) * 100).toFixed(1)} % (target ≤ 5 %)`);
+  console.log(`  CPU/request with/without: ${(cpuOn / cpuOff).toFixed(3)}  → cost ${((cpuOn / cpuOff - 1) * 100).toFixed(1)} % of the core (target ≤ 5 %)`);
 }
 
 function observerAlone(): void {
