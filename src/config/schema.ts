@@ -282,6 +282,7 @@ export const serverSchema = section({
   requestheadertimeout: withDefault(duration({ min: 1 }), 20_000, { doc: 'Time allowed to receive the complete request header block; 408 after', apache: 'RequestReadTimeout header=' }),
   requesttimeout: withDefault(duration({ min: 1 }), 300_000, { doc: 'Time allowed to receive the complete request, body included; 408 after', apache: 'RequestReadTimeout body=' }),
   keepalivetimeout: withDefault(duration({ min: 1 }), 5_000, { doc: 'Idle time of a client keep-alive connection', apache: 'KeepAliveTimeout' }),
+  timeout: withDefault(duration({ min: 1 }), 60_000, { doc: "Idle time of an Upgrade (WebSocket) tunnel, or the member's timeout when that is longer (httpd's tunnel rule)", apache: 'Timeout' }),
   maxkeepaliverequests: withDefault(int(0), 100, { doc: 'Requests per client connection; 0 = unlimited', apache: 'MaxKeepAliveRequests' }),
   gracefultimeout: withDefault(duration({ min: 0 }), 30_000, { doc: 'On SIGTERM/SIGINT: how long in-flight requests may take before connections are cut', apache: 'GracefulShutdownTimeout' }),
 });

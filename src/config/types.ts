@@ -55,6 +55,11 @@ export interface ServerConfig {
   requesttimeout: number;
   /** `KeepAliveTimeout`: idle time of a client keep-alive connection. Default 5 s. */
   keepalivetimeout: number;
+  /**
+   * `Timeout`: how long an Upgrade (WebSocket) tunnel may stay idle in both directions, or the
+   * member's timeout when that is longer (httpd's tunnel uses the larger of the two). Default 60 s.
+   */
+  timeout: number;
   /** `MaxKeepAliveRequests`: requests per client connection; 0 = unlimited. Default 100. */
   maxkeepaliverequests: number;
   /** On SIGTERM/SIGINT: how long in-flight requests may take before connections are cut. Default 30 s. */

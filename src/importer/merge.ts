@@ -200,6 +200,9 @@ class Merger {
 
     const keepalivetimeout = this.agree('KeepAliveTimeout', new Duration(5000), plain('keepalivetimeout'));
     if (keepalivetimeout) doc.server.keepalivetimeout = yamlValue(keepalivetimeout.value);
+    // Timeout's client side that stickyd has: the idle limit of Upgrade tunnels.
+    const serverTimeout = this.agree('Timeout', new Duration(60_000), plain('timeout'));
+    if (serverTimeout) doc.server.timeout = yamlValue(serverTimeout.value);
     // KeepAlive Off: one request per connection (maxkeepaliverequests 1), whatever MaxKeepAliveRequests says.
     const maxRequests = this.agree('MaxKeepAliveRequests (KeepAlive)', 100, (scope) => {
       const keepalive = this.effective(scope, 'keepalive');
@@ -217,13 +220,6 @@ class Merger {
     // Members default to ProxyTimeout, else the server's Timeout (spec §7.2).
     const timeout = this.agree('ProxyTimeout (or Timeout)', new Duration(60_000), (scope) => this.effective(scope, 'proxytimeout') ?? this.effective(scope, 'timeout'));
     if (timeout) doc.proxy.timeout = yamlValue(timeout.value);
-    for (const scope of this.all) {
-      const t = scope.settings.get('timeout');
-      const proxyTimeout = this.effective(scope, 'proxytimeout');
-      if (t && proxyTimeout) {
-        this.warn(t.origin, t.source, `not converted: ProxyTimeout at ${at(proxyTimeout.origin)} sets the member timeout; for clients stickyd has server.requestheadertimeout and server.requesttimeout`);
-      }
-    }
 
     const globals: Record<string, boolean> = { proxypreservehost: (preservehost?.value ?? false) as boolean, proxyaddheaders: (addheaders?.value ?? true) as boolean };
     for (const scope of this.all) {

@@ -112,7 +112,7 @@ const UNSUPPORTED_MEMBER: Record<string, string> = {
   receivebuffersize: 'stickyd uses the system socket buffer size',
   responsefieldsize: 'not supported',
   addressttl: 'stickyd resolves host names through the system resolver on each new connection',
-  upgrade: 'not supported as a parameter',
+  upgrade: 'stickyd tunnels every Upgrade request (WebSocket or other) to http:// members; httpd only the protocols named here',
   flusher: 'not supported',
   mapping: 'not supported',
 };

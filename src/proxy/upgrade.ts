@@ -5,6 +5,10 @@
  * answer turns both connections into one raw TCP tunnel until either side closes; any other
  * answer is relayed as a normal response and the client connection is closed after it.
  *
+ * A tunnel with no bytes in either direction for the larger of `server.timeout` (httpd's Timeout)
+ * and the member's `timeout` is closed on both sides, as httpd 2.4.71 does (checked against the
+ * real server: Timeout 3 with timeout=2 closes an idle tunnel after 3 s, with timeout=5 after 5 s).
+ *
  * AJP has no upgrade mechanism: an Upgrade request whose chosen member is `ajp://` gets 502.
  */
 import type { IncomingMessage } from 'node:http';
@@ -162,22 +166,38 @@ function tunnel(ex: Exchange, member: Member, result: Extract<UpgradeOutcome, { 
   ctx.tunnels.add(entry);
   ctx.counters.tunnels++;
   let over = false;
+  // One timer for the whole tunnel, pushed back by every chunk: cheaper than a timer per socket.
+  const idleMs = tunnelIdleTimeout(ctx.config.server.timeout, member);
+  const idle = setTimeout(() => {
+    ctx.logger.debug({ url: ex.url, member: member.name, idleMs }, 'closing an idle tunnel');
+    entry.destroy();
+  }, idleMs);
   const onClose = (other: Duplex) => (): void => {
     // One side is gone: end the other (what was written still goes out), and cut it if it lingers.
     if (over) return;
     over = true;
+    clearTimeout(idle);
     ctx.tunnels.delete(entry);
     other.end();
     setTimeout(() => other.destroy(), 2000).unref();
     ex.finish();
   };
-  client.on('data', (chunk: Buffer) => { member.transferred += chunk.length; });
+  client.on('data', (chunk: Buffer) => {
+    member.transferred += chunk.length;
+    idle.refresh();
+  });
   backend.on('data', (chunk: Buffer) => {
     member.read += chunk.length;
     ex.bytes += chunk.length;
+    idle.refresh();
   });
   client.pipe(backend);
   backend.pipe(client);
   client.once('close', onClose(backend));
   backend.once('close', onClose(client));
+}
+
+/** httpd's tunnel timeout: the larger of the client side's Timeout and the member's I/O timeout. */
+export function tunnelIdleTimeout(serverTimeout: number, member: Member): number {
+  return Math.max(serverTimeout, member.config.timeout);
 }

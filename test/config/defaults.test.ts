@@ -56,6 +56,7 @@ describe('defaults (spec §7; types.ts)', () => {
         requestheadertimeout: 20_000,
         requesttimeout: 300_000,
         keepalivetimeout: 5_000,
+        timeout: 60_000,
         maxkeepaliverequests: 100,
         gracefultimeout: 30_000,
       },

@@ -115,7 +115,15 @@ describe('Apache semantics of the converted values', () => {
     const r = run({ 'httpd.conf': lines('Listen 80', 'Timeout 300', 'KeepAlive Off', 'MaxKeepAliveRequests 50', cluster, 'ProxyPass / balancer://c/') });
     expect(r.config.proxy.timeout).toBe(300_000);
     expect(r.config.balancers[0]?.members[0]?.timeout).toBe(300_000);
+    expect(r.config.server.timeout).toBe(300_000);
     expect(r.config.server.maxkeepaliverequests).toBe(1);
+  });
+
+  it('keeps Timeout for tunnels when ProxyTimeout sets the members', () => {
+    const r = run({ 'httpd.conf': lines('Listen 80', 'Timeout 30', 'ProxyTimeout 90', cluster, 'ProxyPass / balancer://c/') });
+    expect(r.config.server.timeout).toBe(30_000);
+    expect(r.config.proxy.timeout).toBe(90_000);
+    expect(r.diagnostics).toEqual([]);
   });
 
   it('puts <Location> rules first, the last-declared first, because httpd lets the last matching Location win', () => {

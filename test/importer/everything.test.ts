@@ -39,7 +39,6 @@ describe('the everything fixture', () => {
 
   it('reports only what does not carry over', () => {
     expect(result.diagnostics.map(formatDiagnostic)).toEqual([
-      'httpd.conf:13: Timeout: not converted: ProxyTimeout at httpd.conf:14 sets the member timeout; for clients stickyd has server.requestheadertimeout and server.requesttimeout',
       'sites/app.conf:7: ProxyPass: converted to the prefix rule /img, which matches whole path segments: unlike the regular expression it does not match paths such as /imgx',
       'sites/app.conf:8: ProxyPass: http://10.0.0.20:8080/app: its worker parameters are kept on an explicit one-member balancer "10.0.0.20-8080" with status +I and forcerecovery off, as httpd runs a direct worker',
       'sites/app.conf:20: ProxySet: ping= not converted: stickyd supports it for ajp:// members only (the HTTP 100-continue probe is not implemented)',
@@ -56,6 +55,7 @@ describe('the everything fixture', () => {
     expect(config.server).toEqual({
       servername: 'www.example.com',
       keepalivetimeout: 7000,
+      timeout: 120_000,
       maxkeepaliverequests: 500,
       gracefultimeout: 15_000,
       maxheadersize: 16384,

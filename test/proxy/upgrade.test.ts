@@ -88,6 +88,48 @@ describe('WebSocket through the proxy', () => {
     expect(proxy.daemon.balancers.get('c1')!.members.map((m) => m.busy)).toEqual([0, 0]);
   });
 
+  describe('an idle tunnel is closed after the larger of server.timeout and the member timeout (httpd)', () => {
+    async function idleCluster(serverTimeout: string, memberTimeout: string) {
+      const a = await wsBackend('a');
+      const proxy = await startProxy(
+        `server: { servername: proxy.test, timeout: ${serverTimeout} }\nbalancers:\n  c1:\n    members:\n      - { url: ${a.url}, timeout: ${memberTimeout} }\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`,
+      );
+      const ws = await open(`ws://127.0.0.1:${proxy.port}/`);
+      const closed = new Promise<number>((resolve) => ws.once('close', () => resolve(Date.now())));
+      return { a, proxy, ws, closed, isOpen: () => ws.readyState === WebSocket.OPEN };
+    }
+
+    it('server.timeout longer: open past the member timeout, traffic either way keeps it open, then closed on both sides', async () => {
+      const { a, proxy, ws, closed, isOpen } = await idleCluster('400ms', '100ms');
+      await sleep(250);
+      expect(isOpen()).toBe(true);
+      // Client → member every 100 ms, and the member's echo back: ~1 s, well past 400 ms.
+      for (let i = 0; i < 10; i++) {
+        await sleep(100);
+        expect(await roundTrip(ws, `m${i}`)).toBe(`a:m${i}`);
+      }
+      expect(isOpen()).toBe(true);
+      const quietSince = Date.now();
+      const at = await Promise.race([closed, sleep(3000).then(() => null)]);
+      expect(at, 'the idle tunnel was never closed').not.toBeNull();
+      expect(at! - quietSince).toBeGreaterThanOrEqual(350);
+      await sleep(100);
+      expect(a.closes).toEqual([1006]); // the member's side was cut too, without a close frame
+      expect(proxy.daemon.balancers.get('c1')!.members[0]!.busy).toBe(0);
+      expect(proxy.records.at(-1)).toMatchObject({ status: 101 });
+    });
+
+    it('member timeout longer: the member timeout decides', async () => {
+      const { closed, isOpen } = await idleCluster('100ms', '600ms');
+      const start = Date.now();
+      await sleep(350);
+      expect(isOpen()).toBe(true);
+      const at = await Promise.race([closed, sleep(3000).then(() => null)]);
+      expect(at, 'the idle tunnel was never closed').not.toBeNull();
+      expect(at! - start).toBeGreaterThanOrEqual(550);
+    });
+  });
+
   it('a member that does not switch protocols: its answer is relayed and the connection closed', async () => {
     const { wsUrl } = await cluster();
     const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
