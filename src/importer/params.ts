@@ -112,14 +112,13 @@ const UNSUPPORTED_MEMBER: Record<string, string> = {
   receivebuffersize: 'stickyd uses the system socket buffer size',
   responsefieldsize: 'not supported',
   addressttl: 'stickyd resolves host names through the system resolver on each new connection',
-  upgrade: 'stickyd tunnels every Upgrade request (WebSocket or other) to http:// members; httpd only the protocols named here',
   flusher: 'not supported',
   mapping: 'not supported',
 };
 
 const MEMBER_KEYS = new Set([
   'loadfactor', 'lbset', 'route', 'redirect', 'status', 'retry', 'timeout', 'connectiontimeout', 'ttl', 'max',
-  'acquire', 'keepalive', 'disablereuse', 'enablereuse', 'ping', 'secret',
+  'acquire', 'keepalive', 'disablereuse', 'enablereuse', 'ping', 'secret', 'upgrade',
   'hcmethod', 'hcuri', 'hcinterval', 'hcpasses', 'hcfails', 'hcexpr', 'hctemplate',
   ...Object.keys(UNSUPPORTED_MEMBER),
 ]);
@@ -213,6 +212,10 @@ export function readMemberParam(key: string, value: string, hc: HealthCheckDefin
         return set('disablereuse', !onOff(value, 'EnableReuse must be On|Off'));
       case 'secret':
         return set('secret', value);
+      case 'upgrade':
+        // stickyd tunnels every Upgrade request to an http:// member (README, differences): what
+        // this parameter turns on in httpd is already on, so there is nothing to carry over.
+        return { kind: 'set', set: {} };
       case 'hcmethod': {
         const method = HC_METHODS[value.toLowerCase()];
         if (method) return set('hcmethod', method);

@@ -119,6 +119,12 @@ describe('Apache semantics of the converted values', () => {
     expect(r.config.server.maxkeepaliverequests).toBe(1);
   });
 
+  it('accepts upgrade= without a message: stickyd tunnels every Upgrade anyway', () => {
+    const r = run({ 'httpd.conf': lines('Listen 80', '<Proxy balancer://c>', '  BalancerMember http://10.0.0.1:8080 upgrade=websocket route=a', '</Proxy>', 'ProxyPass / balancer://c/') });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.config.balancers[0]?.members[0]?.route).toBe('a');
+  });
+
   it('keeps Timeout for tunnels when ProxyTimeout sets the members', () => {
     const r = run({ 'httpd.conf': lines('Listen 80', 'Timeout 30', 'ProxyTimeout 90', cluster, 'ProxyPass / balancer://c/') });
     expect(r.config.server.timeout).toBe(30_000);
