@@ -219,44 +219,29 @@ export class Metrics {
 
   /** Counters and the histogram of the per-request sums, published at scrape time. */
   private requestMetrics(): void {
-    const r = this.registry;
+    const r = [this.registry];
     const self = this;
     const memberCounter = (name: string, help: string, value: (m: MemberSums) => number): void => {
-      new Counter({
-        name,
-        help,
-        labelNames: MEMBER_LABELS,
-        registers: [r],
-        collect() {
-          this.reset();
-          for (const m of self.memberSums) this.inc({ balancer: m.balancer, member: m.member, route: m.route }, value(m));
-        },
+      scrapedCounter(r, name, help, MEMBER_LABELS, (emit) => {
+        for (const m of self.memberSums) emit({ balancer: m.balancer, member: m.member, route: m.route }, value(m));
       });
     };
     memberCounter('stickyd_member_requests_total', "Requests answered through this member (the last attempt's member)", (m) => m.requests);
     memberCounter('stickyd_member_response_bytes_total', 'Response body bytes sent to clients from this member', (m) => m.responseBytes);
-    new Counter({
-      name: 'stickyd_member_errors_total',
-      help: 'Member failures by kind: failonstatus (a status in failonstatus), and the attempt failures connect, acquire, ping, dns, timeout, send-timeout, closed, protocol',
-      labelNames: [...MEMBER_LABELS, 'kind'],
-      registers: [r],
-      collect() {
-        this.reset();
+    scrapedCounter(
+      r,
+      'stickyd_member_errors_total',
+      'Member failures by kind: failonstatus (a status in failonstatus), and the attempt failures connect, acquire, ping, dns, timeout, send-timeout, closed, protocol',
+      [...MEMBER_LABELS, 'kind'],
+      (emit) => {
         for (const m of self.memberSums) {
-          for (const [kind, n] of m.errors) this.inc({ balancer: m.balancer, member: m.member, route: m.route, kind }, n);
+          for (const [kind, n] of m.errors) emit({ balancer: m.balancer, member: m.member, route: m.route, kind }, n);
         }
       },
-    });
+    );
     const balancerCounter = (name: string, help: string, value: (b: BalancerSums) => number): void => {
-      new Counter({
-        name,
-        help,
-        labelNames: ['balancer'],
-        registers: [r],
-        collect() {
-          this.reset();
-          for (const b of self.balancers.values()) this.inc({ balancer: b.name }, value(b));
-        },
+      scrapedCounter(r, name, help, ['balancer'], (emit) => {
+        for (const b of self.balancers.values()) emit({ balancer: b.name }, value(b));
       });
     };
     balancerCounter('stickyd_balancer_requests_total', 'Requests that reached a balancer', (b) => b.requests);
@@ -269,16 +254,8 @@ export class Metrics {
       'Requests answered 503 because no member could take them (all unusable, all attempts failed, or nofailover)',
       (b) => b.unavailable,
     );
-    new Counter({
-      name: 'stickyd_unbalanced_requests_total',
-      help: 'Requests that reached no balancer (404 from the mount table, bad paths)',
-      registers: [r],
-      collect() {
-        this.reset();
-        this.inc(self.unbalanced);
-      },
-    });
-    r.registerMetric(
+    scrapedCounter(r, 'stickyd_unbalanced_requests_total', 'Requests that reached no balancer (404 from the mount table, bad paths)', [], (emit) => emit({}, self.unbalanced));
+    this.registry.registerMetric(
       new ScrapedHistogram('stickyd_request_duration_seconds', "Time from the request's arrival to the end of its response, per balancer", function* () {
         for (const b of self.balancers.values()) yield { labels: { balancer: b.name }, buckets: b.buckets, sum: b.durationSum, count: b.durationCount };
       }) as never,
@@ -287,37 +264,18 @@ export class Metrics {
 
   /** Gauges and counters read from live objects when Prometheus scrapes. */
   private scrapeTimeMetrics(): void {
-    const r = this.registry;
+    const r = [this.registry];
     const target = this.target;
-    const eachMember = (fn: (b: Balancer, m: Member, labels: Record<string, string>) => void): void => {
+    const eachMember = (fn: (m: Member, labels: Labels) => void): void => {
       for (const b of target.balancers.values()) {
-        for (const m of b.members) fn(b, m, { balancer: b.name, member: m.name, route: m.route });
+        for (const m of b.members) fn(m, { balancer: b.name, member: m.name, route: m.route });
       }
     };
     const memberGauge = (name: string, help: string, value: (m: Member) => number): void => {
-      new Gauge({
-        name,
-        help,
-        labelNames: MEMBER_LABELS,
-        registers: [r],
-        collect() {
-          this.reset();
-          eachMember((_b, m, labels) => this.set(labels, value(m)));
-        },
-      });
+      scrapedGauge(r, name, help, MEMBER_LABELS, (emit) => eachMember((m, labels) => emit(labels, value(m))));
     };
-    /** A counter whose value lives in a Member: set at scrape time (prom-client counters cannot be set, hence reset + inc). */
     const memberCounter = (name: string, help: string, value: (m: Member) => number): void => {
-      new Counter({
-        name,
-        help,
-        labelNames: MEMBER_LABELS,
-        registers: [r],
-        collect() {
-          this.reset();
-          eachMember((_b, m, labels) => this.inc(labels, value(m)));
-        },
-      });
+      scrapedCounter(r, name, help, MEMBER_LABELS, (emit) => eachMember((m, labels) => emit(labels, value(m))));
     };
     memberGauge('stickyd_member_busy', 'Requests in flight on the member (Busy)', (m) => m.busy);
     memberCounter('stickyd_member_elected_total', 'Times the member was chosen, sticky or load-balanced (Elected)', (m) => m.elected);
@@ -328,72 +286,81 @@ export class Metrics {
     memberGauge('stickyd_member_loadfactor', "The member's loadfactor (lbfactor / 100)", (m) => m.lbfactor / 100);
     memberGauge('stickyd_member_lbset', "The member's lbset", (m) => m.lbset);
     memberGauge('stickyd_member_usable', '1 when the member can take requests (initialized, none of D S E C)', (m) => (m.usable ? 1 : 0));
-    new Gauge({
-      name: 'stickyd_member_flag',
-      help: 'Status flags of the member, one series per flag (I N D S E H R C), 1 when set',
-      labelNames: [...MEMBER_LABELS, 'flag'],
-      registers: [r],
-      collect() {
-        this.reset();
-        eachMember((_b, m, labels) => {
-          for (const [flag, bit] of FLAGS) this.set({ ...labels, flag }, m.has(bit) ? 1 : 0);
-        });
-      },
-    });
-    new Gauge({
-      name: 'stickyd_balancer_usable_members',
-      help: 'Members of the balancer that can take requests now',
-      labelNames: ['balancer'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const b of target.balancers.values()) this.set({ balancer: b.name }, b.members.filter((m) => m.usable).length);
-      },
+    scrapedGauge(r, 'stickyd_member_flag', 'Status flags of the member, one series per flag (I N D S E H R C), 1 when set', [...MEMBER_LABELS, 'flag'], (emit) =>
+      eachMember((m, labels) => {
+        for (const [flag, bit] of FLAGS) emit({ ...labels, flag }, m.has(bit) ? 1 : 0);
+      }),
+    );
+    scrapedGauge(r, 'stickyd_balancer_usable_members', 'Members of the balancer that can take requests now', ['balancer'], (emit) => {
+      for (const b of target.balancers.values()) emit({ balancer: b.name }, b.members.filter((m) => m.usable).length);
     });
     const self = this;
-    new Counter({
-      name: 'stickyd_member_health_checks_total',
-      help: 'Active health checks completed since the member started being checked, by result (pass, fail)',
-      labelNames: [...MEMBER_LABELS, 'result'],
-      registers: [r],
-      collect() {
-        this.reset();
+    scrapedCounter(
+      r,
+      'stickyd_member_health_checks_total',
+      'Active health checks completed since the member started being checked, by result (pass, fail)',
+      [...MEMBER_LABELS, 'result'],
+      (emit) => {
         if (self.health === null) return;
         for (const [balancer, m, s] of self.health.entries()) {
           const labels = { balancer, member: m.name, route: m.route };
-          this.inc({ ...labels, result: 'pass' }, s.passed);
-          this.inc({ ...labels, result: 'fail' }, s.failed);
+          emit({ ...labels, result: 'pass' }, s.passed);
+          emit({ ...labels, result: 'fail' }, s.failed);
         }
       },
-    });
-    new Counter({
-      name: 'stickyd_requests_received_total',
-      help: 'Requests that reached the proxy handler since the start',
-      registers: [r],
-      collect() {
-        this.reset();
-        this.inc(target.counters.requests);
+    );
+    scrapedCounter(r, 'stickyd_requests_received_total', 'Requests that reached the proxy handler since the start', [], (emit) => emit({}, target.counters.requests));
+    scrapedCounter(
+      r,
+      'stickyd_backend_errors_total',
+      'Failed member attempts since the start, by kind (connect, dns, acquire, ping, timeout, send-timeout, closed, protocol, aborted)',
+      ['kind'],
+      (emit) => {
+        for (const [kind, n] of Object.entries(target.counters.backendErrors)) emit({ kind }, n);
       },
-    });
-    new Counter({
-      name: 'stickyd_backend_errors_total',
-      help: 'Failed member attempts since the start, by kind (connect, dns, acquire, ping, timeout, send-timeout, closed, protocol, aborted)',
-      labelNames: ['kind'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const [kind, n] of Object.entries(target.counters.backendErrors)) this.inc({ kind }, n);
+    );
+    scrapedCounter(
+      r,
+      'stickyd_client_errors_total',
+      'Client requests refused or dropped since the start, by reason (bad-request, header-too-large, timeout, bad-path, reset)',
+      ['reason'],
+      (emit) => {
+        for (const [reason, n] of Object.entries(target.counters.clientErrors)) emit({ reason }, n);
       },
-    });
-    new Counter({
-      name: 'stickyd_client_errors_total',
-      help: 'Client requests refused or dropped since the start, by reason (bad-request, header-too-large, timeout, bad-path, reset)',
-      labelNames: ['reason'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const [reason, n] of Object.entries(target.counters.clientErrors)) this.inc({ reason }, n);
-      },
-    });
+    );
   }
+}
+
+/** Hands one series (labels, value) to the metric being collected. */
+type Emit = (labels: Labels, value: number) => void;
+
+/**
+ * A counter whose values live elsewhere, refilled at every scrape: prom-client counters cannot be
+ * set, hence reset + inc.
+ */
+function scrapedCounter(registers: Registry[], name: string, help: string, labelNames: readonly string[], fill: (emit: Emit) => void): void {
+  new Counter({
+    name,
+    help,
+    labelNames: [...labelNames],
+    registers,
+    collect() {
+      this.reset();
+      fill((labels, value) => this.inc(labels, value));
+    },
+  });
+}
+
+/** A gauge whose values live elsewhere, refilled at every scrape (series that disappeared go with the reset). */
+function scrapedGauge(registers: Registry[], name: string, help: string, labelNames: readonly string[], fill: (emit: Emit) => void): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: [...labelNames],
+    registers,
+    collect() {
+      this.reset();
+      fill((labels, value) => this.set(labels, value));
+    },
+  });
 }
