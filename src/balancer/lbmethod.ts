@@ -20,25 +20,33 @@ interface Method {
 }
 
 /**
- * byrequests (R:28-36, R:83-94): weighted request counting. Every candidate the scan examines earns
- * its lbfactor in lbstatus; the candidate with the highest lbstatus wins (strict >, so ties go to the
- * earlier member) and pays back the sum of what was handed out. Over a cycle each member gets picks
- * in proportion to its lbfactor: 1,2,3 gives `c b a c b c` repeating.
+ * byrequests' bookkeeping, which bybusyness shares (R:28-36, BB:28-59): every candidate the scan
+ * examines earns its lbfactor in lbstatus before it is compared, and the winner pays back the sum
+ * of what was handed out. `better` compares a candidate with the best so far.
  */
-const byrequests: Method = {
-  pick() {
+function weightedCounting(better: (m: Member, best: Member) => boolean): () => Pick {
+  return () => {
     let total = 0;
     return {
       isBest(m, best) {
         m.lbstatus += m.lbfactor;
         total += m.lbfactor;
-        return best === null || m.lbstatus > best.lbstatus;
+        return best === null || better(m, best);
       },
       done(best) {
         best.lbstatus -= total;
       },
     };
-  },
+  };
+}
+
+/**
+ * byrequests (R:28-36, R:83-94): weighted request counting. The candidate with the highest lbstatus
+ * wins (strict >, so ties go to the earlier member). Over a cycle each member gets picks in
+ * proportion to its lbfactor: 1,2,3 gives `c b a c b c` repeating.
+ */
+const byrequests: Method = {
+  pick: weightedCounting((m, best) => m.lbstatus > best.lbstatus),
   reset(members) {
     for (const m of members) m.lbstatus = 0;
   },
@@ -50,19 +58,7 @@ const byrequests: Method = {
  * exactly the byrequests order.
  */
 const bybusyness: Method = {
-  pick() {
-    let total = 0;
-    return {
-      isBest(m, best) {
-        m.lbstatus += m.lbfactor;
-        total += m.lbfactor;
-        return best === null || m.busy < best.busy || (m.busy === best.busy && m.lbstatus > best.lbstatus);
-      },
-      done(best) {
-        best.lbstatus -= total;
-      },
-    };
-  },
+  pick: weightedCounting((m, best) => m.busy < best.busy || (m.busy === best.busy && m.lbstatus > best.lbstatus)),
   reset(members) {
     for (const m of members) {
       m.lbstatus = 0;
