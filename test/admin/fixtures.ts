@@ -5,8 +5,6 @@
  */
 import http from 'node:http';
 import type net from 'node:net';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { Balancer } from '../../src/balancer/balancer.js';
 import type { Operations } from '../../src/admin/operations.js';
 import { parseConfig } from '../../src/config/index.js';
@@ -14,6 +12,7 @@ import type { Config } from '../../src/config/types.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import type { AccessRecord } from '../../src/log.js';
 import { freePorts } from '../helpers/ports.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
 
 const closers: Array<() => Promise<void>> = [];
 
@@ -139,14 +138,7 @@ export async function startStack(yaml: string): Promise<Stack> {
   const [port, adminPort] = (await freePorts(2)) as [number, number];
   const text = (y: string) => y.replaceAll('ADMIN_PORT', String(adminPort));
   const config = configOf(text(yaml), port);
-  const logLines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logLines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
-      cb();
-    },
-  });
-  const logger = pino({ level: 'info' }, sink);
+  const { logger, lines: logLines } = memoryLogger();
   const daemon = await startDaemon(config, { logger, accessLogger: null });
   closers.push(() => daemon.stop());
   const ops = daemon.operations;

@@ -6,12 +6,11 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { parseConfig } from '../../src/config/index.js';
 import type { Config } from '../../src/config/types.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { freePort, refusedPort } from '../helpers/ports.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
 
 const closers: Array<() => Promise<void>> = [];
 
@@ -166,14 +165,7 @@ export async function startProxy(yaml: string): Promise<Proxy> {
   const server = /^server:/m.test(yaml) ? '' : 'server: { servername: proxy.test }\n';
   const text = `listen: [{ address: 127.0.0.1, port: ${port} }]\n${server}${yaml}`;
   const config = parseConfig(text, 'test.yaml', {});
-  const logLines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logLines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
-      cb();
-    },
-  });
-  const logger = pino({ level: 'info' }, sink);
+  const { logger, lines: logLines } = memoryLogger();
   const daemon = await startDaemon(config, { logger, accessLogger: null });
   const records: Proxy['records'] = [];
   daemon.onRequest((r) => records.push(r));
