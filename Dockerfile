@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # stickyd: build stage compiles TypeScript; the runtime stage carries only production dependencies
 # and the compiled code, runs as the unprivileged `node` user, and reads /etc/stickyd/stickyd.yaml.
-FROM node:22-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
@@ -9,7 +9,7 @@ COPY src ./src
 # `npm ci` runs the prepare script, which builds dist/.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:22-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     STICKYD_CONFIG=/etc/stickyd/stickyd.yaml
 WORKDIR /app

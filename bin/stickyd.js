@@ -1,3 +1,13 @@
 #!/usr/bin/env node
 // Tiny launcher for the compiled CLI (built by `npm ci` / `npm run build` into dist/).
-import '../dist/main.js';
+// The version check comes first and uses only syntax every Node.js still parses, so an old runtime
+// gets one sentence naming the version it needs instead of a syntax or import error.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 12)) {
+  process.stderr.write(
+    `stickyd needs Node.js 22.12 or newer (24 LTS recommended); this is Node.js ${process.versions.node}.\n` +
+      'Check with `node --version`; see README.md, "Set up".\n',
+  );
+  process.exit(1);
+}
+await import('../dist/main.js');
