@@ -31,7 +31,7 @@ export interface SessionChanges {
  * - 'stateTransferred' (StateTransferStats).
  */
 export interface SessionManager extends EventEmitter {
-  readonly kind: 'delta' | 'backup';
+  readonly kind: 'delta' | 'backup' | 'redis';
   /** Wire into the channel and fetch state; resolves when this node may accept requests (`node.ready`). */
   start(): Promise<void>;
   /** Stop timers; with expireSessionsOnShutdown expire everything cluster-wide first. */
@@ -67,5 +67,7 @@ export interface SessionManager extends EventEmitter {
   inspect(id: string): SessionInspection | undefined;
   /** Ids of the sessions this node holds a value for. */
   sessionIds(): string[];
+  /** A shared store's every session id (store: redis, by SCAN); absent for the peer managers. */
+  allSessionIds?(): Promise<string[]>;
   stats(): ManagerStats;
 }

@@ -1,0 +1,81 @@
+/**
+ * Nodes with `store: redis` inside the test process, each with the same Express test app as the
+ * peer-replication tests (test/cluster/helpers/inproc.ts), and a plain Redis client for looking
+ * at what is stored — never through a request, which would change it.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createClient } from '@redis/client';
+import { createClusterNode, type ClusterNodeOptions, type RedisStoreOptions } from '../../../src/cluster/index.js';
+import { silentLogger, testApp, type AppFactory, type InprocNode } from '../helpers/inproc.js';
+
+export async function startRedisNode(
+  route: string,
+  store: RedisStoreOptions,
+  options: Partial<ClusterNodeOptions> = {},
+  app: AppFactory = testApp,
+): Promise<InprocNode> {
+  const node = createClusterNode({ jvmRoute: route, store, logger: silentLogger, processExpiresFrequency: 200, ...options });
+  await node.ready;
+  const server = http.createServer(app(node));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  let stopped: Promise<void> | null = null;
+  return {
+    route,
+    node,
+    clusterPort: 0,
+    port: (server.address() as AddressInfo).port,
+    server,
+    stop() {
+      stopped ??= (async () => {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+        await node.stop();
+      })();
+      return stopped;
+    },
+  };
+}
+
+export async function startRedisNodes(routes: string[], store: RedisStoreOptions, options: Partial<ClusterNodeOptions> = {}, app?: AppFactory): Promise<InprocNode[]> {
+  const out: InprocNode[] = [];
+  for (const r of routes) out.push(await startRedisNode(r, store, options, app));
+  return out;
+}
+
+export const KEY_PREFIX = 'stickyd:session:';
+
+/** The Redis key of a session id (the layout of src/cluster/store/keys.ts, restated). */
+export function keyOf(id: string): string {
+  const dot = id.indexOf('.');
+  return dot < 0 ? `${KEY_PREFIX}{${id}}` : `${KEY_PREFIX}{${id.slice(0, dot)}}${id.slice(dot)}`;
+}
+
+export type Inspector = Awaited<ReturnType<typeof inspector>>;
+
+/** A plain client of one server (no tracking) to read sessions as stored. */
+export async function inspector(url: string) {
+  const client = createClient({ url, RESP: 3 });
+  client.on('error', () => undefined);
+  await client.connect();
+  return {
+    client,
+    /** The session's attributes as stored (parsed JSON), or null when the key does not exist. */
+    async attributes(id: string): Promise<Record<string, unknown> | null> {
+      const h = (await client.sendCommand(['HGETALL', keyOf(id)])) as Record<string, string>;
+      if (Object.keys(h).length === 0) return null;
+      const out: Record<string, unknown> = {};
+      for (const [f, v] of Object.entries(h)) if (f.startsWith('a:')) out[f.slice(2)] = JSON.parse(v);
+      return out;
+    },
+    async hash(id: string): Promise<Record<string, string>> {
+      return (await client.sendCommand(['HGETALL', keyOf(id)])) as Record<string, string>;
+    },
+    async pttl(id: string): Promise<number> {
+      return Number(await client.sendCommand(['PTTL', keyOf(id)]));
+    },
+    async close() {
+      await client.close().catch(() => undefined);
+    },
+  };
+}
