@@ -127,7 +127,9 @@ async function tempDir(name: string): Promise<string> {
   return d;
 }
 
-const BASE_ARGS = ['--bind', '127.0.0.1', '--protected-mode', 'no', '--save', '', '--daemonize', 'no', '--logfile', ''];
+// Replicas start their full sync at once (Redis 7 waits 5 s by default to batch replicas): a test
+// that kills a master right after start-up must find a replica that has the data.
+const BASE_ARGS = ['--bind', '127.0.0.1', '--protected-mode', 'no', '--save', '', '--daemonize', 'no', '--logfile', '', '--repl-diskless-sync-delay', '0'];
 
 export interface RedisOptions {
   /** AOF with fsync on every write: the data survives kill -9 and a restart. */
@@ -153,8 +155,10 @@ export interface RedisClusterSetup {
   masters(): Promise<RedisServer[]>;
   /** The node serving `slot` as master now. */
   masterOf(slot: number): Promise<RedisServer>;
-  /** Waits until every live node reports cluster_state:ok and no slot is served by a dead node. */
+  /** Waits until every live node reports cluster_state:ok, all 16384 slots are served and every replica is in sync. */
   waitHealthy(timeoutMs?: number): Promise<void>;
+  /** After a master died: waits until another node serves `slot` as master (its replica was promoted). */
+  waitPromoted(slot: number, dead: RedisServer, timeoutMs?: number): Promise<RedisServer>;
 }
 
 /** A Redis Cluster of 3 masters and 3 replicas (`redis-cli --cluster create … --cluster-replicas 1`). */
@@ -202,13 +206,24 @@ export async function startRedisCluster(options: { nodeTimeoutMs?: number } = {}
       }
       throw new Error(`no live master serves slot ${slot}`);
     },
+    async waitPromoted(slot: number, dead: RedisServer, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const m = await this.masterOf(slot).catch(() => null);
+        if (m && m !== dead) return m;
+        if (Date.now() > deadline) throw new Error(`slot ${slot} not taken over after ${timeoutMs} ms`);
+        await sleep(50);
+      }
+    },
     async waitHealthy(timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const live = nodes.filter((n) => n.alive);
         const states = await Promise.all(live.map((n) => n.cli(['CLUSTER', 'INFO']).catch(() => '')));
         const ok = states.every((s) => /cluster_state:ok/.test(s) && /cluster_slots_ok:16384/.test(s));
-        if (ok) return;
+        const repl = await Promise.all(live.map((n) => n.cli(['INFO', 'replication']).catch(() => '')));
+        const synced = repl.every((r) => !/role:slave/.test(r) || (/master_link_status:up/.test(r) && /master_sync_in_progress:0/.test(r)));
+        if (ok && synced && repl.filter((r) => /role:slave/.test(r)).length === live.length - 3) return;
         if (Date.now() > deadline) throw new Error(`cluster not healthy after ${timeoutMs} ms:\n${states.join('\n---\n')}`);
         await sleep(100);
       }

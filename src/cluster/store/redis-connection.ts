@@ -39,6 +39,7 @@ export async function loadRedisModule(): Promise<RedisModule> {
 export class RedisConnection {
   private readonly call: (key: string | undefined, readonly: boolean, args: string[]) => Promise<Reply>;
   private readonly closeClient: () => Promise<void>;
+  private readonly destroyClient: () => void;
   private readonly connectClient: () => Promise<void>;
   private readonly listMasters: () => Promise<ServerCall[]>;
   private readonly mod: RedisModule;
@@ -74,6 +75,7 @@ export class RedisConnection {
       this.call = (_key, _ro, args) => client.sendCommand(args);
       this.connectClient = async () => void (await client.connect());
       this.closeClient = async () => void (await client.close());
+      this.destroyClient = () => client.destroy();
       this.listMasters = async () => [(args) => client.sendCommand(args)];
     } else if (t.kind === 'cluster') {
       const cluster = mod.createCluster({
@@ -85,6 +87,7 @@ export class RedisConnection {
       this.call = (key, ro, args) => cluster.sendCommand(key, ro, args);
       this.connectClient = async () => void (await cluster.connect());
       this.closeClient = async () => void (await cluster.close());
+      this.destroyClient = () => cluster.destroy();
       this.listMasters = async () => {
         const out: ServerCall[] = [];
         for (const m of cluster.masters) {
@@ -108,6 +111,7 @@ export class RedisConnection {
       this.call = (_key, ro, args) => sentinel.sendCommand(ro, args);
       this.connectClient = async () => void (await sentinel.connect());
       this.closeClient = async () => void (await sentinel.close());
+      this.destroyClient = () => sentinel.destroy();
       this.listMasters = async () => [(args) => sentinel.sendCommand(false, args)];
     }
   }
@@ -116,8 +120,13 @@ export class RedisConnection {
     return this.connectClient();
   }
 
-  close(): Promise<void> {
-    return this.closeClient().catch(() => undefined);
+  /** Closes gracefully (pending replies first), or drops the connections after 2 s (a dead shard never answers). */
+  async close(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = this.closeClient().then(() => true, () => false);
+    const ok = await Promise.race([graceful, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 2000)))]);
+    clearTimeout(timer);
+    if (!ok) this.destroyClient();
   }
 
   /** Runs one command routed by `key` (its shard's master), counted and timed. */

@@ -7,13 +7,25 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient } from '@redis/client';
 import { createClusterNode, type ClusterNodeOptions, type RedisStoreOptions } from '../../../src/cluster/index.js';
+import type { Express } from 'express';
 import { silentLogger, testApp, type AppFactory, type InprocNode } from '../helpers/inproc.js';
+
+/** The peer tests' app (test/cluster/helpers/inproc.ts) plus /rotate: req.session.changeSessionId(). */
+export const redisTestApp: AppFactory = (node) => {
+  const app = testApp(node) as Express;
+  app.get('/rotate', (req, res) => {
+    const session = (req as unknown as { session: { changeSessionId(): string; id: string } }).session;
+    const returned = session.changeSessionId();
+    res.json({ returned, sessionId: session.id });
+  });
+  return app;
+};
 
 export async function startRedisNode(
   route: string,
   store: RedisStoreOptions,
   options: Partial<ClusterNodeOptions> = {},
-  app: AppFactory = testApp,
+  app: AppFactory = redisTestApp,
 ): Promise<InprocNode> {
   const node = createClusterNode({ jvmRoute: route, store, logger: silentLogger, processExpiresFrequency: 200, ...options });
   await node.ready;
@@ -78,4 +90,25 @@ export async function inspector(url: string) {
       await client.close().catch(() => undefined);
     },
   };
+}
+
+/** Reads `n` (the WriteLoad counter) of sessions from a Redis Cluster, by the cluster's own routing. */
+export async function clusterReader(seeds: string[]) {
+  const { createCluster } = await import('@redis/client');
+  const cluster = createCluster({ rootNodes: seeds.map((s) => ({ url: `redis://${s}` })), RESP: 3 });
+  cluster.on('error', () => undefined);
+  await cluster.connect();
+  return {
+    async hash(id: string): Promise<Record<string, string>> {
+      return (await cluster.sendCommand(keyOf(id), true, ['HGETALL', keyOf(id)])) as Record<string, string>;
+    },
+    async close() {
+      await cluster.close().catch(() => undefined);
+    },
+  };
+}
+
+/** `n` as stored in a hash read by HGETALL, or null when the session does not exist. */
+export function storedN(h: Record<string, string>): number | null {
+  return Object.keys(h).length === 0 ? null : h['a:n'] === undefined ? 0 : Number(h['a:n']);
 }
