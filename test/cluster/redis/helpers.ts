@@ -112,3 +112,17 @@ export async function clusterReader(seeds: string[]) {
 export function storedN(h: Record<string, string>): number | null {
   return Object.keys(h).length === 0 ? null : h['a:n'] === undefined ? 0 : Number(h['a:n']);
 }
+
+/** Reads session hashes from whichever server the sentinels name as master now. */
+export async function sentinelReader(currentMasterPort: () => Promise<number>) {
+  return {
+    async hash(id: string): Promise<Record<string, string>> {
+      const look = await inspector(`redis://127.0.0.1:${await currentMasterPort()}`);
+      try {
+        return await look.hash(id);
+      } finally {
+        await look.close();
+      }
+    },
+  };
+}
