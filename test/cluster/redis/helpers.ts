@@ -10,9 +10,27 @@ import { createClusterNode, type ClusterNodeOptions, type RedisStoreOptions } fr
 import type { Express } from 'express';
 import { silentLogger, testApp, type AppFactory, type InprocNode } from '../helpers/inproc.js';
 
-/** The peer tests' app (test/cluster/helpers/inproc.ts) plus /rotate: req.session.changeSessionId(). */
+/**
+ * The peer tests' app (test/cluster/helpers/inproc.ts) plus /rotate (req.session.changeSessionId()),
+ * /bulk?n=&prefix= (n attributes `<prefix><i>` = i in one request) and /big?kb= (one value of kb KiB).
+ */
 export const redisTestApp: AppFactory = (node) => {
   const app = testApp(node) as Express;
+  const sess = (req: unknown) => (req as { session: Record<string, unknown> }).session;
+  app.get('/bulk', (req, res) => {
+    const s = sess(req);
+    for (let i = 0; i < Number(req.query.n); i++) s[`${String(req.query.prefix ?? 'a')}${i}`] = i;
+    res.json({ sessionId: s.id, count: Object.keys(s).length });
+  });
+  app.get('/big', (req, res) => {
+    const s = sess(req);
+    s.big = 'x'.repeat(Number(req.query.kb) * 1024);
+    res.json({ sessionId: s.id });
+  });
+  app.get('/summary', (req, res) => {
+    const s = sess(req);
+    res.json({ sessionId: s.id || null, count: Object.keys(s).length, bigLength: typeof s.big === 'string' ? s.big.length : null });
+  });
   app.get('/rotate', (req, res) => {
     const session = (req as unknown as { session: { changeSessionId(): string; id: string } }).session;
     const returned = session.changeSessionId();

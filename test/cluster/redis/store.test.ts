@@ -4,6 +4,7 @@
  * writes, the local cache and its coherence through client-side caching, the route binder's
  * atomic rename, invalidation, changeSessionId, options that make no sense with Redis.
  */
+import session from 'express-session';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterOptionsError, createClusterNode } from '../../../src/cluster/index.js';
 import { get, waitUntil } from '../helpers/http.js';
@@ -173,6 +174,66 @@ describe.skipIf(!redisInstalled())('store: redis (one server)', () => {
     expect(await expired).toMatchObject({ id, reason: 'timeout' });
     const r = await get(a.port, '/get', id);
     expect(r.json.sessionId).toBeNull();
+  });
+
+  it('a session with 1,000 attributes and one with a 1 MB value: stored, read by another node, and a change writes one field', async () => {
+    nodes = await startRedisNodes(['A', 'B'], store(), { jvmRouteBinder: false });
+    const [a, b] = nodes as [InprocNode, InprocNode];
+    const many = (await get(a.port, '/bulk?n=1000&prefix=attr')).sessionCookie!;
+    expect(Object.keys(await look.hash(many)).filter((f) => f.startsWith('a:'))).toHaveLength(1000);
+    expect((await get(b.port, '/summary', many)).json).toMatchObject({ sessionId: many, count: 1000 });
+    // One attribute changed on A: only its field is written (a field changed behind A's back survives).
+    await look.client.sendCommand(['HSET', keyOf(many), 'a:attr999', '"outside"']);
+    await get(a.port, '/set?name=attr0&value="changed"', many);
+    const h = await look.hash(many);
+    expect(h['a:attr0']).toBe('"changed"');
+    expect(h['a:attr999']).toBe('"outside"');
+    // 4,100 more in one request: 8,200 names and values, past what one Lua unpack() can pass to HSET.
+    expect((await get(a.port, '/bulk?n=4100&prefix=more', many)).json.count).toBe(5100);
+    expect(Object.keys(await look.hash(many)).filter((f) => f.startsWith('a:'))).toHaveLength(5100);
+
+    const big = (await get(a.port, '/big?kb=1024')).sessionCookie!;
+    expect((await look.hash(big))['a:big']).toHaveLength(1024 * 1024 + 2); // the JSON text: quotes included
+    expect((await get(b.port, '/summary', big)).json).toMatchObject({ sessionId: big, bigLength: 1024 * 1024 });
+    await get(b.port, '/set?name=small&value=1', big);
+    expect((await get(a.port, '/summary', big)).json).toMatchObject({ count: 2, bigLength: 1024 * 1024 });
+  });
+
+  it('cache hit rate under sticky traffic: every read after the first is a hit', async () => {
+    nodes = await startRedisNodes(['A'], store());
+    const [a] = nodes as [InprocNode];
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await get(a.port, `/set?name=i&value=${i}`)).sessionCookie!);
+    for (let round = 0; round < 10; round++) {
+      for (const id of ids) await get(a.port, round % 2 ? '/get' : `/set?name=r&value=${round}`, id);
+    }
+    const { cache, ops } = a.node.stats().store!;
+    console.log(`sticky traffic, 200 requests on 20 sessions: cache hits ${cache.hits}, misses ${cache.misses}, hit rate ${cache.hitRate}; Redis commands ${ops}`);
+    expect(cache).toMatchObject({ hits: 200, misses: 0, hitRate: 1 });
+  });
+
+  it('express-session Store API on Redis: get/set/touch/destroy, and all/length/ids/clear over every session in Redis (like connect-redis)', async () => {
+    nodes = await startRedisNodes(['A', 'B'], store());
+    const [a, b] = nodes as [InprocNode, InprocNode];
+    const sa = a.node.store(session);
+    const sb = b.node.store(session);
+    const cookie = { originalMaxAge: 120_000, path: '/', httpOnly: true };
+    const ids = [a.node.genid(), a.node.genid(), b.node.genid()];
+    await sa.set(ids[0]!, { cookie, user: 'u0' });
+    await sa.set(ids[1]!, { cookie, user: 'u1' });
+    await sb.set(ids[2]!, { cookie, user: 'u2' });
+    expect(await sb.get(ids[0]!)).toEqual({ cookie, user: 'u0' });
+    expect((await look.hash(ids[0]!))['m:mii']).toBe('120'); // cookie.maxAge → the session's timeout (TTL)
+    await new Promise<void>((resolve, reject) => sa.touch(ids[0]!, { cookie }, (err) => (err ? reject(err) : resolve())));
+    expect((await sb.ids()).sort()).toEqual(ids.slice().sort()); // every session in Redis, not just B's
+    expect(await sb.length()).toBe(3);
+    expect(Object.keys(await sb.all()).sort()).toEqual(ids.slice().sort());
+    expect((await sb.all())[ids[1]!]).toEqual({ cookie, user: 'u1' });
+    await sa.destroy(ids[0]!);
+    expect(await sb.get(ids[0]!)).toBeNull();
+    await sb.clear();
+    expect(await sa.length()).toBe(0);
+    expect(await look.client.sendCommand(['DBSIZE'])).toBe(0);
   });
 
   it('options of peer replication are refused with store: redis; a bad store option names the key', () => {
