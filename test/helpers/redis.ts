@@ -30,7 +30,10 @@ process.once('exit', () => {
 });
 
 export class RedisServer {
+  /** The guard shell (see start). */
   proc: ChildProcess | null = null;
+  /** redis-server itself: signals go here. */
+  private redisPid = -1;
   private out = '';
   private exited: Promise<void> = Promise.resolve();
 
@@ -50,7 +53,7 @@ export class RedisServer {
   }
 
   get pid(): number {
-    return this.proc?.pid ?? -1;
+    return this.redisPid;
   }
 
   get alive(): boolean {
@@ -61,21 +64,38 @@ export class RedisServer {
     return this.out;
   }
 
-  /** Starts the process and waits until it answers PING with PONG (not LOADING). */
+  /**
+   * Starts the process and waits until it answers PING with PONG (not LOADING). redis-server runs
+   * under a small shell guard that kills it when this process's pipe to the guard closes: a test
+   * worker that dies without cleaning up (a timeout, a crash) leaves no server behind.
+   */
   async start(): Promise<this> {
-    const child = spawn(REDIS_SERVER, this.args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    // fd 3: the pipe from this process (a background job's own stdin is /dev/null in sh).
+    const guard = 'exec 3<&0; "$0" "$@" & pid=$!; echo "redis-pid $pid"; (cat <&3 >/dev/null; kill -9 $pid 2>/dev/null) & wait $pid';
+    const child = spawn('/bin/sh', ['-c', guard, REDIS_SERVER, ...this.args], { cwd: this.dir, stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc = child;
+    this.redisPid = -1;
     running.add(this);
-    child.stdout!.on('data', (d: Buffer) => (this.out = (this.out + d.toString()).slice(-20_000)));
+    let first = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      this.out = (this.out + d.toString()).slice(-20_000);
+      if (this.redisPid < 0) {
+        first += d.toString();
+        const m = /redis-pid (\d+)/.exec(first);
+        if (m) this.redisPid = Number(m[1]);
+      }
+    });
     child.stderr!.on('data', (d: Buffer) => (this.out = (this.out + d.toString()).slice(-20_000)));
     this.exited = new Promise((resolve) => child.once('exit', () => {
       running.delete(this);
+      child.stdin!.destroy(); // lets the guard's watcher go
       resolve();
     }));
+    child.stdin!.on('error', () => undefined);
     const deadline = Date.now() + 15_000;
     for (;;) {
       if (!this.alive) throw new Error(`redis ${this.role} on ${this.port} exited:\n${this.out}`);
-      const pong = await this.cli(['PING']).catch(() => '');
+      const pong = this.redisPid > 0 ? await this.cli(['PING']).catch(() => '') : '';
       if (pong === 'PONG') return this;
       if (Date.now() > deadline) throw new Error(`redis ${this.role} on ${this.port} not answering after 15 s:\n${this.out}`);
       await sleep(50);
@@ -83,9 +103,9 @@ export class RedisServer {
   }
 
   signal(sig: NodeJS.Signals): void {
-    if (this.alive) {
+    if (this.alive && this.redisPid > 0) {
       try {
-        process.kill(this.proc!.pid!, sig);
+        process.kill(this.redisPid, sig);
       } catch {
         /* gone already */
       }

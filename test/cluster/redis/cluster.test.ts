@@ -16,9 +16,12 @@ import { lostWrites, WriteLoad } from './load.js';
 const hex = (id: string) => id.split('.')[0]!;
 let nodes: InprocNode[] = [];
 afterEach(async () => {
-  await stopInproc(nodes);
-  nodes = [];
-  await stopAllRedis();
+  try {
+    await stopInproc(nodes);
+  } finally {
+    nodes = [];
+    await stopAllRedis();
+  }
 });
 
 describe.skipIf(!redisInstalled())('store: redis on a Redis Cluster', () => {

@@ -15,10 +15,13 @@ import { lostWrites, WriteLoad } from './load.js';
 
 let proxy: Proxy | undefined;
 afterEach(async () => {
-  await proxy?.close();
-  proxy = undefined;
-  await stopAll();
-  await stopAllRedis();
+  try {
+    await proxy?.close();
+    await stopAll();
+  } finally {
+    proxy = undefined;
+    await stopAllRedis();
+  }
 });
 
 describe.skipIf(!redisInstalled())('store: redis, application nodes as processes behind stickyd', () => {

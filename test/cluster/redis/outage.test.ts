@@ -13,9 +13,12 @@ import { inspector, startRedisNode } from './helpers.js';
 
 let nodes: InprocNode[] = [];
 afterEach(async () => {
-  await stopInproc(nodes);
-  nodes = [];
-  await stopAllRedis();
+  try {
+    await stopInproc(nodes);
+  } finally {
+    nodes = [];
+    await stopAllRedis();
+  }
 });
 
 const logged = (lines: string[], msg: RegExp) => lines.filter((l) => msg.test(JSON.parse(l).msg ?? '')).length;

@@ -13,9 +13,12 @@ import { lostWrites, WriteLoad } from './load.js';
 
 let nodes: InprocNode[] = [];
 afterEach(async () => {
-  await stopInproc(nodes);
-  nodes = [];
-  await stopAllRedis();
+  try {
+    await stopInproc(nodes);
+  } finally {
+    nodes = [];
+    await stopAllRedis();
+  }
 });
 
 describe.skipIf(!redisInstalled())('store: redis with Sentinel', () => {
