@@ -11,7 +11,7 @@ export interface RedisStoreOptions {
   type: 'redis';
   /** One server: `redis[s]://[[user]:password@]host[:port][/db]`. */
   url?: string;
-  /** Redis Cluster: some of its nodes (`host:port` or `redis://host:port`); the rest are discovered. */
+  /** Redis Cluster: some of its nodes (`host:port`, `redis://host:port`, or `rediss://` for TLS); the rest are discovered. */
   cluster?: string[];
   /** Sentinel: the monitored master's name and some of its sentinels (`host:port`). */
   sentinel?: { name: string; sentinels: string[] };
@@ -66,13 +66,13 @@ function fail(msg: string): never {
   throw new ClusterOptionsError(msg);
 }
 
-const HOST_PORT = /^(?:redis:\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+const HOST_PORT = /^(?:(rediss?):\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
-function hostPort(text: unknown, key: string): { host: string; port: number } {
+function hostPort(text: unknown, key: string): { scheme: string; host: string; port: number } {
   const m = typeof text === 'string' ? HOST_PORT.exec(text) : null;
-  const port = m ? Number(m[2]) : 0;
+  const port = m ? Number(m[3]) : 0;
   if (!m || port < 1 || port > 65535) fail(`${key} must be "host:port" (got ${JSON.stringify(text)})`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+  return { scheme: m[1] ?? 'redis', host: m[2]!.replace(/^\[|\]$/g, ''), port };
 }
 
 function positive(value: unknown, key: string, fallback: number, what = 'a positive number of ms'): number {
@@ -94,15 +94,22 @@ export function resolveRedisStoreOptions(o: RedisStoreOptions): ResolvedRedisSto
     topology = {
       kind: 'cluster',
       nodes: o.cluster.map((n, i) => {
-        const { host, port } = hostPort(n, `store.cluster[${i}]`);
-        return `redis://${host.includes(':') ? `[${host}]` : host}:${port}`;
+        const { scheme, host, port } = hostPort(n, `store.cluster[${i}]`);
+        return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
       }),
     };
   } else {
     const s = o.sentinel!;
     if (typeof s !== 'object' || s === null || typeof s.name !== 'string' || s.name === '') fail('store.sentinel.name must name the monitored master');
     if (!Array.isArray(s.sentinels) || s.sentinels.length === 0) fail('store.sentinel.sentinels must list at least one sentinel ("host:port")');
-    topology = { kind: 'sentinel', name: s.name, sentinels: s.sentinels.map((n, i) => hostPort(n, `store.sentinel.sentinels[${i}]`)) };
+    topology = {
+      kind: 'sentinel',
+      name: s.name,
+      sentinels: s.sentinels.map((n, i) => {
+        const { host, port } = hostPort(n, `store.sentinel.sentinels[${i}]`);
+        return { host, port };
+      }),
+    };
   }
   const keyPrefix = o.keyPrefix ?? REDIS_STORE_DEFAULTS.keyPrefix;
   // A brace in the prefix would become the hash tag and put every session in one cluster slot.

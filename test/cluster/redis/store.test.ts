@@ -236,12 +236,31 @@ describe.skipIf(!redisInstalled())('store: redis (one server)', () => {
     expect(await look.client.sendCommand(['DBSIZE'])).toBe(0);
   });
 
+  it('sessionAttributeNameFilter: other attributes stay on the node that set them; expireSessionsOnShutdown deletes this node\'s sessions', async () => {
+    nodes = await startRedisNodes(['A', 'B'], store(), { sessionAttributeNameFilter: 'user|cart', expireSessionsOnShutdown: true });
+    const [a, b] = nodes as [InprocNode, InprocNode];
+    const id = (await get(a.port, '/set?name=user&value="u"')).sessionCookie!;
+    await get(a.port, '/set?name=token&value="secret"', id);
+    expect(await look.attributes(id)).toEqual({ user: 'u' });
+    expect((await get(a.port, '/get', id)).json.attributes).toEqual({ user: 'u', token: 'secret' });
+    const mine = [id, (await get(a.port, '/set?name=user&value=1')).sessionCookie!];
+    const theirs = (await get(b.port, '/set?name=user&value=2')).sessionCookie!;
+    const expired: string[] = [];
+    a.node.on('sessionExpired', (e: { id: string; reason: string }) => expired.push(`${e.id} ${e.reason}`));
+    await a.stop();
+    for (const m of mine) expect(await look.attributes(m)).toBeNull();
+    expect(await look.attributes(theirs)).toEqual({ user: 2 });
+    expect(expired.sort()).toEqual(mine.map((m) => `${m} shutdown`).sort());
+  });
+
   it('options of peer replication are refused with store: redis; a bad store option names the key', () => {
     expect(() => createClusterNode({ jvmRoute: 'A', store: { type: 'redis', url: 'redis://127.0.0.1:1' }, membership: { type: 'static', members: [] } }))
       .toThrow(ClusterOptionsError);
     expect(() => createClusterNode({ jvmRoute: 'A', store: { type: 'redis', url: 'redis://127.0.0.1:1' }, manager: 'backup' })).toThrow(/manager has no meaning with store: redis/);
     expect(() => createClusterNode({ jvmRoute: 'A', store: { type: 'redis' } })).toThrow(/exactly one of url, cluster, sentinel/);
     expect(() => createClusterNode({ jvmRoute: 'A', store: { type: 'redis', cluster: ['nohost'] } })).toThrow(/store\.cluster\[0\] must be "host:port"/);
+    expect(() => createClusterNode({ jvmRoute: 'A', store: { type: 'redis', url: 'redis://x', keyPrefix: 'a{b}' } })).toThrow(/store\.keyPrefix/);
+    expect(() => createClusterNode({ jvmRoute: 'A', store: { type: 'redis', url: 'redis://x' }, maxActiveSessions: 5 })).toThrow(/maxActiveSessions has no meaning/);
     expect(() => createClusterNode({ jvmRoute: 'A', store: { type: 'redis', url: 'redis://x', wait: { replicas: 0, timeout: 10 } } })).toThrow(/store\.wait\.replicas/);
     expect(() => createClusterNode({ jvmRoute: 'A' })).toThrow(/receiver is required/);
   });
