@@ -230,6 +230,8 @@ describe.skipIf(!redisInstalled())('store: redis (one server)', () => {
     expect(Object.keys(await sb.all()).sort()).toEqual(ids.slice().sort());
     expect((await sb.all())[ids[1]!]).toEqual({ cookie, user: 'u1' });
     await sa.destroy(ids[0]!);
+    // B read it above and has a copy until Redis's invalidation for A's delete reaches it.
+    await waitUntil(() => b.node.inspect(ids[0]!) === undefined, 2000, 'the invalidation to reach B');
     expect(await sb.get(ids[0]!)).toBeNull();
     await sb.clear();
     expect(await sa.length()).toBe(0);
