@@ -181,7 +181,7 @@ describe('changes by POST', () => {
   });
 
   it('with a token, the page asks the browser for Basic credentials', async () => {
-    const { s } = await stack('', 'admin: { port: ADMIN_PORT, token: t0k }');
+    const { s } = await stack('', 'admin: { port: ADMIN_PORT, token: manager-test-token-0123456789 }');
     const r = await request(`${s.adminUrl}/balancer-manager`);
     expect(r.status).toBe(401);
     expect(r.headers['www-authenticate']).toBe('Basic realm="stickyd balancer-manager", charset="UTF-8"');

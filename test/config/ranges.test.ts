@@ -161,7 +161,7 @@ const accepted: Array<[Where, string, string, unknown]> = [
   ['admin', 'port', '1', 1],
   ['admin', 'port', '65535', 65535],
   ['admin', 'readonly', 'On', true],
-  ['admin', 'token', 's3cret', 's3cret'],
+  ['admin', 'token', 's3cret-s3cret-16', 's3cret-s3cret-16'],
   ['log', 'level', 'trace', 'trace'],
   ['log', 'level', 'silent', 'silent'],
   ['log', 'access', 'Off', false],
