@@ -34,6 +34,7 @@ import {
 import type { StickySessionConfig } from './types.js';
 import { parseBalancerUrl, parseDirectUrl, parseMemberUrl, normalizeReverseUrl, UrlError, type MemberAddress } from './url.js';
 import { MAX_ROUTE_BYTES, ROUTE_PATTERN, routeProblem } from './route.js';
+import { normalizeHostName } from './host-name.js';
 
 // ---------------------------------------------------------------------------------------------
 // Value types specific to this file
@@ -297,6 +298,29 @@ function adminToken(): ValueType<string> {
   });
 }
 
+/**
+ * One entry of `admin.allowedhosts`: a host name or IP address as a browser would put it in the
+ * Host header, without scheme, port or path (any port is accepted), or `*` for any Host. Stored
+ * normalised (host-name.ts) so the listener compares like with like.
+ */
+function allowedHost(): ValueType<string> {
+  return scalar({
+    expected: 'a host name or IP address',
+    summary: 'host name, IP address or *',
+    json: { type: 'string', pattern: '^(\\*|[A-Za-z0-9._-]+|\\[?[0-9A-Fa-f:.]+\\]?)$' },
+    parse(v) {
+      if (typeof v !== 'string' || v === '') return new Reject(`expected a host name or IP address such as admin.example.com or 10.0.0.5 (got ${describeValue(v)})`);
+      if (v === '*') return v;
+      const bare = /^\[(.*)\]$/.exec(v)?.[1] ?? v;
+      const name = net.isIP(bare) || /^[A-Za-z0-9._-]+$/.test(v) ? normalizeHostName(bare) : null;
+      if (name === null || name === '') {
+        return new Reject(`"${v}" is not a host name or IP address: give the name alone, without scheme, port or path (any port is accepted), or "*" for any host`);
+      }
+      return name;
+    },
+  });
+}
+
 /** Balancer names go into `balancer://name` URLs, the manager and metrics labels. */
 const BALANCER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -421,6 +445,10 @@ export const adminSchema = section({
   port: withDefault(int(1, 65535), 8052, { doc: 'TCP port of the admin listener' }),
   token: withDefault(adminToken(), '', { doc: `Secret for the JSON API, metrics and the manager (Bearer, or the Basic password): at least ${MIN_TOKEN_LENGTH} visible ASCII characters; "" = none (only on a loopback address)`, apache: 'Require (on <Location /balancer-manager>)' }),
   readonly: withDefault(bool(), false, { doc: 'The manager and the API refuse changes' }),
+  allowedhosts: withDefault(list(allowedHost()), [], {
+    defaultDoc: "none: the listener's address (any IP address on 0.0.0.0 / ::), localhost on loopback, server.servername",
+    doc: 'More Host names the admin listener answers to; other names get 421 (DNS rebinding guard); "*" = any',
+  }),
 });
 
 export const logSchema = section({
