@@ -288,7 +288,8 @@ function adminToken(): ValueType<string> {
       if (v === '') return '';
       const bad = /[^!-~]/.exec(v);
       if (bad) {
-        const what = /\s/.test(bad[0]) ? 'white space' : /[\u0000-\u001f\u007f-\u009f]/.test(bad[0]) ? 'a control character' : 'a non-ASCII character';
+        const code = bad[0].codePointAt(0)!;
+        const what = /\s/.test(bad[0]) ? 'white space' : code < 0x20 || (code >= 0x7f && code <= 0x9f) ? 'a control character' : 'a non-ASCII character';
         const where = bad.index === 0 ? 'at the start' : bad.index === v.length - 1 ? 'at the end' : `at position ${bad.index + 1}`;
         return new Reject(`must be visible ASCII characters only, without white space (it has ${what} ${where})`);
       }
