@@ -1,6 +1,6 @@
 /**
  * ClusterNodeOptions: what a backend passes to `createClusterNode`, with Tomcat's names and
- * defaults (spec §2.7 manager options, §2.1 send options, §2.4 ReplicationValve, §3.1 cookie). The
+ * defaults (cluster-semantics §2.7 manager options, §2.1 send options, §2.4 ReplicationValve, §3.1 cookie). The
  * channel's own options (membership, receiver, secret, sender, failureDetector, domain) are passed
  * through to it unchanged. `resolveNodeOptions` is the one place that applies defaults and rejects
  * bad input with an error that names the option.
@@ -12,7 +12,7 @@ import { isValidCookieName, type SessionCookieOptions } from './session/cookie.j
 import { compileFullMatch } from './session/filters.js';
 import { isValidRoute, type RandomSource } from './session/id.js';
 
-/** How a change reaches the peers (Tomcat's channelSendOptions / mapSendOptions, spec §2.1). */
+/** How a change reaches the peers (Tomcat's channelSendOptions / mapSendOptions, cluster-semantics §2.1). */
 export type SendMode = 'async' | 'ack' | 'sync';
 
 export interface ClusterNodeOptions {
@@ -76,7 +76,7 @@ export interface ClusterNodeOptions {
 
   /** The session cookie: name `JSESSIONID`, path `/`, HttpOnly, Secure only on TLS requests, no SameSite. */
   cookie?: Partial<SessionCookieOptions>;
-  /** JvmRouteBinderValve (spec §3.2): take over sessions that arrive with another node's route. Default true. */
+  /** JvmRouteBinderValve (cluster-semantics §3.2): take over sessions that arrive with another node's route. Default true. */
   jvmRouteBinder?: boolean;
 
   /** pino logger of the host application (a child logger is made). Default: pino at 'info' on stdout. */

@@ -4,7 +4,7 @@
  * config/stickyd.schema.json) and the key reference (reference.ts → README) are all driven by it,
  * so add or change a key here and nowhere else.
  *
- * Ranges and defaults are Apache's (spec §7, §8); where stickyd differs, the doc line says so.
+ * Ranges and defaults are Apache's (apache-semantics §7, §8); where stickyd differs, the doc line says so.
  */
 import net from 'node:net';
 import os from 'node:os';
@@ -75,7 +75,7 @@ function urlPath(): ValueType<string> {
 }
 
 /**
- * `stickysession=C` or `C|P` (spec §2.1, `P:373-389`): cookie C, URL parameter P (= C when no `|`),
+ * `stickysession=C` or `C|P` (apache-semantics §2.1, `P:373-389`): cookie C, URL parameter P (= C when no `|`),
  * split at the first `|`; the whole value shorter than 64 characters (Apache truncates silently —
  * we refuse). Empty = no stickiness.
  */
@@ -102,7 +102,7 @@ function stickySession(): ValueType<StickySessionConfig | null> {
   });
 }
 
-/** `stickysessionsep`: one character, or Off (spec §2.1, `P:390-403`); YAML `false` also means Off. */
+/** `stickysessionsep`: one character, or Off (apache-semantics §2.1, `P:390-403`); YAML `false` also means Off. */
 function stickySessionSep(): ValueType<string | null> {
   return scalar({
     expected: 'one character or Off',
@@ -119,7 +119,7 @@ function stickySessionSep(): ValueType<string | null> {
 }
 
 /**
- * `nonce` (spec §6): `None` (any case) makes the manager read-only for the balancer and is stored
+ * `nonce` (apache-semantics §6): `None` (any case) makes the manager read-only for the balancer and is stored
  * as ""; otherwise the text, at most 36 characters (Apache's field holds a formatted UUID).
  */
 function nonce(): ValueType<string> {
@@ -138,7 +138,7 @@ function nonce(): ValueType<string> {
   });
 }
 
-/** `status` in Apache's flag syntax; checked by the same parser the balancer uses (spec §5). */
+/** `status` in Apache's flag syntax; checked by the same parser the balancer uses (apache-semantics §5). */
 function statusFlags(): ValueType<string> {
   return str({
     summary: 'flags, e.g. +H',
@@ -156,7 +156,7 @@ function statusFlags(): ValueType<string> {
 }
 
 /**
- * `loadfactor` (spec §7.2): a decimal, lbfactor = trunc(v × 100), which must lie in 100..10000 —
+ * `loadfactor` (apache-semantics §7.2): a decimal, lbfactor = trunc(v × 100), which must lie in 100..10000 —
  * the check Apache makes, so 100.005 is accepted (lbfactor 10000) and 0.999 refused.
  */
 function loadFactor(): ValueType<number> {

@@ -23,7 +23,7 @@ export interface Config {
   proxypass: ProxyPassRule[];
   /**
    * `ProxyPassReverse` entries in file order: the explicit `proxypassreverse:` list first, then one
-   * per `proxypass` rule with `reverse: true`. First match wins (spec §8).
+   * per `proxypass` rule with `reverse: true`. First match wins (apache-semantics §8).
    */
   proxypassreverse: ReverseRule[];
   /** `ProxyPassReverseCookiePath`, in order. */

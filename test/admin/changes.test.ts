@@ -1,4 +1,4 @@
-// Runtime changes shared by the manager form and the API (spec §6): validation, "only what differs", atomicity, adds.
+// Runtime changes shared by the manager form and the API (apache-semantics §6): validation, "only what differs", atomicity, adds.
 import { describe, expect, it } from 'vitest';
 import { statusText } from '../../src/balancer/flags.js';
 import { addMember, changeBalancer, changeMember, ChangeError, parseStatusChange, parseStickysession } from '../../src/admin/changes.js';

@@ -1,4 +1,4 @@
-// The balancer-manager over plain HTTP: what the page shows, and the protection of changes (spec §6).
+// The balancer-manager over plain HTTP: what the page shows, and the protection of changes (apache-semantics §6).
 import { afterEach, describe, expect, it } from 'vitest';
 import { statusText } from '../../src/balancer/flags.js';
 import { cleanup, request, sessionHandler, startBackend, startStack, type Reply, type Stack } from './fixtures.js';

@@ -1,5 +1,5 @@
 /**
- * Every key's accepted and refused values at the edges of its range (spec §7), through the whole
+ * Every key's accepted and refused values at the edges of its range (apache-semantics §7), through the whole
  * loader: a key is written into an otherwise valid file and the typed value or the problem is read
  * back. Refusals must name the key's path and the position of the value.
  */
@@ -263,7 +263,7 @@ const refused: Array<[Where, string, string, string, [number, number]?]> = [
   ['rule', 'url', '""', 'expected "!", balancer://name[/path] or an http:// or ajp:// URL (got "")'],
 ];
 
-describe('ranges and syntax of every key (spec §7)', () => {
+describe('ranges and syntax of every key (apache-semantics §7)', () => {
   it.each(accepted)('%s %s: %s is accepted', (where, key, value, expected) => {
     const { text } = fileWith(where, key, value);
     expect(valueOf(parse(text), where, key)).toEqual(expected);

@@ -1,5 +1,5 @@
 /**
- * A replicating express-session Store (spec §5.1–§5.3) over the node's session manager.
+ * A replicating express-session Store (cluster-semantics §5.1–§5.3) over the node's session manager.
  *
  * - `class extends session.Store` (express-session is the application's, loaded lazily: it is an
  *   optional peer dependency of stickyd). Every method takes an optional callback and returns a
@@ -18,7 +18,7 @@
  *   failure is passed to the callback only with `onReplicationFailure: 'error'`.
  * - all(): an object keyed by session id (MemoryStore's shape), of the sessions this node holds a
  *   value for. length(), clear() (clear invalidates cluster-wide), ids().
- * - Never emits 'disconnect': a peer going away is not a store outage (spec §5.3 MUST 10).
+ * - Never emits 'disconnect': a peer going away is not a store outage (cluster-semantics §5.3 MUST 10).
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
