@@ -20,6 +20,7 @@ import { MANAGER_FLAGS, lbfactorOf, type ManagerFlag, type Member } from '../bal
 import { defaultsOf } from '../config/kinds.js';
 import { memberSchema } from '../config/schema.js';
 import type { MemberConfig, StickySessionConfig } from '../config/types.js';
+import { routeProblem } from '../config/route.js';
 import { parseMemberUrl, UrlError } from '../config/url.js';
 import { factor } from './format.js';
 
@@ -58,7 +59,7 @@ export interface BalancerChanges {
   stickysession?: string | null;
 }
 
-/** httpd keeps route, redirect and sticky names in 64-byte fields (NUL included). */
+/** httpd keeps sticky names in a 64-byte field (NUL included); route and redirect: config/route.ts. */
 const MAX_FIELD_BYTES = 63;
 /** Cookie and URL parameter names are RFC 6265 tokens (as the config loader requires). */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -86,11 +87,11 @@ export function parseLoadfactor(v: string | number): number {
   return n;
 }
 
+/** `w_wr` / `w_rr` / route, redirect: the balancer file's rule (config/route.ts). */
 function routeText(v: unknown, field: 'route' | 'redirect'): string {
   if (!isText(v)) throw new ChangeError(`${field} must be text (got ${JSON.stringify(v)})`, field);
-  if (Buffer.byteLength(v) > MAX_FIELD_BYTES) throw new ChangeError(`${field} must be at most ${MAX_FIELD_BYTES} bytes long (got ${Buffer.byteLength(v)})`, field);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw new ChangeError(`${field} must not contain control characters`, field);
+  const problem = routeProblem(v);
+  if (problem) throw new ChangeError(`${field} ${problem}`, field);
   return v;
 }
 

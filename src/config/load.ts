@@ -146,7 +146,7 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
     proxypassreverse: [...proxypassreverse, ...derivedReverse],
     cookiepath: [...valid(raw.cookiepath), ...derivedCookiePath],
     cookiedomain: valid(raw.cookiedomain),
-    admin: raw.admin,
+    admin: raw.admin && { ...raw.admin, allowedhosts: valid(raw.admin.allowedhosts) },
     log: raw.log,
   };
 }

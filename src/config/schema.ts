@@ -33,6 +33,8 @@ import {
 } from './kinds.js';
 import type { StickySessionConfig } from './types.js';
 import { parseBalancerUrl, parseDirectUrl, parseMemberUrl, normalizeReverseUrl, UrlError, type MemberAddress } from './url.js';
+import { MAX_ROUTE_BYTES, ROUTE_PATTERN, routeProblem } from './route.js';
+import { normalizeHostName } from './host-name.js';
 
 // ---------------------------------------------------------------------------------------------
 // Value types specific to this file
@@ -42,6 +44,11 @@ function ipAddress(): ValueType<string> {
     summary: 'IP address',
     check: (s) => (net.isIP(s) ? null : `must be an IP address such as 0.0.0.0, 127.0.0.1 or :: (got "${s}")`),
   });
+}
+
+/** A member `route` or `redirect`: the rule the balancer-manager and the API apply too (route.ts). */
+function routeText(): ValueType<string> {
+  return str({ summary: `text (≤ ${MAX_ROUTE_BYTES} chars)`, maxLength: MAX_ROUTE_BYTES, pattern: ROUTE_PATTERN, check: routeProblem });
 }
 
 /** Cookie names are RFC 6265 tokens. */
@@ -259,6 +266,62 @@ function reverseTarget(): ValueType<ReverseTarget> {
   });
 }
 
+/** The shortest admin token accepted: 16 characters, e.g. `openssl rand -hex 32` gives 64. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * `admin.token`: "" (no token; the loader allows that on loopback only), or a secret of at least
+ * MIN_TOKEN_LENGTH visible ASCII characters. White space around a token is almost always a mistake
+ * (a stray space or newline from an env file), and a token must survive being typed into an
+ * `Authorization` header or a browser's password prompt. `${VAR}` values are checked after
+ * expansion, like everything else. Messages never repeat the token.
+ */
+function adminToken(): ValueType<string> {
+  const hint = 'e.g. the output of `openssl rand -hex 32`, from the environment: token: ${STICKYD_ADMIN_TOKEN}';
+  return scalar({
+    expected: 'a secret token',
+    summary: `"" or ≥ ${MIN_TOKEN_LENGTH} visible ASCII chars`,
+    json: { type: 'string', pattern: `^([!-~]{${MIN_TOKEN_LENGTH},})?$` },
+    parse(v) {
+      if (v === null) return '';
+      if (typeof v !== 'string') return new Reject(`expected a secret token as text of at least ${MIN_TOKEN_LENGTH} characters (got a ${typeof v}; quote it to make it text)`);
+      if (v === '') return '';
+      const bad = /[^!-~]/.exec(v);
+      if (bad) {
+        const code = bad[0].codePointAt(0)!;
+        const what = /\s/.test(bad[0]) ? 'white space' : code < 0x20 || (code >= 0x7f && code <= 0x9f) ? 'a control character' : 'a non-ASCII character';
+        const where = bad.index === 0 ? 'at the start' : bad.index === v.length - 1 ? 'at the end' : `at position ${bad.index + 1}`;
+        return new Reject(`must be visible ASCII characters only, without white space (it has ${what} ${where})`);
+      }
+      if (v.length < MIN_TOKEN_LENGTH) return new Reject(`must be at least ${MIN_TOKEN_LENGTH} characters long, or it can be guessed (got ${v.length}); ${hint}`);
+      return v;
+    },
+  });
+}
+
+/**
+ * One entry of `admin.allowedhosts`: a host name or IP address as a browser would put it in the
+ * Host header, without scheme, port or path (any port is accepted), or `*` for any Host. Stored
+ * normalised (host-name.ts) so the listener compares like with like.
+ */
+function allowedHost(): ValueType<string> {
+  return scalar({
+    expected: 'a host name or IP address',
+    summary: 'host name, IP address or *',
+    json: { type: 'string', pattern: '^(\\*|[A-Za-z0-9._-]+|\\[?[0-9A-Fa-f:.]+\\]?)$' },
+    parse(v) {
+      if (typeof v !== 'string' || v === '') return new Reject(`expected a host name or IP address such as admin.example.com or 10.0.0.5 (got ${describeValue(v)})`);
+      if (v === '*') return v;
+      const bare = /^\[(.*)\]$/.exec(v)?.[1] ?? v;
+      const name = net.isIP(bare) || /^[A-Za-z0-9._-]+$/.test(v) ? normalizeHostName(bare) : null;
+      if (name === null || name === '') {
+        return new Reject(`"${v}" is not a host name or IP address: give the name alone, without scheme, port or path (any port is accepted), or "*" for any host`);
+      }
+      return name;
+    },
+  });
+}
+
 /** Balancer names go into `balancer://name` URLs, the manager and metrics labels. */
 const BALANCER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -295,8 +358,8 @@ export const proxySchema = section({
 
 export const memberSchema = section({
   url: required(memberUrl(), { doc: 'http://host[:port][/path] or ajp://host[:port]; normalized (scheme and host lower-cased, default port and trailing slash dropped)', apache: 'BalancerMember URL' }),
-  route: withDefault(str({ maxLength: 63 }), '', { doc: 'Route: the text after the separator in the session id that selects this member (Tomcat jvmRoute)', apache: 'BalancerMember … route=' }),
-  redirect: withDefault(str({ maxLength: 63 }), '', { doc: "Route of the member that takes this member's sticky requests while it is unusable", apache: 'BalancerMember … redirect=' }),
+  route: withDefault(routeText(), '', { doc: 'Route: the text after the separator in the session id that selects this member (Tomcat jvmRoute)', apache: 'BalancerMember … route=' }),
+  redirect: withDefault(routeText(), '', { doc: "Route of the member that takes this member's sticky requests while it is unusable", apache: 'BalancerMember … redirect=' }),
   loadfactor: withDefault(loadFactor(), 1, { doc: 'Relative share of load-balanced requests; lbfactor = trunc(loadfactor × 100)', apache: 'BalancerMember … loadfactor=' }),
   lbset: withDefault(int(0, 99), 0, { doc: 'Member set; a higher set is used only when no member of a lower set is usable', apache: 'BalancerMember … lbset=' }),
   status: withDefault(statusFlags(), '', { doc: 'Initial status flags: +/- followed by letters of I N D S E H R C, e.g. "+H" (hot standby)', apache: 'BalancerMember … status=' }),
@@ -381,8 +444,12 @@ export const reverseSchema = section({
 export const adminSchema = section({
   address: withDefault(ipAddress(), '127.0.0.1', { doc: 'IP address of the admin listener (balancer-manager, JSON API, metrics, health)' }),
   port: withDefault(int(1, 65535), 8052, { doc: 'TCP port of the admin listener' }),
-  token: withDefault(str(), '', { doc: 'Bearer token for the JSON API and manager changes; "" = none (only on a loopback address)', apache: 'Require (on <Location /balancer-manager>)' }),
+  token: withDefault(adminToken(), '', { doc: `Secret for the JSON API, metrics and the manager (Bearer, or the Basic password): at least ${MIN_TOKEN_LENGTH} visible ASCII characters; "" = none (only on a loopback address)`, apache: 'Require (on <Location /balancer-manager>)' }),
   readonly: withDefault(bool(), false, { doc: 'The manager and the API refuse changes' }),
+  allowedhosts: withDefault(list(allowedHost()), [], {
+    defaultDoc: "none: the listener's address (any IP address on 0.0.0.0 / ::), localhost on loopback, server.servername",
+    doc: 'More Host names the admin listener answers to; other names get 421 (DNS rebinding guard); "*" = any',
+  }),
 });
 
 export const logSchema = section({

@@ -234,6 +234,12 @@ export interface AdminConfig {
   token: string;
   /** Manager and API refuse changes. Default false. */
   readonly: boolean;
+  /**
+   * Host names (normalised: lower-case, IPv6 in brackets) the listener answers to besides its own
+   * address, `localhost` on loopback and `server.servername`; `*` = any. Other Hosts get 421
+   * (admin/host.ts). Default none.
+   */
+  allowedhosts: string[];
 }
 
 export interface LogConfig {

@@ -4,7 +4,7 @@ import { cleanup, json, okHandler, request, sessionHandler, startBackend, startS
 
 afterEach(cleanup);
 
-const TOKEN = 's3cret-token';
+const TOKEN = 'api-test-token-0123456789';
 
 async function stack(extraBalancer = '', admin = `admin: { port: ADMIN_PORT, token: ${TOKEN} }`): Promise<{ s: Stack; a: string; b: string }> {
   const a = await startBackend('a', sessionHandler('a'));

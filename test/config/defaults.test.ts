@@ -82,7 +82,7 @@ describe('defaults (apache-semantics §7; types.ts)', () => {
     expect(c.server).toEqual({ ...parse(MINIMAL).server, servername: 'front' });
     expect(c.proxy).toEqual({ preservehost: true, addheaders: true, timeout: 60_000 });
     expect(c.log).toEqual({ level: 'warn', access: true });
-    expect(c.admin).toEqual({ address: '127.0.0.1', port: 8052, token: '', readonly: false });
+    expect(c.admin).toEqual({ address: '127.0.0.1', port: 8052, token: '', readonly: false, allowedhosts: [] });
   });
 
   it('an empty value means off for admin and routecookie, and "not set" for maxattempts', () => {
