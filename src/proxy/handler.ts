@@ -34,6 +34,9 @@ import { StreamBody } from './stream-body.js';
 /** The reason httpd gives for a failed read of the member's response (apache-semantics §4.2, §10.7). */
 export const READ_ERROR = 'Error reading from remote server';
 
+/** httpd's reason when the TLS handshake with an https:// member fails (mod_proxy's AH00898). */
+export const TLS_HANDSHAKE_ERROR = 'Error during SSL Handshake with remote server';
+
 /** What the attempt loop ended with. */
 export type AttemptOutcome<T> =
   | { kind: 'ok'; value: T }
@@ -353,7 +356,7 @@ export async function runAttempts<T>(
       const connector = ctx.connectorFor(b, member);
       let sending: Promise<T>;
       if (connector instanceof HttpConnector) {
-        const headers = memberHeaders(hostHeader(ctx.config.proxy.preservehost, r.host, cfg.host, cfg.port), r.headers);
+        const headers = memberHeaders(hostHeader(ctx.config.proxy.preservehost, r.host, cfg.host, cfg.port, cfg.scheme === 'https' ? 443 : 80), r.headers);
         sentHead = flatHeadBytes(firstLine, headers);
         sending = send.http(connector, { method: ex.method, path, headers, body, client: ex }, member);
       } else {
@@ -391,12 +394,14 @@ export async function runAttempts<T>(
         break;
       }
       r.replay?.release();
-      if (be.kind !== 'dns') member.transferred += sentHead;
-      if (be.kind === 'dns') {
-        // P:1474-1485: a 500 from the handler puts the member in error, no failover.
+      if (be.kind === 'dns' || be.kind === 'tls') {
+        // P:1474-1485: a 500 from the handler puts the member in error, no failover. A failed TLS
+        // handshake comes after a successful TCP connect (which resets error_time, §4.3).
+        if (be.kind === 'tls') connectSucceeded(member);
         markInError(member, balancerNow());
-        return { kind: 'error', status: 500, reason: `DNS lookup failure for: ${cfg.host}`, timedOut: false };
+        return { kind: 'error', status: 500, reason: be.kind === 'dns' ? `DNS lookup failure for: ${cfg.host}` : TLS_HANDSHAKE_ERROR, timedOut: false };
       }
+      member.transferred += sentHead;
       if (!be.reusedConnection) connectSucceeded(member);
       switch (be.kind) {
         case 'timeout':
