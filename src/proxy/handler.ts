@@ -19,6 +19,8 @@ import type { Member } from '../balancer/member.js';
 import { connectSucceeded, markInError, postRequest, preRequest, releaseMember, retryWait, type Chosen, type PendingWait, type StickyRequest } from '../balancer/select.js';
 import type { AccessRecord, AttemptFailure } from '../log.js';
 import { AttemptBody, BodyReplay, BodyReplayError } from './body-replay.js';
+import type { CompressionConfig } from '../config/types.js';
+import { planCompression } from './compression/index.js';
 import { BackendError, type BackendErrorKind, type BackendRequest, type BackendResponse, type ClientAbort, type ClientGoneListener, type ClientInfo, type MemberConnector } from './connector.js';
 import { balancerNow, type ProxyContext } from './context.js';
 import { dropsConnection, errorPage } from './error-page.js';
@@ -591,11 +593,11 @@ async function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse):
     answer(ex, res, outcome.status, outcome.status === 503 ? undefined : outcome.reason);
     return;
   }
-  relayResponse(ex, b, member!, outcome.value, res, facts.host);
+  relayResponse(ex, b, member!, outcome.value, res, facts.host, target.rule.compression);
 }
 
 /** Send the member's response to the client; its body goes through a ResponseRelay. */
-function relayResponse(ex: Exchange, b: Balancer, member: Member, response: ForwardedResponse | BackendResponse, res: ServerResponse, host: string | null): void {
+function relayResponse(ex: Exchange, b: Balancer, member: Member, response: ForwardedResponse | BackendResponse, res: ServerResponse, host: string | null, compression?: CompressionConfig): void {
   const { ctx } = ex;
   const { status } = response;
   // AJP members hand over a Readable; HTTP ones a body that writes straight into the relay.
@@ -604,6 +606,8 @@ function relayResponse(ex: Exchange, b: Balancer, member: Member, response: Forw
   // post_request runs once the final status is known; httpd runs it after the body, which only
   // matters for requests running at the same time.
   postRequest(b, member, { status, timedOut: false }, balancerNow());
+  // Response compression (compression/): may edit the head (Vary, Content-Encoding, ETag ...).
+  const plan = planCompression(compression, ex.method, res.req.rawHeaders, response);
   const headers = clientResponseHeaders(ex, response.headers, host);
   if (dropsConnection(status) || ctx.draining) headers.push('Connection', 'close');
   try {
@@ -617,5 +621,5 @@ function relayResponse(ex: Exchange, b: Balancer, member: Member, response: Forw
     return;
   }
   ex.status = status;
-  new ResponseRelay(ex, member, res, body).start();
+  new ResponseRelay(ex, member, res, body, plan).start();
 }
