@@ -55,7 +55,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   r.problems.push(...syntax);
   const raw = configSchema.read(r.resolve(doc.contents), '', 0, r);
   const config = raw === INVALID ? null : build(raw, path.resolve(file), r);
-  if (r.problems.length > 0 || !config) throw new ConfigError(r.problems);
+  if (r.problems.length > 0 || !config) throw new ConfigError(r.problems, r.warnings);
+  config.warnings.sort((a, b) => a.line - b.line || a.col - b.col);
   return config;
 }
 
