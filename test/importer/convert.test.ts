@@ -64,7 +64,7 @@ describe('directives that are not converted are listed with FILE:LINE', () => {
       'extra/proxy.conf:6: ProxyPassMatch: not converted: the regular expression "^/(.*)\\.jsp$" is not an anchored prefix such as ^/app(.*)$, and stickyd has prefix rules only',
       'extra/proxy.conf:7: RewriteRule: not converted: mod_rewrite is not supported; express the mapping as ProxyPass prefix rules',
       'extra/proxy.conf:8: Header: not converted: mod_headers is not supported (only the ROUTEID cookie recipe is converted, to routecookie)',
-      'extra/proxy.conf:9: SSLEngine: not converted: stickyd speaks plain HTTP; terminate TLS in front of it',
+      'extra/proxy.conf:9: SSLEngine: not converted for 0.0.0.0:80: SSLEngine on without SSLCertificateFile (httpd would not start)',
     ]);
     expect(r.config.proxypass.map((p) => p.path)).toEqual(['/app']);
   });
@@ -212,16 +212,18 @@ describe('Apache semantics of the converted values', () => {
     ]);
   });
 
-  it('converts Listen forms and skips what is not plain HTTP on an IP address', () => {
+  it('converts Listen forms and skips what is not on an IP address; https alone does not make TLS', () => {
     const r = run({ 'httpd.conf': lines('Listen 8080', 'Listen 10.1.2.3:8081', 'Listen [::]:8082', 'Listen 443', 'Listen 8443 https', 'Listen localhost:9000', 'Listen 10.1.2.3:8080', cluster, 'ProxyPass / balancer://c/') });
     expect(r.config.listen).toEqual([
       { address: '0.0.0.0', port: 8080 },
       { address: '10.1.2.3', port: 8081 },
       { address: '::', port: 8082 },
+      { address: '0.0.0.0', port: 443 },
+      { address: '0.0.0.0', port: 8443 },
     ]);
     expect(r.messages).toEqual([
-      "httpd.conf:4: Listen: not converted: protocol https (httpd's default for port 443): stickyd speaks plain HTTP; terminate TLS in front of it",
-      'httpd.conf:5: Listen: not converted: protocol https: stickyd speaks plain HTTP; terminate TLS in front of it',
+      'httpd.conf:4: Listen: no server on 0.0.0.0:443 has SSLEngine on, so httpd speaks plain HTTP there despite the https protocol, and so does stickyd',
+      'httpd.conf:5: Listen: no server on 0.0.0.0:8443 has SSLEngine on, so httpd speaks plain HTTP there despite the https protocol, and so does stickyd',
       'httpd.conf:6: Listen: not converted: stickyd listens on IP addresses; "localhost" is a host name (write its address)',
       'httpd.conf:7: Listen: not converted: 10.1.2.3:8080 overlaps Listen 0.0.0.0:8080 at httpd.conf:1',
     ]);
