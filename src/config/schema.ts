@@ -411,8 +411,8 @@ export const listenTlsSchema = section({
 export const listenSchema = section({
   address: withDefault(ipAddress(), '0.0.0.0', { doc: 'IP address to bind; 0.0.0.0 = every IPv4 address, :: = every address', apache: 'Listen address:port' }),
   port: required(int(1, 65535), { doc: 'TCP port', apache: 'Listen [address:]port' }),
-  protocols: withDefault(list(oneOf(PROTOCOLS), { minItems: 1, tooFew: 'name at least one protocol, e.g. [http/1.1]' }), ['http/1.1'], { doc: 'Protocols offered, by preference: h2 (with tls, by ALPN), h2c (without tls), http/1.1 — served from a later version; validated now', apache: 'Protocols' }),
-  tls: withDefault(nullable(listenTlsSchema), null, { defaultDoc: 'none (plain HTTP)', doc: 'TLS on this listener — served from a later version; stickyd check validates it now', apache: 'SSLEngine on' }),
+  protocols: withDefault(list(oneOf(PROTOCOLS), { minItems: 1, tooFew: 'name at least one protocol, e.g. [http/1.1]' }), ['http/1.1'], { doc: 'Protocols offered, by preference: h2 (with tls, by ALPN), h2c (without tls), http/1.1 (checked now; h2 and h2c are served by a later version: run refuses them)', apache: 'Protocols' }),
+  tls: withDefault(nullable(listenTlsSchema), null, { defaultDoc: 'none (plain HTTP)', doc: 'TLS on this listener (checked now, files included; served by a later version: run refuses it)', apache: 'SSLEngine on' }),
 });
 
 export const serverSchema = section({
@@ -533,7 +533,7 @@ export const cookieRewriteSchema = section({
 
 export const proxyPassSchema = section({
   path: required(urlPath(), { doc: 'Public URL-path prefix', apache: 'ProxyPass <path>' }),
-  url: required(proxyTarget(), { doc: '"!" (do not proxy), balancer://name[/path], or http:// / ajp:// URL (an implicit one-member balancer)', apache: 'ProxyPass … <url>' }),
+  url: required(proxyTarget(), { doc: '"!" (do not proxy), balancer://name[/path], or an http://, https:// or ajp:// URL (an implicit one-member balancer)', apache: 'ProxyPass … <url>' }),
   reverse: withDefault(bool(), false, { doc: 'Also add ProxyPassReverse <path> <url> (after the proxypassreverse list)', apache: 'ProxyPassReverse <path> <url>' }),
   cookiepath: withDefault(nullable(either(urlPath(), cookieRewriteSchema)), null, {
     defaultDoc: 'none',
