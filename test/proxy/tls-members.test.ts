@@ -2,9 +2,12 @@
 // the SNI name, verify none (loud, and still checking name and expiry as httpd does), mutual TLS,
 // pooling, and what a failed handshake does: 500 "Error during SSL Handshake with remote server",
 // the member in error and no failover — what httpd 2.4.71 does (checked by hand, see README).
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { statusText } from '../../src/balancer/flags.js';
+import { parseConfig } from '../../src/config/index.js';
 import { closeHttpsBackends, startHttpsBackend, type HttpsBackend } from '../helpers/https-backend.js';
 import { makePki, type Issued, type Pki } from '../helpers/pki.js';
 import { cleanup, deadPort, request, startBackend, startProxy, type Proxy } from './helpers.js';
@@ -182,6 +185,20 @@ describe('https:// members', () => {
     expect(reply.body).toBe('alive');
     expect(status(proxy, dead)).toBe('Init Err ');
     expect(proxy.records[0]!.failures).toEqual([{ member: dead, kind: 'connect' }]);
+  });
+
+  it('a reload reads the CA file again: changed contents make new connections with the new trust', async () => {
+    const b = await tlsBackend('renewed', pki.server);
+    const caFile = path.join(pki.dir, 'reloaded-ca.pem');
+    writeFileSync(caFile, pki.ca.cert);
+    const text = config([`{ url: "https://localhost:${b.port}" }`], `proxy:\n  tls:\n    cacertificatefile: ${caFile}\n`);
+    const proxy = await startProxy(text);
+    expect((await request(`${proxy.url}/`)).status).toBe(200);
+    // Same file name, other contents: a CA that did not issue the member's certificate.
+    writeFileSync(caFile, pki.intermediate.cert);
+    await proxy.daemon.reload(parseConfig(`listen: [{ address: 127.0.0.1, port: ${proxy.port} }]\nserver: { servername: proxy.test }\n${text}`, 'test.yaml', {}));
+    expect((await request(`${proxy.url}/`)).status).toBe(500);
+    expect(b.connections).toBe(1);
   });
 
   it('the Host of a member on https\'s default port has no :443 (httpd sends none either)', async () => {
