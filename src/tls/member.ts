@@ -16,7 +16,7 @@
  *
  * A handshake that fails any of these is a failed *connection*: httpd answers 500 "Error during
  * SSL Handshake with remote server" and puts the member in error without failover (its scheme
- * handler returns 500, spec §4.1, P:1474-1485); the connector reports kind 'tls' for that.
+ * handler returns 500, apache-semantics §4.1, P:1474-1485); the connector reports kind 'tls' for that.
  */
 import tls from 'node:tls';
 import type { MemberTlsConfig } from '../config/types.js';

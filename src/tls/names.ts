@@ -1,6 +1,6 @@
 /**
- * The names a certificate serves and how a requested host name (SNI) matches them, as RFC 6125
- * §6.4 says and browsers do:
+ * The names a certificate serves and how a requested host name (SNI) matches them, as
+ * RFC 6125 §6.4 says and browsers do:
  *
  * - the DNS names of subjectAltName count; the subject CN only when the certificate has no DNS
  *   name at all (RFC 6125 §6.4.4, the legacy case);

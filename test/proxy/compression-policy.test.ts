@@ -1,5 +1,5 @@
-// The decisions of response compression without sockets: Accept-Encoding negotiation (RFC 9110
-// §12.5.3) and which responses are compressed and how their head changes. The same rules over
+// The decisions of response compression without sockets: Accept-Encoding negotiation
+// (RFC 9110 §12.5.3) and which responses are compressed and how their head changes. The same rules over
 // real sockets are in compression.test.ts.
 import { describe, expect, it } from 'vitest';
 import type { CompressionConfig } from '../../src/config/types.js';
