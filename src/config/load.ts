@@ -8,11 +8,11 @@
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { defaultsOf, INVALID, type Invalid, type ValueType } from './kinds.js';
 import { Reader } from './reader.js';
-import zlib from 'node:zlib';
 import { balancerSchema, compressionSchema, configSchema, memberSchema, type ProxyTarget } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { TlsResolver } from './tls.js';
@@ -218,8 +218,8 @@ function compressionOf(raw: RawConfig['compression'], r: Reader): CompressionCon
 }
 
 /**
- * `verify: none` towards a member is allowed but loud (the brief of SSLProxyVerify none: anyone
- * on the path can pose as the member): a warning at the key, naming the members concerned.
+ * `verify: none` towards a member is allowed but loud (anyone on the path to the member can pose
+ * as it): a warning at the key that says so, naming the members concerned.
  */
 function warnUnverified(balancers: BalancerConfig[], users: Map<MemberTlsConfig, { at: string; members: string[] }>, r: Reader): void {
   for (const b of balancers) {

@@ -43,6 +43,9 @@ function validList<T>(items: Array<T | Invalid>): T[] {
 
 const DAY = 86_400_000;
 
+/** extendedKeyUsage id-kp-clientAuth. */
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
 export class TlsResolver {
   constructor(
     private readonly r: Reader,
@@ -191,6 +194,12 @@ export class TlsResolver {
       const message = x.message.replace('; name the key file in certificatekeyfile', ': mod_ssl reads the client certificate and its key from one file');
       this.issue(at, key, { severity: x.severity, message });
     }
-    return certificate === null ? null : { cert: certificate.cert, key: certificate.key };
+    if (certificate === null) return null;
+    // A member that checks the purpose of a client certificate refuses one without clientAuth.
+    const usage = new X509Certificate(certificate.cert).keyUsage;
+    if (Array.isArray(usage) && usage.length > 0 && !usage.includes(CLIENT_AUTH)) {
+      this.r.warnAt(`${at}.machinecertificatefile`, `the certificate ${certificate.subject} is not for client authentication (its extendedKeyUsage lacks clientAuth): members that check will refuse it`);
+    }
+    return { cert: certificate.cert, key: certificate.key };
   }
 }

@@ -186,6 +186,16 @@ describe('proxy.tls and balancers.<name>.tls', () => {
     expect(load('listen: [{ port: 1 }]\nproxy: { tls: { verify: none } }\n').warnings).toEqual([]);
   });
 
+  it('a machine certificate without clientAuth is a warning', () => {
+    const serverAsClient = pki.file('server-as-client.pem', pki.server.cert + pki.server.key);
+    const c = load(members(`proxy:\n  tls:\n    machinecertificatefile: ${serverAsClient}\n`));
+    expect(warnings(c.warnings)).toEqual([
+      '4:29 proxy.tls.machinecertificatefile: the certificate CN=localhost is not for client authentication (its extendedKeyUsage lacks clientAuth): members that check will refuse it',
+    ]);
+    const client = pki.file('client-ok.pem', pki.client.cert + pki.client.key);
+    expect(load(members(`proxy:\n  tls:\n    machinecertificatefile: ${client}\n`)).warnings).toEqual([]);
+  });
+
   it('refuses what it cannot honour: optional verification, a CA file without certificates, a client certificate without key', () => {
     expect(problemsOf(members('proxy:\n  tls:\n    verify: optional\n')).problems).toEqual([
       '4:13 proxy.tls.verify: SSLProxyVerify optional verifies only what the member presents, and a member always presents a certificate: use require (or none)',
