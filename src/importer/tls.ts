@@ -25,12 +25,6 @@ export type TlsReading =
   | { kind: 'skip'; message: string }
   | { kind: 'silent' };
 
-/** Keys of the server side, per scope. */
-export const SERVER_TLS_KEYS = ['sslengine', 'certificatefile', 'certificatekeyfile', 'certificatechainfile', 'protocol', 'ciphersuite.ssl', 'ciphersuite.tls13', 'sessiontickets', 'protocols'] as const;
-
-/** Keys of the proxy side, per scope or per balancer (stored with a `proxy.` prefix in a scope). */
-export const PROXY_TLS_KEYS = ['verify', 'cacertificatefile', 'checkpeername', 'checkpeercn', 'checkpeerexpire', 'machinecertificatefile', 'machinecertificatechainfile', 'protocol', 'ciphersuite.ssl', 'ciphersuite.tls13'] as const;
-
 const VERSIONS: Record<string, string[]> = {
   sslv2: [],
   sslv3: ['SSLv3'],

@@ -11,6 +11,7 @@
  * Every context gets the same protocol range, cipher suite (with the server's order preferred,
  * SSLHonorCipherOrder on) and ticket key, so a session resumes whichever certificate SNI chose.
  */
+import { constants } from 'node:crypto';
 import tls from 'node:tls';
 import type { LoadedCertificate } from './certificate.js';
 import { versionRange, type TlsVersion } from './protocols.js';
@@ -23,6 +24,8 @@ export interface ListenerTlsSettings {
   certificates: readonly LoadedCertificate[];
   protocol: readonly TlsVersion[];
   ciphersuite: string;
+  /** SSLSessionTickets; false: no tickets at all (every new connection makes a full handshake). Default true. */
+  sessiontickets?: boolean;
 }
 
 interface Entry {
@@ -73,7 +76,9 @@ export class ListenerTls {
       ciphers: this.settings.ciphersuite,
       honorCipherOrder: true,
     };
-    if (this.tickets !== null) {
+    if (this.settings.sessiontickets === false) {
+      o.secureOptions = constants.SSL_OP_NO_TICKET;
+    } else if (this.tickets !== null) {
       o.ticketKeys = this.tickets.current;
       // A ticket is worth nothing after its key is gone: say so to the client (lifetime hint).
       o.sessionTimeout = Math.max(1, Math.floor((this.tickets.period * 2) / 1000));

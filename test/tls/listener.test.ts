@@ -137,6 +137,16 @@ describe('session tickets', () => {
     edge.close();
   });
 
+  it('sessiontickets: false issues no tickets, so nothing resumes', async () => {
+    const edge = new ListenerTls({ ...settings([loaded(pki.server)]), sessiontickets: false }, new TicketKeyRotator());
+    const port = await serve(edge);
+    const opts = { servername: 'localhost', maxVersion: 'TLSv1.2' as const };
+    const first = await connect(port, opts);
+    const second = await connect(port, { ...opts, session: first.session });
+    expect(second.resumed).toBe(false);
+    edge.close();
+  });
+
   it('rotates on its timer and tells its subscribers', async () => {
     const rotator = new TicketKeyRotator({ period: 1000 });
     const seen: Buffer[] = [];
