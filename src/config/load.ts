@@ -292,6 +292,7 @@ function buildBalancer(name: string, at: string, b: RawBalancer, proxyTimeout: n
     nonce: b.nonce,
     growth: b.growth,
     routecookie: b.routecookie,
+    ...(tls !== null ? { membertls: tls } : {}),
     members,
   };
 }
@@ -325,6 +326,7 @@ function implicitBalancer(address: MemberAddress, proxyTimeout: number, balancer
     stickysession: null,
     forcerecovery: false,
     failonstatus: [],
+    ...(tls !== null ? { membertls: tls } : {}),
     members: [member({ ...memberDefaults, url: address }, proxyTimeout, tls)],
   };
   balancers.push(balancer);

@@ -195,6 +195,11 @@ export interface BalancerConfig {
   growth: number;
   /** Built-in Apache ROUTEID recipe; null = off (the default). */
   routecookie: RouteCookieConfig | null;
+  /**
+   * TLS an https:// member of this balancer gets (proxy.tls with the balancer's tls on top), also
+   * one the balancer-manager adds at run time; absent = node's defaults (verification on).
+   */
+  membertls?: MemberTlsConfig;
   members: MemberConfig[];
 }
 

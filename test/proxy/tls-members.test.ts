@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { addMember } from '../../src/admin/changes.js';
 import { statusText } from '../../src/balancer/flags.js';
 import { parseConfig } from '../../src/config/index.js';
 import { closeHttpsBackends, startHttpsBackend, type HttpsBackend } from '../helpers/https-backend.js';
@@ -144,6 +145,18 @@ describe('https:// members', () => {
     expect((await request(`${proxy.url}/lax`)).status).toBe(200);
     // node's CA list does not know the test CA.
     expect((await request(`${proxy.url}/defaults`)).status).toBe(500);
+  });
+
+  it('an https:// member the balancer-manager adds trusts what the balancer\'s file-given members trust', async () => {
+    const first = await tlsBackend('first', pki.server);
+    const added = await tlsBackend('added', pki.server);
+    const proxy = await startProxy(config([`{ url: "https://localhost:${first.port}", status: +D }`], trustTestCa()).replace('    members:', '    growth: 1\n    members:'));
+    const b = proxy.daemon.balancers.get('c1')!;
+    const { member } = addMember(b, `https://localhost:${added.port}`, proxy.config.proxy.timeout, { flags: { D: false } });
+    expect(member.usable).toBe(true);
+    const reply = await request(`${proxy.url}/`);
+    expect(reply.status).toBe(200);
+    expect(reply.body).toBe('added');
   });
 
   it('presents the machine certificate to a member that asks for one (mutual TLS)', async () => {
