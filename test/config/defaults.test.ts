@@ -43,6 +43,19 @@ const BALANCER_DEFAULTS = {
   nonce: null,
   growth: 0,
   routecookie: null,
+  // proxy.tls's defaults (SSLProxyVerify require, TLSv1.2+), for https:// members, file-given or added.
+  membertls: {
+    verify: 'require',
+    cacertificatefile: null,
+    ca: null,
+    checkpeername: true,
+    checkpeerexpire: true,
+    machinecertificatefile: null,
+    cert: null,
+    key: null,
+    protocol: ['TLSv1.2', 'TLSv1.3'],
+    ciphersuite: null,
+  },
 } satisfies Omit<BalancerConfig, 'name' | 'members'>;
 
 describe('defaults (apache-semantics §7; types.ts)', () => {
