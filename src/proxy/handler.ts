@@ -10,7 +10,8 @@
  *   postRequest (failonstatus, failontimeout), release every attempt's member
  *
  * The request body is handed to each attempt through BodyReplay, so a failover sends it whole
- * (§4.6). Bytes to and from the member are added to member.transferred / member.read (bytraffic).
+ * (§4.6). Bytes to and from the member are added to member.transferred / member.read (bytraffic)
+ * as httpd counts them: by the HTTP connector and the response relay, or for AJP the bodies only.
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
@@ -77,20 +78,6 @@ function requestFacts(raw: readonly string[]): RequestFacts {
     }
   }
   return { host, cookie, body: chunked || (contentLength !== null && contentLength > 0), contentLength: chunked ? null : contentLength, chunked };
-}
-
-/** Size of an HTTP/1.1 header block with this first line, for member.transferred / member.read. */
-function headBytes(firstLineLength: number, headers: ReadonlyArray<readonly [string, string]>): number {
-  let n = firstLineLength + 2 + 2;
-  for (const [name, value] of headers) n += name.length + value.length + 4;
-  return n;
-}
-
-/** The same for a flat [name, value, ...] list (what undici is given). */
-function flatHeadBytes(firstLineLength: number, headers: readonly string[]): number {
-  let n = firstLineLength + 2 + 2;
-  for (let i = 0; i < headers.length; i++) n += headers[i]!.length + 2;
-  return n;
 }
 
 /**
@@ -176,7 +163,7 @@ export class Exchange implements ClientAbort {
     if (this.listener === listener) this.listener = null;
   }
 
-  /** Remember the request body an attempt got, to count it into member.transferred at the end. */
+  /** Remember the request body an AJP attempt got, to count it into member.transferred at the end. */
   trackBody(member: Member, body: AttemptBody): void {
     (this.bodies ??= []).push([member, body]);
   }
@@ -343,22 +330,21 @@ export async function runAttempts<T>(
         if (!(err instanceof BodyReplayError)) throw err;
         break; // The body cannot be sent again: keep the previous failure (503).
       }
-      ex.trackBody(member, body);
     }
     const cfg = member.config;
     const path = memberPath(cfg.basepath, r.target.forwardPath);
-    const firstLine = ex.method.length + path.length + 10;
-    let sentHead = 0;
     try {
       const connector = ctx.connectorFor(b, member);
       let sending: Promise<T>;
       if (connector instanceof HttpConnector) {
         const headers = memberHeaders(hostHeader(ctx.config.proxy.preservehost, r.host, cfg.host, cfg.port), r.headers);
-        sentHead = flatHeadBytes(firstLine, headers);
-        sending = send.http(connector, { method: ex.method, path, headers, body, client: ex }, member);
+        // The connector counts for bytraffic (§3.4) what mod_proxy_http counts: every byte it
+        // writes to the member, and the status lines it reads; the relay counts the body.
+        sending = send.http(connector, { method: ex.method, path, headers, body, client: ex, traffic: member }, member);
       } else {
+        // mod_proxy_ajp counts the body bytes only, both ways (not its header packets).
+        if (body !== null) ex.trackBody(member, body);
         const headers = headerPairs(r.clientHeaders);
-        sentHead = headBytes(firstLine, headers);
         sending = send.other(connector, {
           method: ex.method,
           httpVersion: r.httpVersion,
@@ -373,7 +359,6 @@ export async function runAttempts<T>(
         }, member);
       }
       const value = await sending;
-      member.transferred += sentHead;
       // §4.3: only opening a connection resets error_time and retries (U:4021-4031).
       if (!reused(value)) connectSucceeded(member);
       r.replay?.release();
@@ -391,7 +376,6 @@ export async function runAttempts<T>(
         break;
       }
       r.replay?.release();
-      if (be.kind !== 'dns') member.transferred += sentHead;
       if (be.kind === 'dns') {
         // P:1474-1485: a 500 from the handler puts the member in error, no failover.
         markInError(member, balancerNow());
@@ -595,7 +579,6 @@ function relayResponse(ex: Exchange, b: Balancer, member: Member, response: Forw
   const { status } = response;
   // AJP members hand over a Readable; HTTP ones a body that writes straight into the relay.
   const body: ForwardedBody = response.body instanceof Readable ? new StreamBody(response.body) : response.body;
-  member.read += headBytes(13 + response.statusText.length, response.headers);
   // post_request runs once the final status is known; httpd runs it after the body, which only
   // matters for requests running at the same time.
   postRequest(b, member, { status, timedOut: false }, balancerNow());
