@@ -108,7 +108,8 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
       // `ProxyPass /path !` proxies nothing, so there is nothing to reverse-map (spec §8).
       if (rule.reverse) r.reportAt(`${at}.reverse`, 'an excluded path ("!") has no backend to reverse-map; remove reverse');
       if (rule.cookiepath !== null) r.reportAt(`${at}.cookiepath`, 'an excluded path ("!") has no backend cookies to rewrite; remove cookiepath');
-      proxypass.push({ path: rule.path, exclude: true, balancer: '', backendpath: '', url: '!' });
+      if (rule.nocanon) r.reportAt(`${at}.nocanon`, 'an excluded path ("!") forwards nothing; remove nocanon');
+      proxypass.push({ path: rule.path, exclude: true, balancer: '', backendpath: '', url: '!', nocanon: false });
       return;
     }
     let balancer: string;
@@ -118,7 +119,7 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
     } else {
       balancer = implicitBalancer(target.member, raw.proxy.timeout, balancers, byName).name;
     }
-    proxypass.push({ path: rule.path, exclude: false, balancer, backendpath: target.path, url: target.written });
+    proxypass.push({ path: rule.path, exclude: false, balancer, backendpath: target.path, url: target.written, nocanon: rule.nocanon });
     if (rule.reverse) derivedReverse.push(reverseOf(rule.path, target));
     if (typeof rule.cookiepath === 'string') derivedCookiePath.push({ internal: rule.cookiepath, public: rule.path });
     else if (rule.cookiepath !== null) derivedCookiePath.push({ internal: rule.cookiepath.internal, public: rule.cookiepath.public });

@@ -366,6 +366,7 @@ export const proxyPassSchema = section({
   path: required(urlPath(), { doc: 'Public URL-path prefix', apache: 'ProxyPass <path>' }),
   url: required(proxyTarget(), { doc: '"!" (do not proxy), balancer://name[/path], or http:// / ajp:// URL (an implicit one-member balancer)', apache: 'ProxyPass … <url>' }),
   reverse: withDefault(bool(), false, { doc: 'Also add ProxyPassReverse <path> <url> (after the proxypassreverse list)', apache: 'ProxyPassReverse <path> <url>' }),
+  nocanon: withDefault(bool(), false, { doc: 'Send the rest of the path as the client wrote it, instead of %-decoded and re-encoded (canonicalised)', apache: 'ProxyPass … nocanon' }),
   cookiepath: withDefault(nullable(either(urlPath(), cookieRewriteSchema)), null, {
     defaultDoc: 'none',
     doc: 'Backend cookie path to rewrite to this rule\'s path (or {internal, public})',

@@ -209,6 +209,11 @@ export interface ProxyPassRule {
   backendpath: string;
   /** The rule's url as written (e.g. `balancer://cluster/myweb`); "!" when exclude. */
   url: string;
+  /**
+   * `ProxyPass … nocanon`: send the rest of the path as the client wrote it (%-escapes as they
+   * came), instead of decoded and canonicalised (ap_proxy_canonenc, src/proxy/canon.ts).
+   */
+  nocanon: boolean;
 }
 
 export interface ReverseRule {

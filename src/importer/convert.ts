@@ -336,11 +336,18 @@ export class Converter {
     if (url === undefined) return this.warn(d.origin, d.name, `invalid: ${d.name} needs a URL after the path`);
 
     const params: string[] = [];
+    let nocanon = false;
     for (const word of words) {
-      if (/^(nocanon|interpolate|noquery)$/i.test(word)) {
+      if (/^nocanon$/i.test(word)) {
+        nocanon = true;
+      } else if (/^(interpolate|noquery)$/i.test(word)) {
         this.warn(d.origin, d.name, `flag ${word} not converted: not supported`);
       } else if (splitParam(word) === null) {
         return this.warn(d.origin, d.name, `invalid: parameter "${word}" must be in the form key=value`);
+      } else if (/^mapping=servlet$/i.test(word)) {
+        // httpd matches such a rule on the servlet form of the path and forwards the path as it
+        // came; stickyd matches every rule on the servlet form, and nocanon forwards it as it came.
+        nocanon = true;
       } else if (/^mapping=/i.test(word)) {
         this.warn(d.origin, d.name, `${word} not converted: not supported`);
       } else {
@@ -358,7 +365,7 @@ export class Converter {
     }
     if (!path.startsWith('/')) return this.warn(d.origin, d.name, `not converted: the path "${path}" does not start with "/"`);
 
-    const rule: RuleDraft = { path, url: target, worker: null, origin: d.origin, directive: d.name, scope: ctx.scope };
+    const rule: RuleDraft = { path, url: target, worker: null, nocanon, origin: d.origin, directive: d.name, scope: ctx.scope };
     if (target !== '!') {
       const balancer = parseBalancerUrl(target);
       if (balancer) {

@@ -40,7 +40,7 @@ export interface YamlDocument {
   server: Record<string, YamlValue>;
   proxy: Record<string, YamlValue>;
   balancers: YamlBalancer[];
-  proxypass: Array<{ path: string; url: string }>;
+  proxypass: Array<{ path: string; url: string; nocanon?: true }>;
   proxypassreverse: Array<{ path: string; url: string }>;
   cookiepath: Array<{ internal: string; public: string }>;
   cookiedomain: Array<{ internal: string; public: string }>;
@@ -133,7 +133,7 @@ class Merger {
         this.warn(rule.origin, rule.directive, `${rule.path} not converted: balancer://${b.name} was not converted (see its own message)`);
         continue;
       }
-      doc.proxypass.push({ path: rule.path, url: renamed.get(rule) ?? rule.url });
+      doc.proxypass.push({ path: rule.path, url: renamed.get(rule) ?? rule.url, ...(rule.nocanon && rule.url !== '!' ? { nocanon: true as const } : {}) });
     }
     doc.proxypassreverse = this.reverse();
     doc.cookiepath = this.cookies('cookiepath', 'locationCookiepath');

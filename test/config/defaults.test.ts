@@ -68,7 +68,7 @@ describe('defaults (spec §7; types.ts)', () => {
           members: [{ url: 'http://127.0.0.1:8081', scheme: 'http', host: '127.0.0.1', port: 8081, basepath: '', ...MEMBER_DEFAULTS }],
         },
       ],
-      proxypass: [{ path: '/', exclude: false, balancer: 'b', backendpath: '', url: 'balancer://b' }],
+      proxypass: [{ path: '/', exclude: false, balancer: 'b', backendpath: '', url: 'balancer://b', nocanon: false }],
       proxypassreverse: [],
       cookiepath: [],
       cookiedomain: [],

@@ -85,11 +85,34 @@ describe('directives that are not converted are listed with FILE:LINE', () => {
       'httpd.conf:3: BalancerMember: smax=5 not converted: stickyd has no soft pool limit; idle connections are closed after ttl',
       'httpd.conf:3: BalancerMember: flushpackets=on not converted: stickyd streams responses as they arrive',
       'httpd.conf:4: BalancerMember: https://10.0.0.3 not converted: https:// members are not supported yet; use http:// or ajp:// (got "https://10.0.0.3")',
-      'httpd.conf:6: ProxyPass: flag nocanon not converted: not supported',
       'httpd.conf:6: ProxyPass: lbmethod=heartbeat not converted: lbmethod heartbeat (mod_lbmethod_heartbeat) is not supported; the balancer keeps byrequests',
       'httpd.conf:6: ProxyPass: retry=5 not converted: httpd refuses it: unknown Balancer parameter (retry is a BalancerMember parameter)',
     ]);
     expect(r.config.balancers[0]?.members.map((m) => [m.url, m.route, m.loadfactor])).toEqual([['http://10.0.0.1:8080', 'a', 1]]);
+  });
+
+  it('carries nocanon over; mapping=servlet becomes nocanon (stickyd matches every rule on the servlet form)', () => {
+    const r = run({
+      'httpd.conf': lines(
+        'Listen 80',
+        '<Proxy balancer://c>',
+        'BalancerMember http://10.0.0.1:8080',
+        '</Proxy>',
+        'ProxyPass /manager ! mapping=servlet',
+        'ProxyPass /raw balancer://c/raw nocanon',
+        'ProxyPass /servlet balancer://c/servlet mapping=servlet',
+        'ProxyPass /enc balancer://c/enc mapping=encoded',
+        'ProxyPass / balancer://c/',
+      ),
+    });
+    expect(r.messages).toEqual(['httpd.conf:8: ProxyPass: mapping=encoded not converted: not supported']);
+    expect(r.config.proxypass.map((p) => [p.path, p.nocanon])).toEqual([
+      ['/manager', false],
+      ['/raw', true],
+      ['/servlet', true],
+      ['/enc', false],
+      ['/', false],
+    ]);
   });
 
   it('says when a unit on a seconds-only parameter is read differently by httpd 2.4', () => {
