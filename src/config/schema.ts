@@ -31,6 +31,7 @@ import {
   withDefault,
   type ValueType,
 } from './kinds.js';
+import { formatReadTimeoutStage, parseReadTimeoutStage, READ_TIMEOUT_HINT, ReadTimeoutSyntaxError, type ReadTimeoutStage } from './request-read-timeout.js';
 import type { StickySessionConfig } from './types.js';
 import { parseBalancerUrl, parseDirectUrl, parseMemberUrl, normalizeReverseUrl, UrlError, type MemberAddress } from './url.js';
 
@@ -208,6 +209,25 @@ function memberUrl(): ValueType<MemberAddress> {
   });
 }
 
+/** A stage of RequestReadTimeout in Apache's syntax: `20-40,MinRate=500`, `20,MinRate=500`, `0`. */
+function readTimeoutStage(): ValueType<ReadTimeoutStage> {
+  return scalar({
+    expected: READ_TIMEOUT_HINT,
+    summary: 'timeout[-max][,MinRate=bytes/s]',
+    json: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*[^,\\s-][^,-]*(-[^,]+)?(,\\s*[Mm][Ii][Nn][Rr][Aa][Tt][Ee]\\s*=\\s*\\d+)?\\s*$' }] },
+    parse(v) {
+      if (typeof v !== 'string' && typeof v !== 'number') return new Reject(`expected ${READ_TIMEOUT_HINT} (got ${describeValue(v)})`);
+      try {
+        return parseReadTimeoutStage(v);
+      } catch (e) {
+        if (e instanceof ReadTimeoutSyntaxError) return new Reject(e.message);
+        throw e;
+      }
+    },
+    toYaml: formatReadTimeoutStage,
+  });
+}
+
 /** Where a `proxypass` rule sends requests. */
 export type ProxyTarget =
   | { kind: 'exclude' }
@@ -276,15 +296,28 @@ export const listenSchema = section({
   port: required(int(1, 65535), { doc: 'TCP port', apache: 'Listen [address:]port' }),
 });
 
+export const readTimeoutSchema = section({
+  header: withDefault(readTimeoutStage(), { timeout: 20_000, max: 40_000, minrate: 500 }, {
+    doc: 'The request line and header block: initial seconds, extended by a second per MinRate bytes received, up to the maximum; 408 after; 0 = no limit',
+    apache: 'RequestReadTimeout header=',
+  }),
+  body: withDefault(readTimeoutStage(), { timeout: 20_000, max: 0, minrate: 500 }, {
+    doc: 'The request body: initial seconds, extended by a second per MinRate bytes received (no maximum unless given); 408 after; 0 = no limit',
+    apache: 'RequestReadTimeout body=',
+  }),
+});
+
 export const serverSchema = section({
   servername: withDefault(str({ minLength: 1 }), () => os.hostname(), { defaultDoc: "the machine's host name", doc: 'Name sent in X-Forwarded-Server', apache: 'ServerName' }),
   maxheadersize: withDefault(int(1024, 1048576), 16384, { doc: 'Largest request header block in bytes (request line + headers); larger requests get 431', apache: 'LimitRequestFieldSize / LimitRequestLine' }),
-  requestheadertimeout: withDefault(duration({ min: 1 }), 20_000, { doc: 'Time allowed to receive the complete request header block; 408 after', apache: 'RequestReadTimeout header=' }),
-  requesttimeout: withDefault(duration({ min: 1 }), 300_000, { doc: 'Time allowed to receive the complete request, body included; 408 after', apache: 'RequestReadTimeout body=' }),
+  requestreadtimeout: withDefault(readTimeoutSchema, defaultsOf(readTimeoutSchema), { doc: 'Minimum rates for receiving requests, as mod_reqtimeout enforces them (defaults are its defaults)', apache: 'RequestReadTimeout' }),
+  requesttimeout: withDefault(duration({ min: 1 }), 300_000, { doc: 'Upper bound for receiving a whole request, body included, whatever the rate; 408 after (stickyd\'s own: httpd has no such bound)' }),
   keepalivetimeout: withDefault(duration({ min: 1 }), 5_000, { doc: 'Idle time of a client keep-alive connection', apache: 'KeepAliveTimeout' }),
   timeout: withDefault(duration({ min: 1 }), 60_000, { doc: "Idle time of an Upgrade (WebSocket) tunnel, or the member's timeout when that is longer (httpd's tunnel rule)", apache: 'Timeout' }),
   maxkeepaliverequests: withDefault(int(0), 100, { doc: 'Requests per client connection; 0 = unlimited', apache: 'MaxKeepAliveRequests' }),
   gracefultimeout: withDefault(duration({ min: 0 }), 30_000, { doc: 'On SIGTERM/SIGINT: how long in-flight requests may take before connections are cut', apache: 'GracefulShutdownTimeout' }),
+}, 'a mapping', {
+  requestheadertimeout: 'server.requestheadertimeout was replaced by server.requestreadtimeout.header, in Apache\'s RequestReadTimeout syntax (e.g. header: 20-40,MinRate=500, or header: 20 for a fixed 20 s)',
 });
 
 export const proxySchema = section({

@@ -37,7 +37,7 @@ export interface YamlBalancer {
 /** The balancer file to write, in the key order of the file. */
 export interface YamlDocument {
   listen: Array<{ address: string; port: number }>;
-  server: Record<string, YamlValue>;
+  server: Record<string, YamlValue | Record<string, YamlValue>>;
   proxy: Record<string, YamlValue>;
   balancers: YamlBalancer[];
   proxypass: Array<{ path: string; url: string; nocanon?: true }>;
@@ -212,6 +212,13 @@ class Merger {
     if (maxRequests) doc.server.maxkeepaliverequests = yamlValue(maxRequests.value);
     const graceful = this.drafts.main.settings.get('gracefultimeout');
     if (graceful) doc.server.gracefultimeout = yamlValue(graceful.value);
+    // RequestReadTimeout: each stage on its own, Apache's defaults for a stage not given.
+    const readTimeout: Record<string, YamlValue> = {};
+    for (const [stage, fallback] of [['header', '20-40,MinRate=500'], ['body', '20,MinRate=500']] as const) {
+      const setting = this.agree(`RequestReadTimeout ${stage}=`, fallback, plain(`requestreadtimeout.${stage}`));
+      if (setting) readTimeout[stage] = yamlValue(setting.value);
+    }
+    if (Object.keys(readTimeout).length > 0) doc.server.requestreadtimeout = readTimeout;
 
     const preservehost = this.agree('ProxyPreserveHost', false, plain('preservehost'));
     if (preservehost) doc.proxy.preservehost = yamlValue(preservehost.value);

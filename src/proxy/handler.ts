@@ -19,6 +19,7 @@ import type { Balancer } from '../balancer/balancer.js';
 import type { Member } from '../balancer/member.js';
 import { connectSucceeded, markInError, postRequest, preRequest, releaseMember, retryWait, type Chosen, type PendingWait, type StickyRequest } from '../balancer/select.js';
 import type { AccessRecord, AttemptFailure } from '../log.js';
+import { RequestBody } from './body-prefetch.js';
 import { AttemptBody, BodyReplay, BodyReplayError } from './body-replay.js';
 import { BackendError, type BackendErrorKind, type BackendRequest, type BackendResponse, type ClientAbort, type ClientGoneListener, type ClientInfo, type MemberConnector } from './connector.js';
 import { balancerNow, type ProxyContext } from './context.js';
@@ -364,6 +365,8 @@ export async function runAttempts<T>(
       r.replay?.release();
       return { kind: 'ok', value };
     } catch (err) {
+      // The client's body failed (gone, or too slow for RequestReadTimeout): not the member's fault.
+      if (r.replay?.failed === true) return { kind: 'aborted' };
       const be = err instanceof BackendError ? err : new BackendError('protocol', `member request failed: ${(err as Error).message}`, { cause: err });
       ctx.counters.backendErrors[be.kind]++;
       if (be.kind === 'aborted' || ex.aborted) return { kind: 'aborted' };
@@ -542,7 +545,22 @@ async function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse):
     serverName: ctx.config.server.servername,
     tunnel: false,
   });
-  const replay = facts.body ? new BodyReplay(req) : null;
+  // The start of the body is read before a member is chosen, at RequestReadTimeout's rate
+  // (body-prefetch.ts): a client still sending holds no member connection.
+  const body = facts.body ? new RequestBody(req, ctx.config.server.requestreadtimeout.body, () => {
+    // Too slow after its response was sent (node reads and drops the rest): just close.
+    if (res.writableFinished) req.socket.destroy();
+  }) : null;
+  if (body !== null) {
+    if (!(await body.prefetch())) {
+      if (body.timedOut) answer(ex, res, 408, undefined, true);
+      else if (!res.headersSent) res.destroy();
+      return;
+    }
+    // A chunked body that arrived whole goes to an HTTP member with a Content-Length, as httpd
+    // sends it (AJP members get the client's headers as they came).
+    if (facts.chunked && body.prefetchedLength !== null) headers.push(['Content-Length', String(body.prefetchedLength)]);
+  }
 
   const outcome = await runAttempts(ex, b, {
     target,
@@ -551,11 +569,12 @@ async function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse):
     clientHeaders: raw,
     host: facts.host,
     httpVersion: req.httpVersion,
-    replay,
+    replay: body?.replay ?? null,
     contentLength: facts.contentLength,
   }, SEND, reusedConnection);
 
   if (outcome.kind === 'aborted') {
+    if (body?.timedOut === true && !res.headersSent) return answer(ex, res, 408, undefined, true);
     if (!res.headersSent) res.destroy();
     return;
   }

@@ -53,7 +53,7 @@ describe('defaults (spec §7; types.ts)', () => {
       server: {
         servername: os.hostname(),
         maxheadersize: 16_384,
-        requestheadertimeout: 20_000,
+        requestreadtimeout: { header: { timeout: 20_000, max: 40_000, minrate: 500 }, body: { timeout: 20_000, max: 0, minrate: 500 } },
         requesttimeout: 300_000,
         keepalivetimeout: 5_000,
         timeout: 60_000,

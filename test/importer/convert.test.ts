@@ -148,6 +148,32 @@ describe('Apache semantics of the converted values', () => {
     expect(r.config.balancers[0]?.members[0]?.route).toBe('a');
   });
 
+  it('converts RequestReadTimeout stage by stage in Apache\'s syntax; a stage not given keeps Apache\'s default', () => {
+    const r = run({ 'httpd.conf': lines('Listen 80', 'RequestReadTimeout header=10-30,MinRate=1000 handshake=5', 'RequestReadTimeout body=60', cluster, 'ProxyPass / balancer://c/') });
+    expect(r.messages).toEqual(['httpd.conf:2: RequestReadTimeout: handshake=5 not converted: stickyd speaks plain HTTP, there is no TLS handshake to time']);
+    expect(r.config.server.requestreadtimeout).toEqual({ header: { timeout: 10_000, max: 30_000, minrate: 1000 }, body: { timeout: 60_000, max: 0, minrate: 0 } });
+  });
+
+  it('refuses RequestReadTimeout values httpd refuses, with httpd\'s reason', () => {
+    const r = run({ 'httpd.conf': lines('Listen 80', 'RequestReadTimeout header=20-40 body=5s,MinRate=500 bogus=1 body=30-20,MinRate=500', cluster, 'ProxyPass / balancer://c/') });
+    expect(r.messages).toEqual([
+      'httpd.conf:2: RequestReadTimeout: invalid: header=20-40: httpd refuses it: a timeout range (20-40) needs MinRate, e.g. 20-40,MinRate=500',
+      'httpd.conf:2: RequestReadTimeout: invalid: body=5s,MinRate=500: httpd refuses it: expected body=seconds[-maxseconds][,MinRate=rate]',
+      'httpd.conf:2: RequestReadTimeout: invalid: bogus=1: httpd refuses it: Unknown RequestReadTimeout parameter',
+      'httpd.conf:2: RequestReadTimeout: invalid: body=30-20,MinRate=500: httpd refuses it: the maximum timeout must be larger than the initial timeout (got 30-20,MinRate=500)',
+    ]);
+    expect(r.config.server.requestreadtimeout).toEqual({ header: { timeout: 20_000, max: 40_000, minrate: 500 }, body: { timeout: 20_000, max: 0, minrate: 500 } });
+  });
+
+  it('takes HttpProtocolOptions Strict Require1.0 silently (what stickyd does) and says it cannot be lenient', () => {
+    const strict = run({ 'httpd.conf': lines('Listen 80', 'HttpProtocolOptions Strict Require1.0 LenientMethods', cluster, 'ProxyPass / balancer://c/') });
+    expect(strict.messages).toEqual([]);
+    const lenient = run({ 'httpd.conf': lines('Listen 80', 'HttpProtocolOptions Unsafe Allow0.9', cluster, 'ProxyPass / balancer://c/') });
+    expect(lenient.messages).toEqual([
+      'httpd.conf:2: HttpProtocolOptions: Unsafe Allow0.9 not converted: stickyd always refuses what HttpProtocolOptions Strict Require1.0 refuses (HTTP/0.9 and malformed request lines get 400)',
+    ]);
+  });
+
   it('keeps Timeout for tunnels when ProxyTimeout sets the members', () => {
     const r = run({ 'httpd.conf': lines('Listen 80', 'Timeout 30', 'ProxyTimeout 90', cluster, 'ProxyPass / balancer://c/') });
     expect(r.config.server.timeout).toBe(30_000);

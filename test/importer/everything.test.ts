@@ -59,7 +59,7 @@ describe('the everything fixture', () => {
       maxkeepaliverequests: 500,
       gracefultimeout: 15_000,
       maxheadersize: 16384,
-      requestheadertimeout: 20_000,
+      requestreadtimeout: { header: { timeout: 20_000, max: 40_000, minrate: 500 }, body: { timeout: 20_000, max: 0, minrate: 500 } },
       requesttimeout: 300_000,
     });
     expect(config.proxy).toEqual({ preservehost: true, addheaders: false, timeout: 90_000 });
