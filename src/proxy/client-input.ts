@@ -60,6 +60,9 @@ export class ClientInput {
   private line = '';
   /** Bytes of the current header block so far. */
   private headBytes = 0;
+  /** The next header byte starts a line; whether the current line is copied out (see Head). */
+  private lineFresh = true;
+  private lineKept = false;
   /** What the header block said about the body, and whether it asks for a protocol switch. */
   private contentLength: number | null = null;
   private chunked = false;
@@ -247,6 +250,7 @@ export class ClientInput {
           this.upgrade = false;
           this.connectionUpgrade = false;
           this.line = '';
+          this.lineFresh = true;
           this.state = State.Head;
           i = lf + 1;
           break;
@@ -261,9 +265,19 @@ export class ClientInput {
             this.state = State.Pass;
             return n;
           }
-          this.line += chunk.toString('latin1', start, end);
+          // Only lines that may matter are copied out: Content-Length, Connection,
+          // Transfer-Encoding, Upgrade, and the empty line that ends the block.
+          if (this.lineFresh) {
+            const c = chunk[start]!;
+            const lower = c | 0x20;
+            this.lineKept = c === CR || c === LF || lower === 0x63 /* c */ || lower === 0x74 /* t */ || lower === 0x75 /* u */;
+            this.lineFresh = false;
+          }
+          if (this.lineKept) this.line += chunk.toString('latin1', start, end);
           if (lf < 0) return n;
           i = lf + 1;
+          this.lineFresh = true;
+          if (!this.lineKept) break;
           const line = this.line;
           this.line = '';
           if (line !== '\r' && line !== '') {

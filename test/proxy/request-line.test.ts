@@ -116,12 +116,19 @@ describe('request lines without an HTTP version, and other shapes httpd\'s stric
 
   it('after a request with a body (Content-Length, chunked): the line after the body is checked', async () => {
     const { backend, proxy } = await setup();
-    const cl = await rawExchange(proxy.port, 'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nGET /\r\n\r\nxxxGET /b\r\nHost: x\r\n\r\n');
+    const cl = await rawExchange(proxy.port, 'POST /a HTTP/1.1\r\nHost: x\r\nX-Other: 1\r\nCONTENT-LENGTH: 12\r\n\r\nGET /\r\n\r\nxxxGET /b\r\nHost: x\r\n\r\n');
     expect(statuses(cl)).toEqual([200, 400]);
     const chunked = await rawExchange(proxy.port, 'POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n9;ext=1\r\nGET /\r\n\r\n\r\n0\r\nX-Trailer: 1\r\n\r\nGET /d\r\nHost: x\r\n\r\n');
     expect(statuses(chunked)).toEqual([200, 400]);
     // The bodies that look like request lines went to the member as bodies.
     expect(backend.received.map((r) => [r.url, r.body.toString()])).toEqual([['/a', 'GET /\r\n\r\nxxx'], ['/c', 'GET /\r\n\r\n']]);
+  });
+
+  it('header lines split over packets are followed too', async () => {
+    const { backend, proxy } = await setup();
+    const { answer } = await exchangeOpen(proxy.port, ['POST /a HTTP/1.1\r\nHo', 'st: x\r\nX-A: 1\r\nCont', 'ent-Length: 12\r', '\n\r\nGET /\r\n\r\nx', 'xxGET /b\r\nHost: x\r\n\r\n']);
+    expect(statuses(answer)).toEqual([200, 400]);
+    expect(backend.received.map((r) => [r.url, r.body.toString()])).toEqual([['/a', 'GET /\r\n\r\nxxx']]);
   });
 
   it('what httpd accepts still works: empty lines first, absolute-form, HTTP/1.0, a query', async () => {
