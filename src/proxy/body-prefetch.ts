@@ -1,7 +1,7 @@
 /**
  * The request body before a member is chosen, as httpd handles it:
  *
- * - **Prefetch** (mod_proxy_http, spec §4.6): up to 16 KiB of the body are read from the client
+ * - **Prefetch** (mod_proxy_http, apache-semantics §4.6): up to 16 KiB of the body are read from the client
  *   before a member is chosen and connected to, so a client that is still sending a small body
  *   holds no member connection (httpd's MAX_MEM_SPOOL). A body that arrives whole in the prefetch
  *   goes to the member with a Content-Length, also when the client sent it chunked, as httpd

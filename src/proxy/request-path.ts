@@ -6,7 +6,7 @@
  *                  (parseRequestPath; absolute-form loses its scheme and authority).
  *   2. decoded     httpd's r->uri: %-decoded, dot segments removed, runs of "/" merged
  *                  (decodeAndNormalize). ProxyPass prefixes matched this in httpd, and the sticky
- *                  lookup of spec §2.2 reads it.
+ *                  lookup of apache-semantics §2.2 reads it.
  *   3. servlet     the path as a Tomcat member will see it: ";parameters" stripped from every
  *                  segment, then "." and ".." resolved again (servletView). stickyd matches
  *                  ProxyPass rules, exclusions above all, on this form (mounts.ts), so that

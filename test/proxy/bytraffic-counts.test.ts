@@ -1,4 +1,4 @@
-// What lbmethod bytraffic counts (spec §3.4), as httpd 2.4's mod_proxy_http counts it: a member's
+// What lbmethod bytraffic counts (apache-semantics §3.4), as httpd 2.4's mod_proxy_http counts it: a member's
 // `transferred` grows by every byte written to it (request line, every header line, the body and
 // its chunk framing), its `read` by each status line without its CRLF (1xx interim ones too) plus
 // the response body, never the response header lines. test/conformance/lbmethods.test.ts checks

@@ -71,7 +71,7 @@ export interface MemberState {
   loadfactor: number;
 }
 
-/** A member's byte counters as the balancer-manager shows them (spec §3.4). */
+/** A member's byte counters as the balancer-manager shows them (apache-semantics §3.4). */
 export interface MemberTraffic {
   name: string;
   transferred: number;
