@@ -19,7 +19,7 @@ import { isLbMethod, LB_METHODS } from '../balancer/lbmethod.js';
 import { MANAGER_FLAGS, lbfactorOf, type ManagerFlag, type Member } from '../balancer/member.js';
 import { defaultsOf } from '../config/kinds.js';
 import { memberSchema } from '../config/schema.js';
-import type { MemberConfig, StickySessionConfig } from '../config/types.js';
+import type { MemberConfig, MemberTlsConfig, StickySessionConfig } from '../config/types.js';
 import { routeProblem } from '../config/route.js';
 import { parseMemberUrl, UrlError } from '../config/url.js';
 import { factor } from './format.js';
@@ -330,7 +330,7 @@ function applyBalancer(b: Balancer, plan: BalancerPlan): ChangeList {
  * The configuration of a member added at runtime: the URL with every other parameter at its
  * default, as httpd gives a `b_nwrkr` member its defaults (timeouts from `proxy.timeout`).
  */
-export function newMemberConfig(url: string, proxyTimeout: number): MemberConfig {
+export function newMemberConfig(url: string, proxyTimeout: number, tls?: MemberTlsConfig): MemberConfig {
   let address;
   try {
     address = parseMemberUrl(url);
@@ -339,7 +339,10 @@ export function newMemberConfig(url: string, proxyTimeout: number): MemberConfig
     throw e;
   }
   const { url: _url, timeout: _timeout, connectiontimeout: _ct, ...defaults } = defaultsOf(memberSchema)();
-  return { ...defaults, ...address, timeout: proxyTimeout, connectiontimeout: proxyTimeout };
+  const config: MemberConfig = { ...defaults, ...address, timeout: proxyTimeout, connectiontimeout: proxyTimeout };
+  // An https:// member added at run time trusts what its balancer's file-given members trust.
+  if (address.scheme === 'https' && tls !== undefined) config.tls = tls;
+  return config;
 }
 
 /**
@@ -349,7 +352,7 @@ export function newMemberConfig(url: string, proxyTimeout: number): MemberConfig
  */
 export function addMember(b: Balancer, url: unknown, proxyTimeout: number, changes: MemberChanges = {}): { member: Member; changes: ChangeList } {
   if (!isText(url) || url.trim() === '') throw new ChangeError('url must be a member URL such as http://10.0.0.5:8080', 'url');
-  const config = newMemberConfig(url, proxyTimeout);
+  const config = newMemberConfig(url, proxyTimeout, b.config.membertls);
   const plan = planMember(b, null, changes);
   if (b.freeSlots === 0) {
     throw new ChangeError(`balancer://${b.name} has no free member slot (growth ${b.config.growth}, ${b.members.length} members); raise its growth setting to add members`, 'url', 409);

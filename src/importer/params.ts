@@ -10,7 +10,7 @@ import { applyStatus, Flag, StatusSyntaxError } from '../balancer/flags.js';
 import { ApacheValueError, atof, atoi, atoiSeconds, onOff, timeoutParameter } from './values.js';
 
 /** A value as it goes into the YAML file: durations are milliseconds here (tagged), formatted by emit. */
-export type ParamValue = string | number | boolean | null | number[] | Duration;
+export type ParamValue = string | number | boolean | null | number[] | string[] | Duration;
 
 /** A duration in milliseconds, written as `500ms` / `5s` in the YAML file. */
 export class Duration {

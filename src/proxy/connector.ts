@@ -12,7 +12,7 @@ export interface ClientInfo {
   remotePort: number;
   localAddress: string;
   localPort: number;
-  /** The client connection is TLS (stickyd itself speaks plain HTTP today; false). */
+  /** The client connection is TLS (stickyd's listeners speak plain HTTP today; false). */
   secure: boolean;
   /** `ServerName`, for AJP's server_name and X-Forwarded-Server. */
   serverName: string;
@@ -85,6 +85,9 @@ export interface BackendResponse {
  * - `connect`: refused, unreachable, or connect timeout: nothing was sent. → member in error, failover (503 if none left).
  * - `dns`: the member's host name cannot be resolved. httpd's handler returns 500 here (apache-semantics §4.1):
  *   → member in error, **no** failover, 500 "Proxy Error".
+ * - `tls`: the TCP connection stood but the TLS handshake with an https:// member failed (bad or
+ *   unverifiable certificate, wrong name, no common protocol, not TLS at all). httpd returns 500
+ *   "Error during SSL Handshake with remote server" (mod_ssl's SSL_connect_rv note) → like `dns`.
  * - `acquire`: no pool slot within `acquire`. Nothing was sent. → same as connect.
  * - `ping`: CPing (AJP) or 100-continue probe got no answer within `ping`. Nothing was sent. → same as connect.
  * - `timeout`: no response (status line / AJP headers) within the member `timeout`. → 502; error state only with failontimeout.
@@ -93,7 +96,7 @@ export interface BackendResponse {
  * - `protocol`: the member sent something that is not a valid response. → 502.
  * - `aborted`: the client went away; nothing is answered.
  */
-export type BackendErrorKind = 'connect' | 'dns' | 'acquire' | 'ping' | 'timeout' | 'send-timeout' | 'closed' | 'protocol' | 'aborted';
+export type BackendErrorKind = 'connect' | 'dns' | 'tls' | 'acquire' | 'ping' | 'timeout' | 'send-timeout' | 'closed' | 'protocol' | 'aborted';
 
 export class BackendError extends Error {
   readonly kind: BackendErrorKind;

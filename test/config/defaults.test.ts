@@ -74,6 +74,8 @@ describe('defaults (apache-semantics §7; types.ts)', () => {
       cookiedomain: [],
       admin: null,
       log: { level: 'info', access: true },
+      compression: null,
+      warnings: [],
     });
   });
 

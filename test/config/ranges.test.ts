@@ -256,9 +256,8 @@ const refused: Array<[Where, string, string, string, [number, number]?]> = [
   ['admin', 'address', '127.0.0.256', 'must be an IP address such as 0.0.0.0, 127.0.0.1 or :: (got "127.0.0.256")'],
   ['log', 'level', 'verbose', 'must be one of trace, debug, info, warn, error, fatal, silent (got "verbose")'],
   ['log', 'level', 'INFO', 'must be one of trace, debug, info, warn, error, fatal, silent (got "INFO") — did you mean "info"?'],
-  ['rule', 'url', 'ftp://h', 'must be "!", balancer://name or http:// or ajp:// (got "ftp://h")'],
-  ['rule', 'url', 'https://h', 'https:// members are not supported yet; use http:// or ajp:// (got "https://h")'],
-  ['rule', 'url', '""', 'expected "!", balancer://name[/path] or an http:// or ajp:// URL (got "")'],
+  ['rule', 'url', 'ftp://h', 'must be "!", balancer://name or http://, https:// or ajp:// (got "ftp://h")'],
+  ['rule', 'url', '""', 'expected "!", balancer://name[/path] or an http://, https:// or ajp:// URL (got "")'],
 ];
 
 describe('ranges and syntax of every key (apache-semantics §7)', () => {
