@@ -66,7 +66,7 @@ describe('examples/keepalived/check_stickyd.sh', () => {
     const down = await check([file, envFile]);
     expect(down.code).not.toBe(0);
     expect(down.out).toContain(`unhealthy: http://127.0.0.1:${adminPort}/healthz`);
-  });
+  }, 90_000);
 
   it('fails without the environment file: the balancer file needs STICKYD_ADMIN_TOKEN (why the wrapper exists)', async () => {
     const [port, adminPort] = (await freePorts(2)) as [number, number];
@@ -80,7 +80,7 @@ describe('examples/keepalived/check_stickyd.sh', () => {
     const r = await check([file, envFile]);
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/admin\.token: environment variable STICKYD_ADMIN_TOKEN is not set/);
-  });
+  }, 90_000);
 });
 
 describe('examples/keepalived/notify_stickyd.sh', () => {
@@ -107,5 +107,5 @@ describe('stickyd healthcheck', () => {
     expect(loaded).toContain('src/commands/healthcheck.ts');
     const heavy = loaded.filter((u) => /^src\/(commands\/(run|demo|demo-backend|ctl|import-apache)|daemon|proxy\/|cluster\/)|node_modules\/(undici|pino|prom-client)\//.test(u));
     expect(heavy).toEqual([]);
-  });
+  }, 60_000);
 });
