@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// `npm run test:slow`: scenarios that take a minute or more (test/**/*.slow.test.ts), kept out of
-// `npm test` (vitest.config.ts excludes them). One file at a time: each builds its own network of
-// hosts or cluster. Same source resolution as vitest.config.ts.
+// `npm run test:slow`: scenarios too long for `npm test` (test/**/*.slow.test.ts; vitest.config.ts
+// excludes them). One file at a time: each builds its own network of hosts or cluster. Same
+// source resolution as vitest.config.ts.
 export default defineConfig({
   resolve: { conditions: ['stickyd-source'] },
   test: {
