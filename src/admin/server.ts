@@ -14,7 +14,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { API_PREFIX, handleApi } from './api.js';
+import { handleApi, isApiPath } from './api.js';
 import { authorized, type AuthScheme } from './auth.js';
 import type { AdminContext } from './context.js';
 import { send, sendJsonError, sendText } from './http.js';
@@ -60,7 +60,7 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
     return sendText(res, r.ready ? 200 : 503, r.ready ? 'ready' : `not ready\n${r.reasons.join('\n')}`);
   }
 
-  const area = path === MANAGER_PATH ? 'manager' : path === '/metrics' ? 'metrics' : path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) ? 'api' : null;
+  const area = path === MANAGER_PATH ? 'manager' : path === '/metrics' ? 'metrics' : isApiPath(path) ? 'api' : null;
   const { schemes, challenge } = AREAS[area ?? 'manager'];
   if (!authorized(req, ctx.admin.token, schemes)) {
     const headers = { 'WWW-Authenticate': challenge };

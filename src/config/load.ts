@@ -14,7 +14,7 @@ import { defaultsOf, INVALID, type Invalid, type ValueType } from './kinds.js';
 import { Reader } from './reader.js';
 import { balancerSchema, configSchema, memberSchema, type ProxyTarget } from './schema.js';
 import { didYouMean } from './suggest.js';
-import type { BalancerConfig, Config, CookieRewrite, ListenConfig, MemberConfig, ProxyPassRule, ReverseRule } from './types.js';
+import type { BalancerConfig, Config, CookieRewrite, ListenConfig, LogConfig, MemberConfig, ProxyPassRule, ReverseRule } from './types.js';
 import type { MemberAddress } from './url.js';
 
 type Value<V> = V extends ValueType<infer T> ? Exclude<T, Invalid> : never;
@@ -138,7 +138,7 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
   return {
     file,
     listen,
-    server: raw.server,
+    server: { ...raw.server, pidfile: relativeTo(file, raw.server.pidfile) },
     proxy: raw.proxy,
     balancers,
     proxypass,
@@ -147,7 +147,22 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
     cookiepath: [...valid(raw.cookiepath), ...derivedCookiePath],
     cookiedomain: valid(raw.cookiedomain),
     admin: raw.admin,
-    log: raw.log,
+    log: logConfig(raw.log, file),
+  };
+}
+
+/** A file named in the balancer file: relative names are relative to the file's directory. */
+function relativeTo(configFile: string, name: string | null): string | null {
+  return name === null ? null : path.resolve(path.dirname(configFile), name);
+}
+
+/** `log.access: true` is the JSON access log on stdout; file names become absolute. */
+function logConfig(raw: RawConfig['log'], file: string): LogConfig {
+  const access = raw.access === true ? { format: 'json', file: null } : raw.access === false ? null : raw.access;
+  return {
+    level: raw.level,
+    access: access === null ? null : { format: access.format, file: relativeTo(file, access.file) },
+    error: { file: relativeTo(file, raw.error.file), format: raw.error.format },
   };
 }
 

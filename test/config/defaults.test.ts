@@ -52,6 +52,7 @@ describe('defaults (spec §7; types.ts)', () => {
       listen: [{ address: '0.0.0.0', port: 8051 }],
       server: {
         servername: os.hostname(),
+        pidfile: null,
         maxheadersize: 16_384,
         requestheadertimeout: 20_000,
         requesttimeout: 300_000,
@@ -73,7 +74,7 @@ describe('defaults (spec §7; types.ts)', () => {
       cookiepath: [],
       cookiedomain: [],
       admin: null,
-      log: { level: 'info', access: true },
+      log: { level: 'info', access: { format: 'json', file: null }, error: { file: null, format: 'auto' } },
     });
   });
 
@@ -81,7 +82,7 @@ describe('defaults (spec §7; types.ts)', () => {
     const c = parse(`${MINIMAL}server: { servername: front }\nproxy: { preservehost: On }\nlog: { level: warn }\nadmin: {}\n`);
     expect(c.server).toEqual({ ...parse(MINIMAL).server, servername: 'front' });
     expect(c.proxy).toEqual({ preservehost: true, addheaders: true, timeout: 60_000 });
-    expect(c.log).toEqual({ level: 'warn', access: true });
+    expect(c.log).toEqual({ level: 'warn', access: { format: 'json', file: null }, error: { file: null, format: 'auto' } });
     expect(c.admin).toEqual({ address: '127.0.0.1', port: 8052, token: '', readonly: false });
   });
 

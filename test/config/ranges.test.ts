@@ -164,7 +164,8 @@ const accepted: Array<[Where, string, string, unknown]> = [
   ['admin', 'token', 's3cret', 's3cret'],
   ['log', 'level', 'trace', 'trace'],
   ['log', 'level', 'silent', 'silent'],
-  ['log', 'access', 'Off', false],
+  ['log', 'access', 'Off', null],
+  ['log', 'access', 'On', { format: 'json', file: null }],
 ];
 
 /**
