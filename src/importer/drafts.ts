@@ -44,6 +44,20 @@ export interface CookieDraft {
   scope: Scope;
 }
 
+/** A `LogFormat` definition. */
+export interface LogFormatDraft {
+  format: string;
+  origin: Origin;
+}
+
+/** `CustomLog FILE FORMAT|NICKNAME [env=…]` or `TransferLog FILE` (format null: the server's default). */
+export interface AccessLogDraft {
+  file: string;
+  format: string | null;
+  origin: Origin;
+  directive: string;
+}
+
 export interface RouteCookieDraft {
   recipe: RouteCookieRecipe;
   origin: Origin;
@@ -76,6 +90,14 @@ export interface Scope {
   cookiedomain: CookieDraft[];
   locationCookiedomain: CookieDraft[];
   routeCookies: RouteCookieDraft[];
+  /** `LogFormat "…" nickname`: a virtual host sees the main server's too (httpd overlays them). */
+  logFormats: Map<string, LogFormatDraft>;
+  /** `LogFormat "…"` without a nickname: what TransferLog writes. */
+  defaultLogFormat: LogFormatDraft | null;
+  /** CustomLog / TransferLog, in order. */
+  accessLogs: AccessLogDraft[];
+  /** `ErrorLog FILE`. */
+  errorLog: { file: string; origin: Origin } | null;
 }
 
 export function newScope(id: number, origin: Origin | null, addresses: string[] = []): Scope {
@@ -94,6 +116,10 @@ export function newScope(id: number, origin: Origin | null, addresses: string[] 
     cookiedomain: [],
     locationCookiedomain: [],
     routeCookies: [],
+    logFormats: new Map(),
+    defaultLogFormat: null,
+    accessLogs: [],
+    errorLog: null,
   };
 }
 

@@ -30,6 +30,7 @@ function plain(doc: YamlDocument): Record<string, unknown> {
   if (doc.proxypassreverse.length > 0) out.proxypassreverse = doc.proxypassreverse;
   if (doc.cookiepath.length > 0) out.cookiepath = doc.cookiepath;
   if (doc.cookiedomain.length > 0) out.cookiedomain = doc.cookiedomain;
+  if (doc.log !== null) out.log = doc.log;
   return out;
 }
 
