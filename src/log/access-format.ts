@@ -17,10 +17,12 @@
  * or the configuration are escaped by escapeLogItem.
  *
  * What stickyd has no counterpart for is written `-`: %l (identd), %u (no authentication), %L
- * (log ids), %f (no files), %{…}n (notes), %{…}^to (no response trailers), environment
- * variables other than the BALANCER_* ones of spec §2.7.
+ * (httpd's id of a request that logged an error), %f (httpd: the file, or proxy:URL), %{…}n
+ * (notes), %{…}^to (no response trailers), environment variables other than the BALANCER_* ones
+ * of spec §2.7. test/conformance/access-log.test.ts compares the rest with httpd 2.4.
  */
 import { threadId } from 'node:worker_threads';
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { PathError, parseRequestPath } from '../proxy/request-path.js';
 import { escapeLogItem } from './escape.js';
@@ -229,6 +231,16 @@ function takeIo(c: AccessContext | undefined): Io | null {
   return before === undefined ? now : { in: now.in - before.in, out: now.out - before.out };
 }
 
+/**
+ * The connection stays open after this response: node's decision (the request's Connection, the
+ * response's Connection: close, MaxKeepAliveRequests in proxy/server.ts). `_last` is node's own
+ * "close after this response", set when a Connection: close header was written.
+ */
+function keptAlive(res: ServerResponse | null): boolean {
+  if (res === null) return false;
+  return res.shouldKeepAlive && (res as { _last?: boolean })._last !== true;
+}
+
 function startMs(r: AccessRecord): number {
   return r.context?.startMs ?? Date.parse(r.time);
 }
@@ -276,7 +288,14 @@ function directive(d: string, arg: string): Item | null {
     case 'S':
       return (_r, io) => (io === null ? null : String(io.in + io.out));
     case 'k':
-      return (r) => (r.context === undefined ? null : String(r.context.keepalives));
+      // httpd counts a request into c->keepalives only when its response keeps the connection
+      // open, and logs that count minus one: the requests before this one, one fewer when this
+      // one closes the connection.
+      return (r) => {
+        const c = r.context;
+        if (c === undefined) return null;
+        return String(keptAlive(c.res) ? c.keepalives : Math.max(c.keepalives - 1, 0));
+      };
     case 'm':
       return (r) => escapeLogItem(r.method);
     case 'o':
@@ -319,10 +338,10 @@ function directive(d: string, arg: string): Item | null {
       return (r) => escaped(hostName(r));
     case 'X':
       return (r) => {
-        const res = r.context?.res as ({ writableFinished: boolean; shouldKeepAlive: boolean; _last?: boolean } | null | undefined);
+        const res = r.context?.res;
         if (res === undefined || res === null) return '-';
         if (!res.writableFinished) return 'X';
-        return res.shouldKeepAlive && res._last !== true ? '+' : '-';
+        return keptAlive(res) ? '+' : '-';
       };
     case '^ti':
       return (r) => escaped(headerIn(r.context?.req.rawTrailers, lower));
