@@ -10,4 +10,5 @@ if (major < 22 || (major === 22 && minor < 12)) {
   );
   process.exit(1);
 }
-await import('../dist/main.js');
+// `healthcheck` (a container runs it every few seconds) loads only what it needs.
+await import(process.argv[2] === 'healthcheck' ? '../dist/healthcheck-main.js' : '../dist/main.js');
