@@ -8,6 +8,9 @@
  * Signals: SIGHUP re-reads the file (a bad file is logged and the running configuration stays;
  * `POST /api/reload` does the same); SIGUSR1 reopens the log files (logrotate's postrotate);
  * SIGTERM and SIGINT stop gracefully (in-flight requests get `server.gracefultimeout`) and exit 0.
+ *
+ * Under systemd (Type=notify, $NOTIFY_SOCKET) the daemon reports READY=1 once it listens and
+ * STOPPING=1 when it stops (sd-notify.ts).
  */
 import type { CommandModule } from 'yargs';
 import { Reloader } from '../config/reloader.js';
@@ -16,6 +19,7 @@ import { listenerUrl, startDaemon, type Daemon } from '../daemon.js';
 import { createLogger, flushLogs, type Logger } from '../log.js';
 import { LogOutputs, messageFormatFromEnv } from '../log/outputs.js';
 import { claimPidfile, type Pidfile } from './pidfile.js';
+import { sdNotify } from './sd-notify.js';
 import { configOption, loadConfigOrReport } from './options.js';
 
 /** A listen() failure as one sentence a user can act on. */
@@ -103,6 +107,11 @@ export const command: CommandModule = {
       await daemon.reload(next);
       if (next.server.pidfile !== (pidfile?.path ?? null)) logger!.warn('server.pidfile changed: the new pid file is used from the next start');
     });
+    const notify = (fields: Record<string, string>): void => {
+      void sdNotify(fields).then((problem) => {
+        if (problem !== null) logger!.warn(`cannot notify systemd (${Object.keys(fields).join(', ')}): ${problem}`);
+      });
+    };
     const reload = (): void => {
       void reloads.reload('SIGHUP');
     };
@@ -111,6 +120,7 @@ export const command: CommandModule = {
     const stopped = new Promise<void>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {
         logger!.info(`${signal}: stopping (in-flight requests get ${daemon.config.server.gracefultimeout} ms)`);
+        notify({ STOPPING: '1' });
         process.off('SIGHUP', reload);
         daemon.stop().then(resolve, (err: unknown) => {
           logger!.error({ err }, 'error while stopping');
@@ -122,6 +132,7 @@ export const command: CommandModule = {
     });
     // Announce only once the signal handlers are in place: whoever waits for this line may signal at once.
     for (const a of daemon.addresses) logger.info(`stickyd listening on ${listenerUrl(a)}`);
+    notify({ READY: '1', STATUS: `listening on ${daemon.addresses.map(listenerUrl).join(', ')}` });
     await stopped;
     logger.info('stickyd stopped');
     await flushLogs(logger);
