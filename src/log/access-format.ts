@@ -178,7 +178,8 @@ function canonicalPort(serverName: string): string {
 /** The request line; a password in an absolute-form target shows as XXXXXXXX, as httpd writes it. */
 function requestLine(r: AccessRecord): string {
   const protocol = r.context === undefined ? 'HTTP/1.1' : `HTTP/${r.context.req.httpVersion}`;
-  const target = r.url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, '$1XXXXXXXX@');
+  // Only an absolute-form target can hold a password.
+  const target = r.url.charCodeAt(0) === 0x2f ? r.url : r.url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, '$1XXXXXXXX@');
   return `${r.method} ${target} ${protocol}`;
 }
 
@@ -356,7 +357,8 @@ const TWO_CHAR = new Set(['^ti', '^to']);
 // Parsing (parse_log_item, parse_log_misc_string)
 
 interface Parsed {
-  items: Item[];
+  /** Directives, and literal text as strings (adjacent literals joined). */
+  items: Array<Item | string>;
   io: boolean;
 }
 
@@ -386,20 +388,25 @@ function literal(format: string, from: number): { text: string; next: number } {
 }
 
 function parse(format: string): Parsed {
-  const items: Item[] = [];
+  const items: Array<Item | string> = [];
+  const text = (t: string): void => {
+    const last = items.length - 1;
+    if (last >= 0 && typeof items[last] === 'string') items[last] += t;
+    else items.push(t);
+  };
   let io = false;
   let i = 0;
   while (i < format.length) {
     if (format[i] !== '%') {
-      const { text, next } = literal(format, i);
-      items.push(() => text);
-      i = next;
+      const lit = literal(format, i);
+      text(lit.text);
+      i = lit.next;
       continue;
     }
     const start = i;
     i++;
     if (format[i] === '%') {
-      items.push(() => '%');
+      text('%');
       i++;
       continue;
     }
@@ -440,7 +447,7 @@ function parse(format: string): Parsed {
     }
     items.push(item);
   }
-  items.push(() => '\n');
+  text('\n');
   return { items, io };
 }
 
@@ -452,8 +459,13 @@ export function compileLogFormat(format: string): AccessFormatter {
     const x = io ? takeIo(r.context) : null;
     let line = '';
     for (let k = 0; k < n; k++) {
-      const v = items[k]!(r, x);
-      line += v === null ? '-' : v;
+      const item = items[k]!;
+      if (typeof item === 'string') {
+        line += item;
+      } else {
+        const v = item(r, x);
+        line += v === null ? '-' : v;
+      }
     }
     return line;
   };
