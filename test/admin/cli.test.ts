@@ -65,7 +65,9 @@ describe('stickyd ctl', () => {
     await request(`${s.proxyUrl}/`);
     const [status, bad] = await Promise.all([ctl(s, ['status']), ctl(s, ['set', 'c1', 'a', 'loadfactor=0'])]);
     expect(status.code).toBe(0);
-    expect(status.out).toMatch(/^balancer:\/\/c1 {2}lbmethod byrequests {2}stickysession JSESSIONID {2}nofailover Off {2}timeout 0s {2}maxattempts 1 {2}members 2\/3\n/);
+    // The daemon first (this one runs in the test process, started without a file to reload).
+    expect(status.out).toMatch(new RegExp(`^stickyd \\S+ \\(commit \\S+\\) on Node\\.js ${process.version.replaceAll('.', '\\.')}, pid ${process.pid}, up since \\S+\\nconfig \\S+\\n\\n`));
+    expect(status.out).toMatch(/\nbalancer:\/\/c1 {2}lbmethod byrequests {2}stickysession JSESSIONID {2}nofailover Off {2}timeout 0s {2}maxattempts 1 {2}members 2\/3\n/);
     expect(status.out).toMatch(new RegExp(`\\n {2}MEMBER +ROUTE +STATUS +FACTOR +SET +ELECTED +BUSY +LOAD +TO +FROM +HEALTH\\n {2}${a.replaceAll('.', '\\.')} +a +Init Ok +1\\.00 +0 +1 +0 `));
     expect(bad.code).toBe(1);
     expect(bad.out).toContain('stickyd ctl: loadfactor must be a number from 1 to 100 (got 0) (field: loadfactor)');
