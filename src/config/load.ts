@@ -105,7 +105,7 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
     const at = `proxypass[${i}]`;
     const target = rule.url;
     if (target.kind === 'exclude') {
-      // `ProxyPass /path !` proxies nothing, so there is nothing to reverse-map (spec §8).
+      // `ProxyPass /path !` proxies nothing, so there is nothing to reverse-map (apache-semantics §8).
       if (rule.reverse) r.reportAt(`${at}.reverse`, 'an excluded path ("!") has no backend to reverse-map; remove reverse');
       if (rule.cookiepath !== null) r.reportAt(`${at}.cookiepath`, 'an excluded path ("!") has no backend cookies to rewrite; remove cookiepath');
       proxypass.push({ path: rule.path, exclude: true, balancer: '', backendpath: '', url: '!' });
@@ -142,11 +142,11 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
     proxy: raw.proxy,
     balancers,
     proxypass,
-    // Explicit entries first, then the ones derived from `reverse: true` rules (types.ts, spec §8: first match wins).
+    // Explicit entries first, then the ones derived from `reverse: true` rules (types.ts, apache-semantics §8: first match wins).
     proxypassreverse: [...proxypassreverse, ...derivedReverse],
     cookiepath: [...valid(raw.cookiepath), ...derivedCookiePath],
     cookiedomain: valid(raw.cookiedomain),
-    admin: raw.admin,
+    admin: raw.admin && { ...raw.admin, allowedhosts: valid(raw.admin.allowedhosts) },
     log: logConfig(raw.log, file),
   };
 }
@@ -196,7 +196,7 @@ function buildBalancer(name: string, at: string, b: RawBalancer, proxyTimeout: n
     if (m.ping !== 0 && m.url.scheme !== 'ajp') r.reportAt(`${mat}.ping`, `ping is supported for ajp:// members only (CPing/CPong); the HTTP 100-continue probe is not implemented (this member is ${m.url.scheme}://)`);
     members.push(member(m, proxyTimeout));
   });
-  // A redirect must name a route of this balancer (spec §2.4: it is looked up like a session route).
+  // A redirect must name a route of this balancer (apache-semantics §2.4: it is looked up like a session route).
   // When a member could not be read its route is unknown, so the check would only mislead.
   if (b.members.every((m) => m !== INVALID)) {
     b.members.forEach((m, i) => {
@@ -227,7 +227,7 @@ function buildBalancer(name: string, at: string, b: RawBalancer, proxyTimeout: n
   };
 }
 
-/** Member timeouts default to proxy.timeout (ProxyTimeout), connectiontimeout to timeout (spec §4.2). */
+/** Member timeouts default to proxy.timeout (ProxyTimeout), connectiontimeout to timeout (apache-semantics §4.2). */
 function member(m: RawMember, proxyTimeout: number): MemberConfig {
   const { url: address, timeout, connectiontimeout, ...rest } = m;
   const io = timeout ?? proxyTimeout;

@@ -4,7 +4,7 @@
  * config/stickyd.schema.json) and the key reference (reference.ts → README) are all driven by it,
  * so add or change a key here and nowhere else.
  *
- * Ranges and defaults are Apache's (spec §7, §8); where stickyd differs, the doc line says so.
+ * Ranges and defaults are Apache's (apache-semantics §7, §8); where stickyd differs, the doc line says so.
  */
 import net from 'node:net';
 import os from 'node:os';
@@ -34,6 +34,8 @@ import {
 } from './kinds.js';
 import type { StickySessionConfig } from './types.js';
 import { parseBalancerUrl, parseDirectUrl, parseMemberUrl, normalizeReverseUrl, UrlError, type MemberAddress } from './url.js';
+import { MAX_ROUTE_BYTES, ROUTE_PATTERN, routeProblem } from './route.js';
+import { normalizeHostName } from './host-name.js';
 
 // ---------------------------------------------------------------------------------------------
 // Value types specific to this file
@@ -43,6 +45,11 @@ function ipAddress(): ValueType<string> {
     summary: 'IP address',
     check: (s) => (net.isIP(s) ? null : `must be an IP address such as 0.0.0.0, 127.0.0.1 or :: (got "${s}")`),
   });
+}
+
+/** A member `route` or `redirect`: the rule the balancer-manager and the API apply too (route.ts). */
+function routeText(): ValueType<string> {
+  return str({ summary: `text (≤ ${MAX_ROUTE_BYTES} chars)`, maxLength: MAX_ROUTE_BYTES, pattern: ROUTE_PATTERN, check: routeProblem });
 }
 
 /** Cookie names are RFC 6265 tokens. */
@@ -74,7 +81,7 @@ function urlPath(): ValueType<string> {
 }
 
 /**
- * `stickysession=C` or `C|P` (spec §2.1, `P:373-389`): cookie C, URL parameter P (= C when no `|`),
+ * `stickysession=C` or `C|P` (apache-semantics §2.1, `P:373-389`): cookie C, URL parameter P (= C when no `|`),
  * split at the first `|`; the whole value shorter than 64 characters (Apache truncates silently —
  * we refuse). Empty = no stickiness.
  */
@@ -101,7 +108,7 @@ function stickySession(): ValueType<StickySessionConfig | null> {
   });
 }
 
-/** `stickysessionsep`: one character, or Off (spec §2.1, `P:390-403`); YAML `false` also means Off. */
+/** `stickysessionsep`: one character, or Off (apache-semantics §2.1, `P:390-403`); YAML `false` also means Off. */
 function stickySessionSep(): ValueType<string | null> {
   return scalar({
     expected: 'one character or Off',
@@ -118,7 +125,7 @@ function stickySessionSep(): ValueType<string | null> {
 }
 
 /**
- * `nonce` (spec §6): `None` (any case) makes the manager read-only for the balancer and is stored
+ * `nonce` (apache-semantics §6): `None` (any case) makes the manager read-only for the balancer and is stored
  * as ""; otherwise the text, at most 36 characters (Apache's field holds a formatted UUID).
  */
 function nonce(): ValueType<string> {
@@ -137,7 +144,7 @@ function nonce(): ValueType<string> {
   });
 }
 
-/** `status` in Apache's flag syntax; checked by the same parser the balancer uses (spec §5). */
+/** `status` in Apache's flag syntax; checked by the same parser the balancer uses (apache-semantics §5). */
 function statusFlags(): ValueType<string> {
   return str({
     summary: 'flags, e.g. +H',
@@ -155,7 +162,7 @@ function statusFlags(): ValueType<string> {
 }
 
 /**
- * `loadfactor` (spec §7.2): a decimal, lbfactor = trunc(v × 100), which must lie in 100..10000 —
+ * `loadfactor` (apache-semantics §7.2): a decimal, lbfactor = trunc(v × 100), which must lie in 100..10000 —
  * the check Apache makes, so 100.005 is accepted (lbfactor 10000) and 0.999 refused.
  */
 function loadFactor(): ValueType<number> {
@@ -265,6 +272,62 @@ function reverseTarget(): ValueType<ReverseTarget> {
   });
 }
 
+/** The shortest admin token accepted: 16 characters, e.g. `openssl rand -hex 32` gives 64. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * `admin.token`: "" (no token; the loader allows that on loopback only), or a secret of at least
+ * MIN_TOKEN_LENGTH visible ASCII characters. White space around a token is almost always a mistake
+ * (a stray space or newline from an env file), and a token must survive being typed into an
+ * `Authorization` header or a browser's password prompt. `${VAR}` values are checked after
+ * expansion, like everything else. Messages never repeat the token.
+ */
+function adminToken(): ValueType<string> {
+  const hint = 'e.g. the output of `openssl rand -hex 32`, from the environment: token: ${STICKYD_ADMIN_TOKEN}';
+  return scalar({
+    expected: 'a secret token',
+    summary: `"" or ≥ ${MIN_TOKEN_LENGTH} visible ASCII chars`,
+    json: { type: 'string', pattern: `^([!-~]{${MIN_TOKEN_LENGTH},})?$` },
+    parse(v) {
+      if (v === null) return '';
+      if (typeof v !== 'string') return new Reject(`expected a secret token as text of at least ${MIN_TOKEN_LENGTH} characters (got a ${typeof v}; quote it to make it text)`);
+      if (v === '') return '';
+      const bad = /[^!-~]/.exec(v);
+      if (bad) {
+        const code = bad[0].codePointAt(0)!;
+        const what = /\s/.test(bad[0]) ? 'white space' : code < 0x20 || (code >= 0x7f && code <= 0x9f) ? 'a control character' : 'a non-ASCII character';
+        const where = bad.index === 0 ? 'at the start' : bad.index === v.length - 1 ? 'at the end' : `at position ${bad.index + 1}`;
+        return new Reject(`must be visible ASCII characters only, without white space (it has ${what} ${where})`);
+      }
+      if (v.length < MIN_TOKEN_LENGTH) return new Reject(`must be at least ${MIN_TOKEN_LENGTH} characters long, or it can be guessed (got ${v.length}); ${hint}`);
+      return v;
+    },
+  });
+}
+
+/**
+ * One entry of `admin.allowedhosts`: a host name or IP address as a browser would put it in the
+ * Host header, without scheme, port or path (any port is accepted), or `*` for any Host. Stored
+ * normalised (host-name.ts) so the listener compares like with like.
+ */
+function allowedHost(): ValueType<string> {
+  return scalar({
+    expected: 'a host name or IP address',
+    summary: 'host name, IP address or *',
+    json: { type: 'string', pattern: '^(\\*|[A-Za-z0-9._-]+|\\[?[0-9A-Fa-f:.]+\\]?)$' },
+    parse(v) {
+      if (typeof v !== 'string' || v === '') return new Reject(`expected a host name or IP address such as admin.example.com or 10.0.0.5 (got ${describeValue(v)})`);
+      if (v === '*') return v;
+      const bare = /^\[(.*)\]$/.exec(v)?.[1] ?? v;
+      const name = net.isIP(bare) || /^[A-Za-z0-9._-]+$/.test(v) ? normalizeHostName(bare) : null;
+      if (name === null || name === '') {
+        return new Reject(`"${v}" is not a host name or IP address: give the name alone, without scheme, port or path (any port is accepted), or "*" for any host`);
+      }
+      return name;
+    },
+  });
+}
+
 /** Balancer names go into `balancer://name` URLs, the manager and metrics labels. */
 const BALANCER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -302,8 +365,8 @@ export const proxySchema = section({
 
 export const memberSchema = section({
   url: required(memberUrl(), { doc: 'http://host[:port][/path] or ajp://host[:port]; normalized (scheme and host lower-cased, default port and trailing slash dropped)', apache: 'BalancerMember URL' }),
-  route: withDefault(str({ maxLength: 63 }), '', { doc: 'Route: the text after the separator in the session id that selects this member (Tomcat jvmRoute)', apache: 'BalancerMember … route=' }),
-  redirect: withDefault(str({ maxLength: 63 }), '', { doc: "Route of the member that takes this member's sticky requests while it is unusable", apache: 'BalancerMember … redirect=' }),
+  route: withDefault(routeText(), '', { doc: 'Route: the text after the separator in the session id that selects this member (Tomcat jvmRoute)', apache: 'BalancerMember … route=' }),
+  redirect: withDefault(routeText(), '', { doc: "Route of the member that takes this member's sticky requests while it is unusable", apache: 'BalancerMember … redirect=' }),
   loadfactor: withDefault(loadFactor(), 1, { doc: 'Relative share of load-balanced requests; lbfactor = trunc(loadfactor × 100)', apache: 'BalancerMember … loadfactor=' }),
   lbset: withDefault(int(0, 99), 0, { doc: 'Member set; a higher set is used only when no member of a lower set is usable', apache: 'BalancerMember … lbset=' }),
   status: withDefault(statusFlags(), '', { doc: 'Initial status flags: +/- followed by letters of I N D S E H R C, e.g. "+H" (hot standby)', apache: 'BalancerMember … status=' }),
@@ -388,8 +451,12 @@ export const reverseSchema = section({
 export const adminSchema = section({
   address: withDefault(ipAddress(), '127.0.0.1', { doc: 'IP address of the admin listener (balancer-manager, JSON API, metrics, health)' }),
   port: withDefault(int(1, 65535), 8052, { doc: 'TCP port of the admin listener' }),
-  token: withDefault(str(), '', { doc: 'Bearer token for the JSON API and manager changes; "" = none (only on a loopback address)', apache: 'Require (on <Location /balancer-manager>)' }),
+  token: withDefault(adminToken(), '', { doc: `Secret for the JSON API, metrics and the manager (Bearer, or the Basic password): at least ${MIN_TOKEN_LENGTH} visible ASCII characters; "" = none (only on a loopback address)`, apache: 'Require (on <Location /balancer-manager>)' }),
   readonly: withDefault(bool(), false, { doc: 'The manager and the API refuse changes' }),
+  allowedhosts: withDefault(list(allowedHost()), [], {
+    defaultDoc: "none: the listener's address (any IP address on 0.0.0.0 / ::), localhost on loopback, server.servername",
+    doc: 'More Host names the admin listener answers to; other names get 421 (DNS rebinding guard); "*" = any',
+  }),
 });
 
 /** `log.access.format`: json, common, combined, or an Apache LogFormat string (compiled to check it). */

@@ -23,7 +23,7 @@ export interface Config {
   proxypass: ProxyPassRule[];
   /**
    * `ProxyPassReverse` entries in file order: the explicit `proxypassreverse:` list first, then one
-   * per `proxypass` rule with `reverse: true`. First match wins (spec §8).
+   * per `proxypass` rule with `reverse: true`. First match wins (apache-semantics §8).
    */
   proxypassreverse: ReverseRule[];
   /** `ProxyPassReverseCookiePath`, in order. */
@@ -236,6 +236,12 @@ export interface AdminConfig {
   token: string;
   /** Manager and API refuse changes. Default false. */
   readonly: boolean;
+  /**
+   * Host names (normalised: lower-case, IPv6 in brackets) the listener answers to besides its own
+   * address, `localhost` on loopback and `server.servername`; `*` = any. Other Hosts get 421
+   * (admin/host.ts). Default none.
+   */
+  allowedhosts: string[];
 }
 
 export interface LogConfig {

@@ -1,7 +1,7 @@
 /**
  * Member URLs (`BalancerMember ajp://host:8009`) and the other URLs of the balancer file.
  *
- * Normalization follows Apache (spec §7.2, `U:2051-2062`): scheme and host lower-cased, the
+ * Normalization follows Apache (apache-semantics §7.2, `U:2051-2062`): scheme and host lower-cased, the
  * scheme's default port dropped; we also drop trailing slashes, because the request path is
  * appended to the member URL (`B:393-412`) and `http://h/base/` + `/x` must not give `//x`. The
  * normalized URL is BALANCER_WORKER_NAME and the member's identity across reloads.

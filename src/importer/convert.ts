@@ -4,7 +4,7 @@
  * rewrites, mod_proxy settings, and the balancers with their members. Every directive or
  * parameter that cannot be expressed becomes a diagnostic `FILE:LINE: Directive: why`.
  *
- * Apache semantics kept here (spec §7, §8; mod_proxy.c of httpd 2.4.62):
+ * Apache semantics kept here (apache-semantics §7, §8; mod_proxy.c of httpd 2.4.62):
  * - key=value words after a `balancer://` URL on ProxyPass are *balancer* parameters; after a
  *   direct URL they are parameters of that URL's worker.
  * - `BalancerMember` inside `<Proxy balancer://x>` belongs to x; outside, its first word names the
@@ -196,7 +196,7 @@ export class Converter {
           return new Duration(n * 1000);
         });
       case 'timeout':
-        // The backend side of Timeout: members use it when ProxyTimeout is not set (spec §7.2).
+        // The backend side of Timeout: members use it when ProxyTimeout is not set (apache-semantics §7.2).
         return this.serverSetting(d, ctx, 'timeout', () => new Duration(atoi(d.args[0] ?? '') * 1000));
       case 'keepalivetimeout':
         return this.serverSetting(d, ctx, 'keepalivetimeout', () => {

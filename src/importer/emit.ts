@@ -1,6 +1,6 @@
 /**
  * The merged configuration as the text of a balancer file: keys in the file's usual order, keys
- * left at their defaults left out (stickyd's defaults are httpd's, spec §7), short mappings
+ * left at their defaults left out (stickyd's defaults are httpd's, apache-semantics §7), short mappings
  * (listeners, rules, members) on one line each, as in config/stickyd.yaml.
  */
 import { Document, isMap, isScalar, isSeq, type Node } from 'yaml';

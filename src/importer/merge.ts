@@ -281,7 +281,7 @@ class Merger {
     if (preservehost) doc.proxy.preservehost = yamlValue(preservehost.value);
     const addheaders = this.agree('ProxyAddHeaders', true, plain('addheaders'));
     if (addheaders) doc.proxy.addheaders = yamlValue(addheaders.value);
-    // Members default to ProxyTimeout, else the server's Timeout (spec §7.2).
+    // Members default to ProxyTimeout, else the server's Timeout (apache-semantics §7.2).
     const timeout = this.agree('ProxyTimeout (or Timeout)', new Duration(60_000), (scope) => this.effective(scope, 'proxytimeout') ?? this.effective(scope, 'timeout'));
     if (timeout) doc.proxy.timeout = yamlValue(timeout.value);
 

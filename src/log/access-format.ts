@@ -19,7 +19,7 @@
  * What stickyd has no counterpart for is written `-`: %l (identd), %u (no authentication), %L
  * (httpd's id of a request that logged an error), %f (httpd: the file, or proxy:URL), %{…}n
  * (notes), %{…}^to (no response trailers), environment variables other than the BALANCER_* ones
- * of spec §2.7. test/conformance/access-log.test.ts compares the rest with httpd 2.4.
+ * of apache-semantics §2.7. test/conformance/access-log.test.ts compares the rest with httpd 2.4.
  */
 import { threadId } from 'node:worker_threads';
 import type { ServerResponse } from 'node:http';
@@ -194,7 +194,7 @@ function uriPath(url: string): string {
   }
 }
 
-/** The BALANCER_* variables of spec §2.7 (none for a direct worker); other names are unset. */
+/** The BALANCER_* variables of apache-semantics §2.7 (none for a direct worker); other names are unset. */
 function envVar(r: AccessRecord, name: string): string | null {
   if (r.context?.implicit === true) return null;
   switch (name.toUpperCase()) {

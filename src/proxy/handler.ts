@@ -1,5 +1,5 @@
 /**
- * One client request through the balancer: httpd's proxy_handler (spec §1, P:1213-1550).
+ * One client request through the balancer: httpd's proxy_handler (apache-semantics §1, P:1213-1550).
  *
  *   do {
  *     choose a member (preRequest: force_recovery, sticky route, lbmethod; §2, §3)
@@ -31,7 +31,7 @@ import type { PublicOrigin } from './reverse.js';
 import { routeCookie } from './route-cookie.js';
 import { StreamBody } from './stream-body.js';
 
-/** The reason httpd gives for a failed read of the member's response (spec §4.2, §10.7). */
+/** The reason httpd gives for a failed read of the member's response (apache-semantics §4.2, §10.7). */
 export const READ_ERROR = 'Error reading from remote server';
 
 /** What the attempt loop ended with. */
@@ -303,7 +303,7 @@ function memberHeaders(host: string, forwarded: ReadonlyArray<readonly [string, 
 }
 
 /**
- * The attempt loop (spec §1). `send` makes one attempt on a connector and resolves with its value
+ * The attempt loop (apache-semantics §1). `send` makes one attempt on a connector and resolves with its value
  * or rejects with a BackendError. Returns what the client should get.
  */
 export async function runAttempts<T>(

@@ -1,5 +1,5 @@
 /**
- * Header rules of mod_proxy for a reverse proxy (spec §8; httpd proxy_util.c
+ * Header rules of mod_proxy for a reverse proxy (apache-semantics §8; httpd proxy_util.c
  * ap_proxy_create_hdrbrgd / ap_proxy_clear_connection, mod_proxy_http.c for responses).
  *
  * Request: hop-by-hop headers are removed (Connection and every header it names, Keep-Alive,

@@ -5,7 +5,7 @@
  * BodySink, with undici's pause/resume for back-pressure): no stream layer in between. Generic
  * callers (`request`, health checks) get the body as a Readable.
  *
- * Member settings (spec §7.2) map to the pool like this:
+ * Member settings (apache-semantics §7.2) map to the pool like this:
  * - `max` → connections; `disablereuse` → pipelining 0 (a connection per request);
  * - `ttl` → idle connections are closed after it (default 4 s: below the usual backend
  *   keep-alive timeouts, so the pool drops a connection before the backend does and the
@@ -40,7 +40,7 @@ const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', '
 /**
  * Whether the socket a request went out on had served earlier requests. Apache takes a member
  * that closes without answering on a *reused* connection as the keep-alive race (no error state),
- * on a fresh one as a member failure (spec §4.1). undici does not tell a request handler which
+ * on a fresh one as a member failure (apache-semantics §4.1). undici does not tell a request handler which
  * socket it got, but it publishes `undici:client:sendHeaders` with the socket synchronously right
  * after calling the handler's onConnect; the handler is recognised by the abort function undici
  * gave both.
@@ -320,7 +320,7 @@ class ForwardHandler implements ForwardedBody, ClientGoneListener {
     }
   }
 
-  /** undici error → BackendError kind (connector.ts, spec §4.1/§4.2). */
+  /** undici error → BackendError kind (connector.ts, apache-semantics §4.1/§4.2). */
   private classify(err: Error): BackendError {
     if (err instanceof BackendError) return err;
     const code = (err as { code?: string }).code ?? '';
@@ -359,7 +359,7 @@ class ForwardHandler implements ForwardedBody, ClientGoneListener {
 
 /**
  * undici's connector with our own connect timer: undici's runs on its coarse timer wheel (about a
- * second of resolution), and `connectiontimeout` may be given in milliseconds (spec §7.2).
+ * second of resolution), and `connectiontimeout` may be given in milliseconds (apache-semantics §7.2).
  */
 function preciseConnector(timeout: number, keepAlive: boolean): buildConnector.connector {
   const connect = buildConnector({ timeout: 0, keepAlive });
@@ -464,7 +464,7 @@ export class HttpConnector implements MemberConnector {
     }
   }
 
-  /** `acquire`: a slot within `acquire` ms, else kind 'acquire' (spec §4.1: 503, error state, failover). */
+  /** `acquire`: a slot within `acquire` ms, else kind 'acquire' (apache-semantics §4.1: 503, error state, failover). */
   private acquireSlot(handler: ForwardHandler, attempt: HttpAttempt, upgrade: string | null): void {
     if (this.active < this.config.max) {
       this.active++;

@@ -45,7 +45,7 @@ const BALANCER_DEFAULTS = {
   routecookie: null,
 } satisfies Omit<BalancerConfig, 'name' | 'members'>;
 
-describe('defaults (spec §7; types.ts)', () => {
+describe('defaults (apache-semantics §7; types.ts)', () => {
   it('a minimal file gets every default', () => {
     expect(parse(MINIMAL)).toEqual({
       file: path.resolve(FILE),
@@ -83,7 +83,7 @@ describe('defaults (spec §7; types.ts)', () => {
     expect(c.server).toEqual({ ...parse(MINIMAL).server, servername: 'front' });
     expect(c.proxy).toEqual({ preservehost: true, addheaders: true, timeout: 60_000 });
     expect(c.log).toEqual({ level: 'warn', access: { format: 'json', file: null }, error: { file: null, format: 'auto' } });
-    expect(c.admin).toEqual({ address: '127.0.0.1', port: 8052, token: '', readonly: false });
+    expect(c.admin).toEqual({ address: '127.0.0.1', port: 8052, token: '', readonly: false, allowedhosts: [] });
   });
 
   it('an empty value means off for admin and routecookie, and "not set" for maxattempts', () => {
@@ -93,7 +93,7 @@ describe('defaults (spec §7; types.ts)', () => {
     expect(c.balancers[0]?.maxattempts).toBeNull();
   });
 
-  it('member timeout defaults to proxy.timeout, connectiontimeout to the member timeout (spec §4.2)', () => {
+  it('member timeout defaults to proxy.timeout, connectiontimeout to the member timeout (apache-semantics §4.2)', () => {
     const c = parse(`listen: [{ port: 8051 }]
 proxy: { timeout: 90s }
 balancers:

@@ -171,6 +171,7 @@ describe('cross-key checks', () => {
       port: 8052,
       token: '',
       readonly: false,
+      allowedhosts: [],
     });
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMemberUrl } from '../../src/config/index.js';
 import { normalizeReverseUrl, parseBalancerUrl, parseDirectUrl } from '../../src/config/url.js';
 
-describe('member URL normalization (spec §7.2, U:2051-2062)', () => {
+describe('member URL normalization (apache-semantics §7.2, U:2051-2062)', () => {
   it.each([
     // written                          url                              scheme  host            port  basepath
     ['http://10.0.0.1:8080', 'http://10.0.0.1:8080', 'http', '10.0.0.1', 8080, ''],

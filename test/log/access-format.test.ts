@@ -60,7 +60,7 @@ describe('LogFormat parsing (mod_log_config parse_log_item)', () => {
     expect(line('%T %{s}T %{MS}T %{us}T %D', record({ duration: 2345.6789 }))).toBe('2 2 2345 2345679 2345679\n');
   });
 
-  it('gives the BALANCER_* variables of spec §2.7, names without case, empty when defined empty, - when unset', () => {
+  it('gives the BALANCER_* variables of apache-semantics §2.7, names without case, empty when defined empty, - when unset', () => {
     const f = '%{BALANCER_NAME}e|%{balancer_worker_name}e|%{BALANCER_WORKER_ROUTE}e|%{BALANCER_SESSION_STICKY}e|%{BALANCER_SESSION_ROUTE}e|%{BALANCER_ROUTE_CHANGED}e|%{HOME}e';
     expect(line(f)).toBe('balancer://c|http://127.0.0.1:8080|a|JSESSIONID|a|-|-\n');
     expect(line(f, record({ memberRoute: '', sessionRoute: null, stickyName: null, routeChanged: true }))).toBe('balancer://c|http://127.0.0.1:8080||-|-|1|-\n');

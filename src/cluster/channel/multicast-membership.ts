@@ -1,5 +1,5 @@
 /**
- * Multicast heartbeats (Tomcat's McastService, spec §1.1): one datagram to address:port every
+ * Multicast heartbeats (Tomcat's McastService, cluster-semantics §1.1): one datagram to address:port every
  * `frequency` ms; every datagram received from the group goes through decode → authentication →
  * replay check → the membership table. Our own heartbeats come back (multicast loopback is on, so
  * nodes on one host see each other) and the table ignores them by id.

@@ -81,7 +81,7 @@ export function createSessionView(host: SessionViewHost): HttpSession {
         return true;
       }
       if (RESERVED.has(prop)) throw new TypeError(`session property "${prop}" is read-only`);
-      // Validate now, so a non-JSON value fails at the assignment, not silently at the end (spec §6.2 Limits).
+      // Validate now, so a non-JSON value fails at the assignment, not silently at the end (cluster-semantics §6.2 Limits).
       if (encodeAttribute(prop, value) === null) {
         delete target[prop];
         return true;
