@@ -23,10 +23,6 @@ export const LOG_FORMAT_ENV = 'STICKYD_LOG_FORMAT';
 export interface LogOutputsOptions {
   /** Overrides `log.error.format` (from STICKYD_LOG_FORMAT). */
   format?: MessageFormat;
-  /** Standard output as a sink (tests); default fd 1. */
-  stdout?: Sink;
-  /** Whether standard output is a terminal; default isatty(1). */
-  stdoutIsTerminal?: boolean;
 }
 
 /** Somewhere access lines go, one whole line (with its newline) per call. */
@@ -53,8 +49,8 @@ export class LogOutputs {
   private readonly outputs = new Map<string, Output>();
   private messageTarget: DestinationStream;
   private accessTarget: LineBatcher | null = null;
-  private readonly stdout: Sink;
-  private readonly terminal: boolean;
+  /** Standard output is a terminal (for `auto`). */
+  private readonly terminal = isatty(1);
   private config: LogConfig;
 
   /** pino's destination for the daemon's messages. */
@@ -72,10 +68,7 @@ export class LogOutputs {
 
   private constructor(config: LogConfig, private readonly options: LogOutputsOptions) {
     this.config = config;
-    this.stdout = options.stdout ?? stdoutSink();
-    this.terminal = options.stdoutIsTerminal ?? isatty(1);
-    const out = this.output(STDOUT, this.stdout);
-    this.messageTarget = out.batch;
+    this.messageTarget = this.output(STDOUT, stdoutSink()).batch;
   }
 
   /** Open the outputs of `config.log`. Rejects with LogFileError when a file cannot be opened. */

@@ -103,8 +103,6 @@ class FdSink implements Sink {
   private readonly errors = new Set<string>();
   /** The exit's synchronous write-out is done: later lines are written at once. */
   private wroteOut = false;
-  /** Lines dropped because a write failed (disk full, reader gone). */
-  dropped = 0;
 
   constructor(readonly name: string, private fd: number, private readonly path: string | null) {
     watchExit(this);
@@ -140,7 +138,7 @@ class FdSink implements Sink {
           setTimeout(() => this.send(bufs, bytes), EAGAIN_RETRY_MS);
           return;
         }
-        this.dropped += bufs.length;
+        // Disk full, file system gone, reader of the pipe gone: these lines cannot be written.
         reportOnce(this, this.errors, err);
         this.afterWrite();
         return;

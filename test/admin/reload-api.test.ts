@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const TOKEN = 'reload-token';
+const TOKEN = 'reload-token-0123456789';
 
 /** `stickyd ctl …` in this process: exit code and what it printed. */
 async function ctl(admin: string, args: string[]): Promise<{ code: number; out: string }> {
