@@ -6,8 +6,12 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY src ./src
-# `npm ci` runs the prepare script, which builds dist/.
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
+COPY scripts/build-info.mjs ./scripts/
+# The build has no .git: `docker build --build-arg STICKYD_BUILD_COMMIT=$(git rev-parse HEAD) .`
+# names the commit in `stickyd -v` and stickyd_build_info ("unknown" otherwise).
+ARG STICKYD_BUILD_COMMIT=unknown
+# `npm ci` runs the prepare script, which builds dist/ (and dist/build-info.json).
+RUN STICKYD_BUILD_COMMIT=$STICKYD_BUILD_COMMIT npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
@@ -20,7 +24,8 @@ COPY bin ./bin
 COPY config/stickyd.yaml config/stickyd.schema.json /etc/stickyd/
 USER node
 EXPOSE 8051 8052
-# Uses the admin listener's /healthz when the config has one, else a TCP check of the first listener.
+# Uses the admin listener's /healthz when the config has one, else a TCP check of the first listener;
+# `healthcheck` loads only the configuration loader (README "Docker": about 0.2 s of CPU a check).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["node", "/app/bin/stickyd.js", "healthcheck"]
 # SIGTERM: finish in-flight requests (server.gracefultimeout), then exit 0.

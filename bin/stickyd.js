@@ -10,4 +10,8 @@ if (major < 22 || (major === 22 && minor < 12)) {
   );
   process.exit(1);
 }
-await import('../dist/main.js');
+// SIGUSR1 reopens the daemon's log files (logrotate). Without a listener, node opens its inspector
+// on that signal; listen from the first moment, so that a rotation during start-up cannot.
+process.on('SIGUSR1', () => {});
+// `healthcheck` (a container runs it every few seconds) loads only what it needs.
+await import(process.argv[2] === 'healthcheck' ? '../dist/healthcheck-main.js' : '../dist/main.js');

@@ -1,9 +1,12 @@
 /**
  * The `stickyd` command line. Each subcommand lives in src/commands/<name>.ts and exports a yargs
  * CommandModule; this file only assembles them. `stickyd -c file` (no subcommand) runs the daemon.
+ * docs/stickyd.1 is the manual page; test/cli/manual.test.ts keeps it, the README and these
+ * commands in agreement.
  */
 import yargs from 'yargs';
 import type { CommandModule } from 'yargs';
+import { versionText } from './version.js';
 
 /** Subcommand modules, in the order `stickyd --help` lists them. */
 const commands: Array<() => Promise<{ command: CommandModule }>> = [
@@ -14,33 +17,33 @@ const commands: Array<() => Promise<{ command: CommandModule }>> = [
   () => import('./commands/healthcheck.js'),
   () => import('./commands/demo.js'),
   () => import('./commands/demo-backend.js'),
+  () => import('./commands/version.js'),
+  () => import('./commands/help.js'),
 ];
-
-/**
- * Subcommands that `stickyd <name> …` loads alone, without the others' modules. Supervisors run
- * `stickyd healthcheck` every few seconds (Docker's HEALTHCHECK, keepalived's vrrp_script); loading
- * the daemon, the demo and their dependencies as well would double the CPU each check costs.
- */
-const standalone: Record<string, () => Promise<{ command: CommandModule }>> = {
-  healthcheck: () => import('./commands/healthcheck.js'),
-};
 
 /**
  * Runs the CLI. Commands report failure by setting process.exitCode (and printing why); the daemon's
  * command resolves once it has shut down.
  */
 export async function main(argv: string[]): Promise<void> {
+  // -v / --version anywhere (before a "--") answers alone, whatever else the line says.
+  const end = argv.indexOf('--');
+  const words = end < 0 ? argv : argv.slice(0, end);
+  if (words.includes('-v') || words.includes('--version')) {
+    console.log(versionText());
+    return;
+  }
   const cli = yargs(argv)
     .scriptName('stickyd')
     .strict()
     .help()
     .alias('h', 'help')
-    .version()
+    .version(false)
+    .option('version', { alias: 'v', type: 'boolean', describe: 'Show the stickyd version, the Node.js version and the build' })
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       throw err ?? new Error(msg);
     });
-  const alone = Object.hasOwn(standalone, argv[0] ?? '') ? standalone[argv[0]!] : undefined;
-  for (const load of alone ? [alone] : commands) cli.command((await load()).command);
+  for (const load of commands) cli.command((await load()).command);
   await cli.parseAsync();
 }

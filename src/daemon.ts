@@ -11,7 +11,8 @@ import type http from 'node:http';
 import { startOperations, type Operations } from './admin/operations.js';
 import type { Balancer } from './balancer/balancer.js';
 import type { Config, ListenConfig } from './config/types.js';
-import { AccessLog, createAccessLogger, type Logger, type RequestObserver } from './log.js';
+import type { ReloadControl } from './config/reloader.js';
+import { AccessLog, destinationOf, type LineOutput, type Logger, type RequestObserver } from './log.js';
 import { ConnectorStore } from './proxy/connectors.js';
 import { ProxyCounters } from './proxy/counters.js';
 import { handleRequest } from './proxy/handler.js';
@@ -27,6 +28,10 @@ export interface DaemonOptions {
    * null: never write access lines (observers still get records).
    */
   accessLogger?: Logger | null;
+  /** Where access lines go (the log outputs of src/log/outputs.ts); takes precedence over accessLogger. */
+  accessOutput?: LineOutput;
+  /** The reloads of the balancer file, for the admin API and metrics. */
+  reloads?: ReloadControl;
 }
 
 export interface BoundAddress {
@@ -46,6 +51,8 @@ export interface Daemon {
   onRequest(observer: RequestObserver): () => void;
   /** Active health checks and, with `admin:`, the admin listener (src/admin/operations.ts). */
   readonly operations: Operations;
+  /** Reloads of the balancer file (null when the daemon was started without a file to reload). */
+  readonly reloads: ReloadControl | null;
   /** Run on a new, already validated configuration. */
   reload(config: Config): Promise<void>;
   /**
@@ -70,14 +77,15 @@ class StickyDaemon implements Daemon {
   private readonly state: ProcessState;
   private listeners: Listener[] = [];
   private stopping: Promise<void> | null = null;
-  private readonly accessLogger: Logger | null;
   private ops: Operations | null = null;
+  readonly reloads: ReloadControl | null;
 
-  constructor(config: Config, private readonly logger: Logger, accessLogger: Logger | null | undefined) {
-    this.accessLogger = accessLogger === undefined ? createAccessLogger(logger) : accessLogger;
+  constructor(config: Config, private readonly logger: Logger, options: DaemonOptions) {
+    const { accessLogger, accessOutput } = options;
+    this.reloads = options.reloads ?? null;
     this.state = {
       connectors: new ConnectorStore(),
-      access: new AccessLog(config.log.access ? this.accessLogger : null),
+      access: new AccessLog(config.log.access, accessOutput ?? (accessLogger === null ? null : destinationOf(accessLogger ?? logger))),
       counters: new ProxyCounters(),
       logger,
       tunnels: new Set(),
@@ -135,7 +143,7 @@ class StickyDaemon implements Daemon {
     const previous = this.runtime;
     this.runtime = new ProxyRuntime(config, this.state, previous);
     previous.supersede();
-    this.state.access.setLogger(config.log.access ? this.accessLogger : null);
+    this.state.access.configure(config.log.access);
     this.logger.level = config.log.level;
 
     const wanted = new Map(config.listen.map((l) => [listenKey(l), l]));
@@ -210,7 +218,7 @@ function hostPort(b: BoundAddress): string {
 
 /** Start the daemon: listeners bound (or an error thrown, nothing left open). */
 export async function startDaemon(config: Config, options: DaemonOptions): Promise<Daemon> {
-  const daemon = new StickyDaemon(config, options.logger, options.accessLogger);
+  const daemon = new StickyDaemon(config, options.logger, options);
   await daemon.start();
   return daemon;
 }

@@ -7,6 +7,10 @@
  *   GET   /api/balancers/:name/members/:member    one member
  *   PATCH /api/balancers/:name/members/:member    loadfactor, lbset, route, redirect, status
  *   POST  /api/balancers/:name/members            add: url (+ the PATCH fields); starts disabled
+ *   GET   /api/status                             version, Node.js, pid, start time, the last reload
+ *   GET   /api/reload                             the last reload: time, result, errors
+ *   POST  /api/reload                             re-read the balancer file, as SIGHUP does; 422 with
+ *                                                 the file's problems when it is refused
  *
  * `:member` is the member's route, or its URL percent-encoded (the way to name a member without
  * route). `status` is `{ "D": true, "N": false }` or a string such as `"+N-D"`.
@@ -26,11 +30,22 @@ import type { AdminContext } from './context.js';
 import { BodyTooLarge, mediaType, readBody, sendJson, sendJsonError } from './http.js';
 import { managedBalancers } from './manager.js';
 import { balancerView, memberView } from './view.js';
+import { buildInfo } from '../version.js';
 
 /** API bodies are a handful of fields. */
 const MAX_JSON_BYTES = 64 * 1024;
 
 export const API_PREFIX = '/api/balancers';
+export const STATUS_PATH = '/api/status';
+export const RELOAD_PATH = '/api/reload';
+
+/** The paths the JSON API answers (Bearer token only). */
+export function isApiPath(path: string): boolean {
+  return path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) || path === STATUS_PATH || path === RELOAD_PATH;
+}
+
+/** When this process started (ISO 8601), for /api/status. */
+const STARTED = new Date(Date.now() - process.uptime() * 1000).toISOString();
 
 const MEMBER_FIELDS = new Set(['loadfactor', 'lbset', 'route', 'redirect', 'status']);
 const BALANCER_FIELDS = new Set(['lbmethod', 'timeout', 'maxattempts', 'nofailover', 'stickysession']);
@@ -143,7 +158,48 @@ export async function handleApi(ctx: AdminContext, req: IncomingMessage, res: Se
   }
 }
 
+/** GET /api/status: what runs, and the last reload. */
+function status(ctx: AdminContext): Record<string, unknown> {
+  const b = buildInfo();
+  const reloads = ctx.target.reloads?.status();
+  return {
+    version: b.version,
+    commit: b.commit,
+    built: b.built,
+    node: b.node,
+    pid: process.pid,
+    started: STARTED,
+    config: reloads?.file ?? ctx.target.config.file,
+    reload: reloads === undefined ? null : { ...reloads.last, lastSuccess: reloads.lastSuccess },
+  };
+}
+
+/** /api/reload: GET shows the last reload, POST reloads and answers with how it went. */
+async function reload(ctx: AdminContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const method = req.method ?? 'GET';
+  const reloads = ctx.target.reloads;
+  if (method === 'GET' || method === 'HEAD') {
+    if (!reloads) throw new ApiError(404, 'this daemon was not started from a balancer file: nothing to reload');
+    const s = reloads.status();
+    return sendJson(res, 200, { ...s.last, lastSuccess: s.lastSuccess, file: s.file });
+  }
+  if (method !== 'POST') allow('GET, HEAD, POST');
+  req.resume();
+  if (ctx.admin.readonly) throw new ApiError(403, 'the admin listener is read-only (admin.readonly); send the daemon SIGHUP to reload');
+  if (!reloads) throw new ApiError(404, 'this daemon was not started from a balancer file: nothing to reload');
+  const record = await reloads.reload('api');
+  const s = reloads.status();
+  const body = { ...record, lastSuccess: s.lastSuccess, file: s.file };
+  if (record.successful) return sendJson(res, 200, body);
+  return sendJson(res, 422, { error: `${s.file} was not loaded; the running configuration stays`, ...body });
+}
+
 async function route(ctx: AdminContext, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  if (path === STATUS_PATH) {
+    if (req.method !== 'GET' && req.method !== 'HEAD') allow('GET, HEAD');
+    return sendJson(res, 200, status(ctx));
+  }
+  if (path === RELOAD_PATH) return reload(ctx, req, res);
   const parts = path.slice(API_PREFIX.length).split('/').filter((p, i) => i > 0 || p !== '');
   const method = req.method ?? 'GET';
   const config = ctx.target.config;

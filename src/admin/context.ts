@@ -4,6 +4,7 @@
  * the metrics. The daemon satisfies AdminTarget; tests may pass anything shaped like it.
  */
 import type { Balancer } from '../balancer/balancer.js';
+import type { ReloadControl } from '../config/reloader.js';
 import type { AdminConfig, Config } from '../config/types.js';
 import type { HealthChecker } from '../health/checker.js';
 import type { Logger, RequestObserver } from '../log.js';
@@ -18,6 +19,8 @@ export interface AdminTarget {
   readonly balancers: ReadonlyMap<string, Balancer>;
   readonly counters: ProxyCounters;
   onRequest(observer: RequestObserver): () => void;
+  /** Reloads of the balancer file (the run command's); absent or null: /api/reload answers 404. */
+  readonly reloads?: ReloadControl | null;
 }
 
 export interface AdminContext {

@@ -20,6 +20,7 @@ import type { Config } from '../config/types.js';
 import type { HealthChecker } from '../health/checker.js';
 import type { AccessRecord } from '../log.js';
 import type { AdminTarget } from './context.js';
+import { buildInfo } from '../version.js';
 
 
 const MEMBER_LABELS = ['balancer', 'member', 'route'] as const;
@@ -309,6 +310,19 @@ export class Metrics {
         }
       },
     );
+    // Prometheus's own names for the same facts (prometheus_config_last_reload_successful, …).
+    scrapedGauge(r, 'stickyd_config_last_reload_successful', 'Whether the last reload of the balancer file (SIGHUP, POST /api/reload) was successful; the start counts as one', [], (emit) => {
+      const s = target.reloads?.status();
+      if (s !== undefined) emit({}, s.last.successful ? 1 : 0);
+    });
+    scrapedGauge(r, 'stickyd_config_last_reload_success_timestamp_seconds', 'When the configuration running now was loaded (Unix time)', [], (emit) => {
+      const s = target.reloads?.status();
+      if (s !== undefined) emit({}, Date.parse(s.lastSuccess) / 1000);
+    });
+    const build = buildInfo();
+    scrapedGauge(r, 'stickyd_build_info', 'Always 1; the labels say which build of stickyd runs on which Node.js', ['version', 'revision', 'node'], (emit) => {
+      emit({ version: build.version, revision: build.commit, node: build.node }, 1);
+    });
     scrapedCounter(r, 'stickyd_requests_received_total', 'Requests that reached the proxy handler since the start', [], (emit) => emit({}, target.counters.requests));
     scrapedCounter(
       r,

@@ -7,7 +7,7 @@
  *   GET /readyz             200, or 503 with the reasons (readiness.ts)          no token
  *   /balancer-manager       the manager page and its forms (manager.ts)         Basic or Bearer
  *   GET /metrics            Prometheus text (metrics.ts)                        Bearer or Basic
- *   /api/balancers...       the JSON API (api.ts)                               Bearer only
+ *   /api/balancers..., /api/status, /api/reload   the JSON API (api.ts)         Bearer only
  *
  * With admin.token set, everything but the two probes needs it (401 with WWW-Authenticate);
  * without one (allowed on loopback only) everything is open. Before any of that, every path
@@ -15,7 +15,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { API_PREFIX, handleApi } from './api.js';
+import { handleApi, isApiPath } from './api.js';
 import { authorized, type AuthScheme } from './auth.js';
 import type { AdminContext } from './context.js';
 import { hostAllowed } from './host.js';
@@ -59,7 +59,7 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
     const shown = JSON.stringify(String(req.headers.host).slice(0, 100));
     const why = `misdirected request: the Host ${shown} is not a name of this admin listener (add it to admin.allowedhosts)`;
     ctx.logger?.debug(`admin listener: refused ${method} ${path} for Host ${shown} (421)`);
-    if (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`)) return sendJsonError(res, 421, why);
+    if (isApiPath(path)) return sendJsonError(res, 421, why);
     return sendText(res, 421, why);
   }
 
@@ -73,7 +73,7 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
     return sendText(res, r.ready ? 200 : 503, r.ready ? 'ready' : `not ready\n${r.reasons.join('\n')}`);
   }
 
-  const area = path === MANAGER_PATH ? 'manager' : path === '/metrics' ? 'metrics' : path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) ? 'api' : null;
+  const area = path === MANAGER_PATH ? 'manager' : path === '/metrics' ? 'metrics' : isApiPath(path) ? 'api' : null;
   const { schemes, challenge } = AREAS[area ?? 'manager'];
   if (!authorized(req, ctx.admin.token, schemes)) {
     const headers = { 'WWW-Authenticate': challenge };

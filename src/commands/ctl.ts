@@ -8,6 +8,7 @@
  *   stickyd ctl set BALANCER [MEMBER] KEY=VALUE...   member: loadfactor lbset route redirect status
  *                                                    balancer: lbmethod timeout maxattempts nofailover stickysession
  *   stickyd ctl add BALANCER URL [KEY=VALUE...]      add a member (growth slots; starts disabled)
+ *   stickyd ctl reload                               re-read the balancer file (as SIGHUP); exit 1 when refused
  *
  * MEMBER is a route, or a member URL. `--admin` (STICKYD_ADMIN, default http://127.0.0.1:8052)
  * names the admin listener, `--token` (STICKYD_ADMIN_TOKEN) its token. On an error the API's
@@ -21,7 +22,10 @@ const DEFAULT_ADMIN = 'http://127.0.0.1:8052';
 /** A ctl call that takes longer than this has a problem worth reporting. */
 const TIMEOUT_MS = 10_000;
 
-class CtlError extends Error {}
+class CtlError extends Error {
+  /** The API's whole answer when a reload was refused (422). */
+  refused?: unknown;
+}
 
 interface Target {
   admin: string;
@@ -49,7 +53,9 @@ async function call(t: Target, method: string, path: string, body?: unknown): Pr
   }
   if (!res.ok) {
     const e = doc as { error?: string; field?: string } | null;
-    throw new CtlError(`${e?.error ?? `${res.status} ${res.statusText}`}${e?.field ? ` (field: ${e.field})` : ''}`);
+    const err = new CtlError(`${e?.error ?? `${res.status} ${res.statusText}`}${e?.field ? ` (field: ${e.field})` : ''}`);
+    if (res.status === 422) err.refused = doc;
+    throw err;
   }
   return doc;
 }
@@ -98,6 +104,39 @@ export function renderBalancer(b: BalancerView): string {
     rows.push([m.url, m.route || '-', m.status.trim(), m.loadfactor.toFixed(2), String(m.lbset), String(m.elected), String(m.busy), String(m.lbstatus), strfsize(m.transferred).trim(), strfsize(m.read).trim(), health(m)]);
   }
   return `${head}\n${table(rows).replace(/^/gm, '  ')}`;
+}
+
+/** What /api/status says about the daemon (status header of `ctl status`). */
+interface DaemonStatus {
+  version: string;
+  commit: string;
+  node: string;
+  pid: number;
+  started: string;
+  config: string;
+  reload: { time: string; trigger: string; successful: boolean; errors: string[]; lastSuccess: string } | null;
+}
+
+/** The lines above the balancer tables: what runs, and how its last reload went. */
+export function renderDaemon(d: DaemonStatus): string {
+  const lines = [`stickyd ${d.version} (commit ${d.commit}) on Node.js ${d.node}, pid ${d.pid}, up since ${d.started}`, `config ${d.config}`];
+  const r = d.reload;
+  if (r !== null) {
+    const what = r.trigger === 'start' ? 'loaded at start' : `last reload (${r.trigger === 'api' ? 'admin API' : r.trigger})`;
+    lines.push(r.successful ? `${what} ${r.time}: successful` : `${what} ${r.time}: FAILED, running the configuration loaded ${r.lastSuccess}`);
+    for (const e of r.errors) lines.push(`  ${e}`);
+  }
+  return lines.join('\n');
+}
+
+/** /api/status, or null when the admin listener is an older stickyd without it. */
+async function daemonStatus(t: Target): Promise<DaemonStatus | null> {
+  try {
+    return (await call(t, 'GET', '/api/status')) as DaemonStatus;
+  } catch (err) {
+    if (err instanceof CtlError && /not found|not a JSON answer/.test(err.message)) return null;
+    throw err;
+  }
 }
 
 function target(argv: Record<string, unknown>): Target {
@@ -152,8 +191,41 @@ export const command: CommandModule = {
           const doc = argv.balancer === undefined
             ? ((await call(t, 'GET', '/api/balancers')) as { balancers: BalancerView[] })
             : { balancers: [(await call(t, 'GET', `/api/balancers/${encodeURIComponent(String(argv.balancer))}`)) as BalancerView] };
-          if (argv.json) console.log(JSON.stringify(argv.balancer === undefined ? doc : doc.balancers[0], null, 2));
-          else console.log(doc.balancers.length === 0 ? 'no balancers' : doc.balancers.map(renderBalancer).join('\n\n'));
+          if (argv.balancer !== undefined) {
+            if (argv.json) console.log(JSON.stringify(doc.balancers[0], null, 2));
+            else console.log(renderBalancer(doc.balancers[0]!));
+            return;
+          }
+          const daemon = await daemonStatus(t);
+          if (argv.json) {
+            console.log(JSON.stringify({ daemon, ...doc }, null, 2));
+            return;
+          }
+          const tables = doc.balancers.length === 0 ? 'no balancers' : doc.balancers.map(renderBalancer).join('\n\n');
+          console.log(daemon === null ? tables : `${renderDaemon(daemon)}\n\n${tables}`);
+          if (daemon?.reload?.successful === false) process.exitCode = 1;
+        }),
+      })
+      .command({
+        command: 'reload',
+        describe: 'Re-read the balancer file, as SIGHUP does; prints the problems and exits 1 when the file is refused',
+        handler: action(async (t) => {
+          let record: { time: string; successful: boolean; errors: string[]; file: string };
+          try {
+            record = (await call(t, 'POST', '/api/reload')) as typeof record;
+          } catch (err) {
+            // 422: the file was refused; the answer carries its problems.
+            const refused = err instanceof CtlError ? err.refused : undefined;
+            if (refused === undefined) throw err;
+            record = refused as typeof record;
+          }
+          if (record.successful) {
+            console.log(`reloaded ${record.file} at ${record.time}`);
+            return;
+          }
+          console.error(`stickyd ctl: ${record.file} was not loaded; the running configuration stays:`);
+          for (const e of record.errors) console.error(`  ${e}`);
+          process.exitCode = 1;
         }),
       })
       .command(memberAction('drain', 'Drain a member (N): only its existing sticky sessions', '+N'))
@@ -189,6 +261,6 @@ export const command: CommandModule = {
           printChanges(`balancer://${balancer}`, doc);
         }),
       })
-      .demandCommand(1, 'name an action: status, drain, disable, enable, set or add'),
+      .demandCommand(1, 'name an action: status, reload, drain, disable, enable, set or add'),
   handler: () => {},
 };

@@ -16,7 +16,7 @@ import { Reader } from './reader.js';
 import { balancerSchema, compressionSchema, configSchema, memberSchema, type ProxyTarget } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { TlsResolver } from './tls.js';
-import type { BalancerConfig, CompressionConfig, Config, CookieRewrite, ListenConfig, MemberConfig, MemberTlsConfig, ProxyPassRule, ReverseRule } from './types.js';
+import type { BalancerConfig, CompressionConfig, Config, CookieRewrite, ListenConfig, LogConfig, MemberConfig, MemberTlsConfig, ProxyPassRule, ReverseRule } from './types.js';
 import type { MemberAddress } from './url.js';
 
 type Value<V> = V extends ValueType<infer T> ? Exclude<T, Invalid> : never;
@@ -158,7 +158,7 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
   return {
     file,
     listen,
-    server: raw.server,
+    server: { ...raw.server, pidfile: relativeTo(file, raw.server.pidfile) },
     proxy: { preservehost: raw.proxy.preservehost, addheaders: raw.proxy.addheaders, timeout: raw.proxy.timeout },
     balancers,
     proxypass,
@@ -167,9 +167,24 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
     cookiepath: [...valid(raw.cookiepath), ...derivedCookiePath],
     cookiedomain: valid(raw.cookiedomain),
     admin: raw.admin && { ...raw.admin, allowedhosts: valid(raw.admin.allowedhosts) },
-    log: raw.log,
+    log: logConfig(raw.log, file),
     compression,
     warnings: r.warnings,
+  };
+}
+
+/** A file named in the balancer file: relative names are relative to the file's directory. */
+function relativeTo(configFile: string, name: string | null): string | null {
+  return name === null ? null : path.resolve(path.dirname(configFile), name);
+}
+
+/** `log.access: true` is the JSON access log on stdout; file names become absolute. */
+function logConfig(raw: RawConfig['log'], file: string): LogConfig {
+  const access = raw.access === true ? { format: 'json', file: null } : raw.access === false ? null : raw.access;
+  return {
+    level: raw.level,
+    access: access === null ? null : { format: access.format, file: relativeTo(file, access.file) },
+    error: { file: relativeTo(file, raw.error.file), format: raw.error.format },
   };
 }
 

@@ -10,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { applyStatus, Flag, StatusSyntaxError } from '../balancer/flags.js';
 import { hcExprProblem } from '../health/expr.js';
+import { accessFormatProblem } from '../log/access-format.js';
 import {
   bool,
   defaultsOf,
@@ -66,6 +67,16 @@ function cookieName(): ValueType<string> {
     pattern: TOKEN_PATTERN,
     check: (s) => (TOKEN.test(s) ? null : `"${s}" is not a valid cookie name (letters, digits and !#$%&'*+-.^_\`|~ only)`),
   });
+}
+
+/** A file name (certificates, keys, the pid file …), resolved against the balancer file's directory by the loader. */
+function filePath(): ValueType<string> {
+  return str({ summary: 'file path', minLength: 1, check: (s) => (s.includes('\0') ? 'must not contain a NUL character' : null) });
+}
+
+/** A log file: a file name as above, and never Apache's piped log. */
+function logFilePath(): ValueType<string> {
+  return str({ summary: 'file path', minLength: 1, check: (s) => (s.includes('\0') ? 'must not contain a NUL character' : /^\s*\|/.test(s) ? 'piped logs ("|command") are not supported: name a file (logrotate rotates it with SIGUSR1), or leave it out for stdout' : null) });
 }
 
 /** A URL path prefix as ProxyPass takes it. */
@@ -354,11 +365,6 @@ function checkBalancerName(name: string): string | null {
   return null;
 }
 
-/** A file the daemon reads (certificates, keys, CA lists); relative to the balancer file's directory. */
-function filePath(): ValueType<string> {
-  return str({ summary: 'file path', minLength: 1 });
-}
-
 /** `SSLProtocol TLSv1.2 TLSv1.3`: a list of versions, never below TLSv1.2 (tls/protocols.ts). */
 function tlsProtocols(): ValueType<Array<(typeof TLS_VERSIONS)[number] | Invalid>> {
   return list(oneOf(TLS_VERSIONS, { caseInsensitive: true, rejected: REFUSED_VERSIONS }), { minItems: 1, tooFew: 'name at least one protocol, e.g. [TLSv1.2, TLSv1.3]' });
@@ -448,6 +454,7 @@ export const readTimeoutSchema = section({
 
 export const serverSchema = section({
   servername: withDefault(str({ minLength: 1 }), () => os.hostname(), { defaultDoc: "the machine's host name", doc: 'Name sent in X-Forwarded-Server', apache: 'ServerName' }),
+  pidfile: withDefault(nullable(filePath()), null, { defaultDoc: 'none', doc: 'Write the process id to this file at start and remove it at exit; refuse to start while it names a running process (relative to the balancer file)', apache: 'PidFile' }),
   maxheadersize: withDefault(int(1024, 1048576), 16384, { doc: 'Largest request header block in bytes (request line + headers); larger requests get 431', apache: 'LimitRequestFieldSize / LimitRequestLine' }),
   requestreadtimeout: withDefault(readTimeoutSchema, defaultsOf(readTimeoutSchema), { doc: 'Minimum rates for receiving requests, as mod_reqtimeout enforces them (defaults are its defaults)', apache: 'RequestReadTimeout' }),
   requesttimeout: withDefault(duration({ min: 1 }), 300_000, { doc: 'Upper bound for receiving a whole request, body included, whatever the rate; 408 after (stickyd\'s own: httpd has no such bound)' }),
@@ -606,9 +613,28 @@ export const compressionSchema = section({
   zstdlevel: withDefault(int(1, 19), 3, { doc: 'zstd level: 1 fastest … 19 smallest' }),
 });
 
+/** `log.access.format`: json, common, combined, or an Apache LogFormat string (compiled to check it). */
+function accessFormat(): ValueType<string> {
+  return str({ summary: 'json | common | combined | LogFormat string', minLength: 1, check: accessFormatProblem });
+}
+
+export const accessLogSchema = section({
+  format: withDefault(accessFormat(), 'json', {
+    doc: 'json (one JSON object per request), common, combined, or an Apache LogFormat string such as \'%h %t "%r" %>s %{BALANCER_WORKER_ROUTE}e\'',
+    apache: 'LogFormat / CustomLog … format',
+  }),
+  file: withDefault(nullable(logFilePath()), null, { defaultDoc: 'stdout', doc: 'Append the access log to this file (created with mode 0640; reopened on SIGUSR1; relative to the balancer file)', apache: 'CustomLog file' }),
+});
+
+export const errorLogSchema = section({
+  file: withDefault(nullable(logFilePath()), null, { defaultDoc: 'stdout', doc: "Append the daemon's own messages to this file (created with mode 0640; reopened on SIGUSR1; relative to the balancer file)", apache: 'ErrorLog' }),
+  format: withDefault(oneOf(['auto', 'pretty', 'json'] as const), 'auto', { doc: "The daemon's own messages as readable lines (pretty) or JSON lines; auto: pretty on a terminal, JSON elsewhere. STICKYD_LOG_FORMAT overrides it" }),
+});
+
 export const logSchema = section({
   level: withDefault(oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const), 'info', { doc: "Level of the daemon's own messages", apache: 'LogLevel' }),
-  access: withDefault(bool(), true, { doc: 'Access log: one JSON line per request', apache: 'CustomLog' }),
+  access: withDefault(either(bool(), accessLogSchema), true, { doc: 'Access log: true (JSON lines on stdout), false (none), or a mapping with format and file', apache: 'CustomLog' }),
+  error: withDefault(errorLogSchema, defaultsOf(errorLogSchema), { doc: "The daemon's own messages (Apache's error log)", apache: 'ErrorLog' }),
 });
 
 export const configSchema = section(

@@ -105,6 +105,8 @@ export interface CompressionConfig {
 export interface ServerConfig {
   /** `ServerName`: sent as X-Forwarded-Server. Default: the machine's host name. */
   servername: string;
+  /** `PidFile`: absolute path, written at start and removed at exit; null = none (the default). */
+  pidfile: string | null;
   /**
    * Largest request header block in bytes (request line + all header lines). Larger requests get
    * 431. Default 16384.
@@ -354,6 +356,22 @@ export interface AdminConfig {
 export interface LogConfig {
   /** pino level for the daemon's own messages. Default info. */
   level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
-  /** Access log: one JSON line per request. Default true. */
-  access: boolean;
+  /** The access log (`CustomLog`); null = off. Default: JSON lines on stdout. */
+  access: AccessLogConfig | null;
+  /** The daemon's own messages (`ErrorLog`). */
+  error: ErrorLogConfig;
+}
+
+export interface AccessLogConfig {
+  /** `json`, `common`, `combined`, or an Apache LogFormat string (validated when loaded). */
+  format: string;
+  /** Absolute path of the file to append to; null = stdout. */
+  file: string | null;
+}
+
+export interface ErrorLogConfig {
+  /** Absolute path of the file to append to; null = stdout. */
+  file: string | null;
+  /** Readable lines or JSON; auto = readable on a terminal. */
+  format: 'auto' | 'pretty' | 'json';
 }

@@ -30,6 +30,7 @@ import { formatReadTimeoutStage, parseReadTimeoutStage, ReadTimeoutSyntaxError }
 import { isCompressionDirective, readCompressionDirective, type CompressionReading } from './compression.js';
 import { isTlsDirective, readTlsDirective, type TlsReading } from './tls.js';
 import { ApacheValueError, atoi, onOff, timeoutParameter } from './values.js';
+import { accessFormatProblem } from '../log/access-format.js';
 
 interface LocationContext {
   path: string;
@@ -236,6 +237,13 @@ export class Converter {
         return this.proxySet(d, ctx);
       case 'header':
         return this.header(d, ctx);
+      case 'logformat':
+        return this.logFormat(d, ctx);
+      case 'customlog':
+      case 'transferlog':
+        return this.accessLog(d, ctx, lower === 'transferlog');
+      case 'errorlog':
+        return this.errorLog(d, ctx);
       case 'proxyrequests':
       case 'proxyvia':
         // Off is what stickyd does.
@@ -689,6 +697,46 @@ export class Converter {
     }
   }
 
+  // mod_log_config (LogFormat, CustomLog, TransferLog) and ErrorLog; which one stickyd writes is
+  // decided in merge.ts.
+
+  private logFormat(d: ApacheDirective, ctx: Context): void {
+    if (!this.onlyServerLevel(d, ctx)) return;
+    const [format, nickname, ...extra] = d.args;
+    if (format === undefined || extra.length > 0) return this.warn(d.origin, d.name, 'invalid: LogFormat takes a format string and optionally a nickname');
+    const problem = format.includes('%') ? accessFormatProblem(format) : null;
+    if (problem !== null) return this.warn(d.origin, d.name, `invalid: httpd refuses it: ${problem}`);
+    const draft = { format, origin: d.origin };
+    if (nickname === undefined) ctx.scope.defaultLogFormat = draft;
+    else ctx.scope.logFormats.set(nickname, draft);
+  }
+
+  private accessLog(d: ApacheDirective, ctx: Context, transferLog: boolean): void {
+    if (!this.onlyServerLevel(d, ctx)) return;
+    const [file, format, condition, ...extra] = d.args;
+    if (transferLog ? file === undefined || d.args.length > 1 : file === undefined || format === undefined || extra.length > 0) {
+      return this.warn(d.origin, d.name, transferLog ? 'invalid: TransferLog takes a file name' : 'invalid: CustomLog takes a file, a format or nickname, and optionally env=… or expr=…');
+    }
+    if (format !== undefined && format.includes('%')) {
+      const problem = accessFormatProblem(format);
+      if (problem !== null) return this.warn(d.origin, d.name, `invalid: httpd refuses it: ${problem}`);
+    }
+    if (condition !== undefined) {
+      if (!/^(env|expr)=./i.test(condition)) return this.warn(d.origin, d.name, 'invalid: httpd refuses it: error in condition clause');
+      this.warn(d.origin, d.name, `${condition} not converted: stickyd logs every request (no conditional logging)`);
+    }
+    ctx.scope.accessLogs.push({ file, format: format ?? null, origin: d.origin, directive: d.name });
+  }
+
+  private errorLog(d: ApacheDirective, ctx: Context): void {
+    if (!this.onlyServerLevel(d, ctx)) return;
+    const [file, ...extra] = d.args;
+    if (file === undefined || extra.length > 0) return this.warn(d.origin, d.name, 'invalid: ErrorLog takes a file name');
+    if (/^syslog(:|$)/i.test(file)) return this.warn(d.origin, d.name, 'not converted: stickyd writes its messages to stdout or a file (under systemd, journald keeps stdout)');
+    if (file.startsWith('|')) return this.warn(d.origin, d.name, 'not converted: piped logs are not supported: stickyd writes its messages to stdout (pipe that) or to a file (log.error.file)');
+    ctx.scope.errorLog = { file, origin: d.origin };
+  }
+
   // -------------------------------------------------------------------------------------------
   // mod_proxy_hcheck definitions
 
@@ -720,6 +768,7 @@ const CONVERTED = new Set([
   'listen', 'servername', 'proxypass', 'proxypassmatch', 'proxypassreverse', 'proxypassreversecookiepath',
   'proxypassreversecookiedomain', 'proxypreservehost', 'proxyaddheaders', 'proxytimeout', 'timeout', 'keepalivetimeout',
   'maxkeepaliverequests', 'keepalive', 'gracefulshutdowntimeout', 'requestreadtimeout', 'balancermember', 'proxyset', 'header', 'proxyhcexpr', 'proxyhctemplate',
+  'logformat', 'customlog', 'transferlog', 'errorlog',
 ]);
 
 function countDirectives(nodes: ApacheNode[]): number {

@@ -46,6 +46,20 @@ export interface CookieDraft {
   scope: Scope;
 }
 
+/** A `LogFormat` definition. */
+export interface LogFormatDraft {
+  format: string;
+  origin: Origin;
+}
+
+/** `CustomLog FILE FORMAT|NICKNAME [env=…]` or `TransferLog FILE` (format null: the server's default). */
+export interface AccessLogDraft {
+  file: string;
+  format: string | null;
+  origin: Origin;
+  directive: string;
+}
+
 export interface RouteCookieDraft {
   recipe: RouteCookieRecipe;
   origin: Origin;
@@ -83,6 +97,14 @@ export interface Scope {
    * (`sslengine`, `certificatefile`, `protocols` …) and the proxy side with a `proxy.` prefix.
    */
   tls: Map<string, Setting>;
+  /** `LogFormat "…" nickname`: a virtual host sees the main server's too (httpd overlays them). */
+  logFormats: Map<string, LogFormatDraft>;
+  /** `LogFormat "…"` without a nickname: what TransferLog writes. */
+  defaultLogFormat: LogFormatDraft | null;
+  /** CustomLog / TransferLog, in order. */
+  accessLogs: AccessLogDraft[];
+  /** `ErrorLog FILE`. */
+  errorLog: { file: string; origin: Origin } | null;
 }
 
 export function newScope(id: number, origin: Origin | null, addresses: string[] = []): Scope {
@@ -102,6 +124,10 @@ export function newScope(id: number, origin: Origin | null, addresses: string[] 
     locationCookiedomain: [],
     routeCookies: [],
     tls: new Map(),
+    logFormats: new Map(),
+    defaultLogFormat: null,
+    accessLogs: [],
+    errorLog: null,
   };
 }
 

@@ -32,6 +32,7 @@ function plain(doc: YamlDocument): Record<string, unknown> {
   if (doc.cookiepath.length > 0) out.cookiepath = doc.cookiepath;
   if (doc.cookiedomain.length > 0) out.cookiedomain = doc.cookiedomain;
   if (doc.compression) out.compression = doc.compression;
+  if (doc.log !== null) out.log = doc.log;
   return out;
 }
 

@@ -25,6 +25,7 @@ import { Duration, type ParamValue } from './params.js';
 import type { RouteCookieRecipe } from './route-cookie.js';
 import { parseBalancerUrl, sameValue } from './convert.js';
 import { combineCipherSuites } from './tls.js';
+import { NAMED_FORMATS } from '../log/access-format.js';
 
 export type YamlValue = string | number | boolean | null | number[] | string[];
 
@@ -47,6 +48,12 @@ export interface YamlBalancer {
   tls?: Record<string, YamlValue> | null;
 }
 
+/** The `log:` section the importer writes (only what the Apache configuration set). */
+export interface YamlLog {
+  access?: { format: string; file?: string };
+  error?: { file: string };
+}
+
 /** The balancer file to write, in the key order of the file. */
 export interface YamlDocument {
   listen: YamlListen[];
@@ -59,6 +66,7 @@ export interface YamlDocument {
   cookiedomain: Array<{ internal: string; public: string }>;
   /** AddOutputFilterByType DEFLATE/BROTLI_COMPRESS and the levels; null when none. */
   compression?: Record<string, YamlValue> | null;
+  log: YamlLog | null;
 }
 
 /** Key order of a balancer and a member in the balancer file (src/config/schema.ts). */
@@ -150,7 +158,7 @@ class Merger {
   }
 
   merge(): YamlDocument {
-    const doc: YamlDocument = { listen: this.listeners(), server: {}, proxy: {}, balancers: [], proxypass: [], proxypassreverse: [], cookiepath: [], cookiedomain: [] };
+    const doc: YamlDocument = { listen: this.listeners(), server: {}, proxy: {}, balancers: [], proxypass: [], proxypassreverse: [], cookiepath: [], cookiedomain: [], log: null };
     this.settings(doc);
     this.reportMainServerListeners();
     const rules = this.rules();
@@ -169,7 +177,63 @@ class Merger {
     doc.cookiedomain = this.cookies('cookiedomain', 'locationCookiedomain');
     doc.compression = this.compression();
     this.memberTlsNotes(doc);
+    doc.log = this.logs();
     return doc;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Logs: stickyd writes one access log and one error log, where httpd may have one per server.
+
+  private logs(): YamlLog | null {
+    const log: YamlLog = {};
+    const access = this.accessLog();
+    if (access !== null) log.access = access;
+    const errorLogs = this.all.flatMap((s) => (s.errorLog === null ? [] : [s.errorLog]));
+    const [firstError, ...otherErrors] = errorLogs;
+    if (firstError !== undefined) log.error = { file: firstError.file };
+    for (const e of otherErrors) this.warn(e.origin, 'ErrorLog', `not converted: stickyd writes one error log, ${firstError!.file} from ${at(firstError!.origin)}`);
+    return Object.keys(log).length === 0 ? null : log;
+  }
+
+  /**
+   * The first CustomLog or TransferLog (the main server's before the virtual hosts'), its format
+   * resolved as httpd resolves it when it opens the log: a nickname from the server's LogFormat
+   * definitions (a virtual host also sees the main server's), else the text itself.
+   */
+  private accessLog(): YamlLog['access'] | null {
+    const all = this.all.flatMap((scope) => scope.accessLogs.map((l) => ({ l, scope })));
+    const [first, ...others] = all;
+    if (first === undefined) return null;
+    for (const { l } of others) this.warn(l.origin, l.directive, `not converted: stickyd writes one access log, ${first.l.file} from ${at(first.l.origin)}`);
+    const { l, scope } = first;
+    const main = this.drafts.main;
+    let format: string;
+    if (l.format === null) {
+      // TransferLog: the last LogFormat without a nickname, else httpd's default (CLF).
+      format = (scope.defaultLogFormat ?? main.defaultLogFormat)?.format ?? NAMED_FORMATS.common!;
+    } else {
+      const named = scope.logFormats.get(l.format) ?? main.logFormats.get(l.format);
+      if (named !== undefined) {
+        format = named.format;
+      } else if (l.format.includes('%')) {
+        format = l.format;
+      } else if (Object.hasOwn(NAMED_FORMATS, l.format)) {
+        this.warn(l.origin, l.directive, `no LogFormat names "${l.format}" here, so httpd would write that word on every line; stickyd writes its built-in ${l.format} format (${NAMED_FORMATS[l.format]})`);
+        format = l.format;
+      } else {
+        this.warn(l.origin, l.directive, `not converted: no LogFormat names "${l.format}", so httpd would write that word on every line`);
+        return null;
+      }
+    }
+    // A format that is one of stickyd's named ones is written by its name.
+    const name = Object.keys(NAMED_FORMATS).find((n) => NAMED_FORMATS[n] === format);
+    const out: NonNullable<YamlLog['access']> = { format: name ?? format };
+    if (l.file.startsWith('|')) {
+      this.warn(l.origin, l.directive, `${l.file} not converted: piped logs are not supported; the access log goes to stdout (pipe that), or set log.access.file to a file and rotate it with logrotate (SIGUSR1 reopens it)`);
+    } else {
+      out.file = l.file;
+    }
+    return out;
   }
 
   // -------------------------------------------------------------------------------------------

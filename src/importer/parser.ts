@@ -17,6 +17,9 @@
  *   compares with 2.4.71, the version the spec was checked against. The contents of a false
  *   section are skipped unread, as httpd does.
  *
+ * - The file names of CustomLog, TransferLog and ErrorLog are made absolute against ServerRoot as
+ *   httpd does (ap_server_root_relative); pipes ("|…") and syslog stay as written.
+ *
  * Syntax errors (unclosed or mismatched section, `<Section` without `>`, unterminated quote)
  * throw an ImportError naming FILE:LINE.
  */
@@ -70,6 +73,9 @@ export function showRelativeToCwd(absolutePath: string): string {
   const rel = path.relative(process.cwd(), absolutePath);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : absolutePath;
 }
+
+/** Directives whose first argument is a file name relative to ServerRoot. */
+const SERVER_ROOT_FILES = new Set(['customlog', 'transferlog', 'errorlog']);
 
 /** Sections whose contents are decided while reading. */
 const CONDITIONALS = new Set(['ifmodule', 'ifdefine', 'ifversion', 'iffile', 'ifdirective', 'ifsection']);
@@ -195,12 +201,19 @@ class Reader {
           this.defines.delete(args[0] as string);
           break;
         default:
+          if (SERVER_ROOT_FILES.has(lower) && args[0] !== undefined) args[0] = this.serverRootRelative(args[0]);
           target().push({ kind: 'directive', name, args, origin });
       }
     }
     const unclosed = stack.pop();
     if (unclosed) throw new ImportError(unclosed.origin, `<${unclosed.name}> was not closed (end of file reached)`);
     return top;
+  }
+
+  /** A file name httpd resolves against ServerRoot; pipes, syslog and `${VAR}` starts stay as written. */
+  private serverRootRelative(name: string): string {
+    if (name.startsWith('|') || /^syslog(:|$)/i.test(name) || name.startsWith('${') || path.isAbsolute(name)) return name;
+    return path.join(this.serverRoot ?? this.mainDir, name);
   }
 
   /** `${NAME}` → the Define'd value; unknown names stay as written (see the file comment). */

@@ -174,8 +174,12 @@ export class Exchange implements ClientAbort {
     (this.bodies ??= []).push([member, body]);
   }
 
-  /** The request is over (response finished or connection gone): release members, log. */
-  finish(): void {
+  /**
+   * The request is over (response finished or connection gone): release members, log. `req` and
+   * `res` are what LogFormat directives read (headers, protocol, the connection); `res` is null
+   * for an Upgrade request.
+   */
+  finish(req: IncomingMessage, res: ServerResponse | null): void {
     if (this.finished) return;
     this.finished = true;
     for (const m of this.used) releaseMember(m);
@@ -197,6 +201,7 @@ export class Exchange implements ClientAbort {
       stickyName: this.stickyName,
       routeChanged: this.routeChanged,
       attempts: this.used.length,
+      context: { req, res, startMs: this.startTime, keepalives: this.keepalives, client: this.client, implicit: this.balancer !== null && this.balancer.config.implicit },
     };
     if (this.failures !== null) record.failures = this.failures;
     access.emit(record);
@@ -488,7 +493,7 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
   res.on('close', () => {
     // The client went away before the response was complete: abort the member request.
     if (!res.writableFinished) ex.abort();
-    ex.finish();
+    ex.finish(req, res);
   });
   void proxy(ex, req, res);
 }

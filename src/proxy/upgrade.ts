@@ -60,7 +60,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   let tunnelled = false;
   socket.once('close', () => {
     ex.abort();
-    if (!tunnelled) ex.finish();
+    if (!tunnelled) ex.finish(req, null);
   });
   upgrade(ex, req, socket, head, () => { tunnelled = true; }).catch((err: unknown) => {
     ctx.logger.error({ err, url: ex.url }, 'upgrade failed unexpectedly');
@@ -119,7 +119,7 @@ async function upgrade(ex: Exchange, req: IncomingMessage, socket: Duplex, head:
   }
   postRequest(b, member!, { status: result.status, timedOut: false }, balancerNow());
   onTunnel();
-  tunnel(ex, member!, result, socket, head);
+  tunnel(ex, req, member!, result, socket, head);
 }
 
 /** The member did not switch protocols: relay its answer as a plain response, then close. */
@@ -144,7 +144,7 @@ function relayRefusal(ex: Exchange, member: Member, response: BackendResponse, s
 }
 
 /** 101: forward the member's answer, then bytes both ways until either side closes. */
-function tunnel(ex: Exchange, member: Member, result: Extract<UpgradeOutcome, { kind: 'upgraded' }>, client: Duplex, head: Buffer): void {
+function tunnel(ex: Exchange, req: IncomingMessage, member: Member, result: Extract<UpgradeOutcome, { kind: 'upgraded' }>, client: Duplex, head: Buffer): void {
   const { ctx } = ex;
   const backend = result.socket;
   backend.on('error', () => {});
@@ -180,7 +180,7 @@ function tunnel(ex: Exchange, member: Member, result: Extract<UpgradeOutcome, { 
     ctx.tunnels.delete(entry);
     other.end();
     setTimeout(() => other.destroy(), 2000).unref();
-    ex.finish();
+    ex.finish(req, null);
   };
   client.on('data', (chunk: Buffer) => {
     member.transferred += chunk.length;

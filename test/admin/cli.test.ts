@@ -5,8 +5,9 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli.js';
 import { assignments, renderBalancer } from '../../src/commands/ctl.js';
+import { plainHealthcheckArgs } from '../../src/commands/healthcheck.js';
 import { freePort, refusedPort } from '../helpers/ports.js';
-import { spawnStickyd, stopAll } from '../helpers/spawn.js';
+import { spawnNode, spawnStickyd, stopAll } from '../helpers/spawn.js';
 import { cleanup, request, sessionHandler, startBackend, startStack, type Stack } from './fixtures.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'stickyd-admin-cli-'));
@@ -64,7 +65,9 @@ describe('stickyd ctl', () => {
     await request(`${s.proxyUrl}/`);
     const [status, bad] = await Promise.all([ctl(s, ['status']), ctl(s, ['set', 'c1', 'a', 'loadfactor=0'])]);
     expect(status.code).toBe(0);
-    expect(status.out).toMatch(/^balancer:\/\/c1 {2}lbmethod byrequests {2}stickysession JSESSIONID {2}nofailover Off {2}timeout 0s {2}maxattempts 1 {2}members 2\/3\n/);
+    // The daemon first (this one runs in the test process, started without a file to reload).
+    expect(status.out).toMatch(new RegExp(`^stickyd \\S+ \\(commit \\S+\\) on Node\\.js ${process.version.replaceAll('.', '\\.')}, pid ${process.pid}, up since \\S+\\nconfig \\S+\\n\\n`));
+    expect(status.out).toMatch(/\nbalancer:\/\/c1 {2}lbmethod byrequests {2}stickysession JSESSIONID {2}nofailover Off {2}timeout 0s {2}maxattempts 1 {2}members 2\/3\n/);
     expect(status.out).toMatch(new RegExp(`\\n {2}MEMBER +ROUTE +STATUS +FACTOR +SET +ELECTED +BUSY +LOAD +TO +FROM +HEALTH\\n {2}${a.replaceAll('.', '\\.')} +a +Init Ok +1\\.00 +0 +1 +0 `));
     expect(bad.code).toBe(1);
     expect(bad.out).toContain('stickyd ctl: loadfactor must be a number from 1 to 100 (got 0) (field: loadfactor)');
@@ -150,5 +153,26 @@ describe('stickyd healthcheck', () => {
       expect(codes[i], runs[i]!.output()).toBe(code);
       expect(runs[i]!.output()).toContain(text);
     });
+  }, 60_000);
+
+  it('through the entry bin/stickyd.js uses for it, loads none of the daemon\'s dependencies', async () => {
+    const { s } = await stack();
+    const adminPort = Number(new URL(s.adminUrl).port);
+    const f = file('light.yaml', `listen: [{ address: 127.0.0.1, port: ${Number(new URL(s.proxyUrl).port)} }]\nadmin: { port: ${adminPort} }\n`);
+    const deny = { STICKYD_DENY_MODULES: 'yargs,undici,pino,prom-client' };
+    const light = (args: string[]) => spawnNode(['--conditions=stickyd-source', '--import', 'tsx', '--import', './test/fixtures/deny-modules.mjs', 'src/healthcheck-main.ts', ...args], { env: deny });
+    const forms = [['healthcheck', '-c', f], ['healthcheck', '--config', f], ['healthcheck', `--config=${f}`]];
+    const runs = forms.map(light);
+    for (const p of runs) {
+      expect(await p.exited, p.output()).toBe(0);
+      expect(p.output()).toBe(`healthy: http://127.0.0.1:${adminPort}/healthz\n`);
+    }
+    // The preload does deny: anything else goes to the full command line, which loads yargs.
+    const full = light(['healthcheck', '--help']);
+    expect(await full.exited).toBe(99);
+    expect(full.output()).toContain('denied module loaded: yargs');
+    expect(plainHealthcheckArgs(['healthcheck'])).toBeUndefined();
+    expect(plainHealthcheckArgs(['healthcheck', '-c'])).toBeNull();
+    expect(plainHealthcheckArgs(['run', '-c', f])).toBeNull();
   }, 60_000);
 });

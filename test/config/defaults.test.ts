@@ -65,6 +65,7 @@ describe('defaults (apache-semantics §7; types.ts)', () => {
       listen: [{ address: '0.0.0.0', port: 8051 }],
       server: {
         servername: os.hostname(),
+        pidfile: null,
         maxheadersize: 16_384,
         requestreadtimeout: { header: { timeout: 20_000, max: 40_000, minrate: 500 }, body: { timeout: 20_000, max: 0, minrate: 500 } },
         requesttimeout: 300_000,
@@ -86,7 +87,7 @@ describe('defaults (apache-semantics §7; types.ts)', () => {
       cookiepath: [],
       cookiedomain: [],
       admin: null,
-      log: { level: 'info', access: true },
+      log: { level: 'info', access: { format: 'json', file: null }, error: { file: null, format: 'auto' } },
       compression: null,
       warnings: [],
     });
@@ -96,7 +97,7 @@ describe('defaults (apache-semantics §7; types.ts)', () => {
     const c = parse(`${MINIMAL}server: { servername: front }\nproxy: { preservehost: On }\nlog: { level: warn }\nadmin: {}\n`);
     expect(c.server).toEqual({ ...parse(MINIMAL).server, servername: 'front' });
     expect(c.proxy).toEqual({ preservehost: true, addheaders: true, timeout: 60_000 });
-    expect(c.log).toEqual({ level: 'warn', access: true });
+    expect(c.log).toEqual({ level: 'warn', access: { format: 'json', file: null }, error: { file: null, format: 'auto' } });
     expect(c.admin).toEqual({ address: '127.0.0.1', port: 8052, token: '', readonly: false, allowedhosts: [] });
   });
 

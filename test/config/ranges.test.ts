@@ -164,7 +164,8 @@ const accepted: Array<[Where, string, string, unknown]> = [
   ['admin', 'allowedhosts', '[Admin.Example.COM, 10.0.0.5, "::1", "[fe80::1]", localhost., "*"]', ['admin.example.com', '10.0.0.5', '[::1]', '[fe80::1]', 'localhost', '*']],
   ['log', 'level', 'trace', 'trace'],
   ['log', 'level', 'silent', 'silent'],
-  ['log', 'access', 'Off', false],
+  ['log', 'access', 'Off', null],
+  ['log', 'access', 'On', { format: 'json', file: null }],
 ];
 
 /**

@@ -295,6 +295,68 @@ describe('Apache semantics of the converted values', () => {
   });
 });
 
+describe('logs: LogFormat, CustomLog, TransferLog, ErrorLog', () => {
+  const base = lines('Listen 80', cluster.trimEnd(), 'ProxyPass / balancer://c/');
+
+  it('resolves a nickname as httpd does when it opens the log, also one defined later or in the main server for a virtual host', () => {
+    const r = run({
+      'httpd.conf': base + lines(
+        'ServerRoot /srv/httpd',
+        '<VirtualHost *:80>',
+        '  CustomLog logs/vhost.log routes',
+        '</VirtualHost>',
+        'LogFormat "%h %{BALANCER_WORKER_ROUTE}e" routes',
+      ),
+    });
+    expect(r.messages).toEqual([]);
+    expect(r.config.log.access).toEqual({ format: '%h %{BALANCER_WORKER_ROUTE}e', file: '/srv/httpd/logs/vhost.log' });
+  });
+
+  it('writes httpd\'s documented common and combined formats by their names', () => {
+    const r = run({ 'httpd.conf': base + lines('LogFormat "%h %l %u %t \\"%r\\" %>s %b" common', 'CustomLog /var/log/a.log common') });
+    expect(r.yaml).toContain('format: common');
+    expect(r.config.log.access).toEqual({ format: 'common', file: '/var/log/a.log' });
+  });
+
+  it('TransferLog writes the last LogFormat without a nickname, else the common log format', () => {
+    expect(run({ 'httpd.conf': base + lines('LogFormat "%h %>s"', 'TransferLog /var/log/t.log') }).config.log.access).toEqual({ format: '%h %>s', file: '/var/log/t.log' });
+    expect(run({ 'httpd.conf': base + lines('TransferLog /var/log/t.log') }).config.log.access).toEqual({ format: 'common', file: '/var/log/t.log' });
+  });
+
+  it('says what httpd would do with an undefined nickname, and what stickyd does', () => {
+    const r = run({ 'httpd.conf': base + lines('CustomLog /var/log/a.log combined') });
+    expect(r.messages).toEqual(['httpd.conf:7: CustomLog: no LogFormat names "combined" here, so httpd would write that word on every line; stickyd writes its built-in combined format (%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i")']);
+    expect(r.config.log.access).toEqual({ format: 'combined', file: '/var/log/a.log' });
+    const other = run({ 'httpd.conf': base + lines('CustomLog /var/log/a.log mine') });
+    expect(other.messages).toEqual(['httpd.conf:7: CustomLog: not converted: no LogFormat names "mine", so httpd would write that word on every line']);
+    expect(other.config.log.access).toEqual({ format: 'json', file: null });
+  });
+
+  it('reports pipes, conditions, a second access log and formats httpd refuses', () => {
+    const r = run({
+      'httpd.conf': base + lines(
+        'CustomLog "|/usr/bin/rotatelogs /var/log/a.%Y 86400" "%h %>s" env=!dontlog',
+        'CustomLog /var/log/second.log "%h"',
+        'LogFormat "%h %Z" broken',
+        'ErrorLog syslog:local1',
+      ),
+    });
+    expect(r.messages).toEqual([
+      'httpd.conf:7: CustomLog: env=!dontlog not converted: stickyd logs every request (no conditional logging)',
+      'httpd.conf:7: CustomLog: |/usr/bin/rotatelogs /var/log/a.%Y 86400 not converted: piped logs are not supported; the access log goes to stdout (pipe that), or set log.access.file to a file and rotate it with logrotate (SIGUSR1 reopens it)',
+      'httpd.conf:8: CustomLog: not converted: stickyd writes one access log, |/usr/bin/rotatelogs /var/log/a.%Y 86400 from httpd.conf:7',
+      'httpd.conf:9: LogFormat: invalid: httpd refuses it: unrecognized LogFormat directive %Z (at character 4)',
+      'httpd.conf:10: ErrorLog: not converted: stickyd writes its messages to stdout or a file (under systemd, journald keeps stdout)',
+    ]);
+    expect(r.config.log.access).toEqual({ format: '%h %>s', file: null });
+    expect(r.config.log.error.file).toBeNull();
+  });
+
+  it('leaves log: out when the Apache configuration has no logs', () => {
+    expect(run({ 'httpd.conf': base }).yaml).not.toContain('log:');
+  });
+});
+
 describe('virtual hosts are merged into one mount table', () => {
   it('merges virtual hosts that agree, silently', () => {
     const vhost = (port: number) => lines(`<VirtualHost *:${port}>`, 'ServerName www.example.com', 'ProxyPreserveHost On', 'ProxyPass /app balancer://c/app', 'ProxyPassReverse /app balancer://c/app', '</VirtualHost>');

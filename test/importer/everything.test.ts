@@ -58,6 +58,7 @@ describe('the everything fixture', () => {
     ]);
     expect(config.server).toEqual({
       servername: 'www.example.com',
+      pidfile: null,
       keepalivetimeout: 7000,
       timeout: 120_000,
       maxkeepaliverequests: 500,
@@ -146,6 +147,14 @@ describe('the everything fixture', () => {
     ]);
     expect(config.cookiepath).toEqual([{ internal: '/myweb', public: '/web' }]);
     expect(config.cookiedomain).toEqual([{ internal: 'backend.local', public: 'www.example.com' }]);
+  });
+
+  it('converts LogFormat, CustomLog and ErrorLog, file names relative to ServerRoot', () => {
+    expect(config.log).toEqual({
+      level: 'info',
+      access: { format: '%v:%p %h "%r" %>s %{BALANCER_WORKER_ROUTE}e %{BALANCER_ROUTE_CHANGED}e %D', file: path.join(fixture, 'logs/access_log') },
+      error: { file: path.join(fixture, 'logs/error_log'), format: 'auto' },
+    });
   });
 
   it('writes a header naming the source and nothing date-dependent', () => {
