@@ -27,6 +27,7 @@ import type { Logger } from 'pino';
 import type { ReplicationOutcome, SessionManager } from '../managers/manager.js';
 import type { ResolvedNodeOptions } from '../options.js';
 import { decodeAttributes, requestChanges, type AttributeTexts } from '../session/attributes.js';
+import { MAX_INACTIVE_INTERVAL } from '../session/expiry.js';
 
 /** The part of express-session's module we use. */
 export interface ExpressSessionModule {
@@ -80,15 +81,19 @@ export function loadExpressSession(): ExpressSessionModule {
   );
 }
 
-/** Runs `work`, then reports to `cb` if given; the promise is returned either way. */
-function settle<T>(work: Promise<T>, cb?: Callback<T>): Promise<T> {
+/**
+ * Runs `work`, then reports to `cb` if given; the promise is returned either way. A callback that
+ * throws (the application's bug) is reported through `onError`: it must not become an unhandled
+ * rejection that takes the process down.
+ */
+function settle<T>(work: Promise<T>, cb: Callback<T> | undefined, onError: (err: unknown) => void): Promise<T> {
   if (cb) {
-    work.then(
-      (v) => cb(null, v),
-      (err: unknown) => cb(err),
-    );
-    // Callback style: the promise must not additionally surface as an unhandled rejection.
-    work.catch(() => undefined);
+    work
+      .then(
+        (v) => cb(null, v),
+        (err: unknown) => cb(err),
+      )
+      .catch(onError);
   }
   return work;
 }
@@ -99,6 +104,7 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
     load(sid: string, callback: (err: any, session?: any) => any): void;
   };
   const { manager, options } = ctx;
+  const callbackThrew = (err: unknown) => manager.reportError('express-session store callback', err);
   /** The texts each request's session object was loaded with (express-session passes the same object to set). */
   const loaded = new WeakMap<object, AttributeTexts>();
 
@@ -109,9 +115,10 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
     return data;
   }
 
+  /** cookie.originalMaxAge as a session timeout: whole seconds, rounded up, at most 366 days (expiry.ts). */
   function timeoutOf(sess: StoreSessionData): number | undefined {
     const ms = sess.cookie?.originalMaxAge;
-    return typeof ms === 'number' && ms > 0 ? ms / 1000 : undefined;
+    return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? Math.min(Math.ceil(ms / 1000), MAX_INACTIVE_INTERVAL) : undefined;
   }
 
   async function completion(outcomes: Array<Promise<ReplicationOutcome>>): Promise<void> {
@@ -132,6 +139,7 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
           return toData(s.attributes);
         })(),
         cb,
+        callbackThrew,
       );
     }
 
@@ -157,6 +165,7 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
           await completion(outcomes);
         })(),
         cb,
+        callbackThrew,
       );
     }
 
@@ -171,6 +180,7 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
           await completion([manager.commit(s, changes, true)]);
         })(),
         cb,
+        callbackThrew,
       );
     }
 
@@ -183,6 +193,7 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
           await completion([manager.invalidate(s)]);
         })(),
         cb,
+        callbackThrew,
       );
     }
 
@@ -197,15 +208,16 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
           return out;
         })(),
         cb,
+        callbackThrew,
       );
     }
 
     length(cb?: Callback<number>): Promise<number> {
-      return settle(Promise.resolve(manager.sessionIds().length), cb);
+      return settle(Promise.resolve(manager.sessionIds().length), cb, callbackThrew);
     }
 
     ids(cb?: Callback<string[]>): Promise<string[]> {
-      return settle(Promise.resolve(manager.sessionIds()), cb);
+      return settle(Promise.resolve(manager.sessionIds()), cb, callbackThrew);
     }
 
     clear(cb?: Callback<void>): Promise<void> {
@@ -219,6 +231,7 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
           await completion(outcomes);
         })(),
         cb,
+        callbackThrew,
       );
     }
 
