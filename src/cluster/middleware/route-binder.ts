@@ -8,7 +8,14 @@
  * | no dot (no route) or our route    | —                           | untouched                            |
  * | `<hex>.<other>` (known or not)    | `<hex>.<other>`             | renamed to `<hex>.<ours>`, replicated |
  * | `<hex>.<other>`                   | only `<hex>.<ours>`         | rewritten (a concurrent request already renamed it) |
- * | `<hex>.<other>`                   | neither                     | untouched: the app gets a new session |
+ * | `<hex>.<other>`                   | only `<hex>.<third>`        | renamed from `<hex>.<third>` to `<hex>.<ours>` (ours only) |
+ * | `<hex>.<other>`                   | none of these               | untouched: the app gets a new session |
+ *
+ * The third row is ours, not Tomcat's: after a fail-over, two concurrent requests of one client
+ * can reach two different survivors; the first renames the session to its route, and Tomcat's
+ * valve on the second node, knowing neither the old id nor `<hex>.<its route>`, lets the app start
+ * a new session — the client loses its session. We look for the hex under the routes of the live
+ * members as well and take the session over from there.
  *
  * Renaming replicates as DeltaManager CHANGE_SESSION_ID or BackupManager remove + put (the
  * manager's changeSessionId). The caller sets the new cookie and exposes the original id.
@@ -32,5 +39,14 @@ export async function bindRoute(manager: SessionManager, requestedId: string, lo
   }
   const moved = await manager.findSession(newId);
   if (moved) return { kind: 'rewritten', session: moved, originalId: requestedId };
+  for (const other of manager.peerRoutes()) {
+    if (other === route || other === localRoute) continue;
+    const renamedId = withRoute(requestedId, other);
+    if (!manager.knows(renamedId)) continue;
+    const renamed = await manager.findSession(renamedId);
+    if (renamed) {
+      return { kind: 'renamed', session: renamed, originalId: requestedId, replication: manager.changeSessionId(renamed, newId) };
+    }
+  }
   return { kind: 'none' };
 }
