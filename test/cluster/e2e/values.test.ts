@@ -117,3 +117,31 @@ describe('state transfer over the real channel (delta)', () => {
     await waitUntil(() => a.node.stats().counters.refusedByPeers === 1, 2000, 'A to be told');
   });
 });
+
+describe('peer values over the real channel (item 7)', () => {
+  it('replicas do not count towards maxActiveSessions; a never-expiring timeout from a peer is refused and the sync request told', async () => {
+    const [pa, pb] = await freePorts(2);
+    const a = await startOne('A', pa!, [pb!], { sendOptions: 'sync' });
+    nodes.push(a);
+    const b = await startOne('B', pb!, [pa!], { sendOptions: 'sync', maxActiveSessions: 2 });
+    nodes.push(b);
+    await waitUntil(() => a.node.members().length === 1, 3000, 'A to see B');
+    for (let i = 0; i < 10; i++) expect((await get(a.port, `/set?name=i&value=${i}`)).status).toBe(200);
+    expect(b.node.stats().sessions).toMatchObject({ active: 10, primary: 0 });
+    // B's own users still get sessions, up to its limit.
+    expect((await get(b.port, '/set?name=mine&value=1')).status).toBe(200);
+    expect((await get(b.port, '/set?name=mine&value=2')).status).toBe(200);
+    expect((await get(b.port, '/set?name=mine&value=3')).json).toEqual({ error: 'TooManyActiveSessionsError' });
+
+    // A faulty node makes a session immortal (the request API refuses that): B refuses the change,
+    // counts it, and A's sync request learns it was refused.
+    const id = (await get(a.port, '/set?name=k&value=1')).sessionCookie!;
+    const manager = (a.node as unknown as { manager: { commit: (...x: unknown[]) => Promise<{ ok: boolean; error?: { refused: boolean; message: string } }>; findSession(id: string): Promise<ClusterSession> } }).manager;
+    const outcome = await manager.commit(await manager.findSession(id), { attributes: { set: [], remove: [] }, maxInactiveInterval: -1 }, true);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.error).toMatchObject({ refused: true, message: expect.stringContaining('maxInactiveInterval -1') });
+    expect(b.node.inspect(id)!.maxInactiveInterval).toBe(1800);
+    expect(b.node.stats().counters.messagesDropped).toBe(1);
+    expect(a.node.stats().counters.refusedByPeers).toBe(1);
+  });
+});
