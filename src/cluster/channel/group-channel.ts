@@ -145,7 +145,10 @@ export class GroupChannel extends EventEmitter implements Channel {
     this.tick();
     // The tick runs after pending I/O (setImmediate): after a stall of this process, heartbeats
     // already waiting in its sockets are read before anyone is judged silent.
-    this.ticker = setInterval(() => setImmediate(() => this.guarded('membership tick', () => this.tick())), this.opts.membership.frequency);
+    this.ticker = setInterval(
+      () => setImmediate(() => this.guarded('membership tick', () => this.tick())),
+      this.opts.membership.frequency,
+    );
     this.ticker.unref();
     await this.waitForMembers();
     this.log.info(

@@ -60,6 +60,8 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
   /** Per-peer processing chain: keeps a peer's messages in order even when one awaits (see receive). */
   private readonly chains = new Map<string, Promise<void>>();
   private expiryTimer: NodeJS.Timeout | null = null;
+  /** When each peer's last refusal was logged at warn (refuse()). */
+  private readonly lastRefusalLog = new Map<string, number>();
   protected stopped = false;
 
   constructor(ctx: ManagerContext) {
@@ -342,9 +344,9 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
   /**
    * Channel message entry point. Every message is validated first (`parse`); a refused one is
    * logged and counted, and its sender is told: we throw to the channel, which answers an
-   * acknowledged send with a FAIL-ACK, and an unacknowledged one gets a 'refused' notice. Accepted messages are processed chained per
-   * peer, so that a message whose handling awaits (a fetch) still finishes before the next one from
-   * that peer starts. The returned promise is what the channel waits for before acknowledging: for
+   * acknowledged send with a FAIL-ACK, and an unacknowledged one gets a 'refused' notice. Accepted
+   * messages are processed chained per peer, so that a message whose handling awaits (a fetch)
+   * still finishes before the next one from that peer starts. The returned promise is what the channel waits for before acknowledging: for
    * 'applied' messages the processing itself (a refusal found while applying — a bad session in a
    * state-transfer page — becomes a FAIL-ACK), for everything else nothing (acknowledged on receipt,
    * Tomcat's option 2 vs 6).
@@ -387,12 +389,19 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
   /** Channel request entry point (retrieve, state). */
   abstract answer(from: ClusterMember, raw: unknown): Promise<unknown>;
 
-  /** Logs and counts a refused message; returns the error that tells an acknowledging sender why. */
+  /**
+   * Logs and counts a refused message; returns the error that tells an acknowledging sender why.
+   * A peer sending many bad messages must not flood the log: one warning per peer per second, the
+   * rest at debug (all of them counted).
+   */
   protected refuse(from: ClusterMember, raw: unknown, reason: string, id?: string): MessageRefusedError {
     this.counters.messagesDropped++;
     const t = (raw as { t?: unknown } | null)?.t;
-    this.log.warn(
-      { from: from.route, type: typeof t === 'string' ? t.slice(0, 40) : typeof t, sessionId: id, reason },
+    const now = this.clock.now();
+    const loud = now - (this.lastRefusalLog.get(from.id) ?? -Infinity) >= 1000;
+    if (loud) this.lastRefusalLog.set(from.id, now);
+    this.log[loud ? 'warn' : 'debug'](
+      { from: from.route, type: typeof t === 'string' ? t.slice(0, 40) : typeof t, sessionId: id, reason, refused: this.counters.messagesDropped },
       'refused a cluster message from a peer',
     );
     return new MessageRefusedError(`refused: ${reason}`);
@@ -432,6 +441,7 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
 
   memberRemoved(m: ClusterMember): void {
     this.chains.delete(m.id);
+    this.lastRefusalLog.delete(m.id);
   }
 
   /* ------------------------------------------------------------------ stats */
