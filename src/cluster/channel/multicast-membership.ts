@@ -2,8 +2,9 @@
  * Multicast heartbeats (Tomcat's McastService, spec §1.1): one datagram to address:port every
  * `frequency` ms; every datagram received from the group goes through decode → authentication →
  * replay check (time window + sequence number, heartbeat.ts) → the membership table. Multicast
- * reaches other hosts, so it always runs with a secret (options.ts refuses it without one). Our own heartbeats come back (multicast loopback is on, so
- * nodes on one host see each other) and the table ignores them by id.
+ * reaches other hosts, so it always runs with a secret (options.ts refuses it without one). Our
+ * own heartbeats come back (multicast loopback is on, so nodes on one host see each other) and the
+ * table ignores them by id.
  *
  * Socket trouble never crashes the node: a socket 'error', or `RECOVERY_COUNTER` consecutive send
  * failures, closes the socket and reopens it after `RECOVERY_SLEEP_MS` until that works (Tomcat's

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { addressOf } from './member.js';
 
 /** Static membership (no multicast): for clouds, containers and laptops; the demo uses it. */
 export interface StaticMembershipOptions {
@@ -270,10 +271,6 @@ function reachBeyondLoopback(receiverAddress: string, membership: ResolvedChanne
   if (membership.type === 'multicast') return "membership.type 'multicast'";
   if (!isLoopback(receiverAddress)) return `receiver.address ${JSON.stringify(receiverAddress)}`;
   const i = membership.members.findIndex((t) => !isLoopback(t.host));
-  if (i >= 0) return `membership.members[${i}] ${JSON.stringify(addressOfTarget(membership.members[i]!))}`;
+  if (i >= 0) return `membership.members[${i}] ${JSON.stringify(addressOf(membership.members[i]!))}`;
   return null;
-}
-
-function addressOfTarget(t: HostPort): string {
-  return t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
 }
