@@ -3,9 +3,10 @@
  * No surviving node may exit, and no session may be lost: every one of the 60 sessions is still
  * there afterwards, on a survivor, with its data. Bounded: 60 sessions, ~2 s of load.
  *
- * Right after the kill, the dead node's sessions are requested on both survivors at once (as a
- * balancer does when it fails a route over by lbmethod, request by request): promotions,
- * fetches, renames and publishes interleave. The race that crashed a survivor is also reproduced
+ * Each session is one user: its requests go one at a time; many users at once. Right after the
+ * kill, the dead node's sessions are requested on both survivors (as a balancer does when it fails
+ * a route over by lbmethod, request by request), so promotions, fetches, renames and publishes of
+ * the survivors interleave. The race that crashed a survivor is also reproduced
  * deterministically in unit/never-fatal.test.ts; this is the end-to-end check under real timing.
  */
 import { afterAll, expect, it } from 'vitest';
@@ -32,17 +33,25 @@ it('backup mode, 3 nodes under load, kill -9 of one: no survivor exits, no sessi
 
   // 60 sessions, 20 created on each node; each remembers its current cookie and its write count.
   /** `history`: every request of the session (when, where, cookie sent and received), printed if it is lost. */
-  const sessions: Array<{ cookie: string; writes: number; acked: number; created: number; history?: string[] }> = [];
+  type UserSession = { cookie: string; writes: number; acked: number; created: number; history: string[]; queue: Promise<unknown> };
+  const sessions: UserSession[] = [];
   for (let i = 0; i < SESSIONS; i++) {
     const node = nodes[i % 3]!;
     const r = await get(node.port, `/set?name=created&value=${i}`);
-    sessions.push({ cookie: r.sessionCookie!, writes: 0, acked: 0, created: i });
+    sessions.push({ cookie: r.sessionCookie!, writes: 0, acked: 0, created: i, history: [], queue: Promise.resolve() });
   }
 
-  /** Like a sticky proxy: the node the id's route names, another live node once that one is dead. */
-  async function send(s: (typeof sessions)[number], path: string): Promise<Reply> {
+  /** One user's next request, after its previous one (a user clicks, waits, clicks). */
+  function send(s: UserSession, path: string, via?: Backend): Promise<Reply> {
+    const run = s.queue.then(() => sendNow(s, path, via));
+    s.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Like a sticky proxy: the node the id's route names (or `via`), another live node once that one is dead. */
+  async function sendNow(s: UserSession, path: string, via?: Backend): Promise<Reply> {
     const route = s.cookie.split('.')[1]!;
-    const first = byRoute.get(route)!;
+    const first = via ?? byRoute.get(route)!;
     const order = [first, ...nodes.filter((n) => n !== first)].filter((n) => !dead.has(n));
     let lastErr: unknown;
     for (const n of order) {
@@ -50,7 +59,7 @@ it('backup mode, 3 nodes under load, kill -9 of one: no survivor exits, no sessi
         const sent = s.cookie;
         const r = await get(n.port, path, s.cookie);
         if (r.sessionCookie) s.cookie = r.sessionCookie; // renamed by the route binder after a fail-over
-        (s.history ??= []).push(`${Date.now()} ${n.route} ${path} ${sent} -> ${r.sessionCookie} ${r.status} ${JSON.stringify(r.json?.attributes)}`);
+        s.history.push(`${Date.now()} ${n.route} ${path} ${sent} -> ${r.sessionCookie} ${r.status} ${JSON.stringify(r.json?.attributes)}`);
         return r;
       } catch (err) {
         lastErr = err; // connection refused/reset: that node is gone, try the next
@@ -79,15 +88,10 @@ it('backup mode, 3 nodes under load, kill -9 of one: no survivor exits, no sessi
   await new Promise((r) => setTimeout(r, KILL_AT_MS));
   c.proc.signal('SIGKILL');
   dead.add(c);
-  // What a proxy does at once: the killed node's sessions arrive on the survivors together, while
-  // they are still promoting and re-publishing them (renames, fetches and publishes interleave).
+  // At once, the killed node's users arrive on both survivors, while these are still promoting and
+  // re-publishing the sessions (renames, fetches and publishes interleave).
   const orphans = sessions.filter((s) => s.cookie.endsWith('.C'));
-  const burst = orphans.map((s, i) => get((i % 2 ? a : b).port, `/get`, s.cookie).then(
-    (r) => {
-      if (r.sessionCookie) s.cookie = r.sessionCookie;
-    },
-    () => errors++,
-  ));
+  const burst = orphans.map((s, i) => send(s, '/get', i % 2 ? a : b).catch(() => errors++));
   await Promise.all([...load, ...burst]);
   await c.proc.exited;
 
@@ -108,7 +112,7 @@ it('backup mode, 3 nodes under load, kill -9 of one: no survivor exits, no sessi
       const held: Record<string, unknown> = {};
       for (const n of [a, b]) for (const rt of ['A', 'B', 'C']) held[`${n.route}:${hex}.${rt}`] = await inspect(n, `${hex}.${rt}`);
       console.log(`session ${s.created} lost: ${JSON.stringify({ cookie: s.cookie, got: r.json, held })}`);
-      console.log(`its requests:\n${s.history?.join('\n')}`);
+      console.log(`its requests:\n${s.history.join('\n')}`);
     }
     else if (s.acked > 0 && r.json.attributes.w !== s.acked) behind.push(`${s.created}: ${r.json.attributes.w} < ${s.acked}`);
   }

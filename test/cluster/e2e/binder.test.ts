@@ -137,4 +137,20 @@ describe('route binder', () => {
       expect(c.node.sessionIds().filter((x) => x.startsWith(hex(id)))).toEqual([`${hex(id)}.C`]);
     },
   );
+
+  it.each(['delta', 'backup'] as const)(
+    '%s: a stale request carrying this node\'s own route, after another node took the session over, takes it back',
+    async (manager) => {
+      nodes = await startInproc([{ route: 'A' }, { route: 'B' }], { manager, sendOptions: 'sync' });
+      const [a, b] = nodes as [InprocNode, InprocNode];
+      const id = (await get(a.port, '/set?name=k&value="v"')).sessionCookie!;
+      // One request of the client fails over to B, which takes the session over as .B …
+      expect((await get(b.port, '/get', id)).sessionCookie).toBe(`${hex(id)}.B`);
+      await waitUntil(() => a.node.inspect(id) === undefined, 2000, 'the .A id to be gone on A');
+      // … and a concurrent one still carries .A to A, which no longer holds .A: it takes it back.
+      const back = await get(a.port, '/get', id);
+      expect(back.json).toMatchObject({ node: 'A', sessionId: id, originalSessionId: id, attributes: { k: 'v' } });
+      expect(back.sessionCookie).toBe(id);
+    },
+  );
 });
