@@ -22,6 +22,9 @@
  *   MAX_ACTIVE_SESSIONS [-1], EXPIRE_SESSIONS_ON_SHUTDOWN [false], STATE_TRANSFER_TIMEOUT [60000],
  *   SYNC_TIMEOUT [3000], ON_REPLICATION_FAILURE [log], PROCESS_EXPIRES_FREQUENCY [1000],
  *   HEARTBEAT_FREQUENCY [500], DROP_TIME [3000]
+ *   REDIS_URL []                 keep the sessions in Redis instead (store: redis; no CLUSTER_* needed),
+ *   REDIS_CLUSTER []             or a Redis Cluster ("host:port,host:port"),
+ *   REDIS_SENTINEL []            or Sentinel ("<master name>@host:port,host:port")
  *   DEBUG_PORT []                a loopback-only debug listener: /inspect?id=, /stats, /ids (never
  *                                through the session middleware, so looking does not migrate anything)
  *   LOG_LEVEL [info]
@@ -29,7 +32,7 @@
 import http from 'node:http';
 import express from 'express';
 import pino from 'pino';
-import { createClusterNode, TooManyActiveSessionsError, type ClusterRequest } from 'stickyd/cluster';
+import { createClusterNode, TooManyActiveSessionsError, type ClusterRequest, type RedisStoreOptions } from 'stickyd/cluster';
 
 const env = process.env;
 const route = env.JVM_ROUTE ?? 'jvm_a';
@@ -44,19 +47,28 @@ const dropTime = num(env.DROP_TIME);
 const timing = { ...(frequency ? { frequency } : {}), ...(dropTime ? { dropTime } : {}) };
 const [mcastAddress, mcastPort] = list(env.MULTICAST)[0]?.split(':') ?? [];
 
+// Peer replication, or Redis: the application is the same, only this configuration differs.
+const [sentinelName, sentinels] = (env.REDIS_SENTINEL ?? '').split('@');
+const store: RedisStoreOptions | null = env.REDIS_URL ? { type: 'redis', url: env.REDIS_URL }
+  : env.REDIS_CLUSTER ? { type: 'redis', cluster: list(env.REDIS_CLUSTER) }
+  : sentinels ? { type: 'redis', sentinel: { name: sentinelName!, sentinels: list(sentinels) } }
+  : null;
+
 const node = createClusterNode({
   jvmRoute: route,
-  receiver: { address: '127.0.0.1', port: clusterPort },
-  membership: mcastAddress
-    ? { type: 'multicast', address: mcastAddress, port: Number(mcastPort), ...timing }
-    : { type: 'static', members: list(env.CLUSTER_MEMBERS), ...timing },
-  manager: (env.MANAGER ?? 'delta') as 'delta' | 'backup',
+  ...(store ? { store } : {
+    receiver: { address: '127.0.0.1', port: clusterPort },
+    membership: mcastAddress
+      ? { type: 'multicast', address: mcastAddress, port: Number(mcastPort), ...timing }
+      : { type: 'static', members: list(env.CLUSTER_MEMBERS), ...timing },
+    manager: (env.MANAGER ?? 'delta') as 'delta' | 'backup',
+  }),
   ...(env.SEND_OPTIONS ? { sendOptions: env.SEND_OPTIONS as 'async' | 'ack' | 'sync' } : {}),
   ...(env.CLUSTER_SECRET ? { secret: env.CLUSTER_SECRET } : {}),
   maxInactiveInterval: num(env.MAX_INACTIVE_INTERVAL) ?? 1800,
   filter: env.FILTER ?? '.*\\.(css|js|png|ico)',
   ...(env.ATTRIBUTE_FILTER ? { sessionAttributeNameFilter: env.ATTRIBUTE_FILTER } : {}),
-  maxActiveSessions: num(env.MAX_ACTIVE_SESSIONS) ?? -1,
+  ...(env.MAX_ACTIVE_SESSIONS ? { maxActiveSessions: Number(env.MAX_ACTIVE_SESSIONS) } : {}),
   expireSessionsOnShutdown: env.EXPIRE_SESSIONS_ON_SHUTDOWN === 'true',
   stateTransferTimeout: num(env.STATE_TRANSFER_TIMEOUT) ?? 60_000,
   syncTimeout: num(env.SYNC_TIMEOUT) ?? 3000,

@@ -3,7 +3,7 @@
  * (SIGHUP) without dropping connections or member state, and stop gracefully (SIGTERM/SIGINT).
  *
  * A reload builds new Balancers with the previous ones (members keep E, error time, lbstatus and
- * counters; design.md), keeps each member's connector unless its connection settings changed, and
+ * counters; docs/design.md), keeps each member's connector unless its connection settings changed, and
  * adds or removes listeners; open client connections stay on the listener they came in on and
  * requests in flight finish on the configuration they started with.
  */

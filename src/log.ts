@@ -4,7 +4,7 @@
  * `flushLogs` empties it before the process exits).
  *
  * The access record carries what Apache's LogFormat can show for a balanced request: the
- * BALANCER_* variables of spec §2.7 plus the usual fields. In-process observers (metrics) get the
+ * BALANCER_* variables of apache-semantics §2.7 plus the usual fields. In-process observers (metrics) get the
  * same record through `AccessLog.subscribe`; when nobody logs and nobody subscribes the record is
  * never built.
  *

@@ -7,7 +7,7 @@
  *
  * The balancer is equivalent to stickyd's `balancers.cluster` with `stickysession: JSESSIONID`:
  * keep-alive connections to both members, round robin for requests without a session, and a
- * request whose JSESSIONID ends in `.jvm_a` / `.jvm_b` (the route after the first dot, spec §2)
+ * request whose JSESSIONID ends in `.jvm_a` / `.jvm_b` (the route after the first dot, apache-semantics §2)
  * goes to that member. It adds the X-Forwarded-For/-Host/-Server headers stickyd adds
  * (ProxyAddHeaders), and keeps nginx's default access log on, as stickyd's is by default.
  */

@@ -52,7 +52,7 @@ export interface StickydSettings {
 }
 
 /**
- * The balancer file: two HTTP members with routes, stickysession JSESSIONID|jsessionid (spec §2:
+ * The balancer file: two HTTP members with routes, stickysession JSESSIONID|jsessionid (apache-semantics §2:
  * cookie first, then the URL parameter), everything else at its default except the client
  * keep-alive limit, which is lifted so that stickyd, nginx and HAProxy all keep the load
  * generator's 50 connections for the whole run (Apache's MaxKeepAliveRequests default is 100).

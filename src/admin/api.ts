@@ -13,7 +13,8 @@
  *
  * Errors are `{ "error": "...", "field": "..." }`: 400 invalid value or body, 401 no or wrong
  * token, 403 read-only (admin.readonly or nonce None), 404 unknown balancer or member, 405 wrong
- * method, 409 duplicate member or route / no free slot, 413 body too large, 415 not JSON.
+ * method, 409 duplicate member or route / no free slot, 413 body too large, 415 not JSON, 421
+ * a Host that is not the listener's (server.ts, host.ts).
  * Only `Authorization: Bearer` is accepted here (checked in server.ts), so a browser cannot be
  * made to call the API with credentials it holds for the manager page.
  */

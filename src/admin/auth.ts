@@ -8,7 +8,7 @@
  *   without `Require`.
  * - Same-origin: a browser sends Basic credentials along with any request to the page, also one a
  *   foreign site makes it send. So a change (POST) must carry an `Origin` (or, when a browser sends
- *   none, a `Referer`) whose host is the request's Host: httpd's Referer check (spec §6,
+ *   none, a `Referer`) whose host is the request's Host: httpd's Referer check (apache-semantics §6,
  *   "Protection" 2), with the port compared too.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';

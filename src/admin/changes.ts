@@ -1,5 +1,5 @@
 /**
- * Runtime changes to balancers and members (spec §6, "What can be changed"), shared by the
+ * Runtime changes to balancers and members (apache-semantics §6, "What can be changed"), shared by the
  * balancer-manager form and the JSON API: validate everything first, then apply the values that
  * differ from the current ones through the balancer core's setters (which record them as
  * overrides that survive a reload).
@@ -8,7 +8,7 @@
  * w_ls 100, b_tmo -1, ...) and still answers with the page. stickyd refuses the whole request
  * with a message naming the field and changes nothing, so an operator never believes a change was
  * made when it was not. Likewise `b_max` on a balancer whose maxattempts is not set (httpd stores
- * it without effect, spec §4.5) is refused with an explanation. Values equal to the current ones
+ * it without effect, apache-semantics §4.5) is refused with an explanation. Values equal to the current ones
  * are not changes: submitting the form unchanged neither resets lbstatus (recalc_factors) nor pins
  * the file's settings against a reload.
  */
@@ -19,7 +19,8 @@ import { isLbMethod, LB_METHODS } from '../balancer/lbmethod.js';
 import { MANAGER_FLAGS, lbfactorOf, type ManagerFlag, type Member } from '../balancer/member.js';
 import { defaultsOf } from '../config/kinds.js';
 import { memberSchema } from '../config/schema.js';
-import type { MemberConfig, StickySessionConfig } from '../config/types.js';
+import type { MemberConfig, MemberTlsConfig, StickySessionConfig } from '../config/types.js';
+import { routeProblem } from '../config/route.js';
 import { parseMemberUrl, UrlError } from '../config/url.js';
 import { factor } from './format.js';
 
@@ -58,7 +59,7 @@ export interface BalancerChanges {
   stickysession?: string | null;
 }
 
-/** httpd keeps route, redirect and sticky names in 64-byte fields (NUL included). */
+/** httpd keeps sticky names in a 64-byte field (NUL included); route and redirect: config/route.ts. */
 const MAX_FIELD_BYTES = 63;
 /** Cookie and URL parameter names are RFC 6265 tokens (as the config loader requires). */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -76,7 +77,7 @@ function wholeNumber(v: string | number, field: string, min: number, max: number
   return n;
 }
 
-/** `w_lf` / loadfactor: 1..100, decimals allowed; lbfactor = trunc(v × 100) must be 100..10000 (spec §7.2). */
+/** `w_lf` / loadfactor: 1..100, decimals allowed; lbfactor = trunc(v × 100) must be 100..10000 (apache-semantics §7.2). */
 export function parseLoadfactor(v: string | number): number {
   const n = typeof v === 'number' ? v : /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(v) ? Number(v) : NaN;
   const lbfactor = Number.isFinite(n) ? lbfactorOf(n) : NaN;
@@ -86,11 +87,11 @@ export function parseLoadfactor(v: string | number): number {
   return n;
 }
 
+/** `w_wr` / `w_rr` / route, redirect: the balancer file's rule (config/route.ts). */
 function routeText(v: unknown, field: 'route' | 'redirect'): string {
   if (!isText(v)) throw new ChangeError(`${field} must be text (got ${JSON.stringify(v)})`, field);
-  if (Buffer.byteLength(v) > MAX_FIELD_BYTES) throw new ChangeError(`${field} must be at most ${MAX_FIELD_BYTES} bytes long (got ${Buffer.byteLength(v)})`, field);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw new ChangeError(`${field} must not contain control characters`, field);
+  const problem = routeProblem(v);
+  if (problem) throw new ChangeError(`${field} ${problem}`, field);
   return v;
 }
 
@@ -104,8 +105,8 @@ function onOff(v: string | number | boolean, field: string): boolean {
 
 /**
  * A status change as text, e.g. "+N-D" or "D": letters of I N D H R S C, case-insensitive; `+`
- * sets and `-` clears, and the sign persists for the following letters (spec §5 syntax; a letter
- * without a sign sets). E cannot be changed here (spec §6).
+ * sets and `-` clears, and the sign persists for the following letters (apache-semantics §5 syntax; a letter
+ * without a sign sets). E cannot be changed here (apache-semantics §6).
  */
 export function parseStatusChange(text: string): Partial<Record<ManagerFlag, boolean>> {
   const flags: Partial<Record<ManagerFlag, boolean>> = {};
@@ -167,7 +168,7 @@ function planMember(b: Balancer, m: Member | null, c: MemberChanges): MemberPlan
     const redirect = routeText(c.redirect, 'redirect');
     if (m === null || redirect !== m.redirect) plan.redirect = redirect;
   }
-  // A redirect is looked up like a session route (spec §2.4): it must name a route of this balancer.
+  // A redirect is looked up like a session route (apache-semantics §2.4): it must name a route of this balancer.
   const redirect = plan.redirect ?? m?.redirect ?? '';
   if (redirect !== '') {
     const routes = new Set(b.members.filter((x) => x !== m).map((x) => x.route));
@@ -329,7 +330,7 @@ function applyBalancer(b: Balancer, plan: BalancerPlan): ChangeList {
  * The configuration of a member added at runtime: the URL with every other parameter at its
  * default, as httpd gives a `b_nwrkr` member its defaults (timeouts from `proxy.timeout`).
  */
-export function newMemberConfig(url: string, proxyTimeout: number): MemberConfig {
+export function newMemberConfig(url: string, proxyTimeout: number, tls?: MemberTlsConfig): MemberConfig {
   let address;
   try {
     address = parseMemberUrl(url);
@@ -338,17 +339,20 @@ export function newMemberConfig(url: string, proxyTimeout: number): MemberConfig
     throw e;
   }
   const { url: _url, timeout: _timeout, connectiontimeout: _ct, ...defaults } = defaultsOf(memberSchema)();
-  return { ...defaults, ...address, timeout: proxyTimeout, connectiontimeout: proxyTimeout };
+  const config: MemberConfig = { ...defaults, ...address, timeout: proxyTimeout, connectiontimeout: proxyTimeout };
+  // An https:// member added at run time trusts what its balancer's file-given members trust.
+  if (address.scheme === 'https' && tls !== undefined) config.tls = tls;
+  return config;
 }
 
 /**
- * `b_nwrkr` + `b_wyes=1` / POST members: add a member (it starts disabled, spec §6), then apply
+ * `b_nwrkr` + `b_wyes=1` / POST members: add a member (it starts disabled, apache-semantics §6), then apply
  * `changes` to it. Everything is validated before the member is added. A duplicate URL or a
  * balancer without free slot (`growth`) is a 409.
  */
 export function addMember(b: Balancer, url: unknown, proxyTimeout: number, changes: MemberChanges = {}): { member: Member; changes: ChangeList } {
   if (!isText(url) || url.trim() === '') throw new ChangeError('url must be a member URL such as http://10.0.0.5:8080', 'url');
-  const config = newMemberConfig(url, proxyTimeout);
+  const config = newMemberConfig(url, proxyTimeout, b.config.membertls);
   const plan = planMember(b, null, changes);
   if (b.freeSlots === 0) {
     throw new ChangeError(`balancer://${b.name} has no free member slot (growth ${b.config.growth}, ${b.members.length} members); raise its growth setting to add members`, 'url', 409);

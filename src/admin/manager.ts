@@ -1,8 +1,8 @@
 /**
- * `/balancer-manager` (spec §6): GET shows the page; POST changes a member or a balancer and
+ * `/balancer-manager` (apache-semantics §6): GET shows the page; POST changes a member or a balancer and
  * answers 303 back to the page (post/redirect/get), so a browser reload never repeats a change.
  *
- * A POST changes something only when all of these hold, checked in this order (spec §6,
+ * A POST changes something only when all of these hold, checked in this order (apache-semantics §6,
  * "Protection", made visible: each refusal is shown on the page with its reason):
  *   1. the admin listener is not read-only (admin.readonly);
  *   2. it comes from this page: Origin (or Referer) names the request's Host (403);

@@ -231,7 +231,7 @@ export class Metrics {
     scrapedCounter(
       r,
       'stickyd_member_errors_total',
-      'Member failures by kind: failonstatus (a status in failonstatus), and the attempt failures connect, acquire, ping, dns, timeout, send-timeout, closed, protocol',
+      'Member failures by kind: failonstatus (a status in failonstatus), and the attempt failures connect, acquire, ping, dns, tls, timeout, send-timeout, closed, protocol',
       [...MEMBER_LABELS, 'kind'],
       (emit) => {
         for (const m of self.memberSums) {
@@ -313,7 +313,7 @@ export class Metrics {
     scrapedCounter(
       r,
       'stickyd_backend_errors_total',
-      'Failed member attempts since the start, by kind (connect, dns, acquire, ping, timeout, send-timeout, closed, protocol, aborted)',
+      'Failed member attempts since the start, by kind (connect, dns, tls, acquire, ping, timeout, send-timeout, closed, protocol, aborted)',
       ['kind'],
       (emit) => {
         for (const [kind, n] of Object.entries(target.counters.backendErrors)) emit({ kind }, n);

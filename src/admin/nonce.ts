@@ -1,5 +1,5 @@
 /**
- * The balancer-manager nonce of each balancer (spec §6, "Protection" 3): the `nonce` from the file,
+ * The balancer-manager nonce of each balancer (apache-semantics §6, "Protection" 3): the `nonce` from the file,
  * or a UUID made when the balancer is first seen (httpd makes one at startup), kept for the life of
  * the process so that a reload does not invalidate an open page. A nonce of "" (`nonce: None`)
  * makes the balancer read-only in the manager.

@@ -1,5 +1,5 @@
 /**
- * The balancer-manager page (spec §6, "What it shows"): server-rendered HTML in the layout of
+ * The balancer-manager page (apache-semantics §6, "What it shows"): server-rendered HTML in the layout of
  * httpd's, no script, so it works in any browser and with curl. Per balancer: the settings table
  * (MaxMembers, StickySession, DisableFailover, Timeout, FailoverAttempts, Method, Path, Active)
  * and the member table (Worker URL, Route, RouteRedir, Factor, Set, Status, Elected, Busy, Load,

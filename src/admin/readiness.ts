@@ -5,7 +5,7 @@
  *
  * "Could use" is more than `usable` now: a member in error is taken out of error by the next
  * request's retry() once its `retry` interval has passed (or at once with I), and with
- * forcerecovery a balancer whose members are all in error tries them all again (spec §4.3, §4.4).
+ * forcerecovery a balancer whose members are all in error tries them all again (apache-semantics §4.3, §4.4).
  * Both happen only when a request comes; if readiness ignored them, a front load balancer that
  * sends no traffic to an unready instance would keep it unready for ever.
  */

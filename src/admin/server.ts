@@ -10,13 +10,15 @@
  *   /api/balancers...       the JSON API (api.ts)                               Bearer only
  *
  * With admin.token set, everything but the two probes needs it (401 with WWW-Authenticate);
- * without one (allowed on loopback only) everything is open.
+ * without one (allowed on loopback only) everything is open. Before any of that, every path
+ * answers only requests whose Host names this listener, else 421 (host.ts: DNS rebinding).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { API_PREFIX, handleApi } from './api.js';
 import { authorized, type AuthScheme } from './auth.js';
 import type { AdminContext } from './context.js';
+import { hostAllowed } from './host.js';
 import { send, sendJsonError, sendText } from './http.js';
 import { changeFromManager, showManager } from './manager.js';
 import { MANAGER_PATH } from './page.js';
@@ -49,6 +51,17 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
   const path = url.pathname;
   const method = req.method ?? 'GET';
   const readOnlyMethod = method === 'GET' || method === 'HEAD';
+
+  const { address, allowedhosts } = ctx.admin;
+  if (!hostAllowed(req.headers.host, { address, allowedhosts, servername: ctx.target.config.server.servername })) {
+    // The Host is the attacker's name in a DNS rebinding attack; it is shown (quoted, cut short)
+    // so that an operator who reached the listener under a new name knows what to add.
+    const shown = JSON.stringify(String(req.headers.host).slice(0, 100));
+    const why = `misdirected request: the Host ${shown} is not a name of this admin listener (add it to admin.allowedhosts)`;
+    ctx.logger?.debug(`admin listener: refused ${method} ${path} for Host ${shown} (421)`);
+    if (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`)) return sendJsonError(res, 421, why);
+    return sendText(res, 421, why);
+  }
 
   if (path === '/healthz') {
     if (!readOnlyMethod) return methodNotAllowed(res, 'GET, HEAD');

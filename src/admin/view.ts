@@ -1,6 +1,6 @@
 /**
  * What the balancer-manager shows, as plain data: the JSON API's documents, and the values the
- * HTML page renders. Names follow Apache's manager XML (spec §6) where it has one.
+ * HTML page renders. Names follow Apache's manager XML (apache-semantics §6) where it has one.
  */
 import type { Balancer } from '../balancer/balancer.js';
 import { Flag, statusLetters, statusText } from '../balancer/flags.js';
@@ -60,7 +60,7 @@ export interface BalancerView {
   /** Seconds. */
   timeout: number;
   maxattempts: number;
-  /** False when maxattempts is not set (one member, none in the file): it has no effect then (spec §4.5). */
+  /** False when maxattempts is not set (one member, none in the file): it has no effect then (apache-semantics §4.5). */
   maxattemptsSet: boolean;
   lbmethod: string;
   growth: number;
@@ -69,7 +69,7 @@ export interface BalancerView {
   usedMembers: number;
   /** The ProxyPass paths that mount this balancer. */
   paths: string[];
-  /** Changes refused for this balancer: admin.readonly, or nonce None (spec §6). */
+  /** Changes refused for this balancer: admin.readonly, or nonce None (apache-semantics §6). */
   readonly: boolean;
   overridden: string[];
   members: MemberView[];

@@ -114,7 +114,7 @@ const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', '
 
 /**
  * Opens a connection. Rejects with BackendError kind 'dns' when the host name does not resolve
- * (httpd: 500, member in error, no failover — spec §4.1), else 'connect' (refused, unreachable,
+ * (httpd: 500, member in error, no failover — apache-semantics §4.1), else 'connect' (refused, unreachable,
  * connect timeout: nothing sent, failover).
  */
 export function connect(opts: ConnectOptions): Promise<AjpConnection> {

@@ -1,9 +1,9 @@
 /**
  * The transport to one `ajp://host:port` member (mod_proxy_ajp's role): a pool of AJP/1.3
  * connections, an optional CPing/CPong check before each request, and one request/response cycle
- * per attempt. Failures are BackendErrors whose kinds drive the attempt loop as spec §4.1 says.
+ * per attempt. Failures are BackendErrors whose kinds drive the attempt loop as apache-semantics §4.1 says.
  *
- * Member settings used (MemberConfig, spec §7.2): host, port, max, ttl, acquire, disablereuse,
+ * Member settings used (MemberConfig, apache-semantics §7.2): host, port, max, ttl, acquire, disablereuse,
  * connectiontimeout (connect), timeout (I/O), keepalive, ping (CPing timeout), secret.
  * The route travels per request (BackendRequest.route → jvm_route).
  */
@@ -79,7 +79,7 @@ export class AjpConnector implements MemberConnector {
   /**
    * CPing before the request, CPong required within `ping` ms. Like mod_proxy_ajp, a failed check
    * gets one more chance on a brand-new connection (the first may just have been a stale pooled
-   * one); if that fails too the member is unresponsive: kind 'ping' (spec §4.1: error state and
+   * one); if that fails too the member is unresponsive: kind 'ping' (apache-semantics §4.1: error state and
    * failover, nothing was sent).
    */
   private async checkAlive(first: AjpConnection, signal: AbortSignal): Promise<AjpConnection> {

@@ -12,7 +12,7 @@
  *                          ours still due, nothing unread) — otherwise it is closed.
  *
  * Failures, in the BackendError kinds of proxy/connector.ts:
- * - no packet from the member for `timeout` ms while we wait for it → 'timeout' (spec §4.2);
+ * - no packet from the member for `timeout` ms while we wait for it → 'timeout' (apache-semantics §4.2);
  *   the clock stops while the member is waiting for us (client body data, or a slow client
  *   reading the response);
  * - a write to the member not drained within `timeout` ms → 'send-timeout';

@@ -1,8 +1,8 @@
 /**
- * The connection pool of one AJP member (mod_proxy's per-worker pool, spec §7.2):
+ * The connection pool of one AJP member (mod_proxy's per-worker pool, apache-semantics §7.2):
  * - at most `max` connections (idle + busy + being opened);
  * - a request that finds none free waits at most `acquire` ms for one (null: as long as it
- *   takes), then fails with kind 'acquire' (spec §4.1: member in error, failover);
+ *   takes), then fails with kind 'acquire' (apache-semantics §4.1: member in error, failover);
  * - an idle connection is closed after `ttl` ms (<= 0: kept until the container closes it);
  *   the most recently used idle connection is handed out first, so surplus ones age out;
  * - `disablereuse` is the caller's business: it just never gives a connection back.

@@ -1,7 +1,7 @@
 /**
  * One balancer (`<Proxy balancer://name>`, httpd's `proxy_balancer` and its shared state): its
  * members, the settings the balancer-manager may change at runtime, and those changes themselves
- * (spec §6), validated the way httpd validates them: an out-of-range value is ignored, not an error.
+ * (apache-semantics §6), validated the way httpd validates them: an out-of-range value is ignored, not an error.
  */
 import type { BalancerConfig, LbMethod, MemberConfig, StickySessionConfig } from '../config/types.js';
 import { atof, atoi, toCInt } from './cnum.js';
@@ -9,7 +9,7 @@ import { Flag } from './flags.js';
 import { isLbMethod, resetLbMethod } from './lbmethod.js';
 import { Member } from './member.js';
 
-/** Balancer settings the balancer-manager can change at runtime (spec §6). */
+/** Balancer settings the balancer-manager can change at runtime (apache-semantics §6). */
 export type BalancerSetting = 'stickysession' | 'lbmethod' | 'timeout' | 'maxattempts' | 'nofailover';
 
 /** A manager change httpd answers with 400 (adding a member: duplicate URL or no free slot). */
@@ -31,10 +31,10 @@ export class Balancer {
   /** `stickysession` at runtime; null = none. A `b_ss` of "|P" leaves an empty cookie name, which disables stickiness like httpd. */
   sticky: StickySessionConfig | null;
   lbmethod: LbMethod;
-  /** Wait for a usable member this long (ms); 0 = answer 503 at once (spec §3.1). */
+  /** Wait for a usable member this long (ms); 0 = answer 503 at once (apache-semantics §3.1). */
   timeout: number;
   nofailover: boolean;
-  /** Effective maxattempts and whether it is "set" (explicit, or the members−1 default with ≥2 members; spec §4.5). */
+  /** Effective maxattempts and whether it is "set" (explicit, or the members−1 default with ≥2 members; apache-semantics §4.5). */
   maxAttempts: number;
   maxAttemptsSet: boolean;
   /** The lbmethod changed: its reset runs at the next request's sync (need_reset, U:4405-4409). */
@@ -113,7 +113,7 @@ export class Balancer {
     this.needReset = false;
   }
 
-  // ---- balancer-manager changes (spec §6; B:1125-1378). Each returns whether it was applied. ----
+  // ---- balancer-manager changes (apache-semantics §6; B:1125-1378). Each returns whether it was applied. ----
 
   /**
    * `w_lf`: int(atof(value) × 100) must be 100..10000, else ignored. Then recalc_factors (B:697-716):
@@ -152,7 +152,7 @@ export class Balancer {
 
   /**
    * `b_max`: atoi(value) in 0..99, else ignored. httpd 2.4 stores the value but does not mark it set,
-   * so it has no effect on a balancer whose maxattempts was not set (spec §4.5).
+   * so it has no effect on a balancer whose maxattempts was not set (apache-semantics §4.5).
    */
   setMaxAttempts(value: string | number): boolean {
     const n = atoi(value);

@@ -1,7 +1,7 @@
 /**
  * C library number parsing as httpd's balancer-manager applies it to form values (`atoi`, `atof`,
  * `isspace`). The manager never rejects a malformed number: `atoi("2x")` is 2 and `atoi("x")` is 0,
- * and the range check that follows decides whether the value is used (spec §6). Reproducing that
+ * and the range check that follows decides whether the value is used (apache-semantics §6). Reproducing that
  * keeps a form post to stickyd doing what the same post does to Apache.
  */
 

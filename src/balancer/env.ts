@@ -1,5 +1,5 @@
 /**
- * The BALANCER_* environment variables (B:317, B:595, B:604-630; spec §2.7) that Apache exposes to
+ * The BALANCER_* environment variables (B:317, B:595, B:604-630; apache-semantics §2.7) that Apache exposes to
  * logs and headers, built from the choices of a request's attempts. httpd keeps them in the request's
  * environment table, so each attempt overwrites the NAME, WORKER and SESSION variables, a
  * ROUTE_CHANGED set by any attempt stays set, and a refused or unavailable attempt sets nothing and

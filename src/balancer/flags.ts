@@ -1,5 +1,5 @@
 /**
- * Member status flags (spec §5; httpd mod_proxy.h). The bit values and the manager's status names
+ * Member status flags (apache-semantics §5; httpd mod_proxy.h). The bit values and the manager's status names
  * are Apache's, so the balancer-manager and the JSON API show what an Apache operator knows.
  */
 

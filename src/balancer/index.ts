@@ -1,4 +1,4 @@
-// The balancer decision core (spec apache-balancer.md §1-§6): plain data, synchronous functions, injected clock.
+// The balancer decision core (apache-semantics §1-§6): plain data, synchronous functions, injected clock.
 export { Flag, isUsable, statusText, statusLetters, applyStatus, flagBit, StatusSyntaxError, SETTABLE_LETTERS } from './flags.js';
 export { Member, retry, lbfactorOf, MANAGER_FLAGS, type RuntimeSetting, type ManagerFlag } from './member.js';
 export { Balancer, ManagerError, balancerUrl, type BalancerSetting } from './balancer.js';

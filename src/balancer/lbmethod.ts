@@ -1,5 +1,5 @@
 /**
- * The load-balancing methods (lbmethod) and the member scan they share (spec §3). Each method is
+ * The load-balancing methods (lbmethod) and the member scan they share (apache-semantics §3). Each method is
  * an `is_best` test run over the candidates the scan offers, plus a `reset` for the balancer-manager's
  * lbmethod change. All of them are O(members × lbsets) per pick and allocate two short arrays.
  */
@@ -111,7 +111,7 @@ export function resetLbMethod(method: LbMethod, members: readonly Member[]): voi
 }
 
 /**
- * proxy_balancer_get_best_worker (U:1375-1490, spec §3.1) with the given lbmethod. Does not count
+ * proxy_balancer_get_best_worker (U:1375-1490, apache-semantics §3.1) with the given lbmethod. Does not count
  * `elected`; the caller does.
  *
  * lbsets are tried in order 0, 1, 2, … up to the highest lbset seen (empty ones included) until one

@@ -2,13 +2,13 @@
  * One balancer member (httpd's `proxy_worker` with its shared `proxy_worker_shared` state): the
  * settings from the configuration file plus the runtime state the balancer decisions read and write.
  * The object lives as long as the member's URL stays in its balancer, across reloads, so that a
- * request in flight during a reload still releases the `busy` count it took (design.md).
+ * request in flight during a reload still releases the `busy` count it took (docs/design.md).
  */
 import type { MemberConfig } from '../config/types.js';
 import { atoi } from './cnum.js';
 import { Flag, applyStatus, flagBit, isUsable } from './flags.js';
 
-/** Member settings the balancer-manager can change at runtime (spec §6). */
+/** Member settings the balancer-manager can change at runtime (apache-semantics §6). */
 export type RuntimeSetting = 'route' | 'redirect' | 'loadfactor' | 'lbset' | 'status';
 
 /** The flags the manager may set or clear: `w_status_I` … `w_status_C` (B:1125-1231). Never E. */
@@ -27,7 +27,7 @@ export function lbfactorOf(loadfactor: number): number {
 }
 
 export class Member {
-  /** The normalized member URL: identity across reloads and BALANCER_WORKER_NAME (spec §2.7). */
+  /** The normalized member URL: identity across reloads and BALANCER_WORKER_NAME (apache-semantics §2.7). */
   readonly name: string;
   /** The file's settings (replaced on reload). */
   config: MemberConfig;
@@ -38,11 +38,11 @@ export class Member {
   lbset: number;
   /** Flag bits (flags.ts). */
   status: number;
-  /** byrequests/bybusyness credit (spec §3.2). */
+  /** byrequests/bybusyness credit (apache-semantics §3.2). */
   lbstatus = 0;
   /** Times this member was chosen (sticky or load-balanced). */
   elected = 0;
-  /** Requests in flight on this member (spec §3.3). */
+  /** Requests in flight on this member (apache-semantics §3.3). */
   busy = 0;
   /** Bytes sent to the member (request line, headers, body), for bytraffic. */
   transferred = 0;
@@ -133,7 +133,7 @@ function fitsRouteField(value: string): boolean {
 }
 
 /**
- * ap_proxy_retry_worker (U:2391-2423, spec §4.3): a member in error whose retry interval has passed
+ * ap_proxy_retry_worker (U:2391-2423, apache-semantics §4.3): a member in error whose retry interval has passed
  * (strictly: now > error_time + retry), or that has I, leaves the error state and counts a retry.
  * A stopped (S) member is never retried. Does nothing to a member without E.
  */

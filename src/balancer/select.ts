@@ -1,5 +1,5 @@
 /**
- * The balancer's per-request decisions (spec §1-§4): what httpd's proxy_balancer_pre_request and
+ * The balancer's per-request decisions (apache-semantics §1-§4): what httpd's proxy_balancer_pre_request and
  * post_request do, and the error bookkeeping of the attempt loop in proxy_handler. Pure and
  * synchronous; `now` is the caller's clock in milliseconds (a fractional, monotonic-enough clock such
  * as `performance.timeOrigin + performance.now()` keeps httpd's microsecond `now > error_time + retry`
@@ -49,7 +49,7 @@ export type Selection =
   | { kind: 'unavailable'; wait: PendingWait | null }; // no usable member; wait != null iff balancer timeout > 0 (§3.1)
 
 /**
- * force_recovery (B:414-448, spec §4.4), run at the start of every attempt: when every member is in
+ * force_recovery (B:414-448, apache-semantics §4.4), run at the start of every attempt: when every member is in
  * error (E alone counts; D, S or C members without E count as fine), retry them in order until one
  * recovers; if none does and forcerecovery is on, take every member out of error (retries++ each).
  */
@@ -67,7 +67,7 @@ export function forceRecovery(b: Balancer, now: number): void {
 }
 
 /**
- * pre_request (B:461-636, spec §1): force_recovery, need_reset, the sticky route (§2), the sticky
+ * pre_request (B:461-636, apache-semantics §1): force_recovery, need_reset, the sticky route (§2), the sticky
  * accounting (§2.6) or the lbmethod (§3), elected++ and busy++ on the chosen member. Call once per
  * attempt, with the same request; call releaseMember() for the chosen member when the request ends.
  */
@@ -114,7 +114,7 @@ export function preRequest(b: Balancer, req: StickyRequest, now: number): Select
 }
 
 /**
- * The sticky-hit accounting (B:503-530, spec §2.6): every usable member (any lbset, N/H/R included)
+ * The sticky-hit accounting (B:503-530, apache-semantics §2.6): every usable member (any lbset, N/H/R included)
  * earns its lbfactor, and the chosen one pays the total, so sticky traffic counts against the
  * member's byrequests share. No 2.4 lbmethod overrides this, so it runs for all three.
  */
@@ -162,7 +162,7 @@ export function connectSucceeded(m: Member): void {
 }
 
 /**
- * post_request (B:638-695, spec §4.1/§4.6), after the final attempt, for that attempt's member (not
+ * post_request (B:638-695, apache-semantics §4.1/§4.6), after the final attempt, for that attempt's member (not
  * when the final preRequest returned no member: httpd then skips post_request). `status` is the
  * status the client gets for that attempt: the backend's, or the one stickyd generated (502, 504,
  * 503, 500), because httpd puts its own error status in r->status before post_request; null when the

@@ -1,5 +1,5 @@
 /**
- * Sticky sessions (spec §2): where the session value comes from, which part of it is the route, and
+ * Sticky sessions (apache-semantics §2): where the session value comes from, which part of it is the route, and
  * which member a route names. The lookups copy httpd's C string handling on purpose, quirks included,
  * because clients and backends in the field depend on what Apache does with their URLs and cookies.
  */
@@ -25,7 +25,7 @@ function firstToken(s: string, delims: string): string | null {
 }
 
 /**
- * get_path_param (B:139-163, spec §2.2): the value of `name=` in the internal URL. The search is a
+ * get_path_param (B:139-163, apache-semantics §2.2): the value of `name=` in the internal URL. The search is a
  * plain substring search (so "xjsessionid=" matches "jsessionid"); an occurrence needs "=" and at
  * least one character after it. The value is the first strtok token over "?&" (";?&" with
  * scolonpathdelim), which skips leading delimiters and returns null when only delimiters follow.
@@ -48,7 +48,7 @@ export function pathParam(url: string, name: string, scolonpathdelim: boolean): 
 }
 
 /**
- * get_cookie_param (B:165-197, spec §2.2): the value of cookie `name` in the Cookie header. An
+ * get_cookie_param (B:165-197, apache-semantics §2.2): the value of cookie `name` in the Cookie header. An
  * occurrence counts at the start of the header or after ';', ',' or a blank; blanks may follow the
  * name; then "=" and at least one character. The value runs to the first ';', then is cut at the
  * first ','. No unquoting. As in httpd, after a rejected occurrence that passed the boundary test
@@ -89,7 +89,7 @@ export interface SessionRoute {
 }
 
 /**
- * The route a request asks for (B:272-305, spec §2.2-2.3): the URL parameter first; the cookie only
+ * The route a request asks for (B:272-305, apache-semantics §2.2-2.3): the URL parameter first; the cookie only
  * if the URL gave no value. A value without the separator yields no route at all, and a URL value
  * shadows the cookie even then. `internalUrl` is httpd's internal URL, `balancer://name/rest?query`.
  */
@@ -113,7 +113,7 @@ export function sessionRoute(
 }
 
 /**
- * find_route_worker (B:201-270, spec §2.4): the usable member whose route equals `route`. Regular
+ * find_route_worker (B:201-270, apache-semantics §2.4): the usable member whose route equals `route`. Regular
  * members are searched first, then hot standbys (H), each in configuration order; lbset plays no
  * part, and draining or spare members are found like any other. A matching member that is unusable
  * gets retry() and, if still unusable, its `redirect` route is looked up the same way. httpd starts

@@ -3,7 +3,7 @@
  * node's logical clock for replication messages: wall-clock ms, but strictly increasing per node
  * (sub-millisecond steps), so two changes in the same millisecond are still ordered. Stamps order
  * a node's own changes exactly; across nodes they are as good as the hosts' clock sync, which is
- * all Tomcat's state-transfer timestamp filter (spec §2.5) relies on, too.
+ * all Tomcat's state-transfer timestamp filter (cluster-semantics §2.5) relies on, too.
  */
 export interface Clock {
   now(): number;

@@ -1,7 +1,7 @@
 /** Errors of the cluster library: each says what happened and what the user can do about it. */
 
 /**
- * Tomcat's TooManyActiveSessionsException (spec §2.7): a new session was refused because this node
+ * Tomcat's TooManyActiveSessionsException (cluster-semantics §2.7): a new session was refused because this node
  * holds `maxActiveSessions` already. Replicated sessions still arrive; only local creation fails.
  */
 export class TooManyActiveSessionsError extends Error {

@@ -15,18 +15,25 @@
 import { createChannel } from './channel/index.js';
 import { ClusterNode } from './node.js';
 import { resolveNodeOptions, type ClusterNodeOptions } from './options.js';
+import { NoChannel } from './store/no-channel.js';
+import { RedisSessionManager } from './store/redis-manager.js';
 
 /**
  * Creates a cluster node and starts it: `node.ready` resolves once it is a member and has the
  * cluster's sessions. Throws ClusterOptionsError / ChannelConfigError for bad options.
  */
 export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
-  resolveNodeOptions(options); // fail fast on our options before any socket is opened
+  const resolved = resolveNodeOptions(options); // fail fast on our options before any socket is opened
+  if (resolved.store) {
+    // Redis is the shared state: no peers, so no channel; the manager talks to Redis.
+    const store = resolved.store;
+    return new ClusterNode(options, new NoChannel(options.jvmRoute), (ctx) => new RedisSessionManager({ ...ctx, store }));
+  }
   const logger = options.logger;
   const channel = createChannel({
     jvmRoute: options.jvmRoute,
-    receiver: options.receiver,
-    membership: options.membership,
+    receiver: options.receiver!,
+    membership: options.membership!,
     ...(options.domain !== undefined ? { domain: options.domain } : {}),
     ...(options.secret !== undefined ? { secret: options.secret } : {}),
     ...(options.sender !== undefined ? { sender: options.sender } : {}),
@@ -41,6 +48,9 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
 export { ClusterNode, type ClusterNodeStats } from './node.js';
 export { NODE_DEFAULTS, type ClusterNodeOptions, type SendMode } from './options.js';
 export { TooManyActiveSessionsError, ReplicationError, ClusterOptionsError } from './errors.js';
+export { SessionStoreUnavailableError } from './store/errors.js';
+export type { RedisStoreOptions } from './store/options.js';
+export type { RedisStoreStats } from './store/stats.js';
 export { AttributeNotSerializableError } from './session/attributes.js';
 export type { HttpSession } from './middleware/http-session.js';
 export type { ClusterRequest, Middleware, NextFunction } from './middleware/middleware.js';

@@ -11,6 +11,7 @@ import { createClock, type Clock } from './clock.js';
 import { BackupManager } from './managers/backup-manager.js';
 import { DeltaManager } from './managers/delta-manager.js';
 import type { ClusterManagerBase } from './managers/manager-base.js';
+import type { SessionManager } from './managers/manager.js';
 import type { ManagerStats } from './managers/stats.js';
 import { createCookieAdapter, type CookieAdapterOptions } from './middleware/express-session-adapter.js';
 import { createStore, type ExpressSessionModule, type ClusterStore } from './middleware/express-session-store.js';
@@ -18,11 +19,29 @@ import { createMiddleware, type ClusterRequest, type Middleware } from './middle
 import { resolveNodeOptions, type ClusterNodeOptions, type ResolvedNodeOptions } from './options.js';
 import { generateSessionId } from './session/id.js';
 import type { SessionInspection } from './session/session.js';
+import type { RedisStoreStats } from './store/stats.js';
 
 export interface ClusterNodeStats extends ManagerStats {
   jvmRoute: string;
   members: Array<{ route: string; host: string; port: number }>;
   channel: ChannelStats;
+  /** With `store: redis`: commands, errors, latency, the local cache's hits and misses, availability. */
+  store?: RedisStoreStats;
+}
+
+/**
+ * What a node drives: the request-side SessionManager plus the channel-facing hooks. DeltaManager
+ * and BackupManager (ClusterManagerBase) implement them; the Redis store's manager has no peers
+ * and implements them as no-ops (store/redis-manager.ts).
+ */
+export type NodeSessionManager = SessionManager &
+  Pick<ClusterManagerBase, 'receive' | 'answer' | 'memberAdded' | 'memberRemoved' | 'processExpires'>;
+
+export interface ManagerFactoryContext {
+  options: ResolvedNodeOptions;
+  clock: Clock;
+  logger: Logger;
+  random?: ClusterNodeOptions['random'];
 }
 
 /**
@@ -40,14 +59,15 @@ export class ClusterNode extends EventEmitter {
   readonly jvmRoute: string;
   readonly options: ResolvedNodeOptions;
   private readonly channel: Channel;
-  private readonly manager: ClusterManagerBase;
+  private readonly manager: NodeSessionManager;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly random: ClusterNodeOptions['random'];
   private stopping: Promise<void> | null = null;
   private middlewareFn: Middleware | null = null;
 
-  constructor(options: ClusterNodeOptions, channel: Channel) {
+  /** `createManager`: a manager other than DeltaManager/BackupManager (the Redis store's). */
+  constructor(options: ClusterNodeOptions, channel: Channel, createManager?: (ctx: ManagerFactoryContext) => NodeSessionManager) {
     super();
     this.options = resolveNodeOptions(options);
     this.jvmRoute = this.options.jvmRoute;
@@ -57,7 +77,9 @@ export class ClusterNode extends EventEmitter {
     const base = options.logger ?? pino({ name: 'stickyd-cluster', level: 'info' });
     this.log = base.child({ jvmRoute: this.jvmRoute, component: 'cluster' });
     const ctx = { channel, options: this.options, clock: this.clock, logger: this.log, random: this.random };
-    this.manager = this.options.manager === 'backup' ? new BackupManager(ctx) : new DeltaManager(ctx);
+    this.manager = createManager
+      ? createManager({ options: this.options, clock: this.clock, logger: this.log, ...(this.random ? { random: this.random } : {}) })
+      : this.options.manager === 'backup' ? new BackupManager(ctx) : new DeltaManager(ctx);
     for (const event of ['sessionCreated', 'sessionExpired', 'sessionChangedId', 'sessionPrimary', 'replicationFailed', 'stateTransferred']) {
       this.manager.on(event, (info: unknown) => this.emit(event, info));
     }

@@ -1,6 +1,6 @@
 /**
  * ClusterNodeOptions: what a backend passes to `createClusterNode`, with Tomcat's names and
- * defaults (spec §2.7 manager options, §2.1 send options, §2.4 ReplicationValve, §3.1 cookie). The
+ * defaults (cluster-semantics §2.7 manager options, §2.1 send options, §2.4 ReplicationValve, §3.1 cookie). The
  * channel's own options (membership, receiver, secret, sender, failureDetector, domain) are passed
  * through to it unchanged. `resolveNodeOptions` is the one place that applies defaults and rejects
  * bad input with an error that names the option.
@@ -11,17 +11,24 @@ import { ClusterOptionsError } from './errors.js';
 import { isValidCookieName, type SessionCookieOptions } from './session/cookie.js';
 import { compileFullMatch } from './session/filters.js';
 import { isValidRoute, type RandomSource } from './session/id.js';
+import { resolveRedisStoreOptions, type RedisStoreOptions, type ResolvedRedisStoreOptions } from './store/options.js';
 
-/** How a change reaches the peers (Tomcat's channelSendOptions / mapSendOptions, spec §2.1). */
+/** How a change reaches the peers (Tomcat's channelSendOptions / mapSendOptions, cluster-semantics §2.1). */
 export type SendMode = 'async' | 'ack' | 'sync';
 
 export interface ClusterNodeOptions {
   /** This node's route: every session id it creates ends in `.<jvmRoute>`; the proxy's member `route`. */
   jvmRoute: string;
-  /** Replication receiver (TCP) of this node. Use a concrete address, not 0.0.0.0. */
-  receiver: { address: string; port: number; maxFrameSize?: number };
-  /** How nodes find each other: a static list of receivers, or multicast heartbeats. */
-  membership: StaticMembershipOptions | MulticastMembershipOptions;
+  /** Replication receiver (TCP) of this node. Use a concrete address, not 0.0.0.0. Required unless `store` is set. */
+  receiver?: { address: string; port: number; maxFrameSize?: number };
+  /** How nodes find each other: a static list of receivers, or multicast heartbeats. Required unless `store` is set. */
+  membership?: StaticMembershipOptions | MulticastMembershipOptions;
+  /**
+   * Keep the sessions in Redis instead of replicating them between the nodes (store/options.ts):
+   * `{ type: 'redis', url }`, `{ type: 'redis', cluster: [...] }` or `{ type: 'redis', sentinel:
+   * { name, sentinels } }`. Then no `membership`, `receiver` or `manager`.
+   */
+  store?: RedisStoreOptions;
   /** Application/cluster name: nodes with another domain are ignored. Default "". */
   domain?: string;
   /** Shared secret authenticating every cluster frame (required for multicast and for members or a receiver beyond loopback). */
@@ -48,6 +55,7 @@ export interface ClusterNodeOptions {
   /**
    * What a request sees when its replication failed or timed out in 'ack'/'sync' mode: 'log' (default,
    * Tomcat: log, count, respond normally) or 'error' (respond 503 / pass a ReplicationError to next()).
+   * With `store` the default is 'error': a write Redis did not take is a lost change, not a late replica.
    */
   onReplicationFailure?: 'log' | 'error';
 
@@ -76,7 +84,7 @@ export interface ClusterNodeOptions {
 
   /** The session cookie: name `JSESSIONID`, path `/`, HttpOnly, Secure only on TLS requests, no SameSite. */
   cookie?: Partial<SessionCookieOptions>;
-  /** JvmRouteBinderValve (spec §3.2): take over sessions that arrive with another node's route. Default true. */
+  /** JvmRouteBinderValve (cluster-semantics §3.2): take over sessions that arrive with another node's route. Default true. */
   jvmRouteBinder?: boolean;
 
   /** pino logger of the host application (a child logger is made). Default: pino at 'info' on stdout. */
@@ -95,6 +103,8 @@ export interface ClusterNodeOptions {
 
 export interface ResolvedNodeOptions {
   jvmRoute: string;
+  /** The Redis store, or null for peer replication. */
+  store: ResolvedRedisStoreOptions | null;
   manager: 'delta' | 'backup';
   sendOptions: SendMode;
   syncTimeout: number;
@@ -153,8 +163,18 @@ export function resolveNodeOptions(o: ClusterNodeOptions): ResolvedNodeOptions {
   if (!isValidRoute(o.jvmRoute)) {
     fail(`jvmRoute must be 1-64 chars of letters, digits, '_', '-', '.', '~' (got ${JSON.stringify(o.jvmRoute)})`);
   }
+  const store = o.store === undefined ? null : resolveRedisStoreOptions(o.store);
+  if (store) {
+    // Redis is the shared state: options of peer replication would silently do nothing.
+    for (const key of ['membership', 'receiver', 'manager', 'maxActiveSessions'] as const) {
+      if (o[key] !== undefined) fail(`${key} has no meaning with store: redis (the sessions live in Redis); remove it`);
+    }
+  } else {
+    if (o.receiver === undefined) fail('receiver is required (or store: { type: \'redis\', ... })');
+    if (o.membership === undefined) fail('membership is required (or store: { type: \'redis\', ... })');
+  }
   const manager = oneOf(o.manager, 'manager', ['delta', 'backup'] as const, NODE_DEFAULTS.manager);
-  const sendOptions = oneOf(o.sendOptions, 'sendOptions', ['async', 'ack', 'sync'] as const, manager === 'backup' ? 'sync' : 'async');
+  const sendOptions = oneOf(o.sendOptions, 'sendOptions', ['async', 'ack', 'sync'] as const, store || manager === 'backup' ? 'sync' : 'async');
   const c = o.cookie ?? {};
   const cookie: SessionCookieOptions = {
     name: c.name ?? NODE_DEFAULTS.cookie.name,
@@ -174,10 +194,11 @@ export function resolveNodeOptions(o: ClusterNodeOptions): ResolvedNodeOptions {
   if (cookie.secure !== true && cookie.secure !== false && cookie.secure !== 'auto') fail(`cookie.secure must be true, false or 'auto'`);
   return {
     jvmRoute: o.jvmRoute,
+    store,
     manager,
     sendOptions,
     syncTimeout: num(o.syncTimeout, 'syncTimeout', NODE_DEFAULTS.syncTimeout, (n) => n > 0, 'a positive number of ms'),
-    onReplicationFailure: oneOf(o.onReplicationFailure, 'onReplicationFailure', ['log', 'error'] as const, 'log'),
+    onReplicationFailure: oneOf(o.onReplicationFailure, 'onReplicationFailure', ['log', 'error'] as const, store ? 'error' : 'log'),
     maxInactiveInterval: num(o.maxInactiveInterval, 'maxInactiveInterval', NODE_DEFAULTS.maxInactiveInterval, () => true, 'a number of seconds'),
     processExpiresFrequency: num(o.processExpiresFrequency, 'processExpiresFrequency', NODE_DEFAULTS.processExpiresFrequency, (n) => n >= 10, 'at least 10 ms'),
     maxActiveSessions: num(o.maxActiveSessions, 'maxActiveSessions', NODE_DEFAULTS.maxActiveSessions, (n) => Number.isInteger(n) && n >= -1, 'an integer ≥ -1'),

@@ -2,10 +2,15 @@
  * `stickyd check -c FILE`: validate a balancer file without starting anything (like
  * `apachectl configtest`). Prints `FILE: OK (...)` and exits 0, or every problem as
  * `FILE:LINE:COL: key.path: message` on stderr and exits 1.
+ *
+ * The files the balancer file names are checked too: certificates and keys (readable, the key
+ * belongs to the certificate, the chain in order, not expired), CA lists, OCSP responses.
+ * Warnings — a certificate that expires within 14 days, `verify: none` towards members — go to
+ * stderr as `FILE:LINE:COL: key.path: warning: message` and do not change the exit code.
  */
 import type { CommandModule } from 'yargs';
-import type { Config } from '../config/index.js';
-import { configOption, loadConfigOrReport } from './options.js';
+import { ConfigError, formatWarning, loadConfig, type Config } from '../config/index.js';
+import { configOption } from './options.js';
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -23,7 +28,17 @@ export const command: CommandModule = {
   builder: (y) => y.option('config', configOption),
   async handler(argv) {
     const file = String(argv.config);
-    const config = await loadConfigOrReport(file);
-    if (config !== null) console.log(summary(file, config));
+    let config: Config;
+    try {
+      config = await loadConfig(file);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      console.error(e.message);
+      for (const w of e.warnings) console.error(formatWarning(w));
+      process.exitCode = 1;
+      return;
+    }
+    for (const w of config.warnings) console.error(formatWarning(w));
+    console.log(summary(file, config));
   },
 };

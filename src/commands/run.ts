@@ -6,9 +6,10 @@
  * SIGTERM and SIGINT stop gracefully (in-flight requests get `server.gracefultimeout`) and exit 0.
  */
 import type { CommandModule } from 'yargs';
-import { ConfigError, loadConfig } from '../config/index.js';
+import { ConfigError, formatWarning, loadConfig } from '../config/index.js';
 import { listenerUrl, startDaemon } from '../daemon.js';
 import { createLogger, flushLogs } from '../log.js';
+import { pendingListenerFeatures } from '../tls/pending.js';
 import { configOption, loadConfigOrReport } from './options.js';
 
 export const command: CommandModule = {
@@ -18,7 +19,15 @@ export const command: CommandModule = {
   async handler(argv) {
     const config = await loadConfigOrReport(String(argv.config));
     if (config === null) return;
+    const pending = pendingListenerFeatures(config.listen);
+    if (pending !== null) {
+      console.error(`${config.file}: ${pending}`);
+      process.exitCode = 1;
+      return;
+    }
     const logger = createLogger(config.log);
+    // What is valid but deserves attention (certificates about to expire, verify: none), at every start and reload.
+    for (const w of config.warnings) logger.warn(formatWarning(w));
     let daemon;
     try {
       daemon = await startDaemon(config, { logger });
@@ -34,6 +43,9 @@ export const command: CommandModule = {
         logger.info(`SIGHUP: reloading ${config.file}`);
         try {
           const next = await loadConfig(config.file);
+          const refused = pendingListenerFeatures(next.listen);
+          if (refused !== null) throw new Error(refused);
+          for (const w of next.warnings) logger.warn(formatWarning(w));
           await daemon.reload(next);
           logger.info(`reloaded ${config.file}`);
         } catch (e) {

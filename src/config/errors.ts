@@ -23,14 +23,26 @@ export function formatProblem(p: ConfigProblem): string {
   return p.path ? `${where}: ${p.path}: ${p.message}` : `${where}: ${p.message}`;
 }
 
+/** A warning (Config.warnings) as one line: `FILE:LINE:COL: path: warning: message`. */
+export function formatWarning(p: ConfigProblem): string {
+  return formatProblem({ ...p, message: `warning: ${p.message}` });
+}
+
+function byPosition(list: ConfigProblem[]): ConfigProblem[] {
+  return [...list].sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
 /** Thrown by parseConfig/loadConfig; `message` lists every problem, one per line, in file order. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly problems: ConfigProblem[];
+  /** Warnings found next to the problems (a certificate about to expire ...), in file order. */
+  readonly warnings: ConfigProblem[];
 
-  constructor(problems: ConfigProblem[]) {
-    const sorted = [...problems].sort((a, b) => a.line - b.line || a.col - b.col);
+  constructor(problems: ConfigProblem[], warnings: ConfigProblem[] = []) {
+    const sorted = byPosition(problems);
     super(sorted.map(formatProblem).join('\n'));
     this.problems = sorted;
+    this.warnings = byPosition(warnings);
   }
 }

@@ -4,7 +4,7 @@
  * README's key reference.
  */
 export type * from './types.js';
-export { ConfigError, formatProblem, type ConfigProblem } from './errors.js';
+export { ConfigError, formatProblem, formatWarning, type ConfigProblem } from './errors.js';
 export { loadConfig, parseConfig } from './load.js';
 export { renderApacheMapping, renderKeyReference, renderReadmeKeySection, withReadmeKeySection } from './reference.js';
 export { jsonSchema, renderJsonSchema } from './json-schema.js';

@@ -198,7 +198,7 @@ export function lengthProblem(v: string, max: number): string | null {
   return `must be at most ${max} characters long (got ${bytes}${bytes === v.length ? '' : ' bytes in UTF-8'})`;
 }
 
-/** YAML booleans and Apache's On/Off, case-insensitive (spec §7). */
+/** YAML booleans and Apache's On/Off, case-insensitive (apache-semantics §7). */
 export function bool(): ValueType<boolean> {
   return scalar({
     expected: 'true/false or On/Off',

@@ -8,13 +8,15 @@
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { defaultsOf, INVALID, type Invalid, type ValueType } from './kinds.js';
 import { Reader } from './reader.js';
-import { balancerSchema, configSchema, memberSchema, type ProxyTarget } from './schema.js';
+import { balancerSchema, compressionSchema, configSchema, memberSchema, type ProxyTarget } from './schema.js';
 import { didYouMean } from './suggest.js';
-import type { BalancerConfig, Config, CookieRewrite, ListenConfig, MemberConfig, ProxyPassRule, ReverseRule } from './types.js';
+import { TlsResolver } from './tls.js';
+import type { BalancerConfig, CompressionConfig, Config, CookieRewrite, ListenConfig, MemberConfig, MemberTlsConfig, ProxyPassRule, ReverseRule } from './types.js';
 import type { MemberAddress } from './url.js';
 
 type Value<V> = V extends ValueType<infer T> ? Exclude<T, Invalid> : never;
@@ -53,7 +55,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   r.problems.push(...syntax);
   const raw = configSchema.read(r.resolve(doc.contents), '', 0, r);
   const config = raw === INVALID ? null : build(raw, path.resolve(file), r);
-  if (r.problems.length > 0 || !config) throw new ConfigError(r.problems);
+  if (r.problems.length > 0 || !config) throw new ConfigError(r.problems, r.warnings);
+  config.warnings.sort((a, b) => a.line - b.line || a.col - b.col);
   return config;
 }
 
@@ -78,8 +81,13 @@ function flowHint(line: string): string {
 }
 
 function build(raw: RawConfig, file: string, r: Reader): Config {
-  const listen = valid(raw.listen);
+  const tls = new TlsResolver(r, path.dirname(file));
+  const listen = listeners(raw.listen, tls, r);
   checkListeners(listen, raw.admin, r);
+  // proxy.tls has every key (with its defaults), so it resolves on its own.
+  const proxyTls = tls.memberTls(null, raw.proxy.tls, 'proxy.tls');
+  const tlsUsers = new Map<MemberTlsConfig, { at: string; members: string[] }>();
+  if (proxyTls !== null) tlsUsers.set(proxyTls, { at: 'proxy.tls', members: [] });
 
   const balancers: BalancerConfig[] = [];
   const byName = new Map<string, BalancerConfig>();
@@ -92,11 +100,17 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
     if (first !== undefined) r.reportAt(at, `balancer "${name}" is already defined as "${first}" (balancer names are case-insensitive, as in Apache)`, true);
     else declared.set(name, written);
     if (rawBalancer === INVALID || first !== undefined) continue;
-    const balancer = buildBalancer(name, at, rawBalancer, raw.proxy.timeout, r);
+    let balancerTls = proxyTls;
+    if (rawBalancer.tls !== null && proxyTls !== null) {
+      balancerTls = tls.memberTls(proxyTls, rawBalancer.tls, `${at}.tls`);
+      if (balancerTls !== null) tlsUsers.set(balancerTls, { at: `${at}.tls`, members: [] });
+    }
+    const balancer = buildBalancer(name, at, rawBalancer, raw.proxy.timeout, r, balancerTls);
     balancers.push(balancer);
     byName.set(name, balancer);
   }
 
+  const compression = compressionOf(raw.compression, r);
   const proxypass: ProxyPassRule[] = [];
   const derivedReverse: ReverseRule[] = [];
   const derivedCookiePath: CookieRewrite[] = [];
@@ -105,7 +119,7 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
     const at = `proxypass[${i}]`;
     const target = rule.url;
     if (target.kind === 'exclude') {
-      // `ProxyPass /path !` proxies nothing, so there is nothing to reverse-map (spec §8).
+      // `ProxyPass /path !` proxies nothing, so there is nothing to reverse-map (apache-semantics §8).
       if (rule.reverse) r.reportAt(`${at}.reverse`, 'an excluded path ("!") has no backend to reverse-map; remove reverse');
       if (rule.cookiepath !== null) r.reportAt(`${at}.cookiepath`, 'an excluded path ("!") has no backend cookies to rewrite; remove cookiepath');
       proxypass.push({ path: rule.path, exclude: true, balancer: '', backendpath: '', url: '!' });
@@ -116,9 +130,12 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
       if (!declared.has(target.name)) reportUnknownBalancer(`${at}.url`, target.name, declared, r);
       balancer = target.name;
     } else {
-      balancer = implicitBalancer(target.member, raw.proxy.timeout, balancers, byName).name;
+      balancer = implicitBalancer(target.member, raw.proxy.timeout, balancers, byName, proxyTls).name;
     }
-    proxypass.push({ path: rule.path, exclude: false, balancer, backendpath: target.path, url: target.written });
+    const ruleCompression = rule.compression === null ? compression : rule.compression ? compression ?? defaultCompression() : null;
+    const entry: ProxyPassRule = { path: rule.path, exclude: false, balancer, backendpath: target.path, url: target.written };
+    if (ruleCompression !== null) entry.compression = ruleCompression;
+    proxypass.push(entry);
     if (rule.reverse) derivedReverse.push(reverseOf(rule.path, target));
     if (typeof rule.cookiepath === 'string') derivedCookiePath.push({ internal: rule.cookiepath, public: rule.path });
     else if (rule.cookiepath !== null) derivedCookiePath.push({ internal: rule.cookiepath.internal, public: rule.cookiepath.public });
@@ -135,27 +152,94 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
     }
   });
 
+  warnUnverified(balancers, tlsUsers, r);
+
   return {
     file,
     listen,
     server: raw.server,
-    proxy: raw.proxy,
+    proxy: { preservehost: raw.proxy.preservehost, addheaders: raw.proxy.addheaders, timeout: raw.proxy.timeout },
     balancers,
     proxypass,
-    // Explicit entries first, then the ones derived from `reverse: true` rules (types.ts, spec §8: first match wins).
+    // Explicit entries first, then the ones derived from `reverse: true` rules (types.ts, apache-semantics §8: first match wins).
     proxypassreverse: [...proxypassreverse, ...derivedReverse],
     cookiepath: [...valid(raw.cookiepath), ...derivedCookiePath],
     cookiedomain: valid(raw.cookiedomain),
-    admin: raw.admin,
+    admin: raw.admin && { ...raw.admin, allowedhosts: valid(raw.admin.allowedhosts) },
     log: raw.log,
+    compression,
+    warnings: r.warnings,
   };
+}
+
+/**
+ * The listeners, with `protocols` checked against `tls` (h2 is negotiated by ALPN inside TLS, h2c
+ * is HTTP/2 over plain TCP) and the TLS files loaded.
+ */
+function listeners(raw: RawConfig['listen'], tls: TlsResolver, r: Reader): ListenConfig[] {
+  const out: ListenConfig[] = [];
+  raw.forEach((l, i) => {
+    if (l === INVALID) return;
+    const at = `listen[${i}]`;
+    const protocols = valid(l.protocols);
+    protocols.forEach((p, j) => {
+      if (protocols.indexOf(p) !== j) r.reportAt(`${at}.protocols[${j}]`, `"${p}" is listed twice`);
+      if (p === 'h2' && l.tls === null) r.reportAt(`${at}.protocols[${j}]`, 'h2 is negotiated inside TLS (ALPN): give this listener a tls section, or use h2c for HTTP/2 without TLS');
+      if (p === 'h2c' && l.tls !== null) r.reportAt(`${at}.protocols[${j}]`, 'h2c is HTTP/2 without TLS; on a TLS listener write h2');
+    });
+    const listener: ListenConfig = { address: l.address, port: l.port };
+    // Defaults are left out, so that a plain HTTP/1.1 listener stays { address, port }.
+    if (protocols.length !== 1 || protocols[0] !== 'http/1.1') listener.protocols = protocols;
+    if (l.tls !== null) {
+      const listenerTls = tls.listener(`${at}.tls`, l.tls);
+      if (listenerTls !== null) listener.tls = listenerTls;
+    }
+    out.push(listener);
+  });
+  return out;
+}
+
+function defaultCompression(): CompressionConfig {
+  return defaultsOf(compressionSchema)() as CompressionConfig;
+}
+
+/** `compression: On` is every key at its default; Off or absent is null. zstd needs Node.js ≥ 22.15. */
+function compressionOf(raw: RawConfig['compression'], r: Reader): CompressionConfig | null {
+  if (raw === null || raw === false) return null;
+  if (raw === true) return defaultCompression();
+  const algorithms = valid(raw.algorithms);
+  algorithms.forEach((a, i) => {
+    if (algorithms.indexOf(a) !== i) r.reportAt(`compression.algorithms[${i}]`, `"${a}" is listed twice`);
+    if (a === 'zstd' && typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress !== 'function') {
+      r.reportAt(`compression.algorithms[${i}]`, `zstd needs Node.js 22.15 or later (this is ${process.version}); use br and gzip`);
+    }
+  });
+  return { ...raw, algorithms: [...new Set(algorithms)], types: [...new Set(valid(raw.types))] };
+}
+
+/**
+ * `verify: none` towards a member is allowed but loud (anyone on the path to the member can pose
+ * as it): a warning at the key that says so, naming the members concerned.
+ */
+function warnUnverified(balancers: BalancerConfig[], users: Map<MemberTlsConfig, { at: string; members: string[] }>, r: Reader): void {
+  for (const b of balancers) {
+    for (const m of b.members) {
+      if (m.tls !== undefined) users.get(m.tls)?.members.push(m.url);
+    }
+  }
+  for (const [settings, { at, members }] of users) {
+    if (members.length === 0) continue;
+    if (settings.verify === 'none') {
+      r.warnAt(`${at}.verify`, `the certificates of ${members.join(', ')} are not verified (verify: none): anyone who can reach the path to ${members.length === 1 ? 'it' : 'them'} can pose as ${members.length === 1 ? 'it' : 'them'}`);
+    }
+  }
 }
 
 function valid<T>(items: Array<T | Invalid>): T[] {
   return items.filter((x): x is T => x !== INVALID);
 }
 
-function buildBalancer(name: string, at: string, b: RawBalancer, proxyTimeout: number, r: Reader): BalancerConfig {
+function buildBalancer(name: string, at: string, b: RawBalancer, proxyTimeout: number, r: Reader, tls: MemberTlsConfig | null): BalancerConfig {
   // `routecookie` without `stickysession` implies stickysession=<cookie name>: the Apache recipe
   // pairs `Header add Set-Cookie ROUTEID=...` with `ProxySet stickysession=ROUTEID`. With another
   // stickysession the cookie is still set but not read, which Apache allows as well.
@@ -179,9 +263,9 @@ function buildBalancer(name: string, at: string, b: RawBalancer, proxyTimeout: n
     // httpd's HTTP ping is an Expect: 100-continue probe; stickyd's HTTP connector (undici) cannot
     // send one, so the key is refused rather than silently ignored.
     if (m.ping !== 0 && m.url.scheme !== 'ajp') r.reportAt(`${mat}.ping`, `ping is supported for ajp:// members only (CPing/CPong); the HTTP 100-continue probe is not implemented (this member is ${m.url.scheme}://)`);
-    members.push(member(m, proxyTimeout));
+    members.push(member(m, proxyTimeout, tls));
   });
-  // A redirect must name a route of this balancer (spec §2.4: it is looked up like a session route).
+  // A redirect must name a route of this balancer (apache-semantics §2.4: it is looked up like a session route).
   // When a member could not be read its route is unknown, so the check would only mislead.
   if (b.members.every((m) => m !== INVALID)) {
     b.members.forEach((m, i) => {
@@ -208,15 +292,21 @@ function buildBalancer(name: string, at: string, b: RawBalancer, proxyTimeout: n
     nonce: b.nonce,
     growth: b.growth,
     routecookie: b.routecookie,
+    ...(tls !== null ? { membertls: tls } : {}),
     members,
   };
 }
 
-/** Member timeouts default to proxy.timeout (ProxyTimeout), connectiontimeout to timeout (spec §4.2). */
-function member(m: RawMember, proxyTimeout: number): MemberConfig {
+/**
+ * Member timeouts default to proxy.timeout (ProxyTimeout), connectiontimeout to timeout (apache-semantics §4.2);
+ * an https:// member gets its balancer's TLS settings.
+ */
+function member(m: RawMember, proxyTimeout: number, tls: MemberTlsConfig | null): MemberConfig {
   const { url: address, timeout, connectiontimeout, ...rest } = m;
   const io = timeout ?? proxyTimeout;
-  return { ...address, ...rest, timeout: io, connectiontimeout: connectiontimeout ?? io };
+  const out: MemberConfig = { ...address, ...rest, timeout: io, connectiontimeout: connectiontimeout ?? io };
+  if (address.scheme === 'https' && tls !== null) out.tls = tls;
+  return out;
 }
 
 /**
@@ -224,10 +314,10 @@ function member(m: RawMember, proxyTimeout: number): MemberConfig {
  * which we model as a one-member balancer named by the URL without path; no stickiness, and no
  * forcerecovery, so a dead direct backend answers 503 at once. Rules to the same host share it.
  */
-function implicitBalancer(address: MemberAddress, proxyTimeout: number, balancers: BalancerConfig[], byName: Map<string, BalancerConfig>): BalancerConfig {
+function implicitBalancer(address: MemberAddress, proxyTimeout: number, balancers: BalancerConfig[], byName: Map<string, BalancerConfig>, tls: MemberTlsConfig | null): BalancerConfig {
   const existing = byName.get(address.url);
   if (existing) return existing;
-  const defaults = defaultsOf(balancerSchema)();
+  const { tls: _tls, ...defaults } = defaultsOf(balancerSchema)();
   const memberDefaults = defaultsOf(memberSchema)();
   const balancer: BalancerConfig = {
     name: address.url,
@@ -236,7 +326,8 @@ function implicitBalancer(address: MemberAddress, proxyTimeout: number, balancer
     stickysession: null,
     forcerecovery: false,
     failonstatus: [],
-    members: [member({ ...memberDefaults, url: address }, proxyTimeout)],
+    ...(tls !== null ? { membertls: tls } : {}),
+    members: [member({ ...memberDefaults, url: address }, proxyTimeout, tls)],
   };
   balancers.push(balancer);
   byName.set(balancer.name, balancer);
@@ -264,7 +355,7 @@ function isWildcard(address: string): boolean {
 }
 
 /** Two listeners on one port collide when their addresses are equal or either is a wildcard. */
-function overlaps(a: ListenConfig, b: ListenConfig): boolean {
+function overlaps(a: { address: string; port: number }, b: { address: string; port: number }): boolean {
   return a.port === b.port && (a.address === b.address || isWildcard(a.address) || isWildcard(b.address));
 }
 

@@ -17,6 +17,8 @@ export interface Position {
 
 export class Reader {
   readonly problems: ConfigProblem[] = [];
+  /** What is valid but deserves attention (Config.warnings), with the same positions. */
+  readonly warnings: ConfigProblem[] = [];
   /** Where each key path's value starts (and, under `path#key`, where its key starts). */
   private readonly positions = new Map<string, number>();
 
@@ -44,6 +46,11 @@ export class Reader {
    */
   reportAt(path: string, message: string, atKey = false): void {
     this.report(path, this.offsetOf(path, atKey), message);
+  }
+
+  /** A warning about a key path read earlier, positioned like reportAt. */
+  warnAt(path: string, message: string): void {
+    this.warnings.push({ file: this.file, ...this.position(this.offsetOf(path)), path, message });
   }
 
   offsetOf(path: string, atKey = false): number {

@@ -4,7 +4,7 @@
  * config/stickyd.schema.json) and the key reference (reference.ts → README) are all driven by it,
  * so add or change a key here and nowhere else.
  *
- * Ranges and defaults are Apache's (spec §7, §8); where stickyd differs, the doc line says so.
+ * Ranges and defaults are Apache's (apache-semantics §7, §8); where stickyd differs, the doc line says so.
  */
 import net from 'node:net';
 import os from 'node:os';
@@ -29,10 +29,15 @@ import {
   section,
   str,
   withDefault,
+  type Invalid,
   type ValueType,
 } from './kinds.js';
-import type { StickySessionConfig } from './types.js';
+import { DEFAULT_CIPHERSUITE, REFUSED_VERSIONS, TLS_VERSIONS } from '../tls/protocols.js';
+import { DEFAULT_TICKET_ROTATION_MS } from '../tls/tickets.js';
+import type { CompressionAlgorithm, ListenProtocol, StickySessionConfig } from './types.js';
 import { parseBalancerUrl, parseDirectUrl, parseMemberUrl, normalizeReverseUrl, UrlError, type MemberAddress } from './url.js';
+import { MAX_ROUTE_BYTES, ROUTE_PATTERN, routeProblem } from './route.js';
+import { normalizeHostName } from './host-name.js';
 
 // ---------------------------------------------------------------------------------------------
 // Value types specific to this file
@@ -42,6 +47,11 @@ function ipAddress(): ValueType<string> {
     summary: 'IP address',
     check: (s) => (net.isIP(s) ? null : `must be an IP address such as 0.0.0.0, 127.0.0.1 or :: (got "${s}")`),
   });
+}
+
+/** A member `route` or `redirect`: the rule the balancer-manager and the API apply too (route.ts). */
+function routeText(): ValueType<string> {
+  return str({ summary: `text (≤ ${MAX_ROUTE_BYTES} chars)`, maxLength: MAX_ROUTE_BYTES, pattern: ROUTE_PATTERN, check: routeProblem });
 }
 
 /** Cookie names are RFC 6265 tokens. */
@@ -68,7 +78,7 @@ function urlPath(): ValueType<string> {
 }
 
 /**
- * `stickysession=C` or `C|P` (spec §2.1, `P:373-389`): cookie C, URL parameter P (= C when no `|`),
+ * `stickysession=C` or `C|P` (apache-semantics §2.1, `P:373-389`): cookie C, URL parameter P (= C when no `|`),
  * split at the first `|`; the whole value shorter than 64 characters (Apache truncates silently —
  * we refuse). Empty = no stickiness.
  */
@@ -95,7 +105,7 @@ function stickySession(): ValueType<StickySessionConfig | null> {
   });
 }
 
-/** `stickysessionsep`: one character, or Off (spec §2.1, `P:390-403`); YAML `false` also means Off. */
+/** `stickysessionsep`: one character, or Off (apache-semantics §2.1, `P:390-403`); YAML `false` also means Off. */
 function stickySessionSep(): ValueType<string | null> {
   return scalar({
     expected: 'one character or Off',
@@ -112,7 +122,7 @@ function stickySessionSep(): ValueType<string | null> {
 }
 
 /**
- * `nonce` (spec §6): `None` (any case) makes the manager read-only for the balancer and is stored
+ * `nonce` (apache-semantics §6): `None` (any case) makes the manager read-only for the balancer and is stored
  * as ""; otherwise the text, at most 36 characters (Apache's field holds a formatted UUID).
  */
 function nonce(): ValueType<string> {
@@ -131,7 +141,7 @@ function nonce(): ValueType<string> {
   });
 }
 
-/** `status` in Apache's flag syntax; checked by the same parser the balancer uses (spec §5). */
+/** `status` in Apache's flag syntax; checked by the same parser the balancer uses (apache-semantics §5). */
 function statusFlags(): ValueType<string> {
   return str({
     summary: 'flags, e.g. +H',
@@ -149,7 +159,7 @@ function statusFlags(): ValueType<string> {
 }
 
 /**
- * `loadfactor` (spec §7.2): a decimal, lbfactor = trunc(v × 100), which must lie in 100..10000 —
+ * `loadfactor` (apache-semantics §7.2): a decimal, lbfactor = trunc(v × 100), which must lie in 100..10000 —
  * the check Apache makes, so 100.005 is accepted (lbfactor 10000) and 0.999 refused.
  */
 function loadFactor(): ValueType<number> {
@@ -193,10 +203,10 @@ function statusCode(): ValueType<number> {
 function memberUrl(): ValueType<MemberAddress> {
   return scalar({
     expected: 'a member URL',
-    summary: 'http:// or ajp:// URL',
-    json: { type: 'string', pattern: '^([Hh][Tt][Tt][Pp]|[Aa][Jj][Pp])://' },
+    summary: 'http://, https:// or ajp:// URL',
+    json: { type: 'string', pattern: '^([Hh][Tt][Tt][Pp][Ss]?|[Aa][Jj][Pp])://' },
     parse(v) {
-      if (typeof v !== 'string') return new Reject(`expected a URL such as http://host:port or ajp://host:port (got ${describeValue(v)})`);
+      if (typeof v !== 'string') return new Reject(`expected a URL such as http://host:port, https://host or ajp://host:port (got ${describeValue(v)})`);
       try {
         return parseMemberUrl(v);
       } catch (e) {
@@ -216,12 +226,12 @@ export type ProxyTarget =
 
 function proxyTarget(): ValueType<ProxyTarget> {
   return scalar({
-    expected: '"!", balancer://name[/path] or an http:// or ajp:// URL',
+    expected: '"!", balancer://name[/path] or an http://, https:// or ajp:// URL',
     summary: '!, balancer://name/path or URL',
-    json: { type: 'string', pattern: '^(!|[Bb][Aa][Ll][Aa][Nn][Cc][Ee][Rr]://.+|([Hh][Tt][Tt][Pp]|[Aa][Jj][Pp])://.+)$' },
+    json: { type: 'string', pattern: '^(!|[Bb][Aa][Ll][Aa][Nn][Cc][Ee][Rr]://.+|([Hh][Tt][Tt][Pp][Ss]?|[Aa][Jj][Pp])://.+)$' },
     parse(v) {
       if (typeof v !== 'string' || v.trim() === '') {
-        return new Reject(`expected "!", balancer://name[/path] or an http:// or ajp:// URL (got ${describeValue(v)})`);
+        return new Reject(`expected "!", balancer://name[/path] or an http://, https:// or ajp:// URL (got ${describeValue(v)})`);
       }
       if (v.trim() === '!') return { kind: 'exclude' };
       try {
@@ -259,6 +269,62 @@ function reverseTarget(): ValueType<ReverseTarget> {
   });
 }
 
+/** The shortest admin token accepted: 16 characters, e.g. `openssl rand -hex 32` gives 64. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * `admin.token`: "" (no token; the loader allows that on loopback only), or a secret of at least
+ * MIN_TOKEN_LENGTH visible ASCII characters. White space around a token is almost always a mistake
+ * (a stray space or newline from an env file), and a token must survive being typed into an
+ * `Authorization` header or a browser's password prompt. `${VAR}` values are checked after
+ * expansion, like everything else. Messages never repeat the token.
+ */
+function adminToken(): ValueType<string> {
+  const hint = 'e.g. the output of `openssl rand -hex 32`, from the environment: token: ${STICKYD_ADMIN_TOKEN}';
+  return scalar({
+    expected: 'a secret token',
+    summary: `"" or ≥ ${MIN_TOKEN_LENGTH} visible ASCII chars`,
+    json: { type: 'string', pattern: `^([!-~]{${MIN_TOKEN_LENGTH},})?$` },
+    parse(v) {
+      if (v === null) return '';
+      if (typeof v !== 'string') return new Reject(`expected a secret token as text of at least ${MIN_TOKEN_LENGTH} characters (got a ${typeof v}; quote it to make it text)`);
+      if (v === '') return '';
+      const bad = /[^!-~]/.exec(v);
+      if (bad) {
+        const code = bad[0].codePointAt(0)!;
+        const what = /\s/.test(bad[0]) ? 'white space' : code < 0x20 || (code >= 0x7f && code <= 0x9f) ? 'a control character' : 'a non-ASCII character';
+        const where = bad.index === 0 ? 'at the start' : bad.index === v.length - 1 ? 'at the end' : `at position ${bad.index + 1}`;
+        return new Reject(`must be visible ASCII characters only, without white space (it has ${what} ${where})`);
+      }
+      if (v.length < MIN_TOKEN_LENGTH) return new Reject(`must be at least ${MIN_TOKEN_LENGTH} characters long, or it can be guessed (got ${v.length}); ${hint}`);
+      return v;
+    },
+  });
+}
+
+/**
+ * One entry of `admin.allowedhosts`: a host name or IP address as a browser would put it in the
+ * Host header, without scheme, port or path (any port is accepted), or `*` for any Host. Stored
+ * normalised (host-name.ts) so the listener compares like with like.
+ */
+function allowedHost(): ValueType<string> {
+  return scalar({
+    expected: 'a host name or IP address',
+    summary: 'host name, IP address or *',
+    json: { type: 'string', pattern: '^(\\*|[A-Za-z0-9._-]+|\\[?[0-9A-Fa-f:.]+\\]?)$' },
+    parse(v) {
+      if (typeof v !== 'string' || v === '') return new Reject(`expected a host name or IP address such as admin.example.com or 10.0.0.5 (got ${describeValue(v)})`);
+      if (v === '*') return v;
+      const bare = /^\[(.*)\]$/.exec(v)?.[1] ?? v;
+      const name = net.isIP(bare) || /^[A-Za-z0-9._-]+$/.test(v) ? normalizeHostName(bare) : null;
+      if (name === null || name === '') {
+        return new Reject(`"${v}" is not a host name or IP address: give the name alone, without scheme, port or path (any port is accepted), or "*" for any host`);
+      }
+      return name;
+    },
+  });
+}
+
 /** Balancer names go into `balancer://name` URLs, the manager and metrics labels. */
 const BALANCER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -268,12 +334,85 @@ function checkBalancerName(name: string): string | null {
   return null;
 }
 
+/** A file the daemon reads (certificates, keys, CA lists); relative to the balancer file's directory. */
+function filePath(): ValueType<string> {
+  return str({ summary: 'file path', minLength: 1 });
+}
+
+/** `SSLProtocol TLSv1.2 TLSv1.3`: a list of versions, never below TLSv1.2 (tls/protocols.ts). */
+function tlsProtocols(): ValueType<Array<(typeof TLS_VERSIONS)[number] | Invalid>> {
+  return list(oneOf(TLS_VERSIONS, { caseInsensitive: true, rejected: REFUSED_VERSIONS }), { minItems: 1, tooFew: 'name at least one protocol, e.g. [TLSv1.2, TLSv1.3]' });
+}
+
+/** `SSLCipherSuite`: checked against the protocol list by the loader (tls/protocols.ts). */
+function cipherSuite(): ValueType<string> {
+  return str({ summary: 'OpenSSL cipher list', minLength: 1 });
+}
+
+const PROTOCOLS: readonly ListenProtocol[] = ['h2', 'h2c', 'http/1.1'];
+
+/** A media type without parameters (`text/html`), or a whole type (`text/*`); lower-cased. */
+function mediaType(): ValueType<string> {
+  const token = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+  const shape = new RegExp(`^${token}/(${token}|\\*)$`);
+  return scalar({
+    expected: 'a media type such as text/html',
+    summary: 'media type',
+    json: { type: 'string', pattern: `^${token}/(${token}|\\*)$` },
+    parse(v) {
+      if (typeof v !== 'string') return new Reject(`expected a media type such as text/html (got ${describeValue(v)})`);
+      const t = v.trim().toLowerCase();
+      if (t.includes(';')) return new Reject(`write the media type without parameters (got "${v}"; parameters such as charset are ignored when matching)`);
+      if (!shape.test(t) || t.startsWith('*')) return new Reject(`expected a media type such as text/html or text/* (got "${v}")`);
+      return t;
+    },
+  });
+}
+
+const COMPRESSION_ALGORITHMS: readonly CompressionAlgorithm[] = ['br', 'gzip', 'zstd'];
+
+/** The types compressed by default: text formats browsers load (Debian's deflate.conf plus JSON and SVG). */
+export const DEFAULT_COMPRESSION_TYPES = [
+  'text/html',
+  'text/plain',
+  'text/css',
+  'text/xml',
+  'text/javascript',
+  'application/javascript',
+  'application/json',
+  'application/xml',
+  'application/rss+xml',
+  'application/atom+xml',
+  'image/svg+xml',
+];
+
 // ---------------------------------------------------------------------------------------------
 // The table
+
+/** One certificate of a TLS listener: its files (tls/certificate.ts loads and checks them). */
+const certificateKeys = {
+  certificatefile: required(filePath(), { doc: 'PEM server certificate, optionally followed by its chain (and its key)', apache: 'SSLCertificateFile' }),
+  certificatekeyfile: withDefault(nullable(filePath()), null, { defaultDoc: 'the key in certificatefile', doc: 'PEM private key (unencrypted) of the certificate', apache: 'SSLCertificateKeyFile' }),
+  certificatechainfile: withDefault(nullable(filePath()), null, { defaultDoc: 'none', doc: 'PEM intermediate certificates, issuer of the certificate first', apache: 'SSLCertificateChainFile' }),
+  staplingfile: withDefault(nullable(filePath()), null, { defaultDoc: 'none (no stapling)', doc: 'DER OCSP response for the certificate, stapled to handshakes (fetch it with openssl ocsp; reload with SIGHUP)', apache: 'SSLUseStapling (nginx ssl_stapling_file)' }),
+};
+
+export const listenCertificateSchema = section(certificateKeys);
+
+export const listenTlsSchema = section({
+  ...certificateKeys,
+  certificates: withDefault(list(listenCertificateSchema), [], { defaultDoc: 'none', doc: 'More certificates, chosen by SNI from their own names (SAN); no match gets the first one', apache: 'SSLCertificateFile in name-based <VirtualHost>s' }),
+  protocol: withDefault(tlsProtocols(), ['TLSv1.2', 'TLSv1.3'], { doc: 'TLS versions offered (TLSv1.2, TLSv1.3; never lower)', apache: 'SSLProtocol' }),
+  ciphersuite: withDefault(cipherSuite(), DEFAULT_CIPHERSUITE, { defaultDoc: 'TLSv1.3 suites, then ECDHE with AES-GCM/ChaCha20 (forward secrecy, AEAD only)', doc: 'Cipher suites in order of preference (OpenSSL names; TLS_… names are TLSv1.3 suites)', apache: 'SSLCipherSuite' }),
+  sessiontickets: withDefault(bool(), true, { doc: 'Session resumption with tickets (the key is rotated every ticketkeyrotation)', apache: 'SSLSessionTickets' }),
+  ticketkeyrotation: withDefault(duration({ min: 1000 }), DEFAULT_TICKET_ROTATION_MS, { doc: 'How often the session ticket key is replaced' }),
+});
 
 export const listenSchema = section({
   address: withDefault(ipAddress(), '0.0.0.0', { doc: 'IP address to bind; 0.0.0.0 = every IPv4 address, :: = every address', apache: 'Listen address:port' }),
   port: required(int(1, 65535), { doc: 'TCP port', apache: 'Listen [address:]port' }),
+  protocols: withDefault(list(oneOf(PROTOCOLS), { minItems: 1, tooFew: 'name at least one protocol, e.g. [http/1.1]' }), ['http/1.1'], { doc: 'Protocols offered, by preference: h2 (with tls, by ALPN), h2c (without tls), http/1.1 (checked now; h2 and h2c are served by a later version: run refuses them)', apache: 'Protocols' }),
+  tls: withDefault(nullable(listenTlsSchema), null, { defaultDoc: 'none (plain HTTP)', doc: 'TLS on this listener (checked now, files included; served by a later version: run refuses it)', apache: 'SSLEngine on' }),
 });
 
 export const serverSchema = section({
@@ -287,16 +426,45 @@ export const serverSchema = section({
   gracefultimeout: withDefault(duration({ min: 0 }), 30_000, { doc: 'On SIGTERM/SIGINT: how long in-flight requests may take before connections are cut', apache: 'GracefulShutdownTimeout' }),
 });
 
+const VERIFY_REFUSED = {
+  optional: 'SSLProxyVerify optional verifies only what the member presents, and a member always presents a certificate: use require (or none)',
+  optional_no_ca: 'optional_no_ca accepts any issuer: use none to say so, or require with cacertificatefile',
+};
+
+/**
+ * TLS towards https:// members (mod_ssl's SSLProxy* directives). `proxy.tls` holds every key with
+ * its default; a balancer's `tls` may set any of them for its members (the <Proxy balancer://…>
+ * context of httpd 2.4.30+); a key it leaves out comes from proxy.tls.
+ */
+function memberTlsKeys(override: boolean) {
+  const def = <T>(name: string, type: ValueType<T>, value: T, meta: { doc: string; apache: string; defaultDoc?: string }) =>
+    override ? optional(type, { doc: meta.doc, apache: meta.apache, defaultDoc: `proxy.tls.${name}` }) : withDefault(type, value, meta);
+  return {
+    verify: def('verify', oneOf(['require', 'none'] as const, { caseInsensitive: true, rejected: VERIFY_REFUSED }), 'require', { doc: "Verify the member's certificate chain against the CAs (Apache's default is none); none is logged as a warning", apache: 'SSLProxyVerify' }),
+    cacertificatefile: def('cacertificatefile', nullable(filePath()), null, { defaultDoc: "node's built-in list of public CAs", doc: "PEM CA certificates that may issue members' certificates (replaces the built-in list)", apache: 'SSLProxyCACertificateFile' }),
+    checkpeername: def('checkpeername', bool(), true, { doc: "The member's certificate must name the host it is reached by (SAN, else CN; the client's Host with preservehost)", apache: 'SSLProxyCheckPeerName' }),
+    checkpeerexpire: def('checkpeerexpire', bool(), true, { doc: "The member's certificate must be within its validity (also with verify: none)", apache: 'SSLProxyCheckPeerExpire' }),
+    machinecertificatefile: def('machinecertificatefile', nullable(filePath()), null, { defaultDoc: 'none', doc: 'PEM client certificate and its key, presented to members that ask (mutual TLS)', apache: 'SSLProxyMachineCertificateFile' }),
+    machinecertificatechainfile: def('machinecertificatechainfile', nullable(filePath()), null, { defaultDoc: 'none', doc: 'PEM chain of the client certificate', apache: 'SSLProxyMachineCertificateChainFile' }),
+    protocol: def('protocol', tlsProtocols(), ['TLSv1.2', 'TLSv1.3'], { doc: 'TLS versions offered to members', apache: 'SSLProxyProtocol' }),
+    ciphersuite: def('ciphersuite', nullable(cipherSuite()), null, { defaultDoc: "node's default", doc: 'Cipher suites offered to members (OpenSSL names)', apache: 'SSLProxyCipherSuite' }),
+  };
+}
+
+export const proxyTlsSchema = section(memberTlsKeys(false));
+export const balancerTlsSchema = section(memberTlsKeys(true));
+
 export const proxySchema = section({
   preservehost: withDefault(bool(), false, { doc: "Send the client's Host header to the member instead of the member's host:port", apache: 'ProxyPreserveHost' }),
   addheaders: withDefault(bool(), true, { doc: 'Append X-Forwarded-For, X-Forwarded-Host and X-Forwarded-Server', apache: 'ProxyAddHeaders' }),
   timeout: withDefault(duration({ min: 1 }), 60_000, { doc: 'Default member I/O timeout', apache: 'ProxyTimeout' }),
+  tls: withDefault(proxyTlsSchema, defaultsOf(proxyTlsSchema), { doc: 'TLS to https:// members', apache: 'SSLProxyEngine on' }),
 });
 
 export const memberSchema = section({
-  url: required(memberUrl(), { doc: 'http://host[:port][/path] or ajp://host[:port]; normalized (scheme and host lower-cased, default port and trailing slash dropped)', apache: 'BalancerMember URL' }),
-  route: withDefault(str({ maxLength: 63 }), '', { doc: 'Route: the text after the separator in the session id that selects this member (Tomcat jvmRoute)', apache: 'BalancerMember … route=' }),
-  redirect: withDefault(str({ maxLength: 63 }), '', { doc: "Route of the member that takes this member's sticky requests while it is unusable", apache: 'BalancerMember … redirect=' }),
+  url: required(memberUrl(), { doc: 'http://host[:port][/path], https://host[:port][/path] (TLS, see proxy.tls) or ajp://host[:port]; normalized (scheme and host lower-cased, default port and trailing slash dropped)', apache: 'BalancerMember URL' }),
+  route: withDefault(routeText(), '', { doc: 'Route: the text after the separator in the session id that selects this member (Tomcat jvmRoute)', apache: 'BalancerMember … route=' }),
+  redirect: withDefault(routeText(), '', { doc: "Route of the member that takes this member's sticky requests while it is unusable", apache: 'BalancerMember … redirect=' }),
   loadfactor: withDefault(loadFactor(), 1, { doc: 'Relative share of load-balanced requests; lbfactor = trunc(loadfactor × 100)', apache: 'BalancerMember … loadfactor=' }),
   lbset: withDefault(int(0, 99), 0, { doc: 'Member set; a higher set is used only when no member of a lower set is usable', apache: 'BalancerMember … lbset=' }),
   status: withDefault(statusFlags(), '', { doc: 'Initial status flags: +/- followed by letters of I N D S E H R C, e.g. "+H" (hot standby)', apache: 'BalancerMember … status=' }),
@@ -355,6 +523,7 @@ export const balancerSchema = section({
     apache: 'Header add Set-Cookie … env=BALANCER_ROUTE_CHANGED',
   }),
   members: required(list(memberSchema, { minItems: 1, tooFew: 'a balancer needs at least one member' }), { doc: 'The members, in order', apache: 'BalancerMember' }),
+  tls: withDefault(nullable(balancerTlsSchema), null, { defaultDoc: 'proxy.tls', doc: "TLS to this balancer's https:// members: any key of proxy.tls, overriding it", apache: 'SSLProxy* in <Proxy balancer://name>' }),
 });
 
 export const cookieRewriteSchema = section({
@@ -364,12 +533,17 @@ export const cookieRewriteSchema = section({
 
 export const proxyPassSchema = section({
   path: required(urlPath(), { doc: 'Public URL-path prefix', apache: 'ProxyPass <path>' }),
-  url: required(proxyTarget(), { doc: '"!" (do not proxy), balancer://name[/path], or http:// / ajp:// URL (an implicit one-member balancer)', apache: 'ProxyPass … <url>' }),
+  url: required(proxyTarget(), { doc: '"!" (do not proxy), balancer://name[/path], or an http://, https:// or ajp:// URL (an implicit one-member balancer)', apache: 'ProxyPass … <url>' }),
   reverse: withDefault(bool(), false, { doc: 'Also add ProxyPassReverse <path> <url> (after the proxypassreverse list)', apache: 'ProxyPassReverse <path> <url>' }),
   cookiepath: withDefault(nullable(either(urlPath(), cookieRewriteSchema)), null, {
     defaultDoc: 'none',
     doc: 'Backend cookie path to rewrite to this rule\'s path (or {internal, public})',
     apache: 'ProxyPassReverseCookiePath',
+  }),
+  compression: withDefault(nullable(bool()), null, {
+    defaultDoc: 'as the top-level compression',
+    doc: "Off: never compress this rule's responses; On: compress them with the top-level settings (their defaults when compression is not set)",
+    apache: 'AddOutputFilterByType / SetEnv no-gzip in <Location>',
   }),
 });
 
@@ -381,8 +555,21 @@ export const reverseSchema = section({
 export const adminSchema = section({
   address: withDefault(ipAddress(), '127.0.0.1', { doc: 'IP address of the admin listener (balancer-manager, JSON API, metrics, health)' }),
   port: withDefault(int(1, 65535), 8052, { doc: 'TCP port of the admin listener' }),
-  token: withDefault(str(), '', { doc: 'Bearer token for the JSON API and manager changes; "" = none (only on a loopback address)', apache: 'Require (on <Location /balancer-manager>)' }),
+  token: withDefault(adminToken(), '', { doc: `Secret for the JSON API, metrics and the manager (Bearer, or the Basic password): at least ${MIN_TOKEN_LENGTH} visible ASCII characters; "" = none (only on a loopback address)`, apache: 'Require (on <Location /balancer-manager>)' }),
   readonly: withDefault(bool(), false, { doc: 'The manager and the API refuse changes' }),
+  allowedhosts: withDefault(list(allowedHost()), [], {
+    defaultDoc: "none: the listener's address (any IP address on 0.0.0.0 / ::), localhost on loopback, server.servername",
+    doc: 'More Host names the admin listener answers to; other names get 421 (DNS rebinding guard); "*" = any',
+  }),
+});
+
+export const compressionSchema = section({
+  algorithms: withDefault(list(oneOf(COMPRESSION_ALGORITHMS), { minItems: 1, tooFew: 'name at least one algorithm, e.g. [br, gzip]' }), ['br', 'gzip'], { doc: 'Content codings offered, in order of preference (breaks ties between equal q-values); zstd needs Node.js ≥ 22.15', apache: 'AddOutputFilterByType BROTLI_COMPRESS / DEFLATE' }),
+  types: withDefault(list(mediaType(), { minItems: 1, tooFew: 'name at least one media type' }), DEFAULT_COMPRESSION_TYPES, { doc: 'Media types compressed (matched without parameters; type/* for a whole type)', apache: 'AddOutputFilterByType … <types>' }),
+  minlength: withDefault(int(0), 1024, { doc: 'Responses whose Content-Length is smaller are sent uncompressed (without Content-Length: compressed)' }),
+  gziplevel: withDefault(int(1, 9), 4, { doc: 'gzip level: 1 fastest … 9 smallest', apache: 'DeflateCompressionLevel' }),
+  brotliquality: withDefault(int(0, 11), 4, { doc: 'Brotli quality: 0 fastest … 11 smallest', apache: 'BrotliCompressionQuality' }),
+  zstdlevel: withDefault(int(1, 19), 3, { doc: 'zstd level: 1 fastest … 19 smallest' }),
 });
 
 export const logSchema = section({
@@ -402,6 +589,11 @@ export const configSchema = section(
     cookiedomain: withDefault(list(cookieRewriteSchema), [], { doc: 'Set-Cookie Domain rewriting, in order', apache: 'ProxyPassReverseCookieDomain' }),
     admin: withDefault(nullable(adminSchema), null, { defaultDoc: 'off', doc: 'Admin listener: balancer-manager, JSON API, metrics, health', apache: '<Location /balancer-manager>' }),
     log: withDefault(logSchema, defaultsOf(logSchema), { doc: 'Logging' }),
+    compression: withDefault(nullable(either(bool(), compressionSchema)), null, {
+      defaultDoc: 'off',
+      doc: 'Compress responses for clients that accept it (On = every key at its default)',
+      apache: 'AddOutputFilterByType DEFLATE / BROTLI_COMPRESS',
+    }),
   },
   'a balancer file (a mapping)',
 );

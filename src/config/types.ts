@@ -8,6 +8,12 @@
  * documented in README.md and described by config/stickyd.schema.json.
  */
 
+import type { LoadedCertificate } from '../tls/certificate.js';
+import type { TlsVersion } from '../tls/protocols.js';
+
+export type { LoadedCertificate } from '../tls/certificate.js';
+export type { TlsVersion } from '../tls/protocols.js';
+
 export interface Config {
   /** Absolute path of the file this was read from; SIGHUP reloads it. */
   file: string;
@@ -23,7 +29,7 @@ export interface Config {
   proxypass: ProxyPassRule[];
   /**
    * `ProxyPassReverse` entries in file order: the explicit `proxypassreverse:` list first, then one
-   * per `proxypass` rule with `reverse: true`. First match wins (spec §8).
+   * per `proxypass` rule with `reverse: true`. First match wins (apache-semantics §8).
    */
   proxypassreverse: ReverseRule[];
   /** `ProxyPassReverseCookiePath`, in order. */
@@ -33,12 +39,66 @@ export interface Config {
   /** The admin listener (balancer-manager, JSON API, metrics, health); null = off (the default). */
   admin: AdminConfig | null;
   log: LogConfig;
+  /**
+   * Response compression (mod_deflate / mod_brotli); null = off (the default, as in Apache).
+   * Each proxypass rule carries the settings that apply to it (ProxyPassRule.compression).
+   */
+  compression: CompressionConfig | null;
+  /**
+   * What is valid but deserves attention, with positions like problems: certificates that expire
+   * within 14 days, `verify: none` towards https:// members. `stickyd check` prints them, the
+   * daemon logs them at start and on every reload.
+   */
+  warnings: import('./errors.js').ConfigProblem[];
 }
+
+/** An ALPN protocol a listener offers (Apache `Protocols`). */
+export type ListenProtocol = 'h2' | 'h2c' | 'http/1.1';
 
 export interface ListenConfig {
   /** IP address to bind. */
   address: string;
   port: number;
+  /** `Protocols`: what the listener speaks, in order of preference; absent = ["http/1.1"] (the default). */
+  protocols?: ListenProtocol[];
+  /** TLS on this listener (mod_ssl's SSLEngine on); absent = plain HTTP (the default). */
+  tls?: ListenTlsConfig;
+}
+
+/** `listen[].tls`: the certificates, loaded and checked, and the protocol settings. */
+export interface ListenTlsConfig {
+  /**
+   * SSLCertificateFile/KeyFile/ChainFile, then each of `certificates`: the first is the default
+   * (no SNI, or no certificate names the host), the others are chosen by SNI from their names.
+   */
+  certificates: LoadedCertificate[];
+  /** `SSLProtocol`. Default [TLSv1.2, TLSv1.3]. */
+  protocol: TlsVersion[];
+  /** `SSLCipherSuite` (OpenSSL names, TLSv1.3 suites included). Default: tls/protocols.ts DEFAULT_CIPHERSUITE. */
+  ciphersuite: string;
+  /** `SSLSessionTickets`. Default true. */
+  sessiontickets: boolean;
+  /** How often the session ticket key is replaced, in ms. Default 1 h. */
+  ticketkeyrotation: number;
+}
+
+/** A content coding stickyd can apply to responses. */
+export type CompressionAlgorithm = 'br' | 'gzip' | 'zstd';
+
+/** `compression:`: AddOutputFilterByType DEFLATE / BROTLI_COMPRESS and their levels. */
+export interface CompressionConfig {
+  /** Codings offered, in stickyd's order of preference (it breaks ties between equal q-values). Default [br, gzip]. */
+  algorithms: CompressionAlgorithm[];
+  /** Media types compressed, lower-cased, without parameters; `type/*` covers a whole type. */
+  types: string[];
+  /** Responses whose Content-Length is below this are sent as they are. Default 1024. */
+  minlength: number;
+  /** `DeflateCompressionLevel` 1..9. */
+  gziplevel: number;
+  /** `BrotliCompressionQuality` 0..11. */
+  brotliquality: number;
+  /** zstd level 1..19. */
+  zstdlevel: number;
 }
 
 export interface ServerConfig {
@@ -135,6 +195,11 @@ export interface BalancerConfig {
   growth: number;
   /** Built-in Apache ROUTEID recipe; null = off (the default). */
   routecookie: RouteCookieConfig | null;
+  /**
+   * TLS an https:// member of this balancer gets (proxy.tls with the balancer's tls on top), also
+   * one the balancer-manager adds at run time; absent = node's defaults (verification on).
+   */
+  membertls?: MemberTlsConfig;
   members: MemberConfig[];
 }
 
@@ -146,11 +211,11 @@ export interface MemberConfig {
    * (Apache `U:2051-2062`). This is BALANCER_WORKER_NAME and the member's identity across reloads.
    */
   url: string;
-  /** `http` (mod_proxy_http) or `ajp` (mod_proxy_ajp, AJP/1.3). */
-  scheme: 'http' | 'ajp';
+  /** `http`, `https` (mod_proxy_http; https: TLS to the member) or `ajp` (mod_proxy_ajp, AJP/1.3). */
+  scheme: 'http' | 'https' | 'ajp';
   /** Host name or IP as written (IPv6 without brackets). */
   host: string;
-  /** Port, explicit or the scheme's default (80 for http, 8009 for ajp). */
+  /** Port, explicit or the scheme's default (80 for http, 443 for https, 8009 for ajp). */
   port: number;
   /** Path part of the URL without trailing slash ("" when none); requests are sent to basepath + rest. */
   basepath: string;
@@ -196,6 +261,35 @@ export interface MemberConfig {
   hcfails: number;
   /** `hcexpr`: null = status 2xx/3xx passes; else the expression text (see README). */
   hcexpr: string | null;
+  /**
+   * TLS towards an https:// member (SSLProxy*): proxy.tls with the balancer's tls on top, files
+   * loaded. Absent for http:// and ajp:// members, and for members added at run time through the
+   * balancer-manager (those get the defaults: verification against node's CA list).
+   */
+  tls?: MemberTlsConfig;
+}
+
+/** `proxy.tls` / `balancers.<name>.tls`, resolved for one https:// member. */
+export interface MemberTlsConfig {
+  /** `SSLProxyVerify`: require = the certificate chain must verify against the CAs. Default require. */
+  verify: 'require' | 'none';
+  /** `SSLProxyCACertificateFile` as written; null = node's built-in list of public CAs. */
+  cacertificatefile: string | null;
+  /** PEM text of cacertificatefile (null when unset). */
+  ca: string | null;
+  /** `SSLProxyCheckPeerName`: the certificate must name the host (SAN, else CN). Default true. */
+  checkpeername: boolean;
+  /** `SSLProxyCheckPeerExpire`: the certificate must be within its validity. Default true. */
+  checkpeerexpire: boolean;
+  /** `SSLProxyMachineCertificateFile` as written: the client certificate for mutual TLS; null = none. */
+  machinecertificatefile: string | null;
+  /** PEM of the client certificate and its chain, and of its key (null when unset). */
+  cert: string | null;
+  key: string | null;
+  /** `SSLProxyProtocol`. Default [TLSv1.2, TLSv1.3]. */
+  protocol: TlsVersion[];
+  /** `SSLProxyCipherSuite`; null = node's default. */
+  ciphersuite: string | null;
 }
 
 export interface ProxyPassRule {
@@ -209,6 +303,11 @@ export interface ProxyPassRule {
   backendpath: string;
   /** The rule's url as written (e.g. `balancer://cluster/myweb`); "!" when exclude. */
   url: string;
+  /**
+   * Compression of this rule's responses: the top-level settings, unless the rule turned it off
+   * or on; absent = off.
+   */
+  compression?: CompressionConfig;
 }
 
 export interface ReverseRule {
@@ -234,6 +333,12 @@ export interface AdminConfig {
   token: string;
   /** Manager and API refuse changes. Default false. */
   readonly: boolean;
+  /**
+   * Host names (normalised: lower-case, IPv6 in brackets) the listener answers to besides its own
+   * address, `localhost` on loopback and `server.servername`; `*` = any. Other Hosts get 421
+   * (admin/host.ts). Default none.
+   */
+  allowedhosts: string[];
 }
 
 export interface LogConfig {

@@ -1,14 +1,18 @@
 /**
- * Member URLs (`BalancerMember ajp://host:8009`) and the other URLs of the balancer file.
+ * Member URLs (`BalancerMember ajp://host:8009`, `https://host`) and the other URLs of the
+ * balancer file.
  *
- * Normalization follows Apache (spec §7.2, `U:2051-2062`): scheme and host lower-cased, the
+ * Normalization follows Apache (apache-semantics §7.2, `U:2051-2062`): scheme and host lower-cased, the
  * scheme's default port dropped; we also drop trailing slashes, because the request path is
  * appended to the member URL (`B:393-412`) and `http://h/base/` + `/x` must not give `//x`. The
  * normalized URL is BALANCER_WORKER_NAME and the member's identity across reloads.
  */
 import net from 'node:net';
 
-export type MemberScheme = 'http' | 'ajp';
+/** mod_proxy_http (http, https: TLS to the member) or mod_proxy_ajp. */
+export type MemberScheme = 'http' | 'https' | 'ajp';
+
+const MEMBER_SCHEMES: readonly MemberScheme[] = ['http', 'https', 'ajp'];
 
 export interface MemberAddress {
   /** Normalized URL, e.g. `ajp://192.168.55.229` or `http://[::1]:8080/app`. */
@@ -25,7 +29,7 @@ export class UrlError extends Error {
   override name = 'UrlError';
 }
 
-/** Default ports: 80 for mod_proxy_http, 8009 for mod_proxy_ajp (Tomcat's AJP connector). */
+/** Default ports: 80 and 443 for mod_proxy_http, 8009 for mod_proxy_ajp (Tomcat's AJP connector). */
 export const DEFAULT_PORT: Record<string, number> = { http: 80, https: 443, ajp: 8009 };
 
 // scheme://host[:port][/path] — no user info, query or fragment: none of them means anything for a member.
@@ -46,8 +50,7 @@ function split(text: string, schemes: readonly string[]): Parts {
   const [, rawScheme, rawHost, rawPort, path, rest] = m as unknown as [string, string, string, string | undefined, string, string];
   const scheme = rawScheme.toLowerCase();
   if (!schemes.includes(scheme)) {
-    if (scheme === 'https') throw new UrlError(`https:// members are not supported yet; use http:// or ajp:// (got "${text}")`);
-    throw new UrlError(`scheme must be ${schemes.map((s) => `${s}://`).join(' or ')} (got "${text}")`);
+    throw new UrlError(`scheme must be ${schemes.map((s) => `${s}://`).join(', ').replace(/, ([^,]*)$/, ' or $1')} (got "${text}")`);
   }
   if (rest) throw new UrlError(`a query or fragment is not allowed here (got "${text}")`);
   let host = rawHost.toLowerCase();
@@ -73,9 +76,9 @@ function authority(p: Parts): string {
   return p.port === DEFAULT_PORT[p.scheme] ? host : `${host}:${p.port}`;
 }
 
-/** A member URL: `http://` or `ajp://`, normalized. Throws UrlError with a message for the user. */
+/** A member URL: `http://`, `https://` or `ajp://`, normalized. Throws UrlError with a message for the user. */
 export function parseMemberUrl(text: string): MemberAddress {
-  const p = split(text.trim(), ['http', 'ajp']);
+  const p = split(text.trim(), MEMBER_SCHEMES);
   const basepath = p.path.replace(/\/+$/, '');
   return {
     url: `${p.scheme}://${authority(p)}${basepath}`,
@@ -91,7 +94,7 @@ export function parseMemberUrl(text: string): MemberAddress {
  * is the URL without its path, the path is kept as written (it is the backend path of the rule).
  */
 export function parseDirectUrl(text: string): { member: MemberAddress; path: string } {
-  const p = split(text.trim(), ['http', 'ajp']);
+  const p = split(text.trim(), MEMBER_SCHEMES);
   return {
     member: { url: `${p.scheme}://${authority(p)}`, scheme: p.scheme as MemberScheme, host: p.host, port: p.port, basepath: '' },
     path: p.path,

@@ -6,7 +6,8 @@
  * - `TCP` on an ajp:// member with `ping` set: a fresh AJP connection answers CPING with CPONG
  *   within `ping` (mod_proxy_hcheck's CPING method, which the balancer file has no hcmethod for).
  * - `OPTIONS`, `HEAD`, `GET`: a request for member URL + `hcuri` on a fresh connection, through the
- *   member's own protocol (HTTP, or an AJP Forward Request for ajp:// members), answered within
+ *   member's own protocol (HTTP, HTTP over TLS for https:// members with the same certificate
+ *   checks as traffic, or an AJP Forward Request for ajp:// members), answered within
  *   `timeout`; it passes when `hcexpr` holds, or without hcexpr when the status is 200..399
  *   (hc_check_http). Only GET reads a body, and only the first 64 KiB.
  *
@@ -96,9 +97,10 @@ export function checkPath(basepath: string, hcuri: string): string {
   return path === '' ? '/' : path;
 }
 
-function hostHeader(host: string, port: number): string {
-  const h = host.includes(':') ? `[${host}]` : host;
-  return port === 80 ? h : `${h}:${port}`;
+/** The Host of a check: the member's host, with its port unless it is the scheme's default. */
+function hostHeader(config: MemberConfig): string {
+  const h = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return config.port === (config.scheme === 'https' ? 443 : 80) ? h : `${h}:${config.port}`;
 }
 
 /** Reads at most `limit` bytes of a body stream, then stops it. */
@@ -133,7 +135,7 @@ export async function probeHttp(connector: MemberConnector, config: MemberConfig
     httpVersion: '1.1',
     path: checkPath(config.basepath, config.hcuri),
     headers: [
-      ['Host', hostHeader(config.host, config.port)],
+      ['Host', hostHeader(config)],
       ['User-Agent', 'stickyd-hcheck'],
     ],
     body: null,

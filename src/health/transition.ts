@@ -1,5 +1,5 @@
 /**
- * What one health-check result does to a member (spec §3.1, mod_proxy_hcheck hc_check): the
+ * What one health-check result does to a member (apache-semantics §3.1, mod_proxy_hcheck hc_check): the
  * decision alone, pure, so that it can be tested exhaustively without sockets.
  *
  * - A member that is failing (C or E set) counts consecutive passes; at `hcpasses` both C and E
@@ -7,7 +7,7 @@
  * - Any other member counts consecutive failures; each failure sets the error time, and at
  *   `hcfails` the member gets C, which makes it unusable like E (the hcheck gate). Failures never
  *   set E themselves.
- * - Counts are of consecutive results (spec §3.1): a result of the other kind starts the count
+ * - Counts are of consecutive results (apache-semantics §3.1): a result of the other kind starts the count
  *   again. (httpd's own counters are not reset in between; the spec, checked against its
  *   behaviour, states consecutive counts, and so do mod_proxy_hcheck's docs.)
  */

@@ -4,13 +4,14 @@
 import net from 'node:net';
 
 export type ListenResult =
-  | { ok: true; address: string; port: number }
+  | { ok: true; address: string; port: number; https: boolean }
   | { ok: false; reason: string; invalid: boolean };
 
 /**
  * A Listen directive's listener. Without an address httpd binds every address: 0.0.0.0 (and `*`
- * means the same). httpd gives port 443 the protocol https unless another one is named; stickyd
- * speaks plain HTTP, so such listeners are not converted.
+ * means the same). httpd gives port 443 the protocol https unless another one is named; the
+ * protocol is a label (accept filters, the default of virtual hosts): TLS is what SSLEngine on
+ * in a server of that port turns on (importer/tls.ts).
  */
 export function parseListen(args: string[]): ListenResult {
   if (args.length < 1 || args.length > 2) return { ok: false, invalid: true, reason: 'Listen takes [address:]port and an optional protocol' };
@@ -25,10 +26,10 @@ export function parseListen(args: string[]): ListenResult {
     return { ok: false, invalid: false, reason: `stickyd listens on IP addresses; "${address}" is a host name (write its address)` };
   }
   const protocol = args[1]?.toLowerCase() ?? (port === 443 ? 'https' : 'http');
-  if (protocol !== 'http') {
-    return { ok: false, invalid: false, reason: `protocol ${protocol}${args[1] ? '' : ' (httpd\'s default for port 443)'}: stickyd speaks plain HTTP; terminate TLS in front of it` };
+  if (protocol !== 'http' && protocol !== 'https') {
+    return { ok: false, invalid: false, reason: `protocol ${protocol}: stickyd speaks HTTP and HTTPS` };
   }
-  return { ok: true, address, port };
+  return { ok: true, address, port, https: protocol === 'https' };
 }
 
 /** The host part of a ServerName: httpd sends it (without scheme and port) as X-Forwarded-Server. */

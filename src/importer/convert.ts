@@ -4,7 +4,7 @@
  * rewrites, mod_proxy settings, and the balancers with their members. Every directive or
  * parameter that cannot be expressed becomes a diagnostic `FILE:LINE: Directive: why`.
  *
- * Apache semantics kept here (spec §7, §8; mod_proxy.c of httpd 2.4.62):
+ * Apache semantics kept here (apache-semantics §7, §8; mod_proxy.c of httpd 2.4.62):
  * - key=value words after a `balancer://` URL on ProxyPass are *balancer* parameters; after a
  *   direct URL they are parameters of that URL's worker.
  * - `BalancerMember` inside `<Proxy balancer://x>` belongs to x; outside, its first word names the
@@ -26,6 +26,8 @@ import { notConvertedReason, SILENT, SKIPPED_SECTIONS } from './reasons.js';
 import { parseRouteCookieHeader } from './route-cookie.js';
 import { hasWildcard } from './fnmatch.js';
 import { parseMemberUrl } from '../config/index.js';
+import { isCompressionDirective, readCompressionDirective, type CompressionReading } from './compression.js';
+import { isTlsDirective, readTlsDirective, type TlsReading } from './tls.js';
 import { ApacheValueError, atoi, onOff, timeoutParameter } from './values.js';
 
 interface LocationContext {
@@ -69,7 +71,7 @@ export class Converter {
   private readonly hc: HealthCheckDefinitions = { expressions: new Map(), templates: new Map() };
 
   constructor() {
-    this.drafts = { main: newScope(0, null), vhosts: [], listeners: [], balancers: new Map(), workers: new Map() };
+    this.drafts = { main: newScope(0, null), vhosts: [], listeners: [], balancers: new Map(), workers: new Map(), compression: { filters: [], levels: new Map() } };
   }
 
   convert(nodes: ApacheNode[]): Drafts {
@@ -170,6 +172,8 @@ export class Converter {
       if (lower === 'proxyhctemplate') this.proxyHcTemplate(d);
       return;
     }
+    if (isTlsDirective(lower)) return this.tlsDirective(d, lower, ctx);
+    if (isCompressionDirective(lower)) return this.compressionDirective(d, lower, ctx);
     switch (lower) {
       case 'listen':
         return this.listen(d, ctx);
@@ -195,7 +199,7 @@ export class Converter {
           return new Duration(n * 1000);
         });
       case 'timeout':
-        // The backend side of Timeout: members use it when ProxyTimeout is not set (spec §7.2).
+        // The backend side of Timeout: members use it when ProxyTimeout is not set (apache-semantics §7.2).
         return this.serverSetting(d, ctx, 'timeout', () => new Duration(atoi(d.args[0] ?? '') * 1000));
       case 'keepalivetimeout':
         return this.serverSetting(d, ctx, 'keepalivetimeout', () => {
@@ -266,7 +270,7 @@ export class Converter {
     }
     const result = parseListen(d.args);
     if (!result.ok) return this.warn(d.origin, d.name, result.invalid ? `invalid: ${result.reason}` : `not converted: ${result.reason}`);
-    this.drafts.listeners.push({ address: result.address, port: result.port, origin: d.origin });
+    this.drafts.listeners.push({ address: result.address, port: result.port, https: result.https, origin: d.origin });
   }
 
   private serverName(d: ApacheDirective, ctx: Context): void {
@@ -454,7 +458,7 @@ export class Converter {
   private balancer(name: string, origin: Origin): BalancerDraft {
     let b = this.drafts.balancers.get(name);
     if (!b) {
-      b = { name, origin, params: new Map(), members: [] };
+      b = { name, origin, params: new Map(), members: [], tls: new Map() };
       this.drafts.balancers.set(name, b);
     }
     return b;
@@ -579,6 +583,60 @@ export class Converter {
     if (!recipe) return this.warn(d.origin, d.name, `not converted: ${notConvertedReason(d.name)}`);
     if (recipe.dropped.length > 0) this.warn(d.origin, d.name, `cookie attributes not converted: ${recipe.dropped.join('; ')}`);
     ctx.scope.routeCookies.push({ recipe, origin: d.origin, scope: ctx.scope });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // mod_ssl, mod_http2 (importer/tls.ts), mod_deflate and mod_brotli (importer/compression.ts)
+
+  private tlsDirective(d: ApacheDirective, lower: string, ctx: Context): void {
+    this.noteEnvironmentReferences(d);
+    let reading: TlsReading;
+    try {
+      reading = readTlsDirective(d, lower);
+    } catch (err) {
+      if (!(err instanceof ApacheValueError)) throw err;
+      return this.warn(d.origin, d.name, `invalid: ${err.message}`);
+    }
+    if (reading.kind === 'silent') return;
+    if (reading.kind === 'skip') return this.warn(d.origin, d.name, `not converted: ${reading.message}`);
+    const setting: Setting = { value: reading.value, origin: d.origin, source: d.name, scope: ctx.scope };
+    const proxySide = reading.key.startsWith('proxy.');
+    if (proxySide && ctx.proxy?.kind === 'balancer') {
+      this.balancer(ctx.proxy.name, d.origin).tls.set(reading.key, setting);
+    } else if (ctx.proxy || ctx.location) {
+      const where = ctx.proxy ? '<Proxy> of a single worker' : (ctx.location?.directive ?? '');
+      return this.warn(d.origin, d.name, `not converted: stickyd takes ${d.name} per server${proxySide ? ' or in <Proxy balancer://name>' : ''}, not inside ${where}`);
+    } else {
+      ctx.scope.tls.set(reading.key, setting);
+    }
+    if (reading.note) this.warn(d.origin, d.name, reading.note);
+  }
+
+  private compressionDirective(d: ApacheDirective, lower: string, ctx: Context): void {
+    let reading: CompressionReading;
+    try {
+      reading = readCompressionDirective(d, lower);
+    } catch (err) {
+      if (!(err instanceof ApacheValueError)) throw err;
+      return this.warn(d.origin, d.name, `invalid: ${err.message}`);
+    }
+    switch (reading.kind) {
+      case 'silent':
+        return;
+      case 'skip':
+        return this.warn(d.origin, d.name, `not converted: ${reading.message}`);
+      case 'level':
+        this.drafts.compression.levels.set(reading.key, { value: reading.value, origin: d.origin, source: d.name, scope: ctx.scope });
+        return;
+      case 'filters':
+        if (reading.dropped.length > 0) this.warn(d.origin, d.name, `${reading.dropped.join(';')} not converted: stickyd compresses with DEFLATE (gzip) and BROTLI_COMPRESS (br) only`);
+        if (reading.algorithms.length === 0) return;
+        if (ctx.location || ctx.proxy) {
+          this.warn(d.origin, d.name, `converted for every path: stickyd compresses by type for all rules (a proxypass rule can say compression: off), not only inside ${ctx.location?.directive ?? '<Proxy>'}`);
+        }
+        this.drafts.compression.filters.push({ algorithms: reading.algorithms, types: reading.types, origin: d.origin });
+        return;
+    }
   }
 
   // -------------------------------------------------------------------------------------------

@@ -76,6 +76,11 @@ export interface Scope {
   cookiedomain: CookieDraft[];
   locationCookiedomain: CookieDraft[];
   routeCookies: RouteCookieDraft[];
+  /**
+   * mod_ssl / mod_http2 settings of this server (importer/tls.ts keys): the server side
+   * (`sslengine`, `certificatefile`, `protocols` …) and the proxy side with a `proxy.` prefix.
+   */
+  tls: Map<string, Setting>;
 }
 
 export function newScope(id: number, origin: Origin | null, addresses: string[] = []): Scope {
@@ -94,6 +99,7 @@ export function newScope(id: number, origin: Origin | null, addresses: string[] 
     cookiedomain: [],
     locationCookiedomain: [],
     routeCookies: [],
+    tls: new Map(),
   };
 }
 
@@ -115,6 +121,8 @@ export interface BalancerDraft {
   origin: Origin;
   params: Map<string, Setting>;
   members: MemberDraft[];
+  /** SSLProxy* inside <Proxy balancer://name>, keys with the `proxy.` prefix (importer/tls.ts). */
+  tls: Map<string, Setting>;
 }
 
 /** A direct worker (`ProxyPass /x http://host/...`) with parameters of its own. */
@@ -127,6 +135,16 @@ export interface WorkerDraft {
 export interface Listener {
   address: string;
   port: number;
+  /** `Listen … https` (or port 443 without a protocol): httpd's label; TLS comes from SSLEngine. */
+  https: boolean;
+  origin: Origin;
+}
+
+/** `AddOutputFilterByType DEFLATE|BROTLI_COMPRESS types…` wherever it was written. */
+export interface CompressionFilterDraft {
+  /** gzip / br, in the filter chain's order. */
+  algorithms: string[];
+  types: string[];
   origin: Origin;
 }
 
@@ -136,4 +154,5 @@ export interface Drafts {
   listeners: Listener[];
   balancers: Map<string, BalancerDraft>;
   workers: Map<string, WorkerDraft>;
+  compression: { filters: CompressionFilterDraft[]; levels: Map<string, Setting> };
 }

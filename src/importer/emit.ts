@@ -1,6 +1,6 @@
 /**
  * The merged configuration as the text of a balancer file: keys in the file's usual order, keys
- * left at their defaults left out (stickyd's defaults are httpd's, spec §7), short mappings
+ * left at their defaults left out (stickyd's defaults are httpd's, apache-semantics §7), short mappings
  * (listeners, rules, members) on one line each, as in config/stickyd.yaml.
  */
 import { Document, isMap, isScalar, isSeq, type Node } from 'yaml';
@@ -22,6 +22,7 @@ function plain(doc: YamlDocument): Record<string, unknown> {
         body.routecookie = { name, path, ...(domain !== null ? { domain } : {}), secure, httponly };
       }
       body.members = b.members;
+      if (b.tls) body.tls = b.tls;
       balancers[b.name] = body;
     }
     out.balancers = balancers;
@@ -30,6 +31,7 @@ function plain(doc: YamlDocument): Record<string, unknown> {
   if (doc.proxypassreverse.length > 0) out.proxypassreverse = doc.proxypassreverse;
   if (doc.cookiepath.length > 0) out.cookiepath = doc.cookiepath;
   if (doc.cookiedomain.length > 0) out.cookiedomain = doc.cookiedomain;
+  if (doc.compression) out.compression = doc.compression;
   return out;
 }
 
@@ -42,7 +44,8 @@ function flowItems(node: Node | null | undefined, key: string | null): void {
     node.flow = true;
   } else if (isSeq(node)) {
     for (const item of node.items) {
-      if (key !== null && ONE_LINE_ITEMS.has(key) && isMap(item)) item.flow = true;
+      // One line per item, unless it holds a mapping of its own (a listener's tls).
+      if (key !== null && ONE_LINE_ITEMS.has(key) && isMap(item) && !item.items.some((p) => isMap(p.value))) item.flow = true;
       flowItems(item as Node, null);
     }
   } else if (isMap(node)) {

@@ -24,31 +24,60 @@ import type { BalancerDraft, CookieDraft, Drafts, Listener, MemberDraft, Reverse
 import { Duration, type ParamValue } from './params.js';
 import type { RouteCookieRecipe } from './route-cookie.js';
 import { parseBalancerUrl, sameValue } from './convert.js';
+import { combineCipherSuites } from './tls.js';
 
-export type YamlValue = string | number | boolean | null | number[];
+export type YamlValue = string | number | boolean | null | number[] | string[];
+
+/** `listen[].tls` as written: the certificate files, more certificates, protocol settings. */
+export type YamlTls = Record<string, YamlValue | Array<Record<string, YamlValue>>>;
+
+export interface YamlListen {
+  address: string;
+  port: number;
+  protocols?: string[];
+  tls?: YamlTls;
+}
 
 export interface YamlBalancer {
   name: string;
   settings: Record<string, YamlValue>;
   routecookie: RouteCookieRecipe | null;
   members: Array<Record<string, YamlValue>>;
+  /** SSLProxy* of <Proxy balancer://name>, or null. */
+  tls?: Record<string, YamlValue> | null;
 }
 
 /** The balancer file to write, in the key order of the file. */
 export interface YamlDocument {
-  listen: Array<{ address: string; port: number }>;
+  listen: YamlListen[];
   server: Record<string, YamlValue>;
-  proxy: Record<string, YamlValue>;
+  proxy: Record<string, YamlValue | Record<string, YamlValue>>;
   balancers: YamlBalancer[];
   proxypass: Array<{ path: string; url: string }>;
   proxypassreverse: Array<{ path: string; url: string }>;
   cookiepath: Array<{ internal: string; public: string }>;
   cookiedomain: Array<{ internal: string; public: string }>;
+  /** AddOutputFilterByType DEFLATE/BROTLI_COMPRESS and the levels; null when none. */
+  compression?: Record<string, YamlValue> | null;
 }
 
 /** Key order of a balancer and a member in the balancer file (src/config/schema.ts). */
 const BALANCER_KEYS = ['stickysession', 'stickysessionsep', 'scolonpathdelim', 'lbmethod', 'maxattempts', 'nofailover', 'timeout', 'failonstatus', 'failontimeout', 'forcerecovery', 'nonce', 'growth'];
 const MEMBER_KEYS = ['route', 'redirect', 'loadfactor', 'lbset', 'status', 'retry', 'timeout', 'connectiontimeout', 'max', 'ttl', 'disablereuse', 'acquire', 'keepalive', 'ping', 'secret', 'hcmethod', 'hcuri', 'hcinterval', 'hcpasses', 'hcfails', 'hcexpr'];
+
+/** The directive of each proxy-side TLS key, for conflict messages. */
+const PROXY_DIRECTIVES: Record<string, string> = {
+  'proxy.verify': 'SSLProxyVerify',
+  'proxy.cacertificatefile': 'SSLProxyCACertificateFile',
+  'proxy.checkpeername': 'SSLProxyCheckPeerName',
+  'proxy.checkpeercn': 'SSLProxyCheckPeerCN',
+  'proxy.checkpeerexpire': 'SSLProxyCheckPeerExpire',
+  'proxy.machinecertificatefile': 'SSLProxyMachineCertificateFile',
+  'proxy.machinecertificatechainfile': 'SSLProxyMachineCertificateChainFile',
+  'proxy.protocol': 'SSLProxyProtocol',
+  'proxy.ciphersuite.ssl': 'SSLProxyCipherSuite',
+  'proxy.ciphersuite.tls13': 'SSLProxyCipherSuite TLSv1.3',
+};
 
 /** Balancer names stickyd accepts (src/config/schema.ts). */
 const BALANCER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -138,6 +167,8 @@ class Merger {
     doc.proxypassreverse = this.reverse();
     doc.cookiepath = this.cookies('cookiepath', 'locationCookiepath');
     doc.cookiedomain = this.cookies('cookiedomain', 'locationCookiedomain');
+    doc.compression = this.compression();
+    this.memberTlsNotes(doc);
     return doc;
   }
 
@@ -157,7 +188,165 @@ class Merger {
       this.warn({ file: this.mainFile, line: 1 }, 'Listen', 'no Listen directive was converted: stickyd will listen on 0.0.0.0:80 (httpd\'s usual "Listen 80"); change listen: if that is wrong');
       return [{ address: '0.0.0.0', port: 80 }];
     }
-    return kept.map((l) => ({ address: l.address, port: l.port }));
+    return kept.map((l) => this.withTls(l));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // TLS (importer/tls.ts): listeners, proxy.tls, balancers' tls
+
+  /** A TLS setting of a server: its own, else the main server's (httpd merges server configs). */
+  private tlsSetting(scope: Scope, key: string): Setting | undefined {
+    return scope.tls.get(key) ?? this.drafts.main.tls.get(key);
+  }
+
+  /** The servers that answer on a listener: the <VirtualHost>s whose addresses cover it, else the main server. */
+  private serversOf(l: Listener): Scope[] {
+    const covering = this.drafts.vhosts.filter((v) => v.addresses.some((a) => vhostCovers(a, l)));
+    return covering.length > 0 ? covering : [this.drafts.main];
+  }
+
+  /** A path as written; a relative one is noted (httpd reads it from ServerRoot, stickyd from the balancer file's directory). */
+  private filePath(s: Setting): string {
+    const file = s.value as string;
+    if (!file.startsWith('/')) this.warn(s.origin, s.source, `"${file}" is relative: httpd reads it from ServerRoot, stickyd from the balancer file's directory; write an absolute path if they differ`);
+    return file;
+  }
+
+  /** A listener with the TLS of the servers that turn SSLEngine on for it, and their Protocols. */
+  private withTls(l: Listener): YamlListen {
+    const out: YamlListen = { address: l.address, port: l.port };
+    const servers = this.serversOf(l);
+    const tlsServers = servers.filter((s) => this.tlsSetting(s, 'sslengine')?.value === true);
+    const usable = tlsServers.filter((s) => {
+      if (this.tlsSetting(s, 'certificatefile') !== undefined) return true;
+      const engine = this.tlsSetting(s, 'sslengine')!;
+      this.warn(engine.origin, engine.source, `not converted for ${l.address}:${l.port}: SSLEngine on without SSLCertificateFile (httpd would not start)`);
+      return false;
+    });
+    if (usable.length > 0) {
+      const first = usable[0]!;
+      const tls: YamlTls = {};
+      const files = (scope: Scope): Record<string, YamlValue> => {
+        const f: Record<string, YamlValue> = { certificatefile: this.filePath(this.tlsSetting(scope, 'certificatefile')!) };
+        for (const key of ['certificatekeyfile', 'certificatechainfile']) {
+          const s = this.tlsSetting(scope, key);
+          if (s) f[key] = this.filePath(s);
+        }
+        return f;
+      };
+      Object.assign(tls, files(first));
+      const more: Array<Record<string, YamlValue>> = [];
+      const seen = new Set([tls.certificatefile]);
+      for (const scope of usable.slice(1)) {
+        const f = files(scope);
+        if (seen.has(f.certificatefile)) continue;
+        seen.add(f.certificatefile);
+        more.push(f);
+      }
+      if (more.length > 0) tls.certificates = more;
+      const protocol = this.tlsSetting(first, 'protocol');
+      if (protocol) tls.protocol = protocol.value as string[];
+      const ciphers = combineCipherSuites(this.tlsSetting(first, 'ciphersuite.ssl')?.value as string | undefined, this.tlsSetting(first, 'ciphersuite.tls13')?.value as string | undefined);
+      if (ciphers !== null) tls.ciphersuite = ciphers;
+      const tickets = this.tlsSetting(first, 'sessiontickets');
+      if (tickets && tickets.value === false) tls.sessiontickets = false;
+      for (const scope of usable.slice(1)) {
+        for (const key of ['protocol', 'ciphersuite.ssl', 'ciphersuite.tls13', 'sessiontickets']) {
+          const a = this.tlsSetting(first, key);
+          const b = this.tlsSetting(scope, key);
+          if (b && (!a || !sameValue(a.value, b.value))) {
+            this.warn(b.origin, b.source, `not converted for ${l.address}:${l.port}: stickyd has one ${b.source} per listener and keeps ${a ? `${show(a.value)} from ${at(a.origin)}` : "stickyd's default"}`);
+          }
+        }
+      }
+      out.tls = tls;
+    } else if (l.https) {
+      this.warn(l.origin, 'Listen', `no server on ${l.address}:${l.port} has SSLEngine on, so httpd speaks plain HTTP there despite the https protocol, and so does stickyd`);
+    }
+    const protocols = this.tlsSetting(servers[0]!, 'protocols');
+    if (protocols) {
+      // httpd offers h2 only inside TLS and h2c only without it.
+      const list = (protocols.value as string[]).filter((p) => (out.tls ? p !== 'h2c' : p !== 'h2'));
+      if (list.length > 0 && !(list.length === 1 && list[0] === 'http/1.1')) {
+        // The file's key order: address, port, protocols, tls.
+        const { tls, ...rest } = out;
+        return tls ? { ...rest, protocols: list, tls } : { ...rest, protocols: list };
+      }
+    }
+    return out;
+  }
+
+  /** SSLProxy* settings (keys with the proxy. prefix) → the keys of proxy.tls / balancers.<name>.tls. */
+  private proxyTls(get: (key: string) => Setting | undefined): Record<string, YamlValue> {
+    const out: Record<string, YamlValue> = {};
+    const verify = get('proxy.verify');
+    if (verify) out.verify = verify.value as string;
+    for (const key of ['cacertificatefile', 'machinecertificatefile', 'machinecertificatechainfile']) {
+      const s = get(`proxy.${key}`);
+      if (s) out[key] = this.filePath(s);
+    }
+    const name = get('proxy.checkpeername');
+    const cn = get('proxy.checkpeercn');
+    if (name && name.value === false && cn && cn.value === true) {
+      this.warn(cn.origin, cn.source, 'converted as checkpeername: on: stickyd checks the names of the certificate (SAN, else CN) together');
+    } else if (name) {
+      out.checkpeername = name.value as boolean;
+    }
+    const expire = get('proxy.checkpeerexpire');
+    if (expire) out.checkpeerexpire = expire.value as boolean;
+    const protocol = get('proxy.protocol');
+    if (protocol) out.protocol = protocol.value as string[];
+    const ciphers = combineCipherSuites(get('proxy.ciphersuite.ssl')?.value as string | undefined, get('proxy.ciphersuite.tls13')?.value as string | undefined);
+    if (ciphers !== null) out.ciphersuite = ciphers;
+    return out;
+  }
+
+  /**
+   * What an https:// member of the result should know: httpd does not verify members by default
+   * (SSLProxyVerify none) while stickyd does, and httpd refuses https:// members without
+   * SSLProxyEngine on.
+   */
+  private memberTlsNotes(doc: YamlDocument): void {
+    const engineOn = [...this.all.map((s) => s.tls.get('proxy.engine')), ...[...this.drafts.balancers.values()].map((b) => b.tls.get('proxy.engine'))].some((s) => s?.value === true);
+    const verifySet = this.all.some((s) => s.tls.has('proxy.verify')) || [...this.drafts.balancers.values()].some((b) => b.tls.has('proxy.verify'));
+    for (const b of doc.balancers) {
+      const draft = this.drafts.balancers.get(b.name);
+      const https = draft?.members.find((m) => /^https:/i.test(m.url));
+      if (!https) continue;
+      if (!engineOn) this.warn(https.origin, 'BalancerMember', `${https.url}: httpd refuses https:// members without SSLProxyEngine on (500); stickyd proxies to them`);
+      if (!verifySet && !b.tls?.verify) {
+        this.warn(https.origin, 'BalancerMember', `${https.url}: httpd does not verify members' certificates unless SSLProxyVerify require; stickyd does by default: set proxy.tls.cacertificatefile to the CA that issued them (or verify: none to keep httpd's behaviour)`);
+      }
+      return;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Compression (importer/compression.ts)
+
+  private compression(): Record<string, YamlValue> | null {
+    const { filters, levels } = this.drafts.compression;
+    if (filters.length === 0) {
+      for (const s of levels.values()) this.warn(s.origin, s.source, 'not converted: no AddOutputFilterByType DEFLATE or BROTLI_COMPRESS turns compression on');
+      return null;
+    }
+    const algorithms: string[] = [];
+    const types: string[] = [];
+    for (const f of filters) {
+      for (const a of f.algorithms) if (!algorithms.includes(a)) algorithms.push(a);
+      for (const t of f.types) if (!types.includes(t)) types.push(t);
+    }
+    // stickyd has one type list for every coding: note where a filter covered fewer types.
+    for (const f of filters) {
+      const missing = types.filter((t) => !f.types.includes(t));
+      const others = algorithms.filter((a) => !f.algorithms.includes(a));
+      if (missing.length > 0 && others.length > 0) {
+        this.warn(f.origin, 'AddOutputFilterByType', `stickyd compresses every listed type with every coding: ${f.algorithms.join(', ')} also for ${missing.join(' ')}`);
+      }
+    }
+    const out: Record<string, YamlValue> = { algorithms, types };
+    for (const [key, s] of levels) out[key] = s.value as number;
+    return out;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -217,9 +406,12 @@ class Merger {
     if (preservehost) doc.proxy.preservehost = yamlValue(preservehost.value);
     const addheaders = this.agree('ProxyAddHeaders', true, plain('addheaders'));
     if (addheaders) doc.proxy.addheaders = yamlValue(addheaders.value);
-    // Members default to ProxyTimeout, else the server's Timeout (spec §7.2).
+    // Members default to ProxyTimeout, else the server's Timeout (apache-semantics §7.2).
     const timeout = this.agree('ProxyTimeout (or Timeout)', new Duration(60_000), (scope) => this.effective(scope, 'proxytimeout') ?? this.effective(scope, 'timeout'));
     if (timeout) doc.proxy.timeout = yamlValue(timeout.value);
+    // SSLProxy*: one value for every server, as the other settings.
+    const proxyTls = this.proxyTls((key) => this.agree(PROXY_DIRECTIVES[key] ?? key, undefined, (scope) => this.tlsSetting(scope, key)));
+    if (Object.keys(proxyTls).length > 0) doc.proxy.tls = proxyTls;
 
     const globals: Record<string, boolean> = { proxypreservehost: (preservehost?.value ?? false) as boolean, proxyaddheaders: (addheaders?.value ?? true) as boolean };
     for (const scope of this.all) {
@@ -329,7 +521,8 @@ class Merger {
       if (s && !isDefaultText(s.value)) settings[key] = yamlValue(s.value);
     }
     const members = this.members(draft.name, draft.members);
-    return { name: draft.name, settings, routecookie: null, members };
+    const tls = this.proxyTls((key) => draft.tls.get(key));
+    return { name: draft.name, settings, routecookie: null, members, tls: Object.keys(tls).length > 0 ? tls : null };
   }
 
   private members(balancer: string, drafts: MemberDraft[]): Array<Record<string, YamlValue>> {
@@ -436,6 +629,20 @@ class Merger {
     }
     return kept.map((e) => ({ internal: e.internal, public: e.public }));
   }
+}
+
+/**
+ * Does a <VirtualHost> address (`*:443`, `_default_:443`, `10.0.0.1:443`, `[::1]:8053`, `*`)
+ * cover a listener? An address without a port covers every port.
+ */
+function vhostCovers(address: string, l: Listener): boolean {
+  const m = /^(?:\[([^\]]+)\]|([^:]*))(?::(\d+|\*))?$/.exec(address);
+  if (!m) return false;
+  const host = m[1] ?? m[2] ?? '';
+  const port = m[3];
+  const portOk = port === undefined || port === '*' || Number(port) === l.port;
+  const hostOk = host === '*' || host === '_default_' || host === l.address || l.address === '0.0.0.0' || l.address === '::';
+  return portOk && hostOk;
 }
 
 /** Two rules that send every request they both match to the same place (e.g. /a → c and /a/x → c/x). */

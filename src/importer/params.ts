@@ -1,5 +1,5 @@
 /**
- * Balancer and member parameters (spec §7.1, §7.2) from Apache's `key=value` text to the value of
+ * Balancer and member parameters (apache-semantics §7.1, §7.2) from Apache's `key=value` text to the value of
  * the stickyd key of the same name, with Apache's own checks (mod_proxy.c set_balancer_param,
  * set_worker_param; mod_proxy_hcheck.c set_worker_hc_param): a value Apache refuses would stop
  * httpd from starting, so it is reported rather than guessed at.
@@ -10,7 +10,7 @@ import { applyStatus, Flag, StatusSyntaxError } from '../balancer/flags.js';
 import { ApacheValueError, atof, atoi, atoiSeconds, onOff, timeoutParameter } from './values.js';
 
 /** A value as it goes into the YAML file: durations are milliseconds here (tagged), formatted by emit. */
-export type ParamValue = string | number | boolean | null | number[] | Duration;
+export type ParamValue = string | number | boolean | null | number[] | string[] | Duration;
 
 /** A duration in milliseconds, written as `500ms` / `5s` in the YAML file. */
 export class Duration {
@@ -38,7 +38,7 @@ function guarded(read: () => ParamResult): ParamResult {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Balancer parameters (spec §7.1)
+// Balancer parameters (apache-semantics §7.1)
 
 const LBMETHODS = ['byrequests', 'bybusyness', 'bytraffic'];
 
@@ -46,7 +46,7 @@ export function readBalancerParam(key: string, value: string): ParamResult {
   return guarded(() => {
     switch (key.toLowerCase()) {
       case 'stickysession':
-        // Apache truncates to 63 characters without a word (spec §7.1); we keep what it keeps.
+        // Apache truncates to 63 characters without a word (apache-semantics §7.1); we keep what it keeps.
         return set('stickysession', value.slice(0, 63), value.length > 63 ? `Apache silently truncates it to 63 characters: "${value.slice(0, 63)}"` : null);
       case 'stickysessionsep':
         if (/^off$/i.test(value)) return set('stickysessionsep', 'Off');
@@ -100,7 +100,7 @@ export function readBalancerParam(key: string, value: string): ParamResult {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Member (worker) parameters (spec §7.2)
+// Member (worker) parameters (apache-semantics §7.2)
 
 /** Worker parameters httpd knows that stickyd has no equivalent for, with the reason. */
 const UNSUPPORTED_MEMBER: Record<string, string> = {

@@ -63,7 +63,7 @@ export interface ParsedConfig {
   files: string[];
 }
 
-/** The httpd version `<IfVersion>` compares with: the reference peer of spec/apache-balancer.md §0. */
+/** The httpd version `<IfVersion>` compares with: the reference peer of apache-semantics §0. */
 export const ASSUMED_HTTPD_VERSION = [2, 4, 71] as const;
 
 export function showRelativeToCwd(absolutePath: string): string {

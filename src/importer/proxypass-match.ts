@@ -1,7 +1,7 @@
 /**
  * `ProxyPassMatch` (and `ProxyPass ~`, and ProxyPass inside `<LocationMatch>`) → a prefix rule,
  * when the regular expression is only an anchored prefix. stickyd's mount table has prefix rules
- * only (spec §8), so anything that really needs a regular expression is refused with the reason.
+ * only (apache-semantics §8), so anything that really needs a regular expression is refused with the reason.
  *
  * Accepted: `^` + literal path + optionally `(.*)` or `.*` + optionally `$`. The literal may escape
  * punctuation (`\.`, `\/`, `\-`); any other regular-expression syntax is refused.

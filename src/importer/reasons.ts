@@ -18,7 +18,6 @@ const REASONS: Array<[string, string]> = [
   ['rewrite*', 'mod_rewrite is not supported; express the mapping as ProxyPass prefix rules'],
   ['header', 'mod_headers is not supported (only the ROUTEID cookie recipe is converted, to routecookie)'],
   ['requestheader', 'mod_headers is not supported'],
-  ['ssl*', 'stickyd speaks plain HTTP; terminate TLS in front of it'],
   ['require', 'access control is not converted: stickyd has none (restrict the listen address, or put it behind something that checks)'],
   ['order', 'access control is not converted: stickyd has none'],
   ['allow', 'access control is not converted: stickyd has none'],

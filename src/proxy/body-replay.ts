@@ -1,5 +1,5 @@
 /**
- * The request body across failover attempts (spec §4.6). httpd keeps what it prefetched of the
+ * The request body across failover attempts (apache-semantics §4.6). httpd keeps what it prefetched of the
  * client's body in the request pool and hands it to the next attempt, which then goes on reading
  * the rest from the client. Here every attempt gets a fresh Readable that first replays what
  * earlier attempts consumed, then continues with the client stream.

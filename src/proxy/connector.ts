@@ -2,7 +2,7 @@
  * What the attempt loop needs from a member's transport: one try of one request. mod_proxy has a
  * scheme handler per protocol (mod_proxy_http, mod_proxy_ajp); stickyd has a connector per member:
  * HTTP (undici Pool, proxy/http-connector.ts) or AJP/1.3 (ajp/connector.ts). Both report failures
- * as a BackendError whose `kind` tells the attempt loop what Apache would do (spec §4.1, §4.2).
+ * as a BackendError whose `kind` tells the attempt loop what Apache would do (apache-semantics §4.1, §4.2).
  */
 import type { Readable } from 'node:stream';
 
@@ -12,7 +12,7 @@ export interface ClientInfo {
   remotePort: number;
   localAddress: string;
   localPort: number;
-  /** The client connection is TLS (stickyd itself speaks plain HTTP today; false). */
+  /** The client connection is TLS (stickyd's listeners speak plain HTTP today; false). */
   secure: boolean;
   /** `ServerName`, for AJP's server_name and X-Forwarded-Server. */
   serverName: string;
@@ -74,26 +74,29 @@ export interface BackendResponse {
   body: Readable;
   /**
    * The request went out on a pooled connection that had served before. httpd resets a member's
-   * error_time and retries only when it opens a connection (ap_proxy_connect_backend, spec §4.3),
+   * error_time and retries only when it opens a connection (ap_proxy_connect_backend, apache-semantics §4.3),
    * so the attempt loop does that only when this is not true. Absent: a new connection.
    */
   reusedConnection?: boolean;
 }
 
 /**
- * Why one attempt failed, in the terms of spec §4.1/§4.2:
+ * Why one attempt failed, in the terms of apache-semantics §4.1/§4.2:
  * - `connect`: refused, unreachable, or connect timeout: nothing was sent. → member in error, failover (503 if none left).
- * - `dns`: the member's host name cannot be resolved. httpd's handler returns 500 here (spec §4.1):
+ * - `dns`: the member's host name cannot be resolved. httpd's handler returns 500 here (apache-semantics §4.1):
  *   → member in error, **no** failover, 500 "Proxy Error".
+ * - `tls`: the TCP connection stood but the TLS handshake with an https:// member failed (bad or
+ *   unverifiable certificate, wrong name, no common protocol, not TLS at all). httpd returns 500
+ *   "Error during SSL Handshake with remote server" (mod_ssl's SSL_connect_rv note) → like `dns`.
  * - `acquire`: no pool slot within `acquire`. Nothing was sent. → same as connect.
  * - `ping`: CPing (AJP) or 100-continue probe got no answer within `ping`. Nothing was sent. → same as connect.
  * - `timeout`: no response (status line / AJP headers) within the member `timeout`. → 502; error state only with failontimeout.
  * - `send-timeout`: writing the request body to the member timed out. → 504.
- * - `closed`: the member closed the connection before a response. → 502 (error state per spec §4.1 rules).
+ * - `closed`: the member closed the connection before a response. → 502 (error state per apache-semantics §4.1 rules).
  * - `protocol`: the member sent something that is not a valid response. → 502.
  * - `aborted`: the client went away; nothing is answered.
  */
-export type BackendErrorKind = 'connect' | 'dns' | 'acquire' | 'ping' | 'timeout' | 'send-timeout' | 'closed' | 'protocol' | 'aborted';
+export type BackendErrorKind = 'connect' | 'dns' | 'tls' | 'acquire' | 'ping' | 'timeout' | 'send-timeout' | 'closed' | 'protocol' | 'aborted';
 
 export class BackendError extends Error {
   readonly kind: BackendErrorKind;
@@ -107,7 +110,7 @@ export class BackendError extends Error {
     this.reusedConnection = options.reusedConnection ?? false;
   }
 
-  /** Nothing reached the member, so the attempt loop may fail over (spec §4.6). */
+  /** Nothing reached the member, so the attempt loop may fail over (apache-semantics §4.6). */
   get nothingSent(): boolean {
     return this.kind === 'connect' || this.kind === 'acquire' || this.kind === 'ping';
   }

@@ -8,9 +8,9 @@ import type { MemberConfig } from '../config/types.js';
 import { BackendError, type BackendRequest, type BackendResponse, type MemberConnector } from './connector.js';
 import { HttpConnector, httpConnectionSettings } from './http-connector.js';
 
-/** A connector for one member, by scheme. */
+/** A connector for one member, by scheme: http:// and https:// (TLS) share mod_proxy_http's. */
 export function createConnector(config: MemberConfig): MemberConnector {
-  if (config.scheme === 'http') return new HttpConnector(config);
+  if (config.scheme === 'http' || config.scheme === 'https') return new HttpConnector(config);
   return new AjpConnector(config);
 }
 

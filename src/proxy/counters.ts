@@ -22,6 +22,7 @@ export class ProxyCounters {
   readonly backendErrors: Record<BackendErrorKind, number> = {
     connect: 0,
     dns: 0,
+    tls: 0,
     acquire: 0,
     ping: 0,
     timeout: 0,

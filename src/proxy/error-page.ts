@@ -2,7 +2,7 @@
  * The bodies of the responses stickyd makes itself, in the shape of httpd's error documents (an
  * HTML 2.0 page with the status as title), so that monitoring that knows Apache's pages keeps
  * working. Status codes that httpd closes the client connection for (ap_status_drops_connection:
- * 400, 408, 411, 413, 414, 417, 500, 501, 503) get `Connection: close`; spec §4.7 checks 503.
+ * 400, 408, 411, 413, 414, 417, 500, 501, 503) get `Connection: close`; apache-semantics §4.7 checks 503.
  */
 import { STATUS_CODES } from 'node:http';
 

@@ -1,5 +1,5 @@
 /**
- * One client request through the balancer: httpd's proxy_handler (spec §1, P:1213-1550).
+ * One client request through the balancer: httpd's proxy_handler (apache-semantics §1, P:1213-1550).
  *
  *   do {
  *     choose a member (preRequest: force_recovery, sticky route, lbmethod; §2, §3)
@@ -19,6 +19,8 @@ import type { Member } from '../balancer/member.js';
 import { connectSucceeded, markInError, postRequest, preRequest, releaseMember, retryWait, type Chosen, type PendingWait, type StickyRequest } from '../balancer/select.js';
 import type { AccessRecord, AttemptFailure } from '../log.js';
 import { AttemptBody, BodyReplay, BodyReplayError } from './body-replay.js';
+import type { CompressionConfig } from '../config/types.js';
+import { planCompression } from './compression/index.js';
 import { BackendError, type BackendErrorKind, type BackendRequest, type BackendResponse, type ClientAbort, type ClientGoneListener, type ClientInfo, type MemberConnector } from './connector.js';
 import { balancerNow, type ProxyContext } from './context.js';
 import { dropsConnection, errorPage } from './error-page.js';
@@ -31,8 +33,11 @@ import type { PublicOrigin } from './reverse.js';
 import { routeCookie } from './route-cookie.js';
 import { StreamBody } from './stream-body.js';
 
-/** The reason httpd gives for a failed read of the member's response (spec §4.2, §10.7). */
+/** The reason httpd gives for a failed read of the member's response (apache-semantics §4.2, §10.7). */
 export const READ_ERROR = 'Error reading from remote server';
+
+/** httpd's reason when the TLS handshake with an https:// member fails (mod_proxy's AH00898). */
+export const TLS_HANDSHAKE_ERROR = 'Error during SSL Handshake with remote server';
 
 /** What the attempt loop ended with. */
 export type AttemptOutcome<T> =
@@ -298,7 +303,7 @@ function memberHeaders(host: string, forwarded: ReadonlyArray<readonly [string, 
 }
 
 /**
- * The attempt loop (spec §1). `send` makes one attempt on a connector and resolves with its value
+ * The attempt loop (apache-semantics §1). `send` makes one attempt on a connector and resolves with its value
  * or rejects with a BackendError. Returns what the client should get.
  */
 export async function runAttempts<T>(
@@ -353,7 +358,7 @@ export async function runAttempts<T>(
       const connector = ctx.connectorFor(b, member);
       let sending: Promise<T>;
       if (connector instanceof HttpConnector) {
-        const headers = memberHeaders(hostHeader(ctx.config.proxy.preservehost, r.host, cfg.host, cfg.port), r.headers);
+        const headers = memberHeaders(hostHeader(ctx.config.proxy.preservehost, r.host, cfg.host, cfg.port, cfg.scheme === 'https' ? 443 : 80), r.headers);
         sentHead = flatHeadBytes(firstLine, headers);
         sending = send.http(connector, { method: ex.method, path, headers, body, client: ex }, member);
       } else {
@@ -391,12 +396,14 @@ export async function runAttempts<T>(
         break;
       }
       r.replay?.release();
-      if (be.kind !== 'dns') member.transferred += sentHead;
-      if (be.kind === 'dns') {
-        // P:1474-1485: a 500 from the handler puts the member in error, no failover.
+      if (be.kind === 'dns' || be.kind === 'tls') {
+        // P:1474-1485: a 500 from the handler puts the member in error, no failover. A failed TLS
+        // handshake comes after a successful TCP connect (which resets error_time, §4.3).
+        if (be.kind === 'tls') connectSucceeded(member);
         markInError(member, balancerNow());
-        return { kind: 'error', status: 500, reason: `DNS lookup failure for: ${cfg.host}`, timedOut: false };
+        return { kind: 'error', status: 500, reason: be.kind === 'dns' ? `DNS lookup failure for: ${cfg.host}` : TLS_HANDSHAKE_ERROR, timedOut: false };
       }
+      member.transferred += sentHead;
       if (!be.reusedConnection) connectSucceeded(member);
       switch (be.kind) {
         case 'timeout':
@@ -586,11 +593,11 @@ async function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse):
     answer(ex, res, outcome.status, outcome.status === 503 ? undefined : outcome.reason);
     return;
   }
-  relayResponse(ex, b, member!, outcome.value, res, facts.host);
+  relayResponse(ex, b, member!, outcome.value, res, facts.host, target.rule.compression);
 }
 
 /** Send the member's response to the client; its body goes through a ResponseRelay. */
-function relayResponse(ex: Exchange, b: Balancer, member: Member, response: ForwardedResponse | BackendResponse, res: ServerResponse, host: string | null): void {
+function relayResponse(ex: Exchange, b: Balancer, member: Member, response: ForwardedResponse | BackendResponse, res: ServerResponse, host: string | null, compression?: CompressionConfig): void {
   const { ctx } = ex;
   const { status } = response;
   // AJP members hand over a Readable; HTTP ones a body that writes straight into the relay.
@@ -599,6 +606,8 @@ function relayResponse(ex: Exchange, b: Balancer, member: Member, response: Forw
   // post_request runs once the final status is known; httpd runs it after the body, which only
   // matters for requests running at the same time.
   postRequest(b, member, { status, timedOut: false }, balancerNow());
+  // Response compression (compression/): may edit the head (Vary, Content-Encoding, ETag ...).
+  const plan = planCompression(compression, ex.method, res.req.rawHeaders, response);
   const headers = clientResponseHeaders(ex, response.headers, host);
   if (dropsConnection(status) || ctx.draining) headers.push('Connection', 'close');
   try {
@@ -612,5 +621,5 @@ function relayResponse(ex: Exchange, b: Balancer, member: Member, response: Forw
     return;
   }
   ex.status = status;
-  new ResponseRelay(ex, member, res, body).start();
+  new ResponseRelay(ex, member, res, body, plan).start();
 }

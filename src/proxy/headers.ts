@@ -1,5 +1,5 @@
 /**
- * Header rules of mod_proxy for a reverse proxy (spec §8; httpd proxy_util.c
+ * Header rules of mod_proxy for a reverse proxy (apache-semantics §8; httpd proxy_util.c
  * ap_proxy_create_hdrbrgd / ap_proxy_clear_connection, mod_proxy_http.c for responses).
  *
  * Request: hop-by-hop headers are removed (Connection and every header it names, Keep-Alive,
@@ -88,14 +88,17 @@ export function forwardRequestHeaders(raw: readonly string[], o: RequestHeaderOp
 }
 
 /** Host for the member (ProxyPreserveHost, §8): the client's Host verbatim, or the member's own. */
-export function hostHeader(preserveHost: boolean, clientHost: string | null, memberHost: string, memberPort: number): string {
-  return preserveHost && clientHost !== null ? clientHost : memberHostHeader(memberHost, memberPort);
+export function hostHeader(preserveHost: boolean, clientHost: string | null, memberHost: string, memberPort: number, defaultPort = 80): string {
+  return preserveHost && clientHost !== null ? clientHost : memberHostHeader(memberHost, memberPort, defaultPort);
 }
 
-/** `host[:port]` of a member for the Host header: port omitted only when 80, IPv6 in brackets (§8). */
-export function memberHostHeader(host: string, port: number): string {
+/**
+ * `host[:port]` of a member for the Host header: port omitted only when it is the scheme's default
+ * (80; 443 for https://, whose URL never keeps :443 once normalized), IPv6 in brackets (§8).
+ */
+export function memberHostHeader(host: string, port: number, defaultPort = 80): string {
   const h = host.includes(':') ? `[${host}]` : host;
-  return port === 80 ? h : `${h}:${port}`;
+  return port === defaultPort ? h : `${h}:${port}`;
 }
 
 /** Hook for values that must be rewritten on the way back (ProxyPassReverse, cookie rules). */

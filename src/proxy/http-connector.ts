@@ -1,11 +1,12 @@
 /**
- * The HTTP member transport (mod_proxy_http's role): one undici Pool per member, keep-alive
+ * The HTTP member transport (mod_proxy_http's role), for http:// and https:// members: one undici
+ * Pool per member, keep-alive
  * connections, requests sent through undici's low-level `dispatch` API. On the request path
  * (`forward`) the response body goes from undici's parser straight into the client response (a
  * BodySink, with undici's pause/resume for back-pressure): no stream layer in between. Generic
  * callers (`request`, health checks) get the body as a Readable.
  *
- * Member settings (spec §7.2) map to the pool like this:
+ * Member settings (apache-semantics §7.2) map to the pool like this:
  * - `max` → connections; `disablereuse` → pipelining 0 (a connection per request);
  * - `ttl` → idle connections are closed after it (default 4 s: below the usual backend
  *   keep-alive timeouts, so the pool drops a connection before the backend does and the
@@ -16,18 +17,32 @@
  *
  * undici failures become BackendError kinds the attempt loop understands (connector.ts). What
  * happened before undici handed the request to a connected socket (onConnect) is a connect
- * failure: nothing was sent, the attempt loop may fail over.
+ * failure: nothing was sent, the attempt loop may fail over — except a TLS handshake that failed
+ * after the TCP connection was made (kind 'tls': 500, member in error, no failover, as httpd).
+ *
+ * https:// members (tls/member.ts has the SSLProxy* semantics): the pool keeps TLS connections
+ * alive like plain ones and resumes TLS sessions when it opens new ones; SNI is the host the
+ * request's Host header names (the member's, or the client's with preservehost), and undici
+ * opens a new connection when that name changes, as httpd does.
  */
+import { createHash } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import { Readable, type Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { buildConnector, Pool } from 'undici';
-import type { MemberConfig } from '../config/types.js';
+import type { MemberConfig, MemberTlsConfig } from '../config/types.js';
+import { DEFAULT_MEMBER_TLS, MemberTlsError, memberTlsOptions, peerProblem } from '../tls/member.js';
 import { BackendError, type BackendRequest, type BackendResponse, type ClientAbort, type ClientGoneListener, type MemberConnector } from './connector.js';
+
+/** The TLS settings, files' contents included, as a short digest: a renewed CA or client certificate needs new connections. */
+function tlsDigest(t: MemberTlsConfig | undefined): string | null {
+  return t === undefined ? null : createHash('sha256').update(JSON.stringify(t)).digest('base64url');
+}
 
 /** Connection-level settings: a change of any of these needs a new connector (reload). */
 export function httpConnectionSettings(c: MemberConfig): string {
-  return JSON.stringify([c.scheme, c.host, c.port, c.timeout, c.connectiontimeout, c.max, c.ttl, c.disablereuse, c.acquire, c.keepalive]);
+  return JSON.stringify([c.scheme, c.host, c.port, c.timeout, c.connectiontimeout, c.max, c.ttl, c.disablereuse, c.acquire, c.keepalive, tlsDigest(c.tls)]);
 }
 
 /** An Upgrade request's result: the member switched protocols, or answered normally. */
@@ -40,7 +55,7 @@ const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', '
 /**
  * Whether the socket a request went out on had served earlier requests. Apache takes a member
  * that closes without answering on a *reused* connection as the keep-alive race (no error state),
- * on a fresh one as a member failure (spec §4.1). undici does not tell a request handler which
+ * on a fresh one as a member failure (apache-semantics §4.1). undici does not tell a request handler which
  * socket it got, but it publishes `undici:client:sendHeaders` with the socket synchronously right
  * after calling the handler's onConnect; the handler is recognised by the abort function undici
  * gave both.
@@ -320,12 +335,13 @@ class ForwardHandler implements ForwardedBody, ClientGoneListener {
     }
   }
 
-  /** undici error → BackendError kind (connector.ts, spec §4.1/§4.2). */
+  /** undici error → BackendError kind (connector.ts, apache-semantics §4.1/§4.2). */
   private classify(err: Error): BackendError {
     if (err instanceof BackendError) return err;
     const code = (err as { code?: string }).code ?? '';
     const msg = `${err.message}${code ? ` (${code})` : ''}`;
     if (this.attempt.client.aborted) return new BackendError('aborted', 'the client went away', { cause: err });
+    if (err instanceof MemberTlsError) return new BackendError('tls', `TLS handshake with the member failed: ${msg}`, { cause: err });
     if (!this.connected) {
       if (DNS_CODES.has(code)) return new BackendError('dns', `cannot resolve the member's host name: ${msg}`, { cause: err });
       return new BackendError('connect', `cannot connect to the member: ${msg}`, { cause: err });
@@ -357,28 +373,54 @@ class ForwardHandler implements ForwardedBody, ClientGoneListener {
   }
 }
 
+/** A failure after the TCP connection was made: the TLS handshake's (or the checks after it). */
+function handshakeFailure(err: Error & { code?: string }): MemberTlsError {
+  return err instanceof MemberTlsError ? err : new MemberTlsError(err.message, err.code ?? 'ERR_TLS_HANDSHAKE', { cause: err });
+}
+
 /**
  * undici's connector with our own connect timer: undici's runs on its coarse timer wheel (about a
- * second of resolution), and `connectiontimeout` may be given in milliseconds (spec §7.2).
+ * second of resolution), and `connectiontimeout` may be given in milliseconds (apache-semantics §7.2). For an
+ * https:// member the timer covers the TLS handshake too, and a failure once the TCP connection
+ * stands is a MemberTlsError (kind 'tls'), not a connect failure.
  */
-function preciseConnector(timeout: number, keepAlive: boolean): buildConnector.connector {
-  const connect = buildConnector({ timeout: 0, keepAlive });
+function preciseConnector(timeout: number, keepAlive: boolean, tls: MemberTlsConfig | null): buildConnector.connector {
+  const connect = buildConnector({ timeout: 0, keepAlive, ...(tls !== null ? memberTlsOptions(tls) : {}) });
   return (options, callback) => {
     let done = false;
+    let tcpConnected = false;
     const timer = setTimeout(() => {
       if (done) return;
       done = true;
       socket?.destroy();
-      callback(Object.assign(new Error(`connect timed out after ${timeout} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' }), null);
+      callback(
+        tcpConnected
+          ? handshakeFailure(Object.assign(new Error(`the TLS handshake did not complete within ${timeout} ms`), { code: 'ETIMEDOUT' }))
+          : Object.assign(new Error(`connect timed out after ${timeout} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' }),
+        null,
+      );
     }, timeout);
     // undici's connector returns the socket it creates (its type says void).
     const socket = connect(options, (err, s) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (err !== null) callback(err, null);
-      else callback(null, s as Socket);
+      if (err !== null) {
+        callback(tls !== null && tcpConnected ? handshakeFailure(err) : err, null);
+        return;
+      }
+      if (tls !== null) {
+        const hostname = options.hostname.startsWith('[') ? options.hostname.slice(1, -1) : options.hostname;
+        const problem = peerProblem(tls, s as TLSSocket, options.servername || hostname);
+        if (problem !== null) {
+          (s as Socket).destroy();
+          callback(problem, null);
+          return;
+        }
+      }
+      callback(null, s as Socket);
     }) as unknown as Socket | undefined;
+    if (tls !== null) socket?.once('connect', () => (tcpConnected = true));
   };
 }
 
@@ -392,7 +434,8 @@ export class HttpConnector implements MemberConnector {
 
   constructor(config: MemberConfig) {
     this.config = config;
-    const origin = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+    const secure = config.scheme === 'https';
+    const origin = `${secure ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
     this.pool = new Pool(origin, {
       connections: config.max,
       pipelining: config.disablereuse ? 0 : 1,
@@ -402,7 +445,7 @@ export class HttpConnector implements MemberConnector {
       bodyTimeout: config.timeout,
       // Backends such as Tomcat may send large cookies: allow more than undici's 16 KiB default.
       maxHeaderSize: 64 * 1024,
-      connect: preciseConnector(config.connectiontimeout, config.keepalive),
+      connect: preciseConnector(config.connectiontimeout, config.keepalive, secure ? (config.tls ?? DEFAULT_MEMBER_TLS) : null),
     });
     // Connection errors are reported per request; an 'error' without a listener must not crash.
     this.pool.on('connectionError', () => {});
@@ -464,7 +507,7 @@ export class HttpConnector implements MemberConnector {
     }
   }
 
-  /** `acquire`: a slot within `acquire` ms, else kind 'acquire' (spec §4.1: 503, error state, failover). */
+  /** `acquire`: a slot within `acquire` ms, else kind 'acquire' (apache-semantics §4.1: 503, error state, failover). */
   private acquireSlot(handler: ForwardHandler, attempt: HttpAttempt, upgrade: string | null): void {
     if (this.active < this.config.max) {
       this.active++;

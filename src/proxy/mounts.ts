@@ -1,5 +1,5 @@
 /**
- * The ProxyPass table (spec §8, httpd mod_proxy.c proxy_trans/alias_match): rules are tried in
+ * The ProxyPass table (apache-semantics §8, httpd mod_proxy.c proxy_trans/alias_match): rules are tried in
  * configuration order against the decoded request path, the first match wins, and a `!` rule
  * means "not proxied" (stickyd then answers 404: it serves nothing itself).
  */

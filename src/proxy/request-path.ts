@@ -1,6 +1,6 @@
 /**
  * The request path as mod_proxy sees it. httpd matches ProxyPass rules against `r->uri`, which is
- * the path after dot-segment removal and %-decoding (spec §8, §2.2), while the member receives the
+ * the path after dot-segment removal and %-decoding (apache-semantics §8, §2.2), while the member receives the
  * path the client wrote. We keep both: the decoded form for matching and for the sticky lookup,
  * the raw form (still %-encoded) for what is sent on, and a map between their offsets so that the
  * part after a matched prefix can be cut from the raw path at the same place.

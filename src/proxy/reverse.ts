@@ -1,5 +1,5 @@
 /**
- * ProxyPassReverse, ProxyPassReverseCookiePath and ProxyPassReverseCookieDomain (spec §8;
+ * ProxyPassReverse, ProxyPassReverseCookiePath and ProxyPassReverseCookieDomain (apache-semantics §8;
  * httpd proxy_util.c ap_proxy_location_reverse_map / ap_proxy_cookie_reverse_map).
  */
 import type { CookieRewrite, ReverseRule } from '../config/types.js';

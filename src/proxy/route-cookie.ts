@@ -6,7 +6,7 @@
  *
  * built in: when the balancer has `routecookie` and the final choice set BALANCER_ROUTE_CHANGED,
  * the response carries `<name>=<sep><member route>`. The leading separator matters: a value
- * without it yields no route at all (spec §2.3), which is why the recipe has its leading dot.
+ * without it yields no route at all (apache-semantics §2.3), which is why the recipe has its leading dot.
  */
 import type { RouteCookieConfig } from '../config/types.js';
 

@@ -4,7 +4,7 @@ import { cleanup, json, okHandler, request, sessionHandler, startBackend, startS
 
 afterEach(cleanup);
 
-const TOKEN = 's3cret-token';
+const TOKEN = 'api-test-token-0123456789';
 
 async function stack(extraBalancer = '', admin = `admin: { port: ADMIN_PORT, token: ${TOKEN} }`): Promise<{ s: Stack; a: string; b: string }> {
   const a = await startBackend('a', sessionHandler('a'));
@@ -191,7 +191,7 @@ describe('errors say what is wrong, with the status that fits', () => {
     expect(s.daemon.balancers.get('c1')!.members[0]!.usable).toBe(true);
   });
 
-  it('nonce None makes that balancer read-only (spec §6)', async () => {
+  it('nonce None makes that balancer read-only (apache-semantics §6)', async () => {
     const { s } = await stack('    nonce: None\n');
     const r = await request(`${s.adminUrl}/api/balancers/c1`, { method: 'PATCH', json: { timeout: 5 }, token: TOKEN });
     expect([r.status, json(r).error]).toEqual([403, 'balancer://c1 has nonce None: it cannot be changed at runtime']);

@@ -1,4 +1,4 @@
-// Runtime changes shared by the manager form and the API (spec §6): validation, "only what differs", atomicity, adds.
+// Runtime changes shared by the manager form and the API (apache-semantics §6): validation, "only what differs", atomicity, adds.
 import { describe, expect, it } from 'vitest';
 import { statusText } from '../../src/balancer/flags.js';
 import { addMember, changeBalancer, changeMember, ChangeError, parseStatusChange, parseStickysession } from '../../src/admin/changes.js';
@@ -58,7 +58,7 @@ describe('member changes', () => {
     ['lbset 100', { lbset: '100' }, 'lbset', /from 0 to 99/],
     ['lbset negative', { lbset: -1 }, 'lbset', /from 0 to 99/],
     ['lbset decimal', { lbset: '1.5' }, 'lbset', /whole number/],
-    ['route too long', { route: 'x'.repeat(64) }, 'route', /at most 63 bytes/],
+    ['route too long', { route: 'x'.repeat(64) }, 'route', /at most 63 characters/],
     ['route with a control character', { route: 'a\nb' }, 'route', /control characters/],
     ['redirect to no member', { redirect: 'zz' }, 'redirect', /not the route of a member/],
     ['flag E', { flags: { E: false } }, 'status', /E flag .* cannot be set or cleared by hand/],

@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const TOKEN = 'ctl-token';
+const TOKEN = 'ctl-test-token-0123456789';
 
 async function ctl(s: Stack, args: string[], env: Record<string, string> = { STICKYD_ADMIN_TOKEN: TOKEN }): Promise<{ code: number | string; out: string }> {
   const p = spawnStickyd(['ctl', '--admin', s.adminUrl, ...args], { env });

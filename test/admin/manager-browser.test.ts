@@ -13,7 +13,7 @@ if (!available) {
   console.warn(`\n!!!!!!!!!!\n!!! ${CHROMIUM} is missing: the balancer-manager browser tests are SKIPPED (apt-get install chromium)\n!!!!!!!!!!\n`);
 }
 
-const TOKEN = 'browser-token';
+const TOKEN = 'browser-test-token-0123456789';
 
 describe.skipIf(!available)('balancer-manager in headless Chromium', () => {
   let context: BrowserContext;

@@ -1,4 +1,4 @@
-// The balancer-manager over plain HTTP: what the page shows, and the protection of changes (spec §6).
+// The balancer-manager over plain HTTP: what the page shows, and the protection of changes (apache-semantics §6).
 import { afterEach, describe, expect, it } from 'vitest';
 import { statusText } from '../../src/balancer/flags.js';
 import { cleanup, request, sessionHandler, startBackend, startStack, type Reply, type Stack } from './fixtures.js';
@@ -181,11 +181,11 @@ describe('changes by POST', () => {
   });
 
   it('with a token, the page asks the browser for Basic credentials', async () => {
-    const { s } = await stack('', 'admin: { port: ADMIN_PORT, token: t0k }');
+    const { s } = await stack('', 'admin: { port: ADMIN_PORT, token: manager-test-token-0123456789 }');
     const r = await request(`${s.adminUrl}/balancer-manager`);
     expect(r.status).toBe(401);
     expect(r.headers['www-authenticate']).toBe('Basic realm="stickyd balancer-manager", charset="UTF-8"');
-    const ok = await request(`${s.adminUrl}/balancer-manager`, { headers: { Authorization: `Basic ${Buffer.from('anyone:t0k').toString('base64')}` } });
+    const ok = await request(`${s.adminUrl}/balancer-manager`, { headers: { Authorization: `Basic ${Buffer.from('anyone:manager-test-token-0123456789').toString('base64')}` } });
     expect(ok.status).toBe(200);
   });
 });

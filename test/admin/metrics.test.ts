@@ -9,7 +9,7 @@ import { cleanup, configOf, request, sessionHandler, startBackend, startStack, u
 
 afterEach(cleanup);
 
-const TOKEN = 'm-token';
+const TOKEN = 'metrics-test-token-0123456789';
 
 async function scrape(s: Stack): Promise<string> {
   const r = await request(`${s.adminUrl}/metrics`, { token: TOKEN });

@@ -1,4 +1,4 @@
-// /readyz's decision, without sockets: could the next request be served by some member (spec §4.3, §4.4)?
+// /readyz's decision, without sockets: could the next request be served by some member (apache-semantics §4.3, §4.4)?
 import { describe, expect, it } from 'vitest';
 import { Flag, applyStatus } from '../../src/balancer/flags.js';
 import { couldServe, readiness } from '../../src/admin/readiness.js';

@@ -17,6 +17,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type MemberDoc = { url: string; route: string; status: string; loadfactor: number; lbset: number };
 
+const FIRST = 'first-token-0123456789';
+const SECOND = 'second-token-0123456789';
+
 describe('SIGHUP reload with runtime changes', () => {
   it('keeps runtime changes of surviving members, takes the rest from the file, and applies the new admin token', async () => {
     const a = await startBackend('a', sessionHandler('a'));
@@ -35,7 +38,7 @@ ${members}
 proxypass:
   - { path: /, url: balancer://c1/ }
 `);
-    write('first', `      - { url: ${a.url}, route: a }\n      - { url: ${b.url}, route: b }`);
+    write(FIRST, `      - { url: ${a.url}, route: a }\n      - { url: ${b.url}, route: b }`);
     const daemon = spawnStickyd(['-c', file]);
     await daemon.waitFor(/admin listener on http:\/\/127\.0\.0\.1:\d+/);
     const api = `http://127.0.0.1:${adminPort}/api/balancers/c1`;
@@ -44,17 +47,17 @@ proxypass:
     const first = await request(`http://127.0.0.1:${port}/login`);
     expect(json(first)).toMatchObject({ backend: 'a' });
     const cookie = String(first.headers['set-cookie']).split(';')[0]!;
-    expect((await request(`${api}/members/a`, { method: 'PATCH', json: { status: '+N' }, token: 'first' })).status).toBe(200);
-    expect((await request(`${api}/members/b`, { method: 'PATCH', json: { loadfactor: 3 }, token: 'first' })).status).toBe(200);
+    expect((await request(`${api}/members/a`, { method: 'PATCH', json: { status: '+N' }, token: FIRST })).status).toBe(200);
+    expect((await request(`${api}/members/b`, { method: 'PATCH', json: { loadfactor: 3 }, token: FIRST })).status).toBe(200);
 
     // The file changes b's loadfactor (overridden at runtime, so it stays 3), adds a member c and
     // a new token.
-    write('second', `      - { url: ${a.url}, route: a }\n      - { url: ${b.url}, route: b, loadfactor: 2 }\n      - { url: ${c.url}, route: c }`);
+    write(SECOND, `      - { url: ${a.url}, route: a }\n      - { url: ${b.url}, route: b, loadfactor: 2 }\n      - { url: ${c.url}, route: c }`);
     daemon.signal('SIGHUP');
     await daemon.waitFor(/"msg":"reloaded /);
 
-    expect((await request(api, { token: 'first' })).status).toBe(401);
-    const doc = json<{ members: MemberDoc[] }>(await request(api, { token: 'second' }));
+    expect((await request(api, { token: FIRST })).status).toBe(401);
+    const doc = json<{ members: MemberDoc[] }>(await request(api, { token: SECOND }));
     expect(doc.members.map((m) => [m.route, m.status, m.loadfactor])).toEqual([
       ['a', 'Init Drn Ok ', 1],
       ['b', 'Init Ok ', 3],

@@ -1,5 +1,5 @@
 /**
- * A model of httpd's attempt loop (proxy_handler, P:1213-1550, spec §1) over the balancer core, for
+ * A model of httpd's attempt loop (proxy_handler, P:1213-1550, apache-semantics §1) over the balancer core, for
  * tests that count connects: the real loop lives in src/proxy/ and goes over sockets. `dead` members
  * refuse connections (a 503 from the scheme handler: member in error, failover); the others answer.
  */

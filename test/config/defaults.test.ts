@@ -43,9 +43,22 @@ const BALANCER_DEFAULTS = {
   nonce: null,
   growth: 0,
   routecookie: null,
+  // proxy.tls's defaults (SSLProxyVerify require, TLSv1.2+), for https:// members, file-given or added.
+  membertls: {
+    verify: 'require',
+    cacertificatefile: null,
+    ca: null,
+    checkpeername: true,
+    checkpeerexpire: true,
+    machinecertificatefile: null,
+    cert: null,
+    key: null,
+    protocol: ['TLSv1.2', 'TLSv1.3'],
+    ciphersuite: null,
+  },
 } satisfies Omit<BalancerConfig, 'name' | 'members'>;
 
-describe('defaults (spec §7; types.ts)', () => {
+describe('defaults (apache-semantics §7; types.ts)', () => {
   it('a minimal file gets every default', () => {
     expect(parse(MINIMAL)).toEqual({
       file: path.resolve(FILE),
@@ -74,6 +87,8 @@ describe('defaults (spec §7; types.ts)', () => {
       cookiedomain: [],
       admin: null,
       log: { level: 'info', access: true },
+      compression: null,
+      warnings: [],
     });
   });
 
@@ -82,7 +97,7 @@ describe('defaults (spec §7; types.ts)', () => {
     expect(c.server).toEqual({ ...parse(MINIMAL).server, servername: 'front' });
     expect(c.proxy).toEqual({ preservehost: true, addheaders: true, timeout: 60_000 });
     expect(c.log).toEqual({ level: 'warn', access: true });
-    expect(c.admin).toEqual({ address: '127.0.0.1', port: 8052, token: '', readonly: false });
+    expect(c.admin).toEqual({ address: '127.0.0.1', port: 8052, token: '', readonly: false, allowedhosts: [] });
   });
 
   it('an empty value means off for admin and routecookie, and "not set" for maxattempts', () => {
@@ -92,7 +107,7 @@ describe('defaults (spec §7; types.ts)', () => {
     expect(c.balancers[0]?.maxattempts).toBeNull();
   });
 
-  it('member timeout defaults to proxy.timeout, connectiontimeout to the member timeout (spec §4.2)', () => {
+  it('member timeout defaults to proxy.timeout, connectiontimeout to the member timeout (apache-semantics §4.2)', () => {
     const c = parse(`listen: [{ port: 8051 }]
 proxy: { timeout: 90s }
 balancers:

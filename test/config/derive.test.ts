@@ -64,7 +64,7 @@ proxypass:
 });
 
 describe('ProxyPassReverse and cookie rewriting', () => {
-  it('explicit entries first, then one per rule with reverse: true, in rule order (first match wins, spec §8)', () => {
+  it('explicit entries first, then one per rule with reverse: true, in rule order (first match wins, apache-semantics §8)', () => {
     const c = parse(`${HEAD}balancers:
   c:
     members: [{ url: "http://a:1" }]

@@ -42,8 +42,8 @@ describe('problem positions (1-based line and column of the value, or of the key
 
   it('an unknown key with nothing close lists the known keys; Apache spelling finds the lower-case key', () => {
     expect(brief(problems('listen:\n  - port: 8051\n  - port: 8052\n    bogus: 1\nLogLevel: debug\n'))).toEqual([
-      '4:5 listen[1].bogus: unknown key "bogus" (known keys: address, port)',
-      '5:1 LogLevel: unknown key "LogLevel" (known keys: listen, server, proxy, balancers, proxypass, proxypassreverse, cookiepath, cookiedomain, admin, log)',
+      '4:5 listen[1].bogus: unknown key "bogus" (known keys: address, port, protocols, tls)',
+      '5:1 LogLevel: unknown key "LogLevel" (known keys: listen, server, proxy, balancers, proxypass, proxypassreverse, cookiepath, cookiedomain, admin, log, compression)',
     ]);
     expect(brief(problems('listen:\n  - port: 8051\nproxy: { PreserveHost: On }\n'))).toEqual([
       '3:10 proxy.PreserveHost: unknown key "PreserveHost" — did you mean "preservehost"?',
@@ -53,7 +53,7 @@ describe('problem positions (1-based line and column of the value, or of the key
   it('a missing required key: at the mapping that lacks it', () => {
     expect(brief(problems('listen:\n  - address: 127.0.0.1\nbalancers:\n  c:\n    members:\n      - route: a\n'))).toEqual([
       '2:5 listen[0].port: missing required key "port" (TCP port)',
-      '6:9 balancers.c.members[0].url: missing required key "url" (http://host[:port][/path] or ajp://host[:port]; normalized (scheme and host lower-cased, default port and trailing slash dropped))',
+      '6:9 balancers.c.members[0].url: missing required key "url" (http://host[:port][/path], https://host[:port][/path] (TLS, see proxy.tls) or ajp://host[:port]; normalized (scheme and host lower-cased, default port and trailing slash dropped))',
     ]);
     expect(brief(problems('server: {}\n'))).toEqual(['1:1 listen: missing required key "listen" (HTTP listeners (one per Listen directive))']);
   });
@@ -73,7 +73,7 @@ describe('problem positions (1-based line and column of the value, or of the key
 
   it('an empty file or a file that is not a mapping', () => {
     expect(brief(problems(''))).toEqual([
-      '1:1 : expected a balancer file (a mapping) with keys listen, server, proxy, balancers, proxypass, proxypassreverse, cookiepath, cookiedomain, admin, log (got an empty value)',
+      '1:1 : expected a balancer file (a mapping) with keys listen, server, proxy, balancers, proxypass, proxypassreverse, cookiepath, cookiedomain, admin, log, compression (got an empty value)',
     ]);
     expect(brief(problems('- a\n- b\n'))[0]).toMatch(/^1:1 : expected a balancer file \(a mapping\) .* \(got a list\)$/);
   });
@@ -89,7 +89,7 @@ describe('problem positions (1-based line and column of the value, or of the key
       '  cluster:', //                                      7
       '    stickysessionsep: ab', //                        8
       '    members:', //                                    9
-      '      - url: https://a', //                          10
+      '      - url: ftp://a', //                            10
       '      - url: ajp://b:8009/', //                      11
       '        route: jvm_a', //                            12
       '        redirect: jvm_x', //                         13 (not checked: members[0] is unreadable)
@@ -109,7 +109,7 @@ describe('problem positions (1-based line and column of the value, or of the key
       '3:32 listen[1].port: 10.0.0.1:8051 overlaps listen[0] (0.0.0.0:8051)',
       '5:3 server.keepalivetimout: unknown key "keepalivetimout" — did you mean "keepalivetimeout"?',
       '8:23 balancers.cluster.stickysessionsep: must be one character or Off (got "ab")',
-      '10:14 balancers.cluster.members[0].url: https:// members are not supported yet; use http:// or ajp:// (got "https://a")',
+      '10:14 balancers.cluster.members[0].url: scheme must be http://, https:// or ajp:// (got "ftp://a")',
       '14:14 balancers.cluster.members[2].url: duplicate member ajp://b (same as members[1])',
       '15:16 balancers.cluster.members[2].route: duplicate route "jvm_a" (also members[1]): a session could not tell them apart',
       '16:3 balancers.Cluster: balancer "cluster" is already defined as "cluster" (balancer names are case-insensitive, as in Apache)',
@@ -171,6 +171,7 @@ describe('cross-key checks', () => {
       port: 8052,
       token: '',
       readonly: false,
+      allowedhosts: [],
     });
   });
 });

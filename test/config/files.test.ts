@@ -1,9 +1,28 @@
 /** The seed deployment and every example file load, and say what their comments claim. */
+import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
+import { makePki } from '../helpers/pki.js';
 import { repoRoot } from '../helpers/spawn.js';
+
+/** The certificate files full.yaml names, made for the test in a directory given as STICKYD_TLS_DIR. */
+function exampleTlsFiles(): { env: NodeJS.ProcessEnv; cleanup(): void } {
+  const pki = makePki();
+  pki.file('site.crt', pki.chained.cert);
+  pki.file('site.key', pki.chained.key);
+  pki.file('chain.crt', pki.intermediate.cert);
+  pki.file('site.ocsp', readFileSync(pki.ocsp(pki.chained)));
+  pki.file('other.crt', pki.other.cert);
+  pki.file('other.key', pki.other.key);
+  pki.file('other-chain.crt', pki.ca.cert);
+  pki.file('other.ocsp', readFileSync(pki.ocsp(pki.other)));
+  pki.file('ca.crt', pki.ca.cert);
+  pki.file('client.pem', pki.client.cert + pki.client.key);
+  pki.file('client-chain.crt', pki.ca.cert);
+  return { env: { STICKYD_TLS_DIR: pki.dir }, cleanup: () => pki.cleanup() };
+}
 
 const seed = path.join(repoRoot, 'config', 'stickyd.yaml');
 const examples = path.join(repoRoot, 'config', 'examples');
@@ -55,7 +74,12 @@ describe('config/examples', () => {
   it('every example file loads', async () => {
     const files = (await readdir(examples)).filter((f) => f.endsWith('.yaml'));
     expect(files).toEqual(expect.arrayContaining(['demo.yaml', 'full.yaml']));
-    for (const f of files) await expect(loadConfig(path.join(examples, f), {}), f).resolves.toBeTruthy();
+    const tls = exampleTlsFiles();
+    try {
+      for (const f of files) await expect(loadConfig(path.join(examples, f), tls.env), f).resolves.toBeTruthy();
+    } finally {
+      tls.cleanup();
+    }
   });
 
   it('full.yaml sets every key of the table to a value of its own', async () => {

@@ -1,5 +1,5 @@
 /**
- * Every key's accepted and refused values at the edges of its range (spec §7), through the whole
+ * Every key's accepted and refused values at the edges of its range (apache-semantics §7), through the whole
  * loader: a key is written into an otherwise valid file and the typed value or the problem is read
  * back. Refusals must name the key's path and the position of the value.
  */
@@ -161,7 +161,8 @@ const accepted: Array<[Where, string, string, unknown]> = [
   ['admin', 'port', '1', 1],
   ['admin', 'port', '65535', 65535],
   ['admin', 'readonly', 'On', true],
-  ['admin', 'token', 's3cret', 's3cret'],
+  ['admin', 'token', 's3cret-s3cret-16', 's3cret-s3cret-16'],
+  ['admin', 'allowedhosts', '[Admin.Example.COM, 10.0.0.5, "::1", "[fe80::1]", localhost., "*"]', ['admin.example.com', '10.0.0.5', '[::1]', '[fe80::1]', 'localhost', '*']],
   ['log', 'level', 'trace', 'trace'],
   ['log', 'level', 'silent', 'silent'],
   ['log', 'access', 'Off', false],
@@ -250,15 +251,18 @@ const refused: Array<[Where, string, string, string, [number, number]?]> = [
   ['member', 'hcexpr', '""', 'must not be empty'],
   ['admin', 'port', '0', 'must be between 1 and 65535 (got 0)'],
   ['admin', 'port', '65536', 'must be between 1 and 65535 (got 65536)'],
+  ['admin', 'allowedhosts', '["http://admin.example.com"]', '"http://admin.example.com" is not a host name or IP address: give the name alone, without scheme, port or path (any port is accepted), or "*" for any host', [0, 1]],
+  ['admin', 'allowedhosts', '["admin.example.com:8052"]', '"admin.example.com:8052" is not a host name or IP address: give the name alone, without scheme, port or path (any port is accepted), or "*" for any host', [0, 1]],
+  ['admin', 'allowedhosts', '[""]', 'expected a host name or IP address such as admin.example.com or 10.0.0.5 (got "")', [0, 1]],
+  ['admin', 'allowedhosts', 'admin.example.com', 'expected a list (got "admin.example.com")'],
   ['admin', 'address', '127.0.0.256', 'must be an IP address such as 0.0.0.0, 127.0.0.1 or :: (got "127.0.0.256")'],
   ['log', 'level', 'verbose', 'must be one of trace, debug, info, warn, error, fatal, silent (got "verbose")'],
   ['log', 'level', 'INFO', 'must be one of trace, debug, info, warn, error, fatal, silent (got "INFO") — did you mean "info"?'],
-  ['rule', 'url', 'ftp://h', 'must be "!", balancer://name or http:// or ajp:// (got "ftp://h")'],
-  ['rule', 'url', 'https://h', 'https:// members are not supported yet; use http:// or ajp:// (got "https://h")'],
-  ['rule', 'url', '""', 'expected "!", balancer://name[/path] or an http:// or ajp:// URL (got "")'],
+  ['rule', 'url', 'ftp://h', 'must be "!", balancer://name or http://, https:// or ajp:// (got "ftp://h")'],
+  ['rule', 'url', '""', 'expected "!", balancer://name[/path] or an http://, https:// or ajp:// URL (got "")'],
 ];
 
-describe('ranges and syntax of every key (spec §7)', () => {
+describe('ranges and syntax of every key (apache-semantics §7)', () => {
   it.each(accepted)('%s %s: %s is accepted', (where, key, value, expected) => {
     const { text } = fileWith(where, key, value);
     expect(valueOf(parse(text), where, key)).toEqual(expected);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMemberUrl } from '../../src/config/index.js';
 import { normalizeReverseUrl, parseBalancerUrl, parseDirectUrl } from '../../src/config/url.js';
 
-describe('member URL normalization (spec §7.2, U:2051-2062)', () => {
+describe('member URL normalization (apache-semantics §7.2, U:2051-2062)', () => {
   it.each([
     // written                          url                              scheme  host            port  basepath
     ['http://10.0.0.1:8080', 'http://10.0.0.1:8080', 'http', '10.0.0.1', 8080, ''],
@@ -18,13 +18,15 @@ describe('member URL normalization (spec §7.2, U:2051-2062)', () => {
     ['http://[::1]:8080/x', 'http://[::1]:8080/x', 'http', '::1', 8080, '/x'],
     ['http://[2001:DB8::1]', 'http://[2001:db8::1]', 'http', '2001:db8::1', 80, ''],
     ['ajp://[::1]:8009/', 'ajp://[::1]', 'ajp', '::1', 8009, ''],
+    ['https://Secure.Example:443/app/', 'https://secure.example/app', 'https', 'secure.example', 443, '/app'],
+    ['HTTPS://h:8443', 'https://h:8443', 'https', 'h', 8443, ''],
+    ['https://h:80', 'https://h:80', 'https', 'h', 80, ''],
   ])('%s → %s', (written, url, scheme, host, port, basepath) => {
     expect(parseMemberUrl(written)).toEqual({ url, scheme, host, port, basepath });
   });
 
   it.each([
-    ['https://h', /https:\/\/ members are not supported yet/],
-    ['ftp://h', /scheme must be http:\/\/ or ajp:\/\//],
+    ['ftp://h', /scheme must be http:\/\/, https:\/\/ or ajp:\/\//],
     ['h:8080', /expected a URL such as http:\/\/host:port/],
     ['http://', /the URL has no host/],
     ['http://:8080', /the URL has no host/],

@@ -1,4 +1,4 @@
-// Members that fail after the connection is made, httpd vs stickyd (spec §4.1, §4.2, §9.7,
+// Members that fail after the connection is made, httpd vs stickyd (apache-semantics §4.1, §4.2, §9.7,
 // §9.9): a read timeout gives 502 and puts the member in error only with failontimeout=On; a
 // member that closes without answering gives 502, and puts the member in error only when the
 // client connection had already served requests (then the client connection is closed too).

@@ -1,4 +1,4 @@
-// Failover and member errors, httpd vs stickyd (spec §1, §4, §9.6, §9.8): a dead member (a port
+// Failover and member errors, httpd vs stickyd (apache-semantics §1, §4, §9.6, §9.8): a dead member (a port
 // where nothing listens) fails over, also for a 100 KB POST and for a sticky request; maxattempts
 // 0 / default / 1 on a single dead member; forcerecovery On and Off; ignore-errors; retry=0;
 // failonstatus; a backend's own 503 is not a failure of the member.
@@ -255,7 +255,7 @@ ProxyPass /own503 balancer://own503
   });
 
   // httpd resets retries (and error_time) only in ap_proxy_connect_backend, which mod_proxy_http
-  // skips when it reuses a pooled keep-alive connection (spec §4.3: "a successful connect"). Here
+  // skips when it reuses a pooled keep-alive connection (apache-semantics §4.3: "a successful connect"). Here
   // every request after the first runs on a reused connection, so the two forced recoveries stay
   // counted: retries 2 and 2 (with disablereuse=On httpd shows 0 and 1). Found by this suite as a
   // stickyd bug; fixed in 5473007.

@@ -1,4 +1,4 @@
-// Headers, httpd vs stickyd (spec §8, §9.12): what the member receives (Host with
+// Headers, httpd vs stickyd (apache-semantics §8, §9.12): what the member receives (Host with
 // ProxyPreserveHost Off and On, X-Forwarded-* appended, hop-by-hop headers stripped) and what
 // the client gets back (ProxyPassReverse on Location / Content-Location, cookie path and domain
 // rewrites, hop-by-hop response headers stripped, Connection: close on a 503).
@@ -101,7 +101,7 @@ function suite(preserveHost: 'On' | 'Off'): void {
     const names = ['cookie', 'x-multi'];
     expect(receivedHeaders(x.apache[0]!, names)).toEqual([['cookie', 'a=1, JSESSIONID=s.b'], ['x-multi', 'one, two']]);
     expect(receivedHeaders(x.stickyd[0]!, names)).toEqual([['cookie', 'a=1'], ['cookie', 'JSESSIONID=s.b'], ['x-multi', 'one'], ['x-multi', 'two']]);
-    // Routing agrees: both proxies read the route from the joined Cookie value (spec §2.2).
+    // Routing agrees: both proxies read the route from the joined Cookie value (apache-semantics §2.2).
     expect(x.stickyd[0]!.observation.servedBy).toBe(x.apache[0]!.observation.servedBy);
   });
 

@@ -1,4 +1,4 @@
-// Load-balanced picks, httpd vs stickyd (spec §3, §9.1, §9.13): byrequests with 1,2,3, with
+// Load-balanced picks, httpd vs stickyd (apache-semantics §3, §9.1, §9.13): byrequests with 1,2,3, with
 // 1,1,1,2 and with fractional loadfactors; bybusyness and bytraffic on sequential traffic. Each
 // balancer serves one test, so the tests do not share lbstatus.
 import { afterAll, beforeAll, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Names and request mapping, httpd vs stickyd (spec §2.7, §7.2, §8): BALANCER_NAME lower-cased,
+// Names and request mapping, httpd vs stickyd (apache-semantics §2.7, §7.2, §8): BALANCER_NAME lower-cased,
 // member URLs normalized (scheme case), a member's base path prepended, and which path (and
 // query) the member receives for the ProxyPass prefix cases, runs of slashes included. A member
 // URL's trailing slash is a deliberate difference, pinned by a test of its own.

@@ -1,5 +1,5 @@
 // Member states, httpd vs stickyd: a sticky route to a member in each state with nofailover Off
-// and On (spec §2.4, §2.5, §9.4), the lbstatus accounting of sticky hits (§2.6, §9.2), and which
+// and On (apache-semantics §2.4, §2.5, §9.4), the lbstatus accounting of sticky hits (§2.6, §9.2), and which
 // members load-balancing may pick: drain, disabled, stopped, hot standby, hot spare, lbset tiers
 // (§3.1, §5, §9.5). Member states are set with `status=` in the configuration; every case has a
 // balancer of its own.

@@ -1,4 +1,4 @@
-// Where the sticky route comes from, httpd vs stickyd (spec §2.1-§2.3, §9.3): the cookie and URL
+// Where the sticky route comes from, httpd vs stickyd (apache-semantics §2.1-§2.3, §9.3): the cookie and URL
 // parameter matrix, scolonpathdelim, stickysessionsep. Every case has a balancer of its own, so a
 // difference in one case cannot shift the load-balanced picks of the next.
 //

@@ -1,4 +1,4 @@
-// Active health checks against real backends on 127.0.0.1 that die and come back (spec §3.1):
+// Active health checks against real backends on 127.0.0.1 that die and come back (apache-semantics §3.1):
 // C after hcfails, cleared after hcpasses, E cleared by a pass, S not checked, one check in
 // flight per member, the methods and paths, AJP members, and a member in C getting no traffic.
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// What each health-check result does to a member's flags (spec §3.1, HC:951-973), without sockets.
+// What each health-check result does to a member's flags (apache-semantics §3.1, HC:951-973), without sockets.
 import { describe, expect, it } from 'vitest';
 import { Flag, applyStatus, statusText } from '../../src/balancer/flags.js';
 import { Member } from '../../src/balancer/member.js';

@@ -64,7 +64,7 @@ describe('directives that are not converted are listed with FILE:LINE', () => {
       'extra/proxy.conf:6: ProxyPassMatch: not converted: the regular expression "^/(.*)\\.jsp$" is not an anchored prefix such as ^/app(.*)$, and stickyd has prefix rules only',
       'extra/proxy.conf:7: RewriteRule: not converted: mod_rewrite is not supported; express the mapping as ProxyPass prefix rules',
       'extra/proxy.conf:8: Header: not converted: mod_headers is not supported (only the ROUTEID cookie recipe is converted, to routecookie)',
-      'extra/proxy.conf:9: SSLEngine: not converted: stickyd speaks plain HTTP; terminate TLS in front of it',
+      'extra/proxy.conf:9: SSLEngine: not converted for 0.0.0.0:80: SSLEngine on without SSLCertificateFile (httpd would not start)',
     ]);
     expect(r.config.proxypass.map((p) => p.path)).toEqual(['/app']);
   });
@@ -75,7 +75,7 @@ describe('directives that are not converted are listed with FILE:LINE', () => {
         'Listen 80',
         '<Proxy balancer://c>',
         'BalancerMember http://10.0.0.1:8080 route=a loadfactor=0 smax=5 flushpackets=on',
-        'BalancerMember https://10.0.0.3 route=s',
+        'BalancerMember fcgi://10.0.0.3 route=s',
         '</Proxy>',
         'ProxyPass /app balancer://c/ lbmethod=heartbeat retry=5 nocanon',
       ),
@@ -84,7 +84,7 @@ describe('directives that are not converted are listed with FILE:LINE', () => {
       'httpd.conf:3: BalancerMember: loadfactor=0 not converted: httpd refuses it: LoadFactor must be a number between 1..100',
       'httpd.conf:3: BalancerMember: smax=5 not converted: stickyd has no soft pool limit; idle connections are closed after ttl',
       'httpd.conf:3: BalancerMember: flushpackets=on not converted: stickyd streams responses as they arrive',
-      'httpd.conf:4: BalancerMember: https://10.0.0.3 not converted: https:// members are not supported yet; use http:// or ajp:// (got "https://10.0.0.3")',
+      'httpd.conf:4: BalancerMember: fcgi://10.0.0.3 not converted: scheme must be http://, https:// or ajp:// (got "fcgi://10.0.0.3")',
       'httpd.conf:6: ProxyPass: flag nocanon not converted: not supported',
       'httpd.conf:6: ProxyPass: lbmethod=heartbeat not converted: lbmethod heartbeat (mod_lbmethod_heartbeat) is not supported; the balancer keeps byrequests',
       'httpd.conf:6: ProxyPass: retry=5 not converted: httpd refuses it: unknown Balancer parameter (retry is a BalancerMember parameter)',
@@ -212,16 +212,18 @@ describe('Apache semantics of the converted values', () => {
     ]);
   });
 
-  it('converts Listen forms and skips what is not plain HTTP on an IP address', () => {
+  it('converts Listen forms and skips what is not on an IP address; https alone does not make TLS', () => {
     const r = run({ 'httpd.conf': lines('Listen 8080', 'Listen 10.1.2.3:8081', 'Listen [::]:8082', 'Listen 443', 'Listen 8443 https', 'Listen localhost:9000', 'Listen 10.1.2.3:8080', cluster, 'ProxyPass / balancer://c/') });
     expect(r.config.listen).toEqual([
       { address: '0.0.0.0', port: 8080 },
       { address: '10.1.2.3', port: 8081 },
       { address: '::', port: 8082 },
+      { address: '0.0.0.0', port: 443 },
+      { address: '0.0.0.0', port: 8443 },
     ]);
     expect(r.messages).toEqual([
-      "httpd.conf:4: Listen: not converted: protocol https (httpd's default for port 443): stickyd speaks plain HTTP; terminate TLS in front of it",
-      'httpd.conf:5: Listen: not converted: protocol https: stickyd speaks plain HTTP; terminate TLS in front of it',
+      'httpd.conf:4: Listen: no server on 0.0.0.0:443 has SSLEngine on, so httpd speaks plain HTTP there despite the https protocol, and so does stickyd',
+      'httpd.conf:5: Listen: no server on 0.0.0.0:8443 has SSLEngine on, so httpd speaks plain HTTP there despite the https protocol, and so does stickyd',
       'httpd.conf:6: Listen: not converted: stickyd listens on IP addresses; "localhost" is a host name (write its address)',
       'httpd.conf:7: Listen: not converted: 10.1.2.3:8080 overlaps Listen 0.0.0.0:8080 at httpd.conf:1',
     ]);

@@ -25,6 +25,10 @@ function balancer(name: string, values: Partial<BalancerConfig>): BalancerConfig
     name, implicit: false, stickysession: null, stickysessionsep: '.', scolonpathdelim: false, lbmethod: 'byrequests',
     maxattempts: null, nofailover: false, timeout: 0, failonstatus: [], failontimeout: false, forcerecovery: true,
     nonce: null, growth: 0, routecookie: null, members: [],
+    membertls: {
+      verify: 'require', cacertificatefile: null, ca: null, checkpeername: true, checkpeerexpire: true,
+      machinecertificatefile: null, cert: null, key: null, protocol: ['TLSv1.2', 'TLSv1.3'], ciphersuite: null,
+    },
     ...values,
   };
 }

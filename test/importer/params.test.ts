@@ -1,4 +1,4 @@
-// Balancer and member parameters (spec §7.1, §7.2) read the way httpd 2.4 reads them
+// Balancer and member parameters (apache-semantics §7.1, §7.2) read the way httpd 2.4 reads them
 // (values.ts, params.ts): pure decision code, so it is tested table by table.
 import { describe, expect, it } from 'vitest';
 import { Duration, readBalancerParam, readMemberParam, templateDefaults, type HealthCheckDefinitions, type ParamResult } from '../../src/importer/params.js';
@@ -48,7 +48,7 @@ const hc: HealthCheckDefinitions = {
 const set = (values: Record<string, unknown>): ParamResult => ({ kind: 'set', set: values as Record<string, never> });
 const d = (ms: number) => new Duration(ms);
 
-describe('balancer parameters (spec §7.1)', () => {
+describe('balancer parameters (apache-semantics §7.1)', () => {
   const cases: Array<[string, string, ParamResult | RegExp]> = [
     ['stickysession', 'JSESSIONID|jsessionid', set({ stickysession: 'JSESSIONID|jsessionid' })],
     ['StickySession', 'ROUTEID', set({ stickysession: 'ROUTEID' })],
@@ -95,7 +95,7 @@ describe('balancer parameters (spec §7.1)', () => {
   });
 });
 
-describe('member parameters (spec §7.2)', () => {
+describe('member parameters (apache-semantics §7.2)', () => {
   const cases: Array<[string, string, ParamResult | RegExp]> = [
     ['loadfactor', '2.25', set({ loadfactor: 2.25 })],
     ['loadfactor', '100', set({ loadfactor: 100 })],

@@ -1,4 +1,4 @@
-// Spec §9.6: failover, request-body replay, maxattempts, forcerecovery, ignore-errors, retry, recovery.
+// apache-semantics §9.6: failover, request-body replay, maxattempts, forcerecovery, ignore-errors, retry, recovery.
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { statusText } from '../../src/balancer/flags.js';

@@ -1,4 +1,4 @@
-// Spec §8 and §9.12 through a running proxy: mounts, headers both ways, ProxyPassReverse and cookie
+// apache-semantics §8 and §9.12 through a running proxy: mounts, headers both ways, ProxyPassReverse and cookie
 // rewrites, stickiness (cookie, ;jsessionid=, routecookie), and what the access record reports.
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, echoed, request, startBackend, startProxy, startRawBackend } from './helpers.js';

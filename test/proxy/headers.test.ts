@@ -7,7 +7,7 @@ function flat(pairs: Array<[string, string]>): string[] {
   return pairs.flat();
 }
 
-describe('forwardRequestHeaders (spec §8)', () => {
+describe('forwardRequestHeaders (apache-semantics §8)', () => {
   it('removes hop-by-hop headers, the ones Connection names, and framing/expectation headers; keeps order and case', () => {
     const raw = flat([
       ['Host', 'front:8080'], ['Connection', 'keep-alive, X-Secret'], ['X-Secret', 's'], ['Keep-Alive', 'timeout=5'],

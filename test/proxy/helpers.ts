@@ -122,7 +122,7 @@ export async function deadPort(): Promise<number> {
 /**
  * A port on 127.0.0.1 where a connect never completes: a listener (python3, which can listen
  * without accepting) whose accept queue is full, so the kernel drops further SYNs. This is the
- * "blackholed address on loopback" of spec §9.7 for connect timeouts.
+ * "blackholed address on loopback" of apache-semantics §9.7 for connect timeouts.
  */
 export async function blackholePort(): Promise<number> {
   const py = spawn('python3', ['-c', 'import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(120)'], { stdio: ['ignore', 'pipe', 'ignore'] });

@@ -1,5 +1,5 @@
 // The HTTP member connector against real sockets: streaming, pooling, and the BackendError kind of
-// every failure (connector.ts; spec §4.1/§4.2).
+// every failure (connector.ts; apache-semantics §4.1/§4.2).
 import type net from 'node:net';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';

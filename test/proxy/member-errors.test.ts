@@ -1,4 +1,4 @@
-// Spec §9.7-§9.10: timeouts, failonstatus, a member closing without a response, the balancer timeout.
+// apache-semantics §9.7-§9.10: timeouts, failonstatus, a member closing without a response, the balancer timeout.
 import http from 'node:http';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -13,7 +13,7 @@ function map(rules: ReverseRule[], cookiePaths = [] as Array<{ internal: string;
   return new ReverseMap(rules, cookiePaths, cookieDomains, (b) => members[b]);
 }
 
-describe('ProxyPassReverse (spec §8, the [V] examples)', () => {
+describe('ProxyPassReverse (apache-semantics §8, the [V] examples)', () => {
   const m = map([{ path: '/rv', balancer: 'rv', url: '' }]);
   it.each([
     ['http://127.0.0.1:27002/bar?q=1', 'http://127.0.0.1:27080/rv/bar?q=1'],
@@ -55,7 +55,7 @@ describe('ProxyPassReverse (spec §8, the [V] examples)', () => {
   });
 });
 
-describe('ProxyPassReverseCookiePath / CookieDomain (spec §8)', () => {
+describe('ProxyPassReverseCookiePath / CookieDomain (apache-semantics §8)', () => {
   const m = map([], [{ internal: '/app', public: '/rv' }, { internal: '/', public: '/root' }], [{ internal: 'backend.local', public: 'www.example.com' }]);
   it.each([
     ['JSESSIONID=1.a; Path=/app/sub; HttpOnly', 'JSESSIONID=1.a; Path=/rv; HttpOnly'],

@@ -141,7 +141,7 @@ describe.skipIf(!installed)('real Tomcat cluster behind stickyd (private network
         });
         const { victim } = events.get('sticky')!;
         expect(fresh).toContain(victim);
-        // Once the lbstatus the sticky traffic built up is paid back (spec §2.6), picks alternate.
+        // Once the lbstatus the sticky traffic built up is paid back (apache-semantics §2.6), picks alternate.
         const tail = fresh.slice(-10);
         tail.slice(1).forEach((n, i) => expect(n, tail.join(' ')).not.toBe(tail[i]));
       });

@@ -4,7 +4,7 @@
  * run`, which execs the JVM, so the PID we hold is the JVM's and kill -9 on it is a crash.
  *
  * The cluster is the seed's: SimpleTcpCluster + DeltaManager, McastService membership,
- * TcpFailureDetector, JvmRouteBinderValve + ReplicationValve (tomcat-cluster spec §1–§3). Multicast
+ * TcpFailureDetector, JvmRouteBinderValve + ReplicationValve (cluster-semantics §1–§3). Multicast
  * only works inside the private network namespace the runner makes; nothing here listens on
  * anything but 127.0.0.1.
  */

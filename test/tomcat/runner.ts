@@ -47,7 +47,7 @@ const procs: Proc[] = [];
 async function startCluster(dir: string, configs: TomcatNodeConfig[]): Promise<void> {
   const started = Date.now();
   // One after the other: a node that joins while its peer is still deploying asks it for the
-  // sessions and waits out DeltaManager's 60 s stateTransferTimeout (tomcat-cluster spec §4.6).
+  // sessions and waits out DeltaManager's 60 s stateTransferTimeout (cluster-semantics §4.6).
   for (const c of configs) {
     const node = startNode(await createBase(dir, c), c);
     nodes.push(node);

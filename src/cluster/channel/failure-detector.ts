@@ -1,5 +1,5 @@
 /**
- * TcpFailureDetector's verification probe (spec §1.2, `memberAlive` with performSendTest=true):
+ * TcpFailureDetector's verification probe (cluster-semantics §1.2, `memberAlive` with performSendTest=true):
  * open a new TCP connection to the member's receiver within `connectTimeout` and write one probe
  * frame. Connect refused, timed out or reset ⇒ dead. Accepted ⇒ alive.
  *

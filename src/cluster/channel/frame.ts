@@ -1,6 +1,6 @@
 /**
  * TCP framing of the replication transport (our counterpart of Tribes' `FLT2002 … TLF2003` frames,
- * spec §1.5; not wire-compatible with Tomcat, which the spec does not require):
+ * cluster-semantics §1.5; not wire-compatible with Tomcat, which the spec does not require):
  *
  *   uint32 BE length | uint8 type | payload | MAC (32 bytes, only when a secret is configured)
  *

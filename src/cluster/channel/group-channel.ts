@@ -225,7 +225,7 @@ export class GroupChannel extends EventEmitter implements Channel {
     }
   }
 
-  /** Like Tribes: a failed send makes the failure detector check that member now (spec §1.2). */
+  /** Like Tribes: a failed send makes the failure detector check that member now (cluster-semantics §1.2). */
   private onSendFailure(m: ClusterMember, err: Error): void {
     if (err instanceof ChannelError && HEALTH_ERRORS.has(err.code) && this.state === 'running') {
       this.apply(this.table.connectionLost(m.id, this.now()));
@@ -313,7 +313,7 @@ export class GroupChannel extends EventEmitter implements Channel {
   }
 
   /**
-   * Tomcat waits 2 × frequency for heartbeats before it calls the cluster started (spec §1.1), so
+   * Tomcat waits 2 × frequency for heartbeats before it calls the cluster started (cluster-semantics §1.1), so
    * that a joiner knows the oldest member before it asks for state. Static membership can tell
    * sooner: once every listed address answered or refused and every answer is verified.
    */
@@ -525,7 +525,7 @@ export class GroupChannel extends EventEmitter implements Channel {
   private async shutdown(): Promise<void> {
     this.state = 'stopping';
     clearInterval(this.ticker);
-    // Graceful leave (spec §1.1): peers remove us at once, without waiting for dropTime.
+    // Graceful leave (cluster-semantics §1.1): peers remove us at once, without waiting for dropTime.
     for (const s of this.senders.values()) s.leave();
     await Promise.all([
       this.multicast?.leave(),

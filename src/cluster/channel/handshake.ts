@@ -1,6 +1,6 @@
 /**
  * Payloads of the connection handshake (HELLO / HELLO_ACK): protocol name and version, the sender's
- * member info (what a Tribes member advertises, spec §1.1) and a fresh nonce (see auth.ts; the AUTH
+ * member info (what a Tribes member advertises, cluster-semantics §1.1) and a fresh nonce (see auth.ts; the AUTH
  * frame that completes the handshake has no payload).
  */
 import { NONCE_BYTES } from './auth.js';

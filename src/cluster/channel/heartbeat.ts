@@ -1,5 +1,5 @@
 /**
- * The multicast heartbeat datagram (our counterpart of MemberImpl.getData(), spec §1.1):
+ * The multicast heartbeat datagram (our counterpart of MemberImpl.getData(), cluster-semantics §1.1):
  *
  *   "STKDMB02" (8 bytes) | JSON { member, command, seq, at } | HMAC-SHA256 (32 bytes)
  *

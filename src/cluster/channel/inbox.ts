@@ -6,7 +6,7 @@
  *
  * While the sending member is still being verified the queue is held, not dropped: a joiner asks the
  * oldest member for state right after it verified that member, often before that member finished
- * verifying the joiner (spec §2.5 step 3). Its request waits here for the few milliseconds the
+ * verifying the joiner (cluster-semantics §2.5 step 3). Its request waits here for the few milliseconds the
  * probe takes and is then handled in order; if verification fails the held frames are answered with
  * a failure. Memory stays bounded because each connection stops being read after PAUSE_AT
  * unhandled frames (receiver.ts).

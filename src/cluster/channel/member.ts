@@ -1,5 +1,5 @@
 /**
- * Member identity and ordering (spec §1.1, MemberImpl/Membership): a member is identified by a
+ * Member identity and ordering (cluster-semantics §1.1, MemberImpl/Membership): a member is identified by a
  * 16-byte random id drawn at every start, so a restarted process is a new member even with the same
  * host:port and jvmRoute; the member list is ordered oldest first, because DeltaManager asks the
  * oldest member for state.

@@ -3,7 +3,7 @@
  * machine over plain data with the clock passed in. It does no I/O: it returns actions (`probe` this
  * member, announce `added`/`removed`, …) that the channel carries out and answers (`probeResult`).
  *
- * It combines what Tribes splits over McastService's `Membership` (spec §1.1) and the
+ * It combines what Tribes splits over McastService's `Membership` (cluster-semantics §1.1) and the
  * `TcpFailureDetector` above it (§1.2):
  *
  *   unknown ──heartbeat──▶ verifying ──probe alive──▶ alive ◀──heartbeat── suspect

@@ -1,5 +1,5 @@
 /**
- * Multicast heartbeats (Tomcat's McastService, spec §1.1): one datagram to address:port every
+ * Multicast heartbeats (Tomcat's McastService, cluster-semantics §1.1): one datagram to address:port every
  * `frequency` ms; every datagram received from the group goes through decode → authentication →
  * replay check (time window + sequence number, heartbeat.ts) → the membership table. Multicast
  * reaches other hosts, so it always runs with a secret (options.ts refuses it without one). Our

@@ -1,6 +1,6 @@
 /**
  * ChannelOptions: the configuration contract of the group channel, with Tomcat's names and defaults
- * (spec §1.1 McastService, §1.2 TcpFailureDetector, §2.1 sender). `resolveChannelOptions` is the one
+ * (cluster-semantics §1.1 McastService, §1.2 TcpFailureDetector, §2.1 sender). `resolveChannelOptions` is the one
  * place that applies defaults and rejects bad input with an error that says what to change.
  */
 import net from 'node:net';
@@ -86,7 +86,7 @@ export interface ChannelOptions {
   clock?: () => number;
 }
 
-/** Tomcat's defaults, one object (spec §1.1, §1.2, §2.1). */
+/** Tomcat's defaults, one object (cluster-semantics §1.1, §1.2, §2.1). */
 export const CHANNEL_DEFAULTS = {
   domain: '',
   maxFrameSize: 16 * 1024 * 1024,

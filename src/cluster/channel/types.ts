@@ -6,7 +6,7 @@
  * Guarantees the managers rely on:
  * - Per-peer FIFO: messages sent to one peer are delivered to that peer's handler in send order, and
  *   the receiver runs the handler for messages from one peer one at a time, in order (so a session's
- *   create is always applied before its deltas, in every send mode; spec §4.3 is what we fix).
+ *   create is always applied before its deltas, in every send mode; cluster-semantics §4.3 is what we fix).
  * - `ack: true` resolves only after the peer's 'message' handler has finished (Tomcat's
  *   USE_ACK|SYNCHRONIZED_ACK, option 6); `ack: false` resolves once the frame is queued locally.
  * - Messages are JSON values, delivered as parsed (`__proto__` and friends are ordinary own

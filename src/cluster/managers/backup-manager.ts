@@ -1,5 +1,5 @@
 /**
- * BackupManager (spec §2.8, Tomcat's LazyReplicatedMap): each session has a primary (the node that
+ * BackupManager (cluster-semantics §2.8, Tomcat's LazyReplicatedMap): each session has a primary (the node that
  * serves it) and exactly one backup (chosen round robin over the other members: B, C, B, C, …)
  * holding a full copy; every other node keeps a proxy entry — key and location, no value.
  *
@@ -69,7 +69,7 @@ export class BackupManager extends ClusterManagerBase {
     this.startExpirySweep();
   }
 
-  /** MSG_STATE: keys and locations only (spec §2.8 "Start-up"). */
+  /** MSG_STATE: keys and locations only (cluster-semantics §2.8 "Start-up"). */
   private async transferState(source: ClusterMember, started: number): Promise<void> {
     this.transfer = { state: 'pending', from: source.route, sessions: 0, refused: 0, ms: 0 };
     try {
@@ -122,7 +122,7 @@ export class BackupManager extends ClusterManagerBase {
     return this.member(id)?.route ?? null;
   }
 
-  /** The next backup, round robin over the live members except `exclude` (spec §2.8). */
+  /** The next backup, round robin over the live members except `exclude` (cluster-semantics §2.8). */
   private chooseBackup(exclude: Set<string>): ClusterMember | null {
     const candidates = this.channel.members().filter((m) => !exclude.has(m.id));
     if (candidates.length === 0) return null;
@@ -274,7 +274,7 @@ export class BackupManager extends ClusterManagerBase {
   async changeSessionId(s: ClusterSession, newId: string): Promise<ReplicationOutcome> {
     const oldId = s.id;
     if (newId === oldId || !s.valid) return REPLICATION_OK;
-    // put(new) + remove(old) (spec §2.8: not a CHANGE_SESSION_ID message). The put completes first,
+    // put(new) + remove(old) (cluster-semantics §2.8: not a CHANGE_SESSION_ID message). The put completes first,
     // so every node knows the session under one of its ids at all times: a request that arrives
     // elsewhere with the old id finds it under the new one (route-binder.ts) instead of starting
     // a new session.
@@ -301,7 +301,7 @@ export class BackupManager extends ClusterManagerBase {
     this.counters.sessionsExpired++;
     this.removeLocal(s, 'timeout', true);
     this.locations.delete(s.id);
-    // Both the primary (at 1×) and a backup copy (at 2×) broadcast the remove (spec §2.8).
+    // Both the primary (at 1×) and a backup copy (at 2×) broadcast the remove (cluster-semantics §2.8).
     this.background('expiry', this.send({ t: 'remove', id: s.id }));
   }
 
@@ -478,7 +478,7 @@ export class BackupManager extends ClusterManagerBase {
     }
   }
 
-  /** Primary and backup are both gone: the session is lost (spec §4.2). */
+  /** Primary and backup are both gone: the session is lost (cluster-semantics §4.2). */
   private lose(id: string, s: ClusterSession | undefined): void {
     this.locations.delete(id);
     this.counters.sessionsLost++;

@@ -1,13 +1,13 @@
 /**
- * DeltaManager (spec §2.2–§2.6): every node holds every session. Changes go to all members as
+ * DeltaManager (cluster-semantics §2.2–§2.6): every node holds every session. Changes go to all members as
  * CREATED / DELTA / ACCESSED / EXPIRED / CHANGE_SESSION_ID messages; a joiner pulls everything from
  * the oldest member before it serves (GET_ALL → ALL_SESSION_DATA pages → TRANSFERCOMPLETE).
  *
  * Where we deliberately differ from Tomcat (and why):
  * - Per-session order is guaranteed in every send mode (the channel is FIFO per peer), so a delta is
- *   never applied before its create (Tomcat bug 63441, spec §4.3).
+ *   never applied before its create (Tomcat bug 63441, cluster-semantics §4.3).
  * - A delta for a session this node does not know is not silently dropped: the session is fetched
- *   from the sender in full (closes the join window of spec §4.3 item 3).
+ *   from the sender in full (closes the join window of cluster-semantics §4.3 item 3).
  * - Queued messages after a state transfer are filtered per session (transfer-filter.ts).
  * - A member only answers GET_ALL once the asker is a member on its side, so every change after its
  *   snapshot reaches the asker; a node still receiving state itself answers once it has it.
@@ -80,7 +80,7 @@ export class DeltaManager extends ClusterManagerBase {
       .filter((m) => m.startedAt < me.startedAt || (m.startedAt === me.startedAt && m.id < me.id));
   }
 
-  /** GET_ALL_SESSIONS from the oldest member, falling back to the next one if it disappears (spec §2.5). */
+  /** GET_ALL_SESSIONS from the oldest member, falling back to the next one if it disappears (cluster-semantics §2.5). */
   private async getAllClusterSessions(started: number): Promise<void> {
     const timeout = this.options.stateTransferTimeout;
     this.transferring = timeout !== 0;
@@ -189,7 +189,7 @@ export class DeltaManager extends ClusterManagerBase {
   }
 
   protected replicateCreate(s: ClusterSession): Promise<ReplicationOutcome> {
-    // EVT_SESSION_CREATED goes out immediately, inside createSession (spec §2.2).
+    // EVT_SESSION_CREATED goes out immediately, inside createSession (cluster-semantics §2.2).
     return this.send({
       t: 'create',
       id: s.id,
@@ -200,7 +200,7 @@ export class DeltaManager extends ClusterManagerBase {
   }
 
   protected requestCompleted(s: ClusterSession, replicate: boolean): Promise<ReplicationOutcome> {
-    if (!replicate) return Promise.resolve(REPLICATION_OK); // filtered: the delta stays pending (spec §2.4)
+    if (!replicate) return Promise.resolve(REPLICATION_OK); // filtered: the delta stays pending (cluster-semantics §2.4)
     const delta = diffAttributes(s.replicated ?? new Map(), s.attributes, this.replicable);
     const timeoutChanged = s.maxInactiveInterval !== s.replicatedMaxInactiveInterval;
     s.primary = true;
@@ -208,13 +208,13 @@ export class DeltaManager extends ClusterManagerBase {
     s.replicatedMaxInactiveInterval = s.maxInactiveInterval;
     if (this.channel.members().length === 0) {
       // Nobody to tell: the pending delta is dropped and a later joiner gets the session through
-      // state transfer (ReplicationValve with no members, spec §2.4).
+      // state transfer (ReplicationValve with no members, cluster-semantics §2.4).
       return Promise.resolve(REPLICATION_OK);
     }
     s.version = this.clock.stamp();
     if (isEmptyDelta(delta) && !timeoutChanged) {
       // Every session-bearing request replicates at least an access: it keeps the replicas'
-      // idle clocks in step with the primary's (spec §2.4, the ISNEW delta in Tomcat).
+      // idle clocks in step with the primary's (cluster-semantics §2.4, the ISNEW delta in Tomcat).
       return this.send({ t: 'access', id: s.id, stamp: s.version });
     }
     const msg: DeltaMessage = { t: 'delta', id: s.id, set: delta.set, remove: delta.remove, stamp: s.version };
@@ -238,7 +238,7 @@ export class DeltaManager extends ClusterManagerBase {
     if (!s.valid) return Promise.resolve(REPLICATION_OK);
     this.counters.sessionsInvalidated++;
     this.removeLocal(s, 'invalidated', true);
-    // Sent at once, not with the next request (spec §2.6; the how-to is wrong, §4.7).
+    // Sent at once, not with the next request (cluster-semantics §2.6; the how-to is wrong, §4.7).
     return this.send({ t: 'expire', id: s.id, stamp: this.clock.stamp(), reason: 'invalidated' });
   }
 
@@ -286,7 +286,7 @@ export class DeltaManager extends ClusterManagerBase {
     }
   }
 
-  /** Applies one replicated session message (receiver side of spec §2.2's table). */
+  /** Applies one replicated session message (receiver side of cluster-semantics §2.2's table). */
   private async apply(from: ClusterMember, msg: SessionMessage): Promise<void> {
     const now = this.clock.now();
     switch (msg.t) {

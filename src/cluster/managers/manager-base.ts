@@ -134,7 +134,7 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
     await this.shutdownSessions();
   }
 
-  /** Manager-specific part of a graceful stop (spec §2.6 "Shutdown"). */
+  /** Manager-specific part of a graceful stop (cluster-semantics §2.6 "Shutdown"). */
   protected abstract shutdownSessions(): Promise<void>;
 
   /* ------------------------------------------------------------------ lookups */
@@ -171,7 +171,7 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
   /**
    * Sessions counted against maxActiveSessions: the ones this node is primary for. Tomcat counts
    * every session in the manager's map (ManagerBase.createSession compares getActiveSessions(), and
-   * DeltaManager keeps replicas in that map; spec §2.7), so replicas arriving from peers can make
+   * DeltaManager keeps replicas in that map; cluster-semantics §2.7), so replicas arriving from peers can make
    * a node refuse its own users. We deliberately count only primaries (docs/cluster.md).
    */
   protected primaryCount(): number {
@@ -232,14 +232,14 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
     return this.requestCompleted(s, replicate);
   }
 
-  /** Manager-specific end-of-request replication (spec §2.4 DeltaManager, §2.8 BackupManager). */
+  /** Manager-specific end-of-request replication (cluster-semantics §2.4 DeltaManager, §2.8 BackupManager). */
   protected abstract requestCompleted(s: ClusterSession, replicate: boolean): Promise<ReplicationOutcome>;
 
   abstract changeSessionId(s: ClusterSession, newId: string): Promise<ReplicationOutcome>;
 
   abstract invalidate(s: ClusterSession): Promise<ReplicationOutcome>;
 
-  /** Attribute-name filter (spec §2.7): bound once so it can be passed around. */
+  /** Attribute-name filter (cluster-semantics §2.7): bound once so it can be passed around. */
   protected readonly replicable = (name: string): boolean =>
     isReplicableAttribute(this.options.sessionAttributeNameFilter, name);
 
@@ -259,7 +259,7 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
     return true;
   }
 
-  /** Idle timeout: a primary tells the cluster; a stale copy just disappears (spec §2.6). */
+  /** Idle timeout: a primary tells the cluster; a stale copy just disappears (cluster-semantics §2.6). */
   protected abstract expireByTimeout(s: ClusterSession, notifyCluster: boolean): void;
 
   /** Drops a session locally and says so. */
@@ -272,7 +272,7 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
   /* ------------------------------------------------------------------ sending */
 
   /**
-   * Sends a session message with the configured send mode (spec §2.1): 'async' → resolved at once,
+   * Sends a session message with the configured send mode (cluster-semantics §2.1): 'async' → resolved at once,
    * delivery continues in the background in per-peer order; 'ack'/'sync' → resolved when every
    * addressed peer acknowledged (on receipt / after applying) or `syncTimeout` passed. Failures are
    * logged, counted and emitted; the outcome tells the request (used only with onReplicationFailure 'error').
@@ -333,7 +333,7 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
 
   private fail(msg: Ackable & { id?: string }, error: ReplicationError): ReplicationOutcome {
     this.counters.replicationFailures++;
-    // Tomcat logs and carries on (SimpleTcpCluster.send catches everything, spec §2.1).
+    // Tomcat logs and carries on (SimpleTcpCluster.send catches everything, cluster-semantics §2.1).
     this.log.warn({ type: msg.t, sessionId: msg.id, routes: error.routes }, error.message);
     this.emit('replicationFailed', { type: msg.t, sessionId: msg.id ?? null, routes: error.routes, error });
     return { ok: false, error };

@@ -1,7 +1,7 @@
 /**
  * What the request side (middleware, express-session store, route binder) needs from a session
- * manager. Two implementations: DeltaManager (all-to-all, spec §2.2–§2.6) and BackupManager
- * (primary + one backup, spec §2.8).
+ * manager. Two implementations: DeltaManager (all-to-all, cluster-semantics §2.2–§2.6) and BackupManager
+ * (primary + one backup, cluster-semantics §2.8).
  */
 import type { EventEmitter } from 'node:events';
 import type { ReplicationError } from '../errors.js';
@@ -31,7 +31,7 @@ export interface SessionChanges {
  * - 'stateTransferred' (StateTransferStats).
  */
 export interface SessionManager extends EventEmitter {
-  readonly kind: 'delta' | 'backup';
+  readonly kind: 'delta' | 'backup' | 'redis';
   /** Wire into the channel and fetch state; resolves when this node may accept requests (`node.ready`). */
   start(): Promise<void>;
   /** Stop timers; with expireSessionsOnShutdown expire everything cluster-wide first. */
@@ -52,14 +52,14 @@ export interface SessionManager extends EventEmitter {
   createSession(id?: string): { session: ClusterSession; replication: Promise<ReplicationOutcome> };
   /** Rename (route binder, session fixation protection) and replicate the rename. */
   changeSessionId(session: ClusterSession, newId: string): Promise<ReplicationOutcome>;
-  /** Invalidate now and tell the cluster at once (not at the next request, spec §2.6, §4.7). */
+  /** Invalidate now and tell the cluster at once (not at the next request, cluster-semantics §2.6, §4.7). */
   invalidate(session: ClusterSession): Promise<ReplicationOutcome>;
   /** A request starts using the session: it will not expire meanwhile. */
   beginRequest(session: ClusterSession): void;
   /** The request is over (whether or not it committed changes). */
   endRequest(session: ClusterSession): void;
   /**
-   * End-of-request replication (ReplicationValve + requestCompleted, spec §2.4): merge `changes`
+   * End-of-request replication (ReplicationValve + requestCompleted, cluster-semantics §2.4): merge `changes`
    * into the session, then — unless `replicate` is false (filtered URL) — send the delta against
    * the last replicated state, or an access when nothing changed. The promise settles according to
    * the send mode (at once for 'async').
@@ -69,6 +69,8 @@ export interface SessionManager extends EventEmitter {
   inspect(id: string): SessionInspection | undefined;
   /** Ids of the sessions this node holds a value for. */
   sessionIds(): string[];
+  /** A shared store's every session id (store: redis, by SCAN); absent for the peer managers. */
+  allSessionIds?(): Promise<string[]>;
   stats(): ManagerStats;
   /** What is wrong with a session timeout set by the application (session/expiry.ts), or null. */
   timeoutProblem(seconds: unknown): string | null;

@@ -1,7 +1,7 @@
 /**
  * The session managers' messages (JSON over the group channel) and their validation. Names follow
- * Tomcat's: DeltaManager's SessionMessage event types (spec §2.2) and LazyReplicatedMap's map
- * messages (spec §2.8). Every inbound message goes through `parse*Message`, which checks names,
+ * Tomcat's: DeltaManager's SessionMessage event types (cluster-semantics §2.2) and LazyReplicatedMap's map
+ * messages (cluster-semantics §2.8). Every inbound message goes through `parse*Message`, which checks names,
  * types and ranges of everything a peer supplies: anything else is refused with a reason (the
  * manager logs and counts it and tells the sender), so no handler ever sees bad data. State-transfer
  * pages are checked per session (`checkSessions`): one bad session costs only itself.
@@ -15,7 +15,7 @@ import { attributeNameProblem } from '../session/attributes.js';
 import { timeoutProblem } from '../session/expiry.js';
 import { isPlausibleSessionId } from '../session/id.js';
 
-/** DeltaManager (spec §2.2). `stamp` = sender's logical time of the change (clock.ts). */
+/** DeltaManager (cluster-semantics §2.2). `stamp` = sender's logical time of the change (clock.ts). */
 export type DeltaMessage =
   /** EVT_SESSION_CREATED: sent the moment a session is created. */
   | { t: 'create'; id: string; creationTime: number; maxInactiveInterval: number; stamp: number; ack?: AckMode }
@@ -60,13 +60,13 @@ export interface RefusedNotice {
 export type ExpireReason = 'timeout' | 'invalidated' | 'shutdown';
 
 /**
- * How the receiver acknowledges (Tomcat's option 2 vs 2|4, spec §2.1): 'receipt' = as soon as the
+ * How the receiver acknowledges (Tomcat's option 2 vs 2|4, cluster-semantics §2.1): 'receipt' = as soon as the
  * message is accepted into the ordered apply queue, 'applied' = after it took effect. Absent on
  * async sends (no acknowledgement is awaited).
  */
 export type AckMode = 'receipt' | 'applied';
 
-/** BackupManager (LazyReplicatedMap, spec §2.8). Member ids are ClusterMember.id. */
+/** BackupManager (LazyReplicatedMap, cluster-semantics §2.8). Member ids are ClusterMember.id. */
 export type BackupMessage =
   /** MSG_BACKUP: a full copy (new backup) or the diff of a request, to the backup node only. */
   | {

@@ -56,7 +56,7 @@ export interface StateTransferStats {
 }
 
 export interface ManagerStats {
-  manager: 'delta' | 'backup';
+  manager: 'delta' | 'backup' | 'redis';
   sessions: {
     /** Sessions holding a value here (DeltaManager: all; BackupManager: primary + backup copies). */
     active: number;

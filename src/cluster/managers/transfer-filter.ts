@@ -1,6 +1,6 @@
 /**
  * Which messages, queued while a joining node waited for its state transfer, are replayed once the
- * transferred state is in (spec §2.5 step 6, Tomcat's `stateTimestampDrop`).
+ * transferred state is in (cluster-semantics §2.5 step 6, Tomcat's `stateTimestampDrop`).
  *
  * Tomcat drops every queued message older than the moment the sender listed its sessions (T). That
  * loses a change made on a third node just before T that had not reached the sender yet. We decide

@@ -1,5 +1,5 @@
 /**
- * Makes express-session routable by a sticky proxy (spec §3.3). Put it BEFORE `session(...)`:
+ * Makes express-session routable by a sticky proxy (cluster-semantics §3.3). Put it BEFORE `session(...)`:
  *
  *   app.use(node.cookieAdapter({ secret }));
  *   app.use(session({ store: node.store(), genid: node.genid, name: 'JSESSIONID', secret, ... }));

@@ -1,5 +1,5 @@
 /**
- * A replicating express-session Store (spec §5.1–§5.3) over the node's session manager.
+ * A replicating express-session Store (cluster-semantics §5.1–§5.3) over the node's session manager.
  *
  * - `class extends session.Store` (express-session is the application's, loaded lazily: it is an
  *   optional peer dependency of stickyd). Every method takes an optional callback and returns a
@@ -17,8 +17,9 @@
  *   acknowledgement (express-session holds the response's last chunk until then). A replication
  *   failure is passed to the callback only with `onReplicationFailure: 'error'`.
  * - all(): an object keyed by session id (MemoryStore's shape), of the sessions this node holds a
- *   value for. length(), clear() (clear invalidates cluster-wide), ids().
- * - Never emits 'disconnect': a peer going away is not a store outage (spec §5.3 MUST 10).
+ *   value for (with store: redis, of every session in Redis, like connect-redis). length(),
+ *   clear() (clear invalidates cluster-wide), ids().
+ * - Never emits 'disconnect': a peer going away is not a store outage (cluster-semantics §5.3 MUST 10).
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -127,6 +128,11 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
     if (failed && !failed.ok && options.onReplicationFailure === 'error') throw failed.error;
   }
 
+  /** The sessions this node holds, or every session of a shared store (Redis: SCAN). */
+  function listIds(): Promise<string[]> {
+    return manager.allSessionIds ? manager.allSessionIds() : Promise.resolve(manager.sessionIds());
+  }
+
   class ClusterSessionStore extends Store implements ClusterStore {
     get(sid: string, cb?: Callback<StoreSessionData | null>): Promise<StoreSessionData | null> {
       return settle(
@@ -201,6 +207,14 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
       return settle(
         (async () => {
           const out: Record<string, StoreSessionData> = Object.create(null);
+          if (manager.allSessionIds) {
+            // A shared store (Redis): every session it holds, read through the manager.
+            for (const id of await manager.allSessionIds()) {
+              const s = await manager.findSession(id);
+              if (s) out[id] = toData(s.attributes);
+            }
+            return out;
+          }
           for (const id of manager.sessionIds()) {
             const info = manager.inspect(id);
             if (info && info.role !== 'proxy') out[id] = toData(new Map(Object.entries(info.attributes).map(([k, v]) => [k, JSON.stringify(v)])));
@@ -213,18 +227,18 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
     }
 
     length(cb?: Callback<number>): Promise<number> {
-      return settle(Promise.resolve(manager.sessionIds().length), cb, callbackThrew);
+      return settle(listIds().then((ids) => ids.length), cb, callbackThrew);
     }
 
     ids(cb?: Callback<string[]>): Promise<string[]> {
-      return settle(Promise.resolve(manager.sessionIds()), cb, callbackThrew);
+      return settle(listIds(), cb, callbackThrew);
     }
 
     clear(cb?: Callback<void>): Promise<void> {
       return settle(
         (async () => {
           const outcomes: Array<Promise<ReplicationOutcome>> = [];
-          for (const id of manager.sessionIds()) {
+          for (const id of await listIds()) {
             const s = await manager.findSession(id);
             if (s) outcomes.push(manager.invalidate(s));
           }

@@ -85,7 +85,7 @@ export function createSessionView(host: SessionViewHost): HttpSession {
       if (RESERVED.has(prop)) throw new TypeError(`session property "${prop}" is read-only`);
       const badName = attributeNameProblem(prop);
       if (badName) throw new TypeError(`${badName}: it cannot be a session attribute`);
-      // Validate now, so a non-JSON value fails at the assignment, not silently at the end (spec §6.2 Limits).
+      // Validate now, so a non-JSON value fails at the assignment, not silently at the end (cluster-semantics §6.2 Limits).
       if (encodeAttribute(prop, value) === null) {
         delete target[prop];
         return true;

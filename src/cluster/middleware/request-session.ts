@@ -101,7 +101,8 @@ export class RequestSession implements SessionViewHost {
     const newId = generateSessionId(this.jvmRoute, this.random);
     this.pending.push(this.manager.changeSessionId(s, newId));
     this.cookieNeeded = true;
-    return newId;
+    // The id the session got: a Redis Cluster store draws it within the old id's hash slot.
+    return s.id;
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
- * JvmRouteBinderValve (spec §3.2): a request that presents another node's route for a session this
+ * JvmRouteBinderValve (cluster-semantics §3.2): a request that presents another node's route for a session this
  * node holds takes the session over — same hex, our route — so the proxy sends the client here from
- * now on. Decision table (spec §3.2 steps 3–5, §6.2 "Binder edge cases"):
+ * now on. Decision table (cluster-semantics §3.2 steps 3–5, §6.2 "Binder edge cases"):
  *
  * | presented id                      | this node holds             | result                               |
  * |-----------------------------------|-----------------------------|--------------------------------------|

@@ -2,7 +2,7 @@
  * Session attributes are JSON values. Each node keeps every attribute as its JSON text: texts are
  * compact (one byte per ASCII char), compare with `===`, go on the wire without re-serialising, and
  * every request works on its own freshly parsed copy. That copy is what makes in-place mutations
- * replicate (spec §2.3: Tomcat misses `list.add(x)` without `setAttribute`; we compare texts, so we
+ * replicate (cluster-semantics §2.3: Tomcat misses `list.add(x)` without `setAttribute`; we compare texts, so we
  * do not) and what gives concurrent requests a defined outcome (see `mergeRequestChanges`).
  */
 
@@ -28,7 +28,7 @@ export class AttributeNotSerializableError extends TypeError {
 
 /**
  * The JSON text of an attribute value, or an AttributeNotSerializableError (Tomcat rejects
- * non-Serializable values at `setAttribute` in a distributable app, spec §2.3). `undefined` means
+ * non-Serializable values at `setAttribute` in a distributable app, cluster-semantics §2.3). `undefined` means
  * "remove" and yields null, like Tomcat's `setAttribute(name, null)`.
  */
 export function encodeAttribute(name: string, value: unknown): string | null {

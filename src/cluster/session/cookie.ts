@@ -1,5 +1,5 @@
 /**
- * The session cookie, as Tomcat writes and reads it (spec §3.1): `JSESSIONID=<id>; Path=/; HttpOnly`
+ * The session cookie, as Tomcat writes and reads it (cluster-semantics §3.1): `JSESSIONID=<id>; Path=/; HttpOnly`
  * (+ `Secure`, `SameSite`, `Domain` when configured), no Max-Age/Expires (a browser-session cookie).
  * The value is the bare id, never signed or URL-encoded, so a proxy can split it at the first dot.
  */

@@ -1,5 +1,5 @@
 /**
- * When a session dies of old age (spec §2.6, DeltaSession.isValid): the primary expires it once idle
+ * When a session dies of old age (cluster-semantics §2.6, DeltaSession.isValid): the primary expires it once idle
  * for `maxInactiveInterval` and tells the cluster; any other copy waits twice as long and then
  * disappears silently — that second rule exists for copies whose primary crashed. A session used by
  * a request in progress never expires. Pure function over plain data; the clock is the caller's.

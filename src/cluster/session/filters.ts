@@ -1,9 +1,9 @@
 /**
  * The two replication filters, with Java's `Pattern.matcher(x).matches()` semantics (the whole text
  * must match, not a substring):
- * - ReplicationValve `filter` (spec §2.4): requests whose decoded path fully matches replicate
+ * - ReplicationValve `filter` (cluster-semantics §2.4): requests whose decoded path fully matches replicate
  *   nothing (static resources); their session changes wait for the next unfiltered request.
- * - `sessionAttributeNameFilter` (spec §2.7): attributes whose name does NOT fully match stay on the
+ * - `sessionAttributeNameFilter` (cluster-semantics §2.7): attributes whose name does NOT fully match stay on the
  *   node that set them (never replicated, not in state transfer).
  */
 

@@ -1,8 +1,8 @@
 /**
- * Session ids, Tomcat style (spec §3.1): `<32 uppercase hex chars>.<jvmRoute>`. The hex part is
+ * Session ids, Tomcat style (cluster-semantics §3.1): `<32 uppercase hex chars>.<jvmRoute>`. The hex part is
  * 16 bytes (Tomcat's default `sessionIdLength`) from the operating system's CSPRNG: an id is the
  * only credential a client presents, so its unpredictability is the session's security (the cookie
- * is deliberately unsigned so that proxies can route on it, spec §3.3).
+ * is deliberately unsigned so that proxies can route on it, cluster-semantics §3.3).
  */
 import { randomBytes } from 'node:crypto';
 
@@ -30,14 +30,14 @@ export function generateSessionId(route: string, random: RandomSource = defaultR
 
 /**
  * Splits an id at its FIRST dot, the way JvmRouteBinderValve and mod_proxy_balancer read it
- * (spec §3.2 step 3, §3.3): `{ base: 'ABC', route: 'jvm_a' }`; no dot → `route: null`.
+ * (cluster-semantics §3.2 step 3, §3.3): `{ base: 'ABC', route: 'jvm_a' }`; no dot → `route: null`.
  */
 export function splitSessionId(id: string): { base: string; route: string | null } {
   const dot = id.indexOf('.');
   return dot < 0 ? { base: id, route: null } : { base: id.slice(0, dot), route: id.slice(dot + 1) };
 }
 
-/** The same session under another route: `<base>.<route>` (the binder's rename, spec §3.2 step 4). */
+/** The same session under another route: `<base>.<route>` (the binder's rename, cluster-semantics §3.2 step 4). */
 export function withRoute(id: string, route: string): string {
   const { base } = splitSessionId(id);
   return route ? `${base}.${route}` : base;

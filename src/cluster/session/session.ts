@@ -16,7 +16,7 @@ export class ClusterSession {
   /** Idle timeout in seconds (Tomcat's `maxInactiveInterval`); ≤ 0 = never expires. */
   maxInactiveInterval: number;
   /**
-   * True on the node that completed the latest request for this session (spec §2.6). Only a primary
+   * True on the node that completed the latest request for this session (cluster-semantics §2.6). Only a primary
    * expires a session cluster-wide at 1× the timeout; other copies expire silently at 2×.
    */
   primary = false;
@@ -88,7 +88,7 @@ export function fromSessionData(d: SessionData): ClusterSession {
   return s;
 }
 
-/** What `node.inspect(id)` returns: rep(X) of spec §6, for tests and debugging. */
+/** What `node.inspect(id)` returns: rep(X) of cluster-semantics §6, for tests and debugging. */
 export interface SessionInspection {
   id: string;
   /** DeltaManager: this node completed the last request. BackupManager: this node is the primary. */

@@ -1,4 +1,4 @@
-// The TCP verification probe (TcpFailureDetector, spec §1.2) against real sockets: refused ⇒ dead;
+// The TCP verification probe (TcpFailureDetector, cluster-semantics §1.2) against real sockets: refused ⇒ dead;
 // port accepts but nothing answers (a frozen process) ⇒ alive; our receiver answers with the probed
 // id ⇒ alive, with another id (restarted process) ⇒ dead; and a stalled event loop in the prober
 // must not turn a live peer into a dead one.

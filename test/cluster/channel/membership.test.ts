@@ -1,4 +1,4 @@
-// The membership table's decisions (spec §1.1 Membership, §1.2 TcpFailureDetector), exhaustively,
+// The membership table's decisions (cluster-semantics §1.1 Membership, §1.2 TcpFailureDetector), exhaustively,
 // without sockets: the clock is a number we pass in, probes are actions we answer.
 import { describe, expect, it } from 'vitest';
 import { SHUTDOWN_COMMAND } from '../../../src/cluster/channel/member.js';

@@ -1,4 +1,4 @@
-// Multicast membership (McastService semantics, spec §1.1) — only inside a private network
+// Multicast membership (McastService semantics, cluster-semantics §1.1) — only inside a private network
 // namespace: the scenario (fixtures/multicast-scenario.ts) runs under `unshare -rn` with multicast
 // routed to that namespace's loopback, spawns its nodes there and prints what it observed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * BackupManager with three backend processes (spec §2.8, §4.2, §6.2 "Backup mode"): round-robin
+ * BackupManager with three backend processes (cluster-semantics §2.8, §4.2, §6.2 "Backup mode"): round-robin
  * backups, proxies without values, promotion on kill -9 before any request, fetch on a proxy node,
  * keys-only state transfer on restart, and loss when primary and backup die together.
  */

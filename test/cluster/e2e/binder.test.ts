@@ -1,5 +1,5 @@
 /**
- * JvmRouteBinderValve edge cases (spec §3.2, §6.2 "Binder edge cases") over the real channel on
+ * JvmRouteBinderValve edge cases (cluster-semantics §3.2, §6.2 "Binder edge cases") over the real channel on
  * 127.0.0.1: the cookie a client gets, the id the app sees, and what the other nodes end up with.
  */
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * express-session integration (spec §5.1–§5.3, §6.2): node.store() + node.genid + node.cookieAdapter()
+ * express-session integration (cluster-semantics §5.1–§5.3, §6.2): node.store() + node.genid + node.cookieAdapter()
  * on an in-process node A, and examples/express-session-backend.ts as process B. Checks the unsigned
  * routable cookie, set vs touch, regenerate deleting the old id cluster-wide, fail-over through the
  * binder, and that the store never emits 'disconnect' when a peer dies.

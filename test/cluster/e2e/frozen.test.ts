@@ -1,6 +1,6 @@
 /**
  * A frozen member (SIGSTOP, a GC pause): its heartbeats stop, but its listening socket still
- * completes TCP handshakes, so the failure detector keeps it (spec §1.2, §4.5). Documented
+ * completes TCP handshakes, so the failure detector keeps it (cluster-semantics §1.2, §4.5). Documented
  * behaviour of the library: the member is NOT removed; 'sync' requests wait `syncTimeout`, then are
  * answered normally (default, Tomcat) or with 503 (`onReplicationFailure: 'error'`); after SIGCONT
  * the member catches up from its TCP buffers with no state transfer.

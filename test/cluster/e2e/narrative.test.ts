@@ -1,5 +1,5 @@
 /**
- * The Tomcat cluster how-to's 9-step narrative (spec §6.1) as one test: three backend processes
+ * The Tomcat cluster how-to's 9-step narrative (cluster-semantics §6.1) as one test: three backend processes
  * (examples/express-backend.ts embedding stickyd/cluster, DeltaManager, async, static membership on
  * 127.0.0.1) and stickyd in front routing on the JSESSIONID route suffix. rep(X) is read through each
  * backend's loopback debug port (node.inspect), never through a request that would migrate it.

@@ -1,5 +1,5 @@
 /**
- * Replication scenarios of spec §6.2 over the real channel on 127.0.0.1 (nodes in this process,
+ * Replication scenarios of cluster-semantics §6.2 over the real channel on 127.0.0.1 (nodes in this process,
  * each with an Express app): create/delta ordering in a burst, access propagation and the URL
  * filter, in-place mutation, concurrent writes, sync visibility, graceful stop, limits.
  */
@@ -26,7 +26,7 @@ async function pool<T>(n: number, concurrency: number, job: (i: number) => Promi
 }
 
 describe('replication over 127.0.0.1', () => {
-  it('async burst: 500 new sessions, every replica has its first-request attributes (spec §4.3: Tomcat lost up to 47 %)', async () => {
+  it('async burst: 500 new sessions, every replica has its first-request attributes (cluster-semantics §4.3: Tomcat lost up to 47 %)', async () => {
     nodes = await startInproc([{ route: 'A' }, { route: 'B' }], { sendOptions: 'async' });
     const [a, b] = nodes as [InprocNode, InprocNode];
     const ids = await pool(500, 50, async (i) => (await get(a.port, `/set?name=user&value=u${i}`)).sessionCookie!);

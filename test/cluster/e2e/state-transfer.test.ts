@@ -1,5 +1,5 @@
 /**
- * State transfer (spec §2.5) over the real channel: a joiner receives every session before it is
+ * State transfer (cluster-semantics §2.5) over the real channel: a joiner receives every session before it is
  * ready, in pages, and nothing written during the transfer is lost (queue + per-session filter).
  */
 import { afterEach, expect, it } from 'vitest';

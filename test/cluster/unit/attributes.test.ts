@@ -12,7 +12,7 @@ import {
 const texts = (o: Record<string, unknown>) => new Map(Object.entries(o).map(([k, v]) => [k, JSON.stringify(v)]));
 
 describe('attribute diffing (deltas per top-level attribute)', () => {
-  it('replicates an in-place mutation of an object attribute (Tomcat does not, spec §2.3)', () => {
+  it('replicates an in-place mutation of an object attribute (Tomcat does not, cluster-semantics §2.3)', () => {
     const base = texts({ list: ['first'], n: 1 });
     const values = decodeAttributes(base);
     (values.list as string[]).push('second');

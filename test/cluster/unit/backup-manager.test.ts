@@ -1,5 +1,5 @@
 /**
- * BackupManager semantics over the in-memory channel (spec §2.8, §4.2): round-robin backups,
+ * BackupManager semantics over the in-memory channel (cluster-semantics §2.8, §4.2): round-robin backups,
  * proxies without values, promotion on primary loss, fetch on a proxy node, loss of both copies,
  * keys-only state transfer. Over real sockets: test/cluster/e2e/backup.test.ts.
  */

@@ -29,7 +29,7 @@ describe('session cookie parsing', () => {
   });
 });
 
-describe('session cookie serialising (spec §3.1)', () => {
+describe('session cookie serialising (cluster-semantics §3.1)', () => {
   it('writes Tomcat\'s default cookie: Path=/; HttpOnly, no expiry', () => {
     expect(serializeSessionCookie('X.A', opts, false)).toBe('JSESSIONID=X.A; Path=/; HttpOnly');
   });

@@ -196,7 +196,7 @@ describe('DeltaManager replication', () => {
   });
 });
 
-describe('DeltaManager state transfer (spec §2.5)', () => {
+describe('DeltaManager state transfer (cluster-semantics §2.5)', () => {
   it('a joiner gets every session, non-primary, from the oldest member before it is ready', async () => {
     cluster = new MemoryCluster({ stateTransferPageSize: 1024 });
     const a = await cluster.manager('A');

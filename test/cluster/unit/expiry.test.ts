@@ -3,7 +3,7 @@ import { createClock } from '../../../src/cluster/clock.js';
 import { expiryDecision } from '../../../src/cluster/session/expiry.js';
 import { shouldReplay } from '../../../src/cluster/managers/transfer-filter.js';
 
-describe('expiry rule (spec §2.6)', () => {
+describe('expiry rule (cluster-semantics §2.6)', () => {
   const t0 = 1_000_000;
   const facts = (primary: boolean, idleMs: number, maxInactiveInterval = 60, activeRequests = 0) => ({
     primary,
@@ -61,7 +61,7 @@ describe('logical clock', () => {
   });
 });
 
-describe('state-transfer replay filter (spec §2.5, per session)', () => {
+describe('state-transfer replay filter (cluster-semantics §2.5, per session)', () => {
   const T = 5000;
   it('drops queued GET_ALL, always', () => {
     expect(shouldReplay({ t: 'get-all' }, undefined, T, true)).toBe(false);

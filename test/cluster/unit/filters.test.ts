@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileFullMatch, decodedPath, isFilteredRequest, isReplicableAttribute } from '../../../src/cluster/session/filters.js';
 
-describe('ReplicationValve filter (full match on the decoded path, spec §2.4)', () => {
+describe('ReplicationValve filter (full match on the decoded path, cluster-semantics §2.4)', () => {
   const css = compileFullMatch('.*\\.css', 'filter');
 
   it('matches the whole decoded path, never a substring or the query', () => {
@@ -36,7 +36,7 @@ describe('ReplicationValve filter (full match on the decoded path, spec §2.4)',
   });
 });
 
-describe('sessionAttributeNameFilter (anchored, spec §2.7)', () => {
+describe('sessionAttributeNameFilter (anchored, cluster-semantics §2.7)', () => {
   it('replicates only names that fully match', () => {
     const f = compileFullMatch('(userName|sessionHistory)', 'sessionAttributeNameFilter');
     expect(isReplicableAttribute(f, 'userName')).toBe(true);

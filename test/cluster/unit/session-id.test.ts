@@ -9,7 +9,7 @@ import {
   withRoute,
 } from '../../../src/cluster/session/id.js';
 
-describe('session ids (spec §3.1)', () => {
+describe('session ids (cluster-semantics §3.1)', () => {
   it('are 32 uppercase hex chars, a dot and the jvmRoute', () => {
     for (let i = 0; i < 200; i++) expect(generateSessionId('jvm_a')).toMatch(/^[0-9A-F]{32}\.jvm_a$/);
   });

@@ -9,7 +9,7 @@
  * Running as root (CI), httpd refuses to serve unless it drops privileges, so the worker runs as
  * `nobody` and the directory is made world-readable; nothing secret is in it.
  *
- * The BALANCER_* variables of spec §2.7 come back as response headers through mod_headers; an
+ * The BALANCER_* variables of apache-semantics §2.7 come back as response headers through mod_headers; an
  * unset variable shows as `(null)` (mod_headers' rendering), a defined but empty one as "". The
  * values are wrapped in brackets so that an empty value survives as a header.
  */
@@ -36,7 +36,7 @@ const MODULES: Array<[string, string]> = [
   ['lbmethod_bytraffic_module', 'mod_lbmethod_bytraffic.so'],
 ];
 
-/** The six variables of spec §2.7, in the order the tests show them. */
+/** The six variables of apache-semantics §2.7, in the order the tests show them. */
 export const BALANCER_VARS = [
   'BALANCER_NAME',
   'BALANCER_WORKER_NAME',
@@ -110,7 +110,7 @@ export interface ApacheServer {
   pid: number;
   /** httpd's error log so far (for failure messages). */
   errorLog(): string;
-  /** The manager's XML (spec §6): needs a Referer naming the host, else the page is HTML. */
+  /** The manager's XML (apache-semantics §6): needs a Referer naming the host, else the page is HTML. */
   managerXml(): Promise<string>;
   stop(): Promise<void>;
 }

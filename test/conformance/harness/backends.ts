@@ -157,7 +157,7 @@ export async function startBackend(name: string): Promise<Backend> {
 
 /**
  * A member URL where nothing listens: every connect is refused, which is httpd's "503 from the
- * scheme handler" (spec §4.1) that puts the member in error and fails over. The kernel does not
+ * scheme handler" (apache-semantics §4.1) that puts the member in error and fails over. The kernel does not
  * hand a port it just gave out to the next bind, so it stays free for the test.
  */
 export async function deadMemberUrl(): Promise<string> {
@@ -167,7 +167,7 @@ export async function deadMemberUrl(): Promise<string> {
 
 /**
  * A member that accepts the connection, reads the request head and closes without answering
- * (spec §4.1, §9.9). Counts the requests it swallowed.
+ * (apache-semantics §4.1, §9.9). Counts the requests it swallowed.
  */
 export async function startClosingBackend(): Promise<{ url: string; requests: number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
