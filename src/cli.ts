@@ -17,6 +17,15 @@ const commands: Array<() => Promise<{ command: CommandModule }>> = [
 ];
 
 /**
+ * Subcommands that `stickyd <name> …` loads alone, without the others' modules. Supervisors run
+ * `stickyd healthcheck` every few seconds (Docker's HEALTHCHECK, keepalived's vrrp_script); loading
+ * the daemon, the demo and their dependencies as well would double the CPU each check costs.
+ */
+const standalone: Record<string, () => Promise<{ command: CommandModule }>> = {
+  healthcheck: () => import('./commands/healthcheck.js'),
+};
+
+/**
  * Runs the CLI. Commands report failure by setting process.exitCode (and printing why); the daemon's
  * command resolves once it has shut down.
  */
@@ -31,6 +40,7 @@ export async function main(argv: string[]): Promise<void> {
     .fail((msg, err) => {
       throw err ?? new Error(msg);
     });
-  for (const load of commands) cli.command((await load()).command);
+  const alone = Object.hasOwn(standalone, argv[0] ?? '') ? standalone[argv[0]!] : undefined;
+  for (const load of alone ? [alone] : commands) cli.command((await load()).command);
   await cli.parseAsync();
 }

@@ -306,7 +306,12 @@ type SectionValue<S extends Record<string, KeyDef<any>>> = { [K in keyof S]: S[K
  * An invalid value is replaced by the key's default so that later cross-checks do not repeat the
  * problem; the section is INVALID only when a required key is missing or invalid.
  */
-export function section<S extends Record<string, KeyDef<any>>>(keys: S, what = 'a mapping'): ValueType<SectionValue<S>> {
+export function section<S extends Record<string, KeyDef<any>>>(
+  keys: S,
+  what = 'a mapping',
+  /** Keys that existed once, with what to write instead (reported in place of "unknown key"). */
+  retired: Readonly<Record<string, string>> = {},
+): ValueType<SectionValue<S>> {
   const names = Object.keys(keys);
   return {
     kind: 'section',
@@ -350,6 +355,10 @@ export function section<S extends Record<string, KeyDef<any>>>(keys: S, what = '
         const keyPath = childPath(path, name);
         const def = keys[name];
         if (!def) {
+          if (Object.hasOwn(retired, name)) {
+            r.report(keyPath, keyAt, retired[name]!);
+            continue;
+          }
           const guess = didYouMean(name, names);
           r.report(keyPath, keyAt, `unknown key "${name}"${guess ? ` — did you mean "${guess}"?` : ` (known keys: ${names.join(', ')})`}`);
           continue;

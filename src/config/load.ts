@@ -122,7 +122,8 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
       // `ProxyPass /path !` proxies nothing, so there is nothing to reverse-map (apache-semantics §8).
       if (rule.reverse) r.reportAt(`${at}.reverse`, 'an excluded path ("!") has no backend to reverse-map; remove reverse');
       if (rule.cookiepath !== null) r.reportAt(`${at}.cookiepath`, 'an excluded path ("!") has no backend cookies to rewrite; remove cookiepath');
-      proxypass.push({ path: rule.path, exclude: true, balancer: '', backendpath: '', url: '!' });
+      if (rule.nocanon) r.reportAt(`${at}.nocanon`, 'an excluded path ("!") forwards nothing; remove nocanon');
+      proxypass.push({ path: rule.path, exclude: true, balancer: '', backendpath: '', url: '!', nocanon: false });
       return;
     }
     let balancer: string;
@@ -133,7 +134,7 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
       balancer = implicitBalancer(target.member, raw.proxy.timeout, balancers, byName, proxyTls).name;
     }
     const ruleCompression = rule.compression === null ? compression : rule.compression ? compression ?? defaultCompression() : null;
-    const entry: ProxyPassRule = { path: rule.path, exclude: false, balancer, backendpath: target.path, url: target.written };
+    const entry: ProxyPassRule = { path: rule.path, exclude: false, balancer, backendpath: target.path, url: target.written, nocanon: rule.nocanon };
     if (ruleCompression !== null) entry.compression = ruleCompression;
     proxypass.push(entry);
     if (rule.reverse) derivedReverse.push(reverseOf(rule.path, target));

@@ -34,6 +34,7 @@ import {
 } from './kinds.js';
 import { DEFAULT_CIPHERSUITE, REFUSED_VERSIONS, TLS_VERSIONS } from '../tls/protocols.js';
 import { DEFAULT_TICKET_ROTATION_MS } from '../tls/tickets.js';
+import { formatReadTimeoutStage, parseReadTimeoutStage, READ_TIMEOUT_HINT, ReadTimeoutSyntaxError, type ReadTimeoutStage } from './request-read-timeout.js';
 import type { CompressionAlgorithm, ListenProtocol, StickySessionConfig } from './types.js';
 import { parseBalancerUrl, parseDirectUrl, parseMemberUrl, normalizeReverseUrl, UrlError, type MemberAddress } from './url.js';
 import { MAX_ROUTE_BYTES, ROUTE_PATTERN, routeProblem } from './route.js';
@@ -215,6 +216,25 @@ function memberUrl(): ValueType<MemberAddress> {
       }
     },
     toYaml: (a) => a.url,
+  });
+}
+
+/** A stage of RequestReadTimeout in Apache's syntax: `20-40,MinRate=500`, `20,MinRate=500`, `0`. */
+function readTimeoutStage(): ValueType<ReadTimeoutStage> {
+  return scalar({
+    expected: READ_TIMEOUT_HINT,
+    summary: 'timeout[-max][,MinRate=bytes/s]',
+    json: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*[^,\\s-][^,-]*(-[^,]+)?(,\\s*[Mm][Ii][Nn][Rr][Aa][Tt][Ee]\\s*=\\s*\\d+)?\\s*$' }] },
+    parse(v) {
+      if (typeof v !== 'string' && typeof v !== 'number') return new Reject(`expected ${READ_TIMEOUT_HINT} (got ${describeValue(v)})`);
+      try {
+        return parseReadTimeoutStage(v);
+      } catch (e) {
+        if (e instanceof ReadTimeoutSyntaxError) return new Reject(e.message);
+        throw e;
+      }
+    },
+    toYaml: formatReadTimeoutStage,
   });
 }
 
@@ -415,15 +435,28 @@ export const listenSchema = section({
   tls: withDefault(nullable(listenTlsSchema), null, { defaultDoc: 'none (plain HTTP)', doc: 'TLS on this listener (checked now, files included; served by a later version: run refuses it)', apache: 'SSLEngine on' }),
 });
 
+export const readTimeoutSchema = section({
+  header: withDefault(readTimeoutStage(), { timeout: 20_000, max: 40_000, minrate: 500 }, {
+    doc: 'The request line and header block: initial seconds, extended by a second per MinRate bytes received, up to the maximum; 408 after; 0 = no limit',
+    apache: 'RequestReadTimeout header=',
+  }),
+  body: withDefault(readTimeoutStage(), { timeout: 20_000, max: 0, minrate: 500 }, {
+    doc: 'The request body: initial seconds, extended by a second per MinRate bytes received (no maximum unless given); 408 after; 0 = no limit',
+    apache: 'RequestReadTimeout body=',
+  }),
+});
+
 export const serverSchema = section({
   servername: withDefault(str({ minLength: 1 }), () => os.hostname(), { defaultDoc: "the machine's host name", doc: 'Name sent in X-Forwarded-Server', apache: 'ServerName' }),
   maxheadersize: withDefault(int(1024, 1048576), 16384, { doc: 'Largest request header block in bytes (request line + headers); larger requests get 431', apache: 'LimitRequestFieldSize / LimitRequestLine' }),
-  requestheadertimeout: withDefault(duration({ min: 1 }), 20_000, { doc: 'Time allowed to receive the complete request header block; 408 after', apache: 'RequestReadTimeout header=' }),
-  requesttimeout: withDefault(duration({ min: 1 }), 300_000, { doc: 'Time allowed to receive the complete request, body included; 408 after', apache: 'RequestReadTimeout body=' }),
+  requestreadtimeout: withDefault(readTimeoutSchema, defaultsOf(readTimeoutSchema), { doc: 'Minimum rates for receiving requests, as mod_reqtimeout enforces them (defaults are its defaults)', apache: 'RequestReadTimeout' }),
+  requesttimeout: withDefault(duration({ min: 1 }), 300_000, { doc: 'Upper bound for receiving a whole request, body included, whatever the rate; 408 after (stickyd\'s own: httpd has no such bound)' }),
   keepalivetimeout: withDefault(duration({ min: 1 }), 5_000, { doc: 'Idle time of a client keep-alive connection', apache: 'KeepAliveTimeout' }),
   timeout: withDefault(duration({ min: 1 }), 60_000, { doc: "Idle time of an Upgrade (WebSocket) tunnel, or the member's timeout when that is longer (httpd's tunnel rule)", apache: 'Timeout' }),
   maxkeepaliverequests: withDefault(int(0), 100, { doc: 'Requests per client connection; 0 = unlimited', apache: 'MaxKeepAliveRequests' }),
   gracefultimeout: withDefault(duration({ min: 0 }), 30_000, { doc: 'On SIGTERM/SIGINT: how long in-flight requests may take before connections are cut', apache: 'GracefulShutdownTimeout' }),
+}, 'a mapping', {
+  requestheadertimeout: 'server.requestheadertimeout was replaced by server.requestreadtimeout.header, in Apache\'s RequestReadTimeout syntax (e.g. header: 20-40,MinRate=500, or header: 20 for a fixed 20 s)',
 });
 
 const VERIFY_REFUSED = {
@@ -535,6 +568,7 @@ export const proxyPassSchema = section({
   path: required(urlPath(), { doc: 'Public URL-path prefix', apache: 'ProxyPass <path>' }),
   url: required(proxyTarget(), { doc: '"!" (do not proxy), balancer://name[/path], or an http://, https:// or ajp:// URL (an implicit one-member balancer)', apache: 'ProxyPass … <url>' }),
   reverse: withDefault(bool(), false, { doc: 'Also add ProxyPassReverse <path> <url> (after the proxypassreverse list)', apache: 'ProxyPassReverse <path> <url>' }),
+  nocanon: withDefault(bool(), false, { doc: 'Send the rest of the path as the client wrote it, instead of %-decoded and re-encoded (canonicalised)', apache: 'ProxyPass … nocanon' }),
   cookiepath: withDefault(nullable(either(urlPath(), cookieRewriteSchema)), null, {
     defaultDoc: 'none',
     doc: 'Backend cookie path to rewrite to this rule\'s path (or {internal, public})',

@@ -7,6 +7,7 @@
  * each one to the directive or parameter it comes from. The YAML keys and their defaults are
  * documented in README.md and described by config/stickyd.schema.json.
  */
+import type { ReadTimeoutStage } from './request-read-timeout.js';
 
 import type { LoadedCertificate } from '../tls/certificate.js';
 import type { TlsVersion } from '../tls/protocols.js';
@@ -109,9 +110,13 @@ export interface ServerConfig {
    * 431. Default 16384.
    */
   maxheadersize: number;
-  /** Time allowed to receive the complete request header block (slowloris guard); 408 after. Default 20 s. */
-  requestheadertimeout: number;
-  /** Time allowed to receive the complete request, body included; 408 after. Default 300 s. */
+  /**
+   * `RequestReadTimeout` (mod_reqtimeout): the header block and the body must arrive within an
+   * initial time that each `minrate` bytes received extend by a second, up to `max`; 408 after.
+   * Defaults are Apache's: header 20-40,MinRate=500, body 20,MinRate=500.
+   */
+  requestreadtimeout: { header: ReadTimeoutStage; body: ReadTimeoutStage };
+  /** Upper bound for receiving a whole request, body included, whatever the rate; 408 after. Default 300 s. */
   requesttimeout: number;
   /** `KeepAliveTimeout`: idle time of a client keep-alive connection. Default 5 s. */
   keepalivetimeout: number;
@@ -303,6 +308,11 @@ export interface ProxyPassRule {
   backendpath: string;
   /** The rule's url as written (e.g. `balancer://cluster/myweb`); "!" when exclude. */
   url: string;
+  /**
+   * `ProxyPass … nocanon`: send the rest of the path as the client wrote it (%-escapes as they
+   * came), instead of decoded and canonicalised (ap_proxy_canonenc, src/proxy/canon.ts).
+   */
+  nocanon: boolean;
   /**
    * Compression of this rule's responses: the top-level settings, unless the rule turned it off
    * or on; absent = off.

@@ -26,6 +26,7 @@ import { notConvertedReason, SILENT, SKIPPED_SECTIONS } from './reasons.js';
 import { parseRouteCookieHeader } from './route-cookie.js';
 import { hasWildcard } from './fnmatch.js';
 import { parseMemberUrl } from '../config/index.js';
+import { formatReadTimeoutStage, parseReadTimeoutStage, ReadTimeoutSyntaxError } from '../config/request-read-timeout.js';
 import { isCompressionDirective, readCompressionDirective, type CompressionReading } from './compression.js';
 import { isTlsDirective, readTlsDirective, type TlsReading } from './tls.js';
 import { ApacheValueError, atoi, onOff, timeoutParameter } from './values.js';
@@ -221,6 +222,14 @@ export class Converter {
           if (n < 1) throw new ApacheValueError('0 (wait without limit) cannot be expressed: server.gracefultimeout needs a limit');
           return new Duration(n * 1000);
         });
+      case 'requestreadtimeout':
+        return this.requestReadTimeout(d, ctx);
+      case 'httpprotocoloptions': {
+        // stickyd reads request lines as httpd with `Strict Require1.0` (src/proxy/request-line.ts).
+        const lenient = d.args.filter((a) => /^(unsafe|allow0\.9)$/i.test(a));
+        if (lenient.length === 0) return;
+        return this.warn(d.origin, d.name, `${lenient.join(' ')} not converted: stickyd always refuses what HttpProtocolOptions Strict Require1.0 refuses (HTTP/0.9 and malformed request lines get 400)`);
+      }
       case 'balancermember':
         return this.balancerMember(d, ctx);
       case 'proxyset':
@@ -296,6 +305,40 @@ export class Converter {
     }
   }
 
+  /**
+   * `RequestReadTimeout header=… body=…` (mod_reqtimeout): each stage goes to
+   * server.requestreadtimeout in Apache's own syntax; a stage not given keeps Apache's default.
+   */
+  private requestReadTimeout(d: ApacheDirective, ctx: Context): void {
+    if (!this.onlyServerLevel(d, ctx)) return;
+    if (d.args.length === 0) return this.warn(d.origin, d.name, 'invalid: RequestReadTimeout takes header=…, body=… (and handshake=…)');
+    for (const arg of d.args) {
+      const eq = arg.indexOf('=');
+      const stage = eq < 0 ? '' : arg.slice(0, eq).toLowerCase();
+      const value = arg.slice(eq + 1);
+      if (stage === 'handshake') {
+        this.warn(d.origin, d.name, `${arg} not converted: stickyd speaks plain HTTP, there is no TLS handshake to time`);
+        continue;
+      }
+      if (stage !== 'header' && stage !== 'body') {
+        this.warn(d.origin, d.name, `invalid: ${arg}: httpd refuses it: Unknown RequestReadTimeout parameter`);
+        continue;
+      }
+      // httpd reads whole seconds only (parse_int); stickyd's loader would take units too.
+      if (!/^\d+(-\d+)?(,minrate=\d+)?$/i.test(value)) {
+        this.warn(d.origin, d.name, `invalid: ${arg}: httpd refuses it: expected ${stage}=seconds[-maxseconds][,MinRate=rate]`);
+        continue;
+      }
+      try {
+        const written = formatReadTimeoutStage(parseReadTimeoutStage(value));
+        this.setSetting(ctx.scope, `requestreadtimeout.${stage}`, { value: written, origin: d.origin, source: `${d.name} ${stage}=`, scope: ctx.scope });
+      } catch (err) {
+        if (!(err instanceof ReadTimeoutSyntaxError)) throw err;
+        this.warn(d.origin, d.name, `invalid: ${arg}: httpd refuses it: ${err.message}`);
+      }
+    }
+  }
+
   /** ProxyPreserveHost / ProxyAddHeaders: per directory in httpd, global in stickyd. */
   private flagSetting(d: ApacheDirective, ctx: Context, key: 'preservehost' | 'addheaders'): void {
     let value: boolean;
@@ -340,11 +383,18 @@ export class Converter {
     if (url === undefined) return this.warn(d.origin, d.name, `invalid: ${d.name} needs a URL after the path`);
 
     const params: string[] = [];
+    let nocanon = false;
     for (const word of words) {
-      if (/^(nocanon|interpolate|noquery)$/i.test(word)) {
+      if (/^nocanon$/i.test(word)) {
+        nocanon = true;
+      } else if (/^(interpolate|noquery)$/i.test(word)) {
         this.warn(d.origin, d.name, `flag ${word} not converted: not supported`);
       } else if (splitParam(word) === null) {
         return this.warn(d.origin, d.name, `invalid: parameter "${word}" must be in the form key=value`);
+      } else if (/^mapping=servlet$/i.test(word)) {
+        // httpd matches such a rule on the servlet form of the path and forwards the path as it
+        // came; stickyd matches every rule on the servlet form, and nocanon forwards it as it came.
+        nocanon = true;
       } else if (/^mapping=/i.test(word)) {
         this.warn(d.origin, d.name, `${word} not converted: not supported`);
       } else {
@@ -362,7 +412,7 @@ export class Converter {
     }
     if (!path.startsWith('/')) return this.warn(d.origin, d.name, `not converted: the path "${path}" does not start with "/"`);
 
-    const rule: RuleDraft = { path, url: target, worker: null, origin: d.origin, directive: d.name, scope: ctx.scope };
+    const rule: RuleDraft = { path, url: target, worker: null, nocanon, origin: d.origin, directive: d.name, scope: ctx.scope };
     if (target !== '!') {
       const balancer = parseBalancerUrl(target);
       if (balancer) {
@@ -669,7 +719,7 @@ export class Converter {
 const CONVERTED = new Set([
   'listen', 'servername', 'proxypass', 'proxypassmatch', 'proxypassreverse', 'proxypassreversecookiepath',
   'proxypassreversecookiedomain', 'proxypreservehost', 'proxyaddheaders', 'proxytimeout', 'timeout', 'keepalivetimeout',
-  'maxkeepaliverequests', 'keepalive', 'gracefulshutdowntimeout', 'balancermember', 'proxyset', 'header', 'proxyhcexpr', 'proxyhctemplate',
+  'maxkeepaliverequests', 'keepalive', 'gracefulshutdowntimeout', 'requestreadtimeout', 'balancermember', 'proxyset', 'header', 'proxyhcexpr', 'proxyhctemplate',
 ]);
 
 function countDirectives(nodes: ApacheNode[]): number {

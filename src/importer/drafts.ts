@@ -23,6 +23,8 @@ export interface RuleDraft {
   url: string;
   /** Normalized member URL of a direct rule (its worker), else null. */
   worker: string | null;
+  /** The `nocanon` flag (or `mapping=servlet`, which forwards the path as it came too). */
+  nocanon: boolean;
   origin: Origin;
   directive: string;
   scope: Scope;

@@ -50,10 +50,10 @@ export interface YamlBalancer {
 /** The balancer file to write, in the key order of the file. */
 export interface YamlDocument {
   listen: YamlListen[];
-  server: Record<string, YamlValue>;
+  server: Record<string, YamlValue | Record<string, YamlValue>>;
   proxy: Record<string, YamlValue | Record<string, YamlValue>>;
   balancers: YamlBalancer[];
-  proxypass: Array<{ path: string; url: string }>;
+  proxypass: Array<{ path: string; url: string; nocanon?: true }>;
   proxypassreverse: Array<{ path: string; url: string }>;
   cookiepath: Array<{ internal: string; public: string }>;
   cookiedomain: Array<{ internal: string; public: string }>;
@@ -162,7 +162,7 @@ class Merger {
         this.warn(rule.origin, rule.directive, `${rule.path} not converted: balancer://${b.name} was not converted (see its own message)`);
         continue;
       }
-      doc.proxypass.push({ path: rule.path, url: renamed.get(rule) ?? rule.url });
+      doc.proxypass.push({ path: rule.path, url: renamed.get(rule) ?? rule.url, ...(rule.nocanon && rule.url !== '!' ? { nocanon: true as const } : {}) });
     }
     doc.proxypassreverse = this.reverse();
     doc.cookiepath = this.cookies('cookiepath', 'locationCookiepath');
@@ -401,6 +401,13 @@ class Merger {
     if (maxRequests) doc.server.maxkeepaliverequests = yamlValue(maxRequests.value);
     const graceful = this.drafts.main.settings.get('gracefultimeout');
     if (graceful) doc.server.gracefultimeout = yamlValue(graceful.value);
+    // RequestReadTimeout: each stage on its own, Apache's defaults for a stage not given.
+    const readTimeout: Record<string, YamlValue> = {};
+    for (const [stage, fallback] of [['header', '20-40,MinRate=500'], ['body', '20,MinRate=500']] as const) {
+      const setting = this.agree(`RequestReadTimeout ${stage}=`, fallback, plain(`requestreadtimeout.${stage}`));
+      if (setting) readTimeout[stage] = yamlValue(setting.value);
+    }
+    if (Object.keys(readTimeout).length > 0) doc.server.requestreadtimeout = readTimeout;
 
     const preservehost = this.agree('ProxyPreserveHost', false, plain('preservehost'));
     if (preservehost) doc.proxy.preservehost = yamlValue(preservehost.value);

@@ -53,7 +53,6 @@ const REASONS: Array<[string, string]> = [
   ['balancerinherit', 'stickyd has one balancer of each name for every listener'],
   ['balancerpersist', 'stickyd keeps member state across reloads of the balancer file, not across restarts'],
   ['balancergrowth', 'stickyd does not add balancers at run time (growth= adds member slots)'],
-  ['requestreadtimeout', 'mod_reqtimeout rates are not converted; set server.requestheadertimeout / server.requesttimeout'],
   ['limitrequest*', 'not converted; server.maxheadersize limits the whole request header block'],
   ['proxyiobuffersize', 'stickyd sizes its buffers itself'],
   ['proxyreceivebuffersize', 'stickyd uses the system socket buffer size'],

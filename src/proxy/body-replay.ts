@@ -4,12 +4,24 @@
  * the rest from the client. Here every attempt gets a fresh Readable that first replays what
  * earlier attempts consumed, then continues with the client stream.
  *
- * Failover only happens when nothing reached the member (connect, acquire, ping), and connectors
- * read the body only once they are connected, so what is kept is small in practice (AJP reads its
- * first chunk with the request packet). Keeping stops at `limit` bytes and when the caller says no
- * further attempt can happen (`release()`), so a large upload is never held in memory whole.
+ * Before the first attempt the request path prefetches the start of the body (`prefetch()`, see
+ * body-prefetch.ts); connectors read the rest only once they are connected, and failover only
+ * happens when nothing reached the member (connect, acquire, ping), so what is kept is small in
+ * practice. Keeping stops at `limit` bytes and when the caller says no further attempt can happen
+ * (`release()`), so a large upload is never held in memory whole.
+ *
+ * A `ReadClock` (RequestReadTimeout's body stage) is told of every chunk, and paused while the
+ * client is not being read (nothing wants the body yet, or the member is not taking it).
  */
 import { Readable } from 'node:stream';
+
+/** What the body's read deadline needs to know (request-read-timeout.ts ReadDeadline). */
+export interface ReadClock {
+  received(bytes: number): void;
+  pause(): void;
+  resume(): void;
+  stop(): void;
+}
 
 /** Default cap of what is kept for a replay. */
 export const REPLAY_LIMIT = 1024 * 1024;
@@ -28,22 +40,81 @@ export class BodyReplay {
   private error: Error | null = null;
   private current: AttemptBody | null = null;
   private listening = false;
+  /** A prefetch in progress: resolved once `bytes` are kept or the body ended or failed. */
+  private prefetching: { bytes: number; done: () => void } | null = null;
 
-  constructor(private readonly source: Readable, private readonly limit = REPLAY_LIMIT) {}
+  constructor(
+    private readonly source: Readable,
+    private readonly limit = REPLAY_LIMIT,
+    private readonly clock: ReadClock | null = null,
+  ) {}
 
   /** True while a fresh attempt can still be given the complete body. */
   get replayable(): boolean {
     return !this.lost;
   }
 
+  /** The whole body has arrived. */
+  get complete(): boolean {
+    return this.ended && this.error === null;
+  }
+
+  /** The body failed (client gone, or `fail()`). */
+  get failed(): boolean {
+    return this.error !== null;
+  }
+
+  /** Body bytes kept so far (all of them when `complete` and nothing was released). */
+  get keptLength(): number {
+    return this.keptBytes;
+  }
+
+  /**
+   * Read from the client until `bytes` are kept, or the body ended or failed (the caller asks
+   * `complete` / `failed`). No attempt may have started yet.
+   */
+  prefetch(bytes: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.ended || this.error !== null || this.keptBytes >= bytes) return resolve();
+      this.prefetching = { bytes, done: resolve };
+      if (!this.listening) this.listen();
+      this.resumeSource();
+    });
+  }
+
   /** A fresh body stream for the next attempt; the previous attempt's stream is cut off. */
   attempt(): AttemptBody {
     if (this.lost) throw new BodyReplayError('the request body was partly sent already and was not kept, so it cannot be sent again');
     if (this.current !== null) this.current.detach();
-    this.source.pause();
+    this.pauseSource();
     const body = new AttemptBody(this, this.kept.slice());
     this.current = body;
     return body;
+  }
+
+  /** End the body with `err` (RequestReadTimeout's body stage ran out): the attempt's stream fails with it. */
+  fail(err: Error): void {
+    if (this.error !== null) return;
+    this.error = err;
+    this.clock?.stop();
+    this.endPrefetch();
+    this.current?.destroy(err);
+  }
+
+  private pauseSource(): void {
+    this.source.pause();
+    this.clock?.pause();
+  }
+
+  private resumeSource(): void {
+    this.source.resume();
+    this.clock?.resume();
+  }
+
+  private endPrefetch(): void {
+    const p = this.prefetching;
+    this.prefetching = null;
+    p?.done();
   }
 
   /** No further attempt will need the body: stop keeping it and drop what was kept. */
@@ -59,12 +130,13 @@ export class BodyReplay {
     if (this.error !== null) { body.destroy(this.error); return; }
     if (this.ended) { body.push(null); return; }
     if (!this.listening) this.listen();
-    this.source.resume();
+    this.resumeSource();
   }
 
   private listen(): void {
     this.listening = true;
     this.source.on('data', (chunk: Buffer) => {
+      this.clock?.received(chunk.length);
       if (this.keeping) {
         if (this.keptBytes + chunk.length <= this.limit) {
           this.kept.push(chunk);
@@ -77,10 +149,20 @@ export class BodyReplay {
         this.lost = true;
       }
       const body = this.current;
-      if (body === null || !body.deliver(chunk)) this.source.pause();
+      if (body === null) {
+        // Prefetching: read on until enough is kept.
+        const p = this.prefetching;
+        if (p !== null && this.keptBytes < p.bytes && !this.lost) return;
+        this.pauseSource();
+        this.endPrefetch();
+      } else if (!body.deliver(chunk)) {
+        this.pauseSource();
+      }
     });
     this.source.on('end', () => {
       this.ended = true;
+      this.clock?.stop();
+      this.endPrefetch();
       this.current?.push(null);
     });
     this.source.on('error', (err: Error) => this.fail(err));
@@ -90,11 +172,6 @@ export class BodyReplay {
     });
   }
 
-  private fail(err: Error): void {
-    if (this.error !== null) return;
-    this.error = err;
-    this.current?.destroy(err);
-  }
 }
 
 /** One attempt's view of the body. `bytes` counts what it delivered (for member.transferred). */

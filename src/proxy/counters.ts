@@ -7,9 +7,9 @@ import type { BackendErrorKind } from './connector.js';
 
 /** Why the client side refused or dropped a request. */
 export type ClientErrorReason =
-  | 'bad-request' // 400: unparsable or ambiguous framing (CL+TE, bad chunking, ...)
+  | 'bad-request' // 400: a request line httpd refuses, unparsable or ambiguous framing (CL+TE, bad chunking, ...)
   | 'header-too-large' // 431
-  | 'timeout' // 408: requestheadertimeout / requesttimeout
+  | 'timeout' // 408: RequestReadTimeout (header or body too slow) / requesttimeout
   | 'bad-path' // 400/404 from the path rules (bad %-escape, %2F, "..")
   | 'reset'; // the client reset the connection mid-request
 

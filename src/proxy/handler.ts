@@ -10,7 +10,8 @@
  *   postRequest (failonstatus, failontimeout), release every attempt's member
  *
  * The request body is handed to each attempt through BodyReplay, so a failover sends it whole
- * (§4.6). Bytes to and from the member are added to member.transferred / member.read (bytraffic).
+ * (§4.6). Bytes to and from the member are added to member.transferred / member.read (bytraffic)
+ * as httpd counts them: by the HTTP connector and the response relay, or for AJP the bodies only.
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
@@ -18,6 +19,7 @@ import type { Balancer } from '../balancer/balancer.js';
 import type { Member } from '../balancer/member.js';
 import { connectSucceeded, markInError, postRequest, preRequest, releaseMember, retryWait, type Chosen, type PendingWait, type StickyRequest } from '../balancer/select.js';
 import type { AccessRecord, AttemptFailure } from '../log.js';
+import { RequestBody } from './body-prefetch.js';
 import { AttemptBody, BodyReplay, BodyReplayError } from './body-replay.js';
 import type { CompressionConfig } from '../config/types.js';
 import { planCompression } from './compression/index.js';
@@ -82,20 +84,6 @@ function requestFacts(raw: readonly string[]): RequestFacts {
     }
   }
   return { host, cookie, body: chunked || (contentLength !== null && contentLength > 0), contentLength: chunked ? null : contentLength, chunked };
-}
-
-/** Size of an HTTP/1.1 header block with this first line, for member.transferred / member.read. */
-function headBytes(firstLineLength: number, headers: ReadonlyArray<readonly [string, string]>): number {
-  let n = firstLineLength + 2 + 2;
-  for (const [name, value] of headers) n += name.length + value.length + 4;
-  return n;
-}
-
-/** The same for a flat [name, value, ...] list (what undici is given). */
-function flatHeadBytes(firstLineLength: number, headers: readonly string[]): number {
-  let n = firstLineLength + 2 + 2;
-  for (let i = 0; i < headers.length; i++) n += headers[i]!.length + 2;
-  return n;
 }
 
 /**
@@ -181,7 +169,7 @@ export class Exchange implements ClientAbort {
     if (this.listener === listener) this.listener = null;
   }
 
-  /** Remember the request body an attempt got, to count it into member.transferred at the end. */
+  /** Remember the request body an AJP attempt got, to count it into member.transferred at the end. */
   trackBody(member: Member, body: AttemptBody): void {
     (this.bodies ??= []).push([member, body]);
   }
@@ -348,22 +336,21 @@ export async function runAttempts<T>(
         if (!(err instanceof BodyReplayError)) throw err;
         break; // The body cannot be sent again: keep the previous failure (503).
       }
-      ex.trackBody(member, body);
     }
     const cfg = member.config;
     const path = memberPath(cfg.basepath, r.target.forwardPath);
-    const firstLine = ex.method.length + path.length + 10;
-    let sentHead = 0;
     try {
       const connector = ctx.connectorFor(b, member);
       let sending: Promise<T>;
       if (connector instanceof HttpConnector) {
         const headers = memberHeaders(hostHeader(ctx.config.proxy.preservehost, r.host, cfg.host, cfg.port, cfg.scheme === 'https' ? 443 : 80), r.headers);
-        sentHead = flatHeadBytes(firstLine, headers);
-        sending = send.http(connector, { method: ex.method, path, headers, body, client: ex }, member);
+        // The connector counts for bytraffic (§3.4) what mod_proxy_http counts: every byte it
+        // writes to the member, and the status lines it reads; the relay counts the body.
+        sending = send.http(connector, { method: ex.method, path, headers, body, client: ex, traffic: member }, member);
       } else {
+        // mod_proxy_ajp counts the body bytes only, both ways (not its header packets).
+        if (body !== null) ex.trackBody(member, body);
         const headers = headerPairs(r.clientHeaders);
-        sentHead = headBytes(firstLine, headers);
         sending = send.other(connector, {
           method: ex.method,
           httpVersion: r.httpVersion,
@@ -378,12 +365,13 @@ export async function runAttempts<T>(
         }, member);
       }
       const value = await sending;
-      member.transferred += sentHead;
       // §4.3: only opening a connection resets error_time and retries (U:4021-4031).
       if (!reused(value)) connectSucceeded(member);
       r.replay?.release();
       return { kind: 'ok', value };
     } catch (err) {
+      // The client's body failed (gone, or too slow for RequestReadTimeout): not the member's fault.
+      if (r.replay?.failed === true) return { kind: 'aborted' };
       const be = err instanceof BackendError ? err : new BackendError('protocol', `member request failed: ${(err as Error).message}`, { cause: err });
       ctx.counters.backendErrors[be.kind]++;
       if (be.kind === 'aborted' || ex.aborted) return { kind: 'aborted' };
@@ -403,7 +391,6 @@ export async function runAttempts<T>(
         markInError(member, balancerNow());
         return { kind: 'error', status: 500, reason: be.kind === 'dns' ? `DNS lookup failure for: ${cfg.host}` : TLS_HANDSHAKE_ERROR, timedOut: false };
       }
-      member.transferred += sentHead;
       if (!be.reusedConnection) connectSucceeded(member);
       switch (be.kind) {
         case 'timeout':
@@ -565,7 +552,22 @@ async function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse):
     serverName: ctx.config.server.servername,
     tunnel: false,
   });
-  const replay = facts.body ? new BodyReplay(req) : null;
+  // The start of the body is read before a member is chosen, at RequestReadTimeout's rate
+  // (body-prefetch.ts): a client still sending holds no member connection.
+  const body = facts.body ? new RequestBody(req, ctx.config.server.requestreadtimeout.body, () => {
+    // Too slow after its response was sent (node reads and drops the rest): just close.
+    if (res.writableFinished) req.socket.destroy();
+  }) : null;
+  if (body !== null) {
+    if (!(await body.prefetch())) {
+      if (body.timedOut) answer(ex, res, 408, undefined, true);
+      else if (!res.headersSent) res.destroy();
+      return;
+    }
+    // A chunked body that arrived whole goes to an HTTP member with a Content-Length, as httpd
+    // sends it (AJP members get the client's headers as they came).
+    if (facts.chunked && body.prefetchedLength !== null) headers.push(['Content-Length', String(body.prefetchedLength)]);
+  }
 
   const outcome = await runAttempts(ex, b, {
     target,
@@ -574,11 +576,12 @@ async function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse):
     clientHeaders: raw,
     host: facts.host,
     httpVersion: req.httpVersion,
-    replay,
+    replay: body?.replay ?? null,
     contentLength: facts.contentLength,
   }, SEND, reusedConnection);
 
   if (outcome.kind === 'aborted') {
+    if (body?.timedOut === true && !res.headersSent) return answer(ex, res, 408, undefined, true);
     if (!res.headersSent) res.destroy();
     return;
   }
@@ -602,7 +605,6 @@ function relayResponse(ex: Exchange, b: Balancer, member: Member, response: Forw
   const { status } = response;
   // AJP members hand over a Readable; HTTP ones a body that writes straight into the relay.
   const body: ForwardedBody = response.body instanceof Readable ? new StreamBody(response.body) : response.body;
-  member.read += headBytes(13 + response.statusText.length, response.headers);
   // post_request runs once the final status is known; httpd runs it after the body, which only
   // matters for requests running at the same time.
   postRequest(b, member, { status, timedOut: false }, balancerNow());

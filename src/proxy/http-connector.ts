@@ -66,11 +66,14 @@ diagnostics.subscribe('undici:client:sendHeaders', (message) => {
   const h = connecting;
   connecting = null;
   if (h === null) return;
-  const { request, socket } = message as { request: { abort?: unknown }; socket: Record<symbol, number | undefined> };
+  const { request, socket } = message as { request: { abort?: unknown }; socket: Socket & Record<symbol, number | undefined> };
   if (request.abort !== h.abortFn) return;
   const served = socket[kServed] ?? 0;
   socket[kServed] = served + 1;
   h.reusedConnection = served > 0;
+  // undici publishes this just before it writes the request head: what the socket has written
+  // from here on, until the attempt ends, is this request (one request at a time per connection).
+  h.sentFrom(socket);
 });
 
 function headerTuples(raw: Buffer[] | string[] | null): Array<[string, string]> {
@@ -100,6 +103,24 @@ export interface HttpAttempt {
   body: Readable | null;
   /** The client: when it goes away, the member request is aborted. */
   client: ClientAbort;
+  /**
+   * Where the attempt's bytes are counted for bytraffic (the member). As mod_proxy_http counts
+   * (apache-semantics §3.4): `transferred` gets every byte written to the member for this request (request
+   * line, every header line undici writes, body and its chunk framing), `read` each status line
+   * without its CRLF (interim 1xx ones too); the body bytes read are the consumer's to count.
+   */
+  traffic?: TrafficCounter;
+}
+
+/** httpd's per-worker byte counters (worker->s->transferred / read), read by lbmethod bytraffic. */
+export interface TrafficCounter {
+  transferred: number;
+  read: number;
+}
+
+/** Length of a status line as received, without its CRLF: "HTTP/1.1 200 OK" (httpd adds `len` of that line). */
+export function statusLineLength(statusText: string): number {
+  return 'HTTP/1.1 200 '.length + statusText.length;
 }
 
 /** Where a forwarded response body goes: each chunk as undici's parser hands it over. */
@@ -193,6 +214,9 @@ class ForwardHandler implements ForwardedBody, ClientGoneListener {
   grant: (() => void) | null = null;
   /** `acquire`: the attempt's deadline while it waits for a slot. */
   waitTimer: NodeJS.Timeout | null = null;
+  /** The member connection this attempt's request went out on, and its bytesWritten before it. */
+  private socket: Socket | null = null;
+  private writtenBefore = 0;
   private resumeFn: (() => void) | null = null;
   private connected = false;
   private requestSent = false;
@@ -243,7 +267,15 @@ class ForwardHandler implements ForwardedBody, ClientGoneListener {
     this.requestSent = true;
   }
 
+  /** undici is about to write this attempt's request on `socket`. */
+  sentFrom(socket: Socket): void {
+    this.socket = socket;
+    this.writtenBefore = socket.bytesWritten;
+  }
+
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    const traffic = this.attempt.traffic;
+    if (traffic !== undefined) traffic.read += statusLineLength(statusText);
     // 1xx interim responses (103 Early Hints) are not relayed; wait for the final one.
     if (statusCode < 200) return true;
     this.resumeFn = resume;
@@ -325,6 +357,10 @@ class ForwardHandler implements ForwardedBody, ClientGoneListener {
     if (this.finished) return;
     this.finished = true;
     this.attempt.client.unwatch(this);
+    if (this.socket !== null && this.attempt.traffic !== undefined) {
+      this.attempt.traffic.transferred += this.socket.bytesWritten - this.writtenBefore;
+      this.socket = null;
+    }
     if (this.holdsSlot) {
       this.holdsSlot = false;
       this.connector.releaseSlot();

@@ -1,10 +1,22 @@
 /**
  * The ProxyPass table (apache-semantics §8, httpd mod_proxy.c proxy_trans/alias_match): rules are tried in
- * configuration order against the decoded request path, the first match wins, and a `!` rule
- * means "not proxied" (stickyd then answers 404: it serves nothing itself).
+ * configuration order, the first match wins, and a `!` rule means "not proxied" (stickyd then
+ * answers 404: it serves nothing itself).
+ *
+ * Steps 3 and 4 of the path pipeline (request-path.ts):
+ * - rules are matched against the **servlet** form of the path, the one a Tomcat member maps
+ *   (path parameters stripped, dots resolved), where httpd matches the decoded form. An exclusion
+ *   therefore holds for every spelling Tomcat reads as the same path. httpd does this only for
+ *   rules with `mapping=servlet`; stickyd fronts Tomcat and does it always (README, "Differences
+ *   from Apache").
+ * - the rest of the path after the matched prefix is cut from the **decoded** form (path
+ *   parameters and all: a `;jsessionid=` after the prefix still reaches the sticky lookup and the
+ *   member), and sent to the member **canonicalised** as ProxyPass does by default (canon.ts), or
+ *   as the client wrote it (the **raw** form) for a `nocanon` rule.
  */
 import type { ProxyPassRule } from '../config/types.js';
-import { rawOffset, type RequestPath } from './request-path.js';
+import { canonicalPath } from './canon.js';
+import { decodedOffsetAfter, rawOffset, type RequestPath } from './request-path.js';
 
 /**
  * httpd's alias_match: the number of chars of `uri` the prefix `alias` matches, or 0.
@@ -41,13 +53,16 @@ export interface MountTarget {
    * the decoded rest of the request path, plus "?" + the raw query when there was one.
    */
   stickyUrl: string;
-  /** What follows the member's basepath on the wire: backend path + raw rest + "?" + query. */
+  /**
+   * What follows the member's basepath on the wire: backend path + the rest canonicalised (or
+   * raw with `nocanon`) + "?" + the raw query.
+   */
   forwardPath: string;
 }
 
 export class MountTable {
   readonly rules: readonly ProxyPassRule[];
-  /** Rule paths in the decoded-bytes form of RequestPath.decoded (UTF-8 bytes as latin1 chars). */
+  /** Rule paths in the bytes-as-chars form of RequestPath (UTF-8 bytes as latin1 chars). */
   private readonly prefixes: string[];
 
   constructor(rules: readonly ProxyPassRule[]) {
@@ -60,22 +75,26 @@ export class MountTable {
    * as such: the caller answers 404.
    */
   resolve(path: RequestPath): MountTarget | { rule: ProxyPassRule; excluded: true } | null {
-    const { decoded } = path;
     for (let i = 0; i < this.rules.length; i++) {
-      const len = aliasMatch(decoded, this.prefixes[i]!);
+      // Step 3: match on the servlet form.
+      const len = aliasMatch(path.servlet, this.prefixes[i]!);
       if (len === 0) continue;
       const rule = this.rules[i]!;
       if (rule.exclude) return { rule, excluded: true };
-      let restDecoded = decoded.slice(len);
-      let restRaw = path.raw.slice(rawOffset(path, len));
+      // Step 4: the rest, from the decoded form (for stickiness) and for the wire.
+      const at = decodedOffsetAfter(path, len);
+      let restDecoded = path.decoded.slice(at);
+      let restWire = rule.nocanon ? path.raw.slice(rawOffset(path, at)) : canonicalPath(restDecoded);
       const base = rule.backendpath;
-      // `ProxyPass / balancer://c` would glue "x" to "balancer://c"; supply the missing "/".
-      if (restRaw !== '' && restRaw.charCodeAt(0) !== 0x2f && (base === '' || base.charCodeAt(base.length - 1) !== 0x2f)) {
+      // `ProxyPass / balancer://c` would glue "x" to "balancer://c"; supply the missing "/". The
+      // path parameters of the prefix's last segment (`/app;jsessionid=x`) stay glued to it.
+      const first = restWire.charCodeAt(0);
+      if (restWire !== '' && first !== 0x2f && first !== 0x3b /* ; */ && (base === '' || base.charCodeAt(base.length - 1) !== 0x2f)) {
         restDecoded = '/' + restDecoded;
-        restRaw = '/' + restRaw;
+        restWire = '/' + restWire;
       }
       const query = path.query === null ? '' : '?' + path.query;
-      return { rule, stickyUrl: base + restDecoded + query, forwardPath: base + restRaw + query };
+      return { rule, stickyUrl: base + restDecoded + query, forwardPath: base + restWire + query };
     }
     return null;
   }

@@ -1,16 +1,26 @@
 /**
- * The request path as mod_proxy sees it. httpd matches ProxyPass rules against `r->uri`, which is
- * the path after dot-segment removal and %-decoding (apache-semantics §8, §2.2), while the member receives the
- * path the client wrote. We keep both: the decoded form for matching and for the sticky lookup,
- * the raw form (still %-encoded) for what is sent on, and a map between their offsets so that the
- * part after a matched prefix can be cut from the raw path at the same place.
+ * The request path, from the request target to the forms the rest of the request path needs. The
+ * pipeline, top to bottom (each step names the form it works on):
  *
- * Decoding follows httpd's ap_unescape_url with the default `AllowEncodedSlashes Off`: a malformed
- * escape is 400, an encoded "/" or NUL is 404. Dot segments ("." and "..", also when written as
- * %2e) are removed as RFC 3986 §5.2.4 says, and runs of "/" are merged into one (httpd's
- * ap_normalize_path with the default `MergeSlashes On`, checked against httpd: `//app//x` reaches
- * the member as `.../x`); climbing above the root is 400. Decoded bytes become one char each
- * (latin1), so byte-wise comparisons stay byte-wise.
+ *   1. raw         the request target as the client wrote it, split into path and query
+ *                  (parseRequestPath; absolute-form loses its scheme and authority).
+ *   2. decoded     httpd's r->uri: %-decoded, dot segments removed, runs of "/" merged
+ *                  (decodeAndNormalize). ProxyPass prefixes matched this in httpd, and the sticky
+ *                  lookup of apache-semantics §2.2 reads it.
+ *   3. servlet     the path as a Tomcat member will see it: ";parameters" stripped from every
+ *                  segment, then "." and ".." resolved again (servletView). stickyd matches
+ *                  ProxyPass rules, exclusions above all, on this form (mounts.ts), so that
+ *                  `/app/..;/manager` or `/manager;x/html` cannot slip past `/manager !`.
+ *   4. forwarded   what follows the matched prefix, cut from the decoded path and canonicalised
+ *                  as ProxyPass does by default (canon.ts), or cut from the raw path for a
+ *                  `nocanon` rule (mounts.ts).
+ *
+ * Refusals, as httpd (default `AllowEncodedSlashes Off`) and Tomcat give them: a malformed escape
+ * is 400, an encoded "/" or NUL is 404 (httpd's answer; Tomcat refuses them too), a backslash
+ * (raw or %5C) is 400 (Tomcat's answer: it could otherwise be read as a separator by a member
+ * configured to allow it; httpd forwards it), climbing above the root with ".." is 400 in the
+ * decoded and in the servlet form. Decoded bytes are one char each (latin1), so byte-wise
+ * comparisons stay byte-wise.
  */
 
 export class PathError extends Error {
@@ -21,19 +31,36 @@ export class PathError extends Error {
 }
 
 export interface RequestPath {
-  /** The path to forward: %-encoded as the client sent it, dot segments removed. */
+  /** Form 1 after normalisation: %-encoded as the client sent it, dot segments removed, "/" runs merged (for `nocanon`). */
   raw: string;
-  /** The %-decoded path (one char per byte). */
+  /** Form 2: the %-decoded path (one char per byte), httpd's r->uri. */
   decoded: string;
-  /** The query string without "?", or null when the request target had no "?". */
+  /** The query string without "?" (raw), or null when the request target had no "?". */
   query: string | null;
   /** rawOffsets[i] = offset in `raw` where decoded char i starts; null when raw === decoded. */
   rawOffsets: Int32Array | null;
+  /** Form 3: the servlet view of `decoded` (path parameters stripped, dots resolved). */
+  servlet: string;
+  /**
+   * servletOffsets[i] = offset in `decoded` of servlet char i (a "/" maps to the "/" before the
+   * segment that follows it); null when servlet === decoded.
+   */
+  servletOffsets: Int32Array | null;
 }
 
 /** Offset in `p.raw` that corresponds to offset `i` of `p.decoded`. */
 export function rawOffset(p: RequestPath, i: number): number {
   return p.rawOffsets === null ? i : p.rawOffsets[i]!;
+}
+
+/**
+ * Offset in `p.decoded` where the rest of the path after the first `n` chars of `p.servlet` begins.
+ * A segment's path parameters stay with the rest (`/app;jsessionid=x/y` after `/app` leaves
+ * `;jsessionid=x/y`), as httpd's `mapping=servlet` forwards them.
+ */
+export function decodedOffsetAfter(p: RequestPath, n: number): number {
+  if (p.servletOffsets === null || n === 0) return n;
+  return p.servletOffsets[n - 1]! + 1;
 }
 
 /**
@@ -56,14 +83,18 @@ export function parseRequestPath(target: string): RequestPath {
     query = path.slice(q + 1);
     path = path.slice(0, q);
   }
-  // Fast path: nothing to decode, no dot segment, no run of slashes.
-  if (path.indexOf('%') < 0 && path.indexOf('/.') < 0 && path.indexOf('//') < 0) {
-    return { raw: path, decoded: path, query, rawOffsets: null };
-  }
-  return slowPath(path, query);
+  const p = decodeAndNormalize(path, query);
+  if (p.decoded.indexOf('\\') >= 0) throw new PathError(400, 'the path contains a backslash ("\\" or %5C)');
+  servletView(p);
+  return p;
 }
 
-function slowPath(path: string, query: string | null): RequestPath {
+/** Step 2: the decoded form (and the raw one with the same dot segments removed). */
+function decodeAndNormalize(path: string, query: string | null): RequestPath {
+  // Fast path: nothing to decode, no dot segment, no run of slashes.
+  if (path.indexOf('%') < 0 && path.indexOf('/.') < 0 && path.indexOf('//') < 0) {
+    return { raw: path, decoded: path, query, rawOffsets: null, servlet: path, servletOffsets: null };
+  }
   const rawSegs = path.split('/');
   const decSegs = rawSegs.map(decodeSegment);
   const outRaw: string[] = [''];
@@ -91,7 +122,7 @@ function slowPath(path: string, query: string | null): RequestPath {
   }
   const raw = outRaw.join('/');
   const decoded = outDec.join('/');
-  if (raw === decoded) return { raw, decoded, query, rawOffsets: null };
+  if (raw === decoded) return { raw, decoded, query, rawOffsets: null, servlet: decoded, servletOffsets: null };
   // Map every decoded offset (and the end) to its raw offset.
   const offsets = new Int32Array(decoded.length + 1);
   let r = 0;
@@ -101,7 +132,58 @@ function slowPath(path: string, query: string | null): RequestPath {
     r += raw.charCodeAt(r) === 0x25 /* % */ ? 3 : 1;
   }
   offsets[d] = raw.length;
-  return { raw, decoded, query, rawOffsets: offsets };
+  return { raw, decoded, query, rawOffsets: offsets, servlet: decoded, servletOffsets: null };
+}
+
+/**
+ * Step 3: the servlet view of the decoded path, what Tomcat maps (CoyoteAdapter: path parameters
+ * removed from each segment, then "//", "/./" and "/../" normalised; a path that climbs above the
+ * root is refused). The decoded form has no dot segment and no run of "/" left, so only paths
+ * with a ";" change here; `/app/..;/manager` becomes `/manager`, `/manager;x/html`
+ * `/manager/html`, `/;x/a` `/a`.
+ */
+function servletView(p: RequestPath): void {
+  const d = p.decoded;
+  if (d.indexOf(';') < 0) return;
+  // The segments kept: [start of the name in d, end of the name in d, d offset of the "/" before].
+  const kept: Array<[number, number, number]> = [];
+  let trailing = false;
+  for (let sep = 0; sep < d.length; ) {
+    const start = sep + 1;
+    let end = d.indexOf('/', start);
+    if (end < 0) end = d.length;
+    const semi = d.indexOf(';', start);
+    const nameEnd = semi >= 0 && semi < end ? semi : end;
+    const name = d.slice(start, nameEnd);
+    const last = end === d.length;
+    if (name === '..') {
+      if (kept.length === 0) throw new PathError(400, 'the path climbs above the root (".." with a path parameter)');
+      kept.pop();
+      trailing = last;
+    } else if (name === '.' || name === '') {
+      // "." or an empty name (";x" alone, or what follows a final "/"): nothing to map; as the
+      // last segment it leaves a final "/".
+      trailing = last;
+    } else {
+      kept.push([start, nameEnd, sep]);
+      trailing = false;
+    }
+    sep = end;
+  }
+  let servlet = '';
+  const offsets: number[] = [];
+  for (const [start, nameEnd, sep] of kept) {
+    servlet += '/' + d.slice(start, nameEnd);
+    offsets.push(sep);
+    for (let i = start; i < nameEnd; i++) offsets.push(i);
+  }
+  if (trailing || kept.length === 0) {
+    servlet += '/';
+    offsets.push(d.length - 1);
+  }
+  if (servlet === d) return;
+  p.servlet = servlet;
+  p.servletOffsets = Int32Array.from(offsets);
 }
 
 function hexValue(c: number): number {

@@ -2,6 +2,13 @@
  * The client side: one node:http server per `listen` entry, with the limits of `server:` (core
  * and mod_reqtimeout equivalents).
  *
+ * Every connection's bytes pass a ClientInput (client-input.ts) before node's parser: request
+ * lines httpd's strict parser refuses get 400 and never reach the parser (node's takes some of
+ * them, e.g. a line without HTTP version, as HTTP/0.9 with headers), and the header block must
+ * arrive at RequestReadTimeout's rate (`server.requestreadtimeout.header`), else 408. The body's
+ * rate is the request handler's to enforce (body-prefetch.ts), with `requesttimeout` as node's
+ * upper bound for a whole request.
+ *
  * Node's parser (llhttp) runs in its strict mode: `insecureHTTPParser` is never enabled, so
  * ambiguous framing (Content-Length together with Transfer-Encoding, repeated or malformed
  * Content-Length, Transfer-Encoding other than a final "chunked", bad chunk sizes, bare LF line
@@ -10,9 +17,10 @@
  * does not arrive in time 408. Every refusal is counted (ProxyCounters.clientErrors).
  */
 import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
+import { ClientInput } from './client-input.js';
 import type { ClientErrorReason, ProxyCounters } from './counters.js';
 import { errorPage } from './error-page.js';
 
@@ -24,18 +32,20 @@ export interface ListenerHandlers {
 }
 
 const kServed = Symbol('stickyd.requestsServed');
+const kInput = Symbol('stickyd.clientInput');
 /** MaxKeepAliveRequests of a listener (a reload changes it in place). */
 const kMaxKeepAlive = Symbol('stickyd.maxKeepAliveRequests');
-type Listener = http.Server & { [kMaxKeepAlive]?: number };
+/** The `server:` settings new connections get (a reload changes them in place). */
+const kSettings = Symbol('stickyd.serverSettings');
+type Listener = http.Server & { [kMaxKeepAlive]?: number; [kSettings]?: ServerConfig };
 
 /**
- * How often node checks the header/request timers: they are only as exact as this, so a fraction
- * of the shorter one (bounded: checks walk every connection).
+ * How often node checks its request timer: it is only as exact as this, so a fraction of it
+ * (bounded: checks walk every connection).
  */
 function checkingInterval(s: ServerConfig): number {
-  const shortest = Math.min(s.requestheadertimeout || Infinity, s.requesttimeout || Infinity);
-  if (!Number.isFinite(shortest)) return 30_000;
-  return Math.min(1000, Math.max(50, Math.floor(shortest / 10)));
+  if (!(s.requesttimeout > 0)) return 30_000;
+  return Math.min(1000, Math.max(50, Math.floor(s.requesttimeout / 10)));
 }
 
 /** A raw HTTP/1.1 error response for a connection node's parser gave up on. */
@@ -77,9 +87,43 @@ export function createListener(settings: ServerConfig, handlers: ListenerHandler
   // connection after the last allowed response, so a request pipelined behind it is never answered
   // (the client sends it again on a new connection).
   (server as Listener)[kMaxKeepAlive] = settings.maxkeepaliverequests;
+  (server as Listener)[kSettings] = settings;
+
+  // Registered after node's own 'connection' listener (the Server constructor's), which has put
+  // its parser on the socket by now.
+  server.on('connection', (socket: Socket & { [kInput]?: ClientInput }) => {
+    const s = (server as Listener)[kSettings] ?? settings;
+    const input = ClientInput.attach(socket, {
+      maxHeadSize: s.maxheadersize,
+      header: s.requestreadtimeout.header,
+      refuse(status) {
+        // Not writable: node's parser refused the bytes before it, answered and counted that.
+        if (!socket.writable) {
+          socket.destroy();
+          return;
+        }
+        counters.clientErrors[status === 408 ? 'timeout' : 'bad-request']++;
+        socket.end(rawErrorResponse(status));
+        setTimeout(() => socket.destroy(), 1000).unref();
+      },
+    });
+    // node's parser was not where ClientInput looks for it (a node release that changed its
+    // internals): never serve a connection unchecked.
+    if (input === null) {
+      counters.clientErrors['bad-request']++;
+      socket.destroy();
+      return;
+    }
+    socket[kInput] = input;
+  });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket as typeof req.socket & { [kServed]?: number };
+    const socket = req.socket as typeof req.socket & { [kServed]?: number; [kInput]?: ClientInput };
+    const input = socket[kInput];
+    if (input !== undefined) {
+      input.requestStarted();
+      res.once('close', () => input.requestEnded());
+    }
     const served = socket[kServed] ?? 0;
     socket[kServed] = served + 1;
     const max = (server as Listener)[kMaxKeepAlive] ?? 0;
@@ -123,9 +167,9 @@ export function createListener(settings: ServerConfig, handlers: ListenerHandler
 }
 
 function timeouts(s: ServerConfig): { requestTimeout: number; headersTimeout: number } {
-  // node requires headersTimeout <= requestTimeout (when both are set).
-  const headersTimeout = s.requesttimeout > 0 && s.requestheadertimeout > s.requesttimeout ? s.requesttimeout : s.requestheadertimeout;
-  return { requestTimeout: s.requesttimeout, headersTimeout };
+  // The header block's time is ClientInput's (RequestReadTimeout header=); node's own header
+  // timer is only the bound for a whole request (node requires headersTimeout <= requestTimeout).
+  return { requestTimeout: s.requesttimeout, headersTimeout: s.requesttimeout };
 }
 
 /**
@@ -138,6 +182,7 @@ export function applyServerSettings(server: http.Server, s: ServerConfig): void 
   server.headersTimeout = t.headersTimeout;
   server.keepAliveTimeout = s.keepalivetimeout;
   (server as Listener)[kMaxKeepAlive] = s.maxkeepaliverequests;
+  (server as Listener)[kSettings] = s;
   (server as http.Server & { maxHeaderSize?: number }).maxHeaderSize = s.maxheadersize;
 }
 

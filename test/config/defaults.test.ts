@@ -66,7 +66,7 @@ describe('defaults (apache-semantics §7; types.ts)', () => {
       server: {
         servername: os.hostname(),
         maxheadersize: 16_384,
-        requestheadertimeout: 20_000,
+        requestreadtimeout: { header: { timeout: 20_000, max: 40_000, minrate: 500 }, body: { timeout: 20_000, max: 0, minrate: 500 } },
         requesttimeout: 300_000,
         keepalivetimeout: 5_000,
         timeout: 60_000,
@@ -81,7 +81,7 @@ describe('defaults (apache-semantics §7; types.ts)', () => {
           members: [{ url: 'http://127.0.0.1:8081', scheme: 'http', host: '127.0.0.1', port: 8081, basepath: '', ...MEMBER_DEFAULTS }],
         },
       ],
-      proxypass: [{ path: '/', exclude: false, balancer: 'b', backendpath: '', url: 'balancer://b' }],
+      proxypass: [{ path: '/', exclude: false, balancer: 'b', backendpath: '', url: 'balancer://b', nocanon: false }],
       proxypassreverse: [],
       cookiepath: [],
       cookiedomain: [],

@@ -19,17 +19,17 @@ proxypass:
 `);
     expect(c.balancers.map((b) => b.name)).toEqual(['cluster']);
     expect(c.proxypass).toEqual([
-      { path: '/myweb', exclude: false, balancer: 'cluster', backendpath: '/myweb', url: 'balancer://CLUSTER/myweb' },
-      { path: '/app/', exclude: false, balancer: 'cluster', backendpath: '/app/', url: 'balancer://cluster/app/' },
-      { path: '/', exclude: false, balancer: 'cluster', backendpath: '', url: 'balancer://cluster' },
+      { path: '/myweb', exclude: false, balancer: 'cluster', backendpath: '/myweb', url: 'balancer://CLUSTER/myweb', nocanon: false },
+      { path: '/app/', exclude: false, balancer: 'cluster', backendpath: '/app/', url: 'balancer://cluster/app/', nocanon: false },
+      { path: '/', exclude: false, balancer: 'cluster', backendpath: '', url: 'balancer://cluster', nocanon: false },
     ]);
   });
 
   it('"!" excludes a path, also written as a bare ! in YAML', () => {
     const c = parse(`${HEAD}proxypass:\n  - { path: /static, url: "!" }\n  - path: /img\n    url: !\n`);
     expect(c.proxypass).toEqual([
-      { path: '/static', exclude: true, balancer: '', backendpath: '', url: '!' },
-      { path: '/img', exclude: true, balancer: '', backendpath: '', url: '!' },
+      { path: '/static', exclude: true, balancer: '', backendpath: '', url: '!', nocanon: false },
+      { path: '/img', exclude: true, balancer: '', backendpath: '', url: '!', nocanon: false },
     ]);
   });
 
@@ -56,9 +56,9 @@ proxypass:
       expect.objectContaining({ url: 'http://legacy.example', scheme: 'http', host: 'legacy.example', port: 80, basepath: '', route: '', timeout: 30_000, connectiontimeout: 30_000, retry: 60_000, max: 128 }),
     ]);
     expect(c.proxypass.slice(0, 3)).toEqual([
-      { path: '/legacy', exclude: false, balancer: 'http://legacy.example', backendpath: '/legacy/', url: 'HTTP://Legacy.Example:80/legacy/' },
-      { path: '/old', exclude: false, balancer: 'http://legacy.example', backendpath: '/old', url: 'http://legacy.example/old' },
-      { path: '/ajp', exclude: false, balancer: 'ajp://tomcat', backendpath: '/', url: 'ajp://tomcat:8009/' },
+      { path: '/legacy', exclude: false, balancer: 'http://legacy.example', backendpath: '/legacy/', url: 'HTTP://Legacy.Example:80/legacy/', nocanon: false },
+      { path: '/old', exclude: false, balancer: 'http://legacy.example', backendpath: '/old', url: 'http://legacy.example/old', nocanon: false },
+      { path: '/ajp', exclude: false, balancer: 'ajp://tomcat', backendpath: '/', url: 'ajp://tomcat:8009/', nocanon: false },
     ]);
   });
 });

@@ -48,7 +48,7 @@ describe('config/stickyd.yaml (the seed Apache vhost)', () => {
       ['ajp://192.168.55.229', 'ajp', '192.168.55.229', 8009, 'jvm_a', 60_000],
       ['ajp://192.168.55.231', 'ajp', '192.168.55.231', 8009, 'jvm_b', 60_000],
     ]);
-    expect(c.proxypass).toEqual([{ path: '/myweb', exclude: false, balancer: 'cluster', backendpath: '/myweb', url: 'balancer://cluster/myweb' }]);
+    expect(c.proxypass).toEqual([{ path: '/myweb', exclude: false, balancer: 'cluster', backendpath: '/myweb', url: 'balancer://cluster/myweb', nocanon: false }]);
     expect(c.proxypassreverse).toEqual([{ path: '/', balancer: 'cluster', url: '' }]);
     expect(c.admin).toBeNull();
   });

@@ -61,6 +61,11 @@ ServerName front.test
   BalancerMember ${c} loadfactor=3
   ProxySet lbmethod=bytraffic
 </Proxy>
+<Proxy balancer://trafficexact>
+  BalancerMember ${a}
+  BalancerMember ${b}
+  ProxySet lbmethod=bytraffic
+</Proxy>
 <Proxy balancer://trafficbig>
   BalancerMember ${a}
   BalancerMember ${b}
@@ -74,6 +79,7 @@ ProxyPass /busy balancer://busy
 ProxyPass /busyheld balancer://busyheld
 ProxyPass /traffic balancer://traffic
 ProxyPass /trafficbig balancer://trafficbig
+ProxyPass /trafficexact balancer://trafficexact
 `,
       backends,
     );
@@ -163,5 +169,28 @@ ProxyPass /trafficbig balancer://trafficbig
     const r = await pair.run(gets('trafficbig', sizes.length, (i) => `/bytes/${sizes[i]}`));
     expect(r.apache.slice(0, 3).map((o) => o.servedBy).join(' ')).toBe('a b c');
     expect(r.stickyd).toEqual(r.apache);
+  });
+
+  it('bytraffic counts exactly what httpd counts: transferred = every byte sent, read = status line + body (§3.4)', async () => {
+    // Unequal request sizes (POST bodies) and response sizes, and members with unequal numbers of
+    // requests: a proxy that counted the response header lines, or missed a request header line
+    // of its own, would see b's two requests as heavier than a's one at step 4 and pick a there.
+    const steps: Step[] = [
+      { label: 'a: big response', path: '/trafficexact/bytes/400' },
+      { label: 'b: small response', path: '/trafficexact/bytes/50' },
+      { label: 'b again: still the lighter one', path: '/trafficexact/bytes/50' },
+      { label: 'b by less than a header block', path: '/trafficexact/bytes/7' },
+      { label: 'POST with a body', path: '/trafficexact/bytes/3', method: 'POST', body: Buffer.alloc(333, 0x62) },
+      { label: 'POST with a bigger body', path: '/trafficexact/bytes/3', method: 'POST', body: Buffer.alloc(611, 0x62) },
+      { label: 'after the posts', path: '/trafficexact/bytes/1' },
+      { label: 'and once more', path: '/trafficexact/bytes/1' },
+    ];
+    const r = await pair.run(steps);
+    expect(r.apache.slice(0, 4).map((o) => o.servedBy).join(' ')).toBe('a b b b');
+    expect(r.stickyd).toEqual(r.apache);
+    const t = await pair.traffic('trafficexact');
+    // The Host and X-Forwarded-Host lines name each front's own port: same length on both.
+    expect(String(pair.apache.port).length).toBe(String(pair.stickyd.port).length);
+    expect(t.stickyd).toEqual(t.apache);
   });
 });

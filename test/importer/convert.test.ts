@@ -85,11 +85,34 @@ describe('directives that are not converted are listed with FILE:LINE', () => {
       'httpd.conf:3: BalancerMember: smax=5 not converted: stickyd has no soft pool limit; idle connections are closed after ttl',
       'httpd.conf:3: BalancerMember: flushpackets=on not converted: stickyd streams responses as they arrive',
       'httpd.conf:4: BalancerMember: fcgi://10.0.0.3 not converted: scheme must be http://, https:// or ajp:// (got "fcgi://10.0.0.3")',
-      'httpd.conf:6: ProxyPass: flag nocanon not converted: not supported',
       'httpd.conf:6: ProxyPass: lbmethod=heartbeat not converted: lbmethod heartbeat (mod_lbmethod_heartbeat) is not supported; the balancer keeps byrequests',
       'httpd.conf:6: ProxyPass: retry=5 not converted: httpd refuses it: unknown Balancer parameter (retry is a BalancerMember parameter)',
     ]);
     expect(r.config.balancers[0]?.members.map((m) => [m.url, m.route, m.loadfactor])).toEqual([['http://10.0.0.1:8080', 'a', 1]]);
+  });
+
+  it('carries nocanon over; mapping=servlet becomes nocanon (stickyd matches every rule on the servlet form)', () => {
+    const r = run({
+      'httpd.conf': lines(
+        'Listen 80',
+        '<Proxy balancer://c>',
+        'BalancerMember http://10.0.0.1:8080',
+        '</Proxy>',
+        'ProxyPass /manager ! mapping=servlet',
+        'ProxyPass /raw balancer://c/raw nocanon',
+        'ProxyPass /servlet balancer://c/servlet mapping=servlet',
+        'ProxyPass /enc balancer://c/enc mapping=encoded',
+        'ProxyPass / balancer://c/',
+      ),
+    });
+    expect(r.messages).toEqual(['httpd.conf:8: ProxyPass: mapping=encoded not converted: not supported']);
+    expect(r.config.proxypass.map((p) => [p.path, p.nocanon])).toEqual([
+      ['/manager', false],
+      ['/raw', true],
+      ['/servlet', true],
+      ['/enc', false],
+      ['/', false],
+    ]);
   });
 
   it('says when a unit on a seconds-only parameter is read differently by httpd 2.4', () => {
@@ -123,6 +146,32 @@ describe('Apache semantics of the converted values', () => {
     const r = run({ 'httpd.conf': lines('Listen 80', '<Proxy balancer://c>', '  BalancerMember http://10.0.0.1:8080 upgrade=websocket route=a', '</Proxy>', 'ProxyPass / balancer://c/') });
     expect(r.diagnostics).toEqual([]);
     expect(r.config.balancers[0]?.members[0]?.route).toBe('a');
+  });
+
+  it('converts RequestReadTimeout stage by stage in Apache\'s syntax; a stage not given keeps Apache\'s default', () => {
+    const r = run({ 'httpd.conf': lines('Listen 80', 'RequestReadTimeout header=10-30,MinRate=1000 handshake=5', 'RequestReadTimeout body=60', cluster, 'ProxyPass / balancer://c/') });
+    expect(r.messages).toEqual(['httpd.conf:2: RequestReadTimeout: handshake=5 not converted: stickyd speaks plain HTTP, there is no TLS handshake to time']);
+    expect(r.config.server.requestreadtimeout).toEqual({ header: { timeout: 10_000, max: 30_000, minrate: 1000 }, body: { timeout: 60_000, max: 0, minrate: 0 } });
+  });
+
+  it('refuses RequestReadTimeout values httpd refuses, with httpd\'s reason', () => {
+    const r = run({ 'httpd.conf': lines('Listen 80', 'RequestReadTimeout header=20-40 body=5s,MinRate=500 bogus=1 body=30-20,MinRate=500', cluster, 'ProxyPass / balancer://c/') });
+    expect(r.messages).toEqual([
+      'httpd.conf:2: RequestReadTimeout: invalid: header=20-40: httpd refuses it: a timeout range (20-40) needs MinRate, e.g. 20-40,MinRate=500',
+      'httpd.conf:2: RequestReadTimeout: invalid: body=5s,MinRate=500: httpd refuses it: expected body=seconds[-maxseconds][,MinRate=rate]',
+      'httpd.conf:2: RequestReadTimeout: invalid: bogus=1: httpd refuses it: Unknown RequestReadTimeout parameter',
+      'httpd.conf:2: RequestReadTimeout: invalid: body=30-20,MinRate=500: httpd refuses it: the maximum timeout must be larger than the initial timeout (got 30-20,MinRate=500)',
+    ]);
+    expect(r.config.server.requestreadtimeout).toEqual({ header: { timeout: 20_000, max: 40_000, minrate: 500 }, body: { timeout: 20_000, max: 0, minrate: 500 } });
+  });
+
+  it('takes HttpProtocolOptions Strict Require1.0 silently (what stickyd does) and says it cannot be lenient', () => {
+    const strict = run({ 'httpd.conf': lines('Listen 80', 'HttpProtocolOptions Strict Require1.0 LenientMethods', cluster, 'ProxyPass / balancer://c/') });
+    expect(strict.messages).toEqual([]);
+    const lenient = run({ 'httpd.conf': lines('Listen 80', 'HttpProtocolOptions Unsafe Allow0.9', cluster, 'ProxyPass / balancer://c/') });
+    expect(lenient.messages).toEqual([
+      'httpd.conf:2: HttpProtocolOptions: Unsafe Allow0.9 not converted: stickyd always refuses what HttpProtocolOptions Strict Require1.0 refuses (HTTP/0.9 and malformed request lines get 400)',
+    ]);
   });
 
   it('keeps Timeout for tunnels when ProxyTimeout sets the members', () => {

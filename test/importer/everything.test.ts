@@ -63,7 +63,7 @@ describe('the everything fixture', () => {
       maxkeepaliverequests: 500,
       gracefultimeout: 15_000,
       maxheadersize: 16384,
-      requestheadertimeout: 20_000,
+      requestreadtimeout: { header: { timeout: 20_000, max: 40_000, minrate: 500 }, body: { timeout: 20_000, max: 0, minrate: 500 } },
       requesttimeout: 300_000,
     });
     expect(config.proxy).toEqual({ preservehost: true, addheaders: false, timeout: 90_000 });
@@ -129,15 +129,15 @@ describe('the everything fixture', () => {
 
   it('converts the ProxyPass family in httpd\'s order (the <Location> rule first)', () => {
     expect(config.proxypass).toEqual([
-      { path: '/legacy', exclude: false, balancer: 'cluster', backendpath: '/old', url: 'balancer://cluster/old' },
-      { path: '/myweb', exclude: false, balancer: 'cluster', backendpath: '/myweb', url: 'balancer://cluster/myweb' },
-      { path: '/shop', exclude: false, balancer: 'rc', backendpath: '/shop', url: 'balancer://rc/shop' },
-      { path: '/api/', exclude: false, balancer: 'cluster', backendpath: '/api/', url: 'balancer://cluster/api/' },
-      { path: '/static', exclude: true, balancer: '', backendpath: '', url: '!' },
-      { path: '/img', exclude: false, balancer: 'http://10.0.0.30', backendpath: '/images', url: 'http://10.0.0.30/images' },
-      { path: '/direct', exclude: false, balancer: '10.0.0.20-8080', backendpath: '/app', url: 'balancer://10.0.0.20-8080/app' },
-      { path: '/plain', exclude: false, balancer: 'ajp://10.0.0.21', backendpath: '/plain', url: 'ajp://10.0.0.21/plain' },
-      { path: '/worker', exclude: false, balancer: '10.0.0.22-8080', backendpath: '', url: 'balancer://10.0.0.22-8080' },
+      { path: '/legacy', exclude: false, balancer: 'cluster', backendpath: '/old', url: 'balancer://cluster/old', nocanon: false },
+      { path: '/myweb', exclude: false, balancer: 'cluster', backendpath: '/myweb', url: 'balancer://cluster/myweb', nocanon: false },
+      { path: '/shop', exclude: false, balancer: 'rc', backendpath: '/shop', url: 'balancer://rc/shop', nocanon: false },
+      { path: '/api/', exclude: false, balancer: 'cluster', backendpath: '/api/', url: 'balancer://cluster/api/', nocanon: false },
+      { path: '/static', exclude: true, balancer: '', backendpath: '', url: '!', nocanon: false },
+      { path: '/img', exclude: false, balancer: 'http://10.0.0.30', backendpath: '/images', url: 'http://10.0.0.30/images', nocanon: false },
+      { path: '/direct', exclude: false, balancer: '10.0.0.20-8080', backendpath: '/app', url: 'balancer://10.0.0.20-8080/app', nocanon: false },
+      { path: '/plain', exclude: false, balancer: 'ajp://10.0.0.21', backendpath: '/plain', url: 'ajp://10.0.0.21/plain', nocanon: false },
+      { path: '/worker', exclude: false, balancer: '10.0.0.22-8080', backendpath: '', url: 'balancer://10.0.0.22-8080', nocanon: false },
     ]);
     expect(config.proxypassreverse).toEqual([
       { path: '/myweb', balancer: 'cluster', url: '/myweb' },

@@ -1,22 +1,65 @@
 // apache-semantics §8 and §9.12 through a running proxy: mounts, headers both ways, ProxyPassReverse and cookie
 // rewrites, stickiness (cookie, ;jsessionid=, routecookie), and what the access record reports.
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, echoed, request, startBackend, startProxy, startRawBackend } from './helpers.js';
+import { cleanup, echoed, rawExchange, request, startBackend, startProxy, startRawBackend } from './helpers.js';
 
 afterEach(cleanup);
 
 describe('mounts (ProxyPass)', () => {
-  it('maps /app + balancer://c1/x, passes the raw path and query, 404s excluded and unmatched paths', async () => {
+  it('maps /app + balancer://c1/x, passes the canonicalised path and the raw query, 404s excluded and unmatched paths', async () => {
     const a = await startBackend('a');
     const proxy = await startProxy(`balancers:\n  c1:\n    members: [{ url: ${a.url}/base }]\nproxypass:\n  - { path: /app/static, url: "!" }\n  - { path: /app, url: balancer://c1/x }\n`);
-    expect(echoed(await request(`${proxy.url}/app/y%20z/%41?q=%20&r`)).url).toBe('/base/x/y%20z/%41?q=%20&r');
+    expect(echoed(await request(`${proxy.url}/app/y%20z/%41?q=%20&r`)).url).toBe('/base/x/y%20z/A?q=%20&r');
     expect(echoed(await request(`${proxy.url}/app`)).url).toBe('/base/x');
     expect((await request(`${proxy.url}/app/static/logo.png`)).status).toBe(404);
     expect((await request(`${proxy.url}/application`)).status).toBe(404);
     expect((await request(`${proxy.url}/other`)).status).toBe(404);
     expect((await request(`${proxy.url}/app/a%2Fb`)).status).toBe(404);
     expect((await request(`${proxy.url}/app/%zz`)).status).toBe(400);
-    expect(a.received.map((r) => r.url)).toEqual(['/base/x/y%20z/%41?q=%20&r', '/base/x']);
+    expect(a.received.map((r) => r.url)).toEqual(['/base/x/y%20z/A?q=%20&r', '/base/x']);
+  });
+});
+
+describe('the path as the member (Tomcat) will see it', () => {
+  async function managerSetup() {
+    const a = await startBackend('a');
+    const proxy = await startProxy(`balancers:\n  c1:\n    members: [{ url: ${a.url} }]\nproxypass:\n  - { path: /manager, url: "!" }\n  - { path: /app, url: balancer://c1/app }\n  - { path: /, url: balancer://c1/ }\n`);
+    return { a, proxy };
+  }
+
+  it.each([
+    '/manager;x/html',
+    '/manager;jsessionid=ABC.a/html',
+    '/app/..;/manager/html',
+    '/app/%2e%2e;/manager/html',
+    '/app/..%3B/manager/html',
+    '/manager%3Bx/html',
+    '/;x/manager/html',
+    '/app;x/..;/manager/status',
+  ])('%s stays behind `/manager !`: 404, nothing forwarded', async (path) => {
+    const { a, proxy } = await managerSetup();
+    expect((await request(`${proxy.url}${path}`)).status).toBe(404);
+    expect(a.received).toHaveLength(0);
+  });
+
+  it.each([
+    ['/app/a\\b', 400],
+    ['/app/a%5Cb', 400],
+    ['/app/a%2Fb', 404],
+    ['/..;/manager/html', 400],
+  ])('%s: %i, nothing forwarded (what Tomcat would refuse)', async (path, status) => {
+    const { a, proxy } = await managerSetup();
+    // Raw bytes: a URL string would have its backslash turned into "/" by the client.
+    const answer = await rawExchange(proxy.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    expect(answer.slice(0, 12)).toBe(`HTTP/1.1 ${status}`);
+    expect(a.received).toHaveLength(0);
+  });
+
+  it('a path parameter on the mount\'s own segment still goes to that mount, parameter and all', async () => {
+    const { a, proxy } = await managerSetup();
+    expect(echoed(await request(`${proxy.url}/app;jsessionid=ABC.a/x?q=1`)).url).toBe('/app;jsessionid=ABC.a/x?q=1');
+    expect(echoed(await request(`${proxy.url}/managerial/x`)).url).toBe('/managerial/x');
+    expect(a.received).toHaveLength(2);
   });
 });
 
@@ -117,8 +160,9 @@ describe('stickiness (§2)', () => {
     expect(echoed(await request(`${proxy.url}/app/x;jsessionid=abc.jvm_a`, { headers: { Cookie: 'JSESSIONID=abc.jvm_b' } })).backend).toBe('a');
     const reply = await request(`${proxy.url}/app/x%3Bjsessionid=abc.jvm_a`);
     expect(echoed(reply).backend).toBe('a');
-    // What the member receives is the path as the client wrote it.
-    expect(echoed(reply).url).toBe('/app/x%3Bjsessionid=abc.jvm_a');
+    // The member receives the path canonicalised as httpd sends it: the encoded ";" decoded, so
+    // the member sees the same session parameter the sticky lookup saw.
+    expect(echoed(reply).url).toBe('/app/x;jsessionid=abc.jvm_a');
     expect(proxy.records.at(-1)).toMatchObject({ stickyName: 'jsessionid', sessionRoute: 'jvm_a' });
   });
 

@@ -27,6 +27,23 @@ describe('parseRequestPath: httpd r->uri from the request target', () => {
     expect(p.query).toBe(query);
   });
 
+  it.each([
+    // decoded path, servlet form (path parameters stripped, dots resolved again)
+    ['/a/b', '/a/b'],
+    ['/a;x/b', '/a/b'],
+    ['/a;x=1;y=2/b;z', '/a/b'],
+    ['/a/..;/b', '/b'],
+    ['/a/b/..;x', '/a/'],
+    ['/a/.;x/b', '/a/b'],
+    ['/;x/a', '/a'],
+    ['/a/;x', '/a/'],
+    ['/a/;x/', '/a/'],
+    ['/;x', '/'],
+    ['/a/b;c/', '/a/b/'],
+  ])('servlet form of %s is %s', (decoded, servlet) => {
+    expect(parseRequestPath(decoded).servlet).toBe(servlet);
+  });
+
   it('maps decoded offsets back to the raw path', () => {
     const p = parseRequestPath('/a%20b/c%3Bd');
     expect(p.decoded).toBe('/a b/c;d');
@@ -42,7 +59,12 @@ describe('parseRequestPath: httpd r->uri from the request target', () => {
     ['/a%2Fb', 404],
     ['/a%2fb', 404],
     ['/a%00b', 404],
+    ['/a\\b', 400],
+    ['/a%5Cb', 400],
+    ['/a%5cb', 400],
     ['/..', 400],
+    ['/..;/x', 400],
+    ['/a/..;/..;/x', 400],
     ['/a/../..', 400],
     ['*', 400],
     ['example.com:443', 400],

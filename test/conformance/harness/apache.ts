@@ -27,6 +27,7 @@ const MODULES: Array<[string, string]> = [
   ['mpm_event_module', 'mod_mpm_event.so'],
   ['authz_core_module', 'mod_authz_core.so'],
   ['headers_module', 'mod_headers.so'],
+  ['reqtimeout_module', 'mod_reqtimeout.so'],
   ['slotmem_shm_module', 'mod_slotmem_shm.so'],
   ['proxy_module', 'mod_proxy.so'],
   ['proxy_http_module', 'mod_proxy_http.so'],

@@ -71,6 +71,13 @@ export interface MemberState {
   loadfactor: number;
 }
 
+/** A member's byte counters as the balancer-manager shows them (apache-semantics §3.4). */
+export interface MemberTraffic {
+  name: string;
+  transferred: number;
+  read: number;
+}
+
 export type Front = 'apache' | 'stickyd';
 
 export interface Pair {
@@ -88,6 +95,8 @@ export interface Pair {
   send(front: Front, step: Step): Promise<Exchange>;
   /** The members of `balancer://name` on each front (httpd's manager XML, stickyd's JSON API). */
   members(name: string): Promise<Record<Front, MemberState[]>>;
+  /** The bytraffic counters (`transferred`, `read`) of the members of `balancer://name` on each front. */
+  traffic(name: string): Promise<Record<Front, MemberTraffic[]>>;
   stop(): Promise<void>;
 }
 
@@ -140,28 +149,41 @@ function header(headers: Array<[string, string]>, name: string): string | undefi
   return headers.find(([k]) => k === name)?.[1];
 }
 
-/** httpd's manager XML → member states of one balancer. */
-export function parseManagerXml(xml: string, balancer: string): MemberState[] {
-  const field = (block: string, name: string): string => new RegExp(`<httpd:${name}>([^<]*)</httpd:${name}>`).exec(block)?.[1] ?? '';
+const xmlField = (block: string, name: string): string => new RegExp(`<httpd:${name}>([^<]*)</httpd:${name}>`).exec(block)?.[1] ?? '';
+
+/** The `<httpd:worker>` blocks of one balancer in httpd's manager XML. */
+function workerBlocks(xml: string, balancer: string): string[] {
   for (const b of xml.split('<httpd:balancer>').slice(1)) {
-    if (field(b, 'name') !== `balancer://${balancer}`) continue;
-    return b.split('<httpd:worker>').slice(1).map((w) => ({
-      name: field(w, 'name'),
-      route: field(w, 'route'),
-      status: field(w, 'status'),
-      lbstatus: Number(field(w, 'lbstatus')),
-      elected: Number(field(w, 'elected')),
-      busy: Number(field(w, 'busy')),
-      retries: Number(field(w, 'retries')),
-      lbset: Number(field(w, 'lbset')),
-      loadfactor: Number(field(w, 'loadfactor')),
-    }));
+    if (xmlField(b, 'name') === `balancer://${balancer}`) return b.split('<httpd:worker>').slice(1);
   }
   throw new Error(`balancer://${balancer} is not in httpd's manager XML:\n${xml}`);
 }
 
+/** httpd's manager XML → the byte counters of one balancer's members. */
+export function parseManagerTraffic(xml: string, balancer: string): MemberTraffic[] {
+  return workerBlocks(xml, balancer).map((w) => ({ name: xmlField(w, 'name'), transferred: Number(xmlField(w, 'transferred')), read: Number(xmlField(w, 'read')) }));
+}
+
+/** httpd's manager XML → member states of one balancer. */
+export function parseManagerXml(xml: string, balancer: string): MemberState[] {
+  const field = xmlField;
+  return workerBlocks(xml, balancer).map((w) => ({
+    name: field(w, 'name'),
+    route: field(w, 'route'),
+    status: field(w, 'status'),
+    lbstatus: Number(field(w, 'lbstatus')),
+    elected: Number(field(w, 'elected')),
+    busy: Number(field(w, 'busy')),
+    retries: Number(field(w, 'retries')),
+    lbset: Number(field(w, 'lbset')),
+    loadfactor: Number(field(w, 'loadfactor')),
+  }));
+}
+
 interface ApiMember {
   url: string;
+  transferred: number;
+  read: number;
   route: string;
   status: string;
   lbstatus: number;
@@ -294,6 +316,12 @@ export async function startPair(scenario: string, backends: Backend[]): Promise<
         loadfactor: m.loadfactor,
       }));
       return { apache: apacheMembers, stickyd: stickydMembers };
+    },
+    async traffic(name) {
+      const apacheTraffic = parseManagerTraffic(await apache.managerXml(), name);
+      const view = (await stickyd.api(`/api/balancers/${encodeURIComponent(name)}`)) as { members: ApiMember[] } | null;
+      if (view === null) throw new Error(`stickyd runs no admin listener: the byte counters of balancer://${name} cannot be compared`);
+      return { apache: apacheTraffic, stickyd: view.members.map((m) => ({ name: m.url, transferred: m.transferred, read: m.read })) };
     },
     async stop() {
       for (const agent of agents.values()) agent.destroy();

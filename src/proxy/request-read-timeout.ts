@@ -1,0 +1,98 @@
+/**
+ * One stage of RequestReadTimeout (mod_reqtimeout), as a deadline: the stage must be received
+ * within `timeout`, each `minrate` bytes received push the deadline back by a second, never past
+ * `max` after the start (config: src/config/request-read-timeout.ts).
+ *
+ * httpd keeps the deadline running while it does not read (it reads the body only as fast as it
+ * can pass it on); stickyd suspends it while the member is not taking the body (`pause()`), so
+ * that a slow member does not get its client cut off as too slow.
+ *
+ * One timer per deadline, armed at the start and re-armed only when it fires early: bytes that
+ * arrive just move the deadline, they do not touch the timer.
+ */
+import type { ReadTimeoutStage } from '../config/request-read-timeout.js';
+
+export class ReadDeadline {
+  private deadline = 0;
+  private cap = Infinity;
+  private timer: NodeJS.Timeout | null = null;
+  private pausedAt: number | null = null;
+  private running = false;
+
+  constructor(
+    private readonly stage: ReadTimeoutStage,
+    private readonly onExpire: () => void,
+  ) {}
+
+  /** The stage has a limit at all (`timeout` 0 turns it off). */
+  get enabled(): boolean {
+    return this.stage.timeout > 0;
+  }
+
+  get started(): boolean {
+    return this.running;
+  }
+
+  /** Start the stage now (no-op when the stage is off or already running). */
+  start(): void {
+    if (!this.enabled || this.running) return;
+    const now = performance.now();
+    this.running = true;
+    this.pausedAt = null;
+    this.deadline = now + this.stage.timeout;
+    this.cap = this.stage.max > 0 ? now + this.stage.max : Infinity;
+    this.arm(this.stage.timeout);
+  }
+
+  /** `bytes` of the stage arrived: each `minrate` of them buy a second more, up to the cap. */
+  received(bytes: number): void {
+    if (!this.running || this.stage.minrate === 0) return;
+    this.deadline = Math.min(this.cap, this.deadline + (bytes * 1000) / this.stage.minrate);
+  }
+
+  /** Stop counting time until `resume()` (stickyd is not reading, not the client's fault). */
+  pause(): void {
+    if (!this.running || this.pausedAt !== null) return;
+    this.pausedAt = performance.now();
+    this.clear();
+  }
+
+  resume(): void {
+    if (!this.running || this.pausedAt === null) return;
+    const paused = performance.now() - this.pausedAt;
+    this.pausedAt = null;
+    this.deadline += paused;
+    this.cap += paused;
+    this.arm(this.deadline - performance.now());
+  }
+
+  /** The stage is over (received whole, or the request ended). */
+  stop(): void {
+    this.running = false;
+    this.pausedAt = null;
+    this.clear();
+  }
+
+  private arm(ms: number): void {
+    this.clear();
+    this.timer = setTimeout(this.fire, Math.max(1, Math.ceil(ms)));
+    this.timer.unref();
+  }
+
+  private clear(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private readonly fire = (): void => {
+    this.timer = null;
+    if (!this.running || this.pausedAt !== null) return;
+    const left = this.deadline - performance.now();
+    if (left > 0.5) {
+      this.arm(left);
+      return;
+    }
+    this.running = false;
+    this.onExpire();
+  };
+}
