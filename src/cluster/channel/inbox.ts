@@ -38,13 +38,17 @@ export class PeerInbox {
   push(item: InboxItem): void {
     item.conn.queued();
     this.items.push(item);
-    if (this.open && !this.running) void this.run();
+    if (this.open && !this.running) this.start();
   }
 
   /** The member is verified: deliver what was held and everything after it. */
   release(): void {
     this.open = true;
-    if (!this.running) void this.run();
+    if (!this.running) this.start();
+  }
+
+  private start(): void {
+    this.run().catch((err: unknown) => this.onError(err));
   }
 
   isReleased(): boolean {
