@@ -10,6 +10,7 @@
 import type http from 'node:http';
 import { startOperations, type Operations } from './admin/operations.js';
 import type { Balancer } from './balancer/balancer.js';
+import { Scoreboard } from './balancer/scoreboard.js';
 import type { Config, ListenConfig } from './config/types.js';
 import { AccessLog, createAccessLogger, type Logger, type RequestObserver } from './log.js';
 import { ConnectorStore } from './proxy/connectors.js';
@@ -76,6 +77,7 @@ class StickyDaemon implements Daemon {
   constructor(config: Config, private readonly logger: Logger, accessLogger: Logger | null | undefined) {
     this.accessLogger = accessLogger === undefined ? createAccessLogger(logger) : accessLogger;
     this.state = {
+      board: Scoreboard.create(),
       connectors: new ConnectorStore(),
       access: new AccessLog(config.log.access ? this.accessLogger : null),
       counters: new ProxyCounters(),

@@ -186,7 +186,7 @@ export class Exchange implements ClientAbort {
     if (this.finished) return;
     this.finished = true;
     for (const m of this.used) releaseMember(m);
-    if (this.bodies !== null) for (const [m, body] of this.bodies) m.transferred += body.bytes;
+    if (this.bodies !== null) for (const [m, body] of this.bodies) m.addTransferred(body.bytes);
     const { access } = this.ctx;
     if (!access.wanted) return;
     const record: AccessRecord = {
@@ -373,7 +373,7 @@ export async function runAttempts<T>(
         }, member);
       }
       const value = await sending;
-      member.transferred += sentHead;
+      member.addTransferred(sentHead);
       // §4.3: only opening a connection resets error_time and retries (U:4021-4031).
       if (!reused(value)) connectSucceeded(member);
       r.replay?.release();
@@ -391,7 +391,7 @@ export async function runAttempts<T>(
         break;
       }
       r.replay?.release();
-      if (be.kind !== 'dns') member.transferred += sentHead;
+      if (be.kind !== 'dns') member.addTransferred(sentHead);
       if (be.kind === 'dns') {
         // P:1474-1485: a 500 from the handler puts the member in error, no failover.
         markInError(member, balancerNow());
@@ -595,7 +595,7 @@ function relayResponse(ex: Exchange, b: Balancer, member: Member, response: Forw
   const { status } = response;
   // AJP members hand over a Readable; HTTP ones a body that writes straight into the relay.
   const body: ForwardedBody = response.body instanceof Readable ? new StreamBody(response.body) : response.body;
-  member.read += headBytes(13 + response.statusText.length, response.headers);
+  member.addRead(headBytes(13 + response.statusText.length, response.headers));
   // post_request runs once the final status is known; httpd runs it after the body, which only
   // matters for requests running at the same time.
   postRequest(b, member, { status, timedOut: false }, balancerNow());

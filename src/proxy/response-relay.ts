@@ -43,7 +43,7 @@ export class ResponseRelay implements BodySink, ClientGoneListener {
   }
 
   write(chunk: Buffer): boolean {
-    this.member.read += chunk.length;
+    this.member.addRead(chunk.length);
     this.ex.bytes += chunk.length;
     if (this.res.write(chunk)) return true;
     if (!this.waiting) {
