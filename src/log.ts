@@ -51,6 +51,8 @@ export interface AccessRecord {
   attempts: number;
   /** The attempts that failed, in order, with why (BackendError kinds); absent when none did. */
   failures?: AttemptFailure[];
+  /** The worker thread that served the request (1..server.workers); absent with one worker. */
+  worker?: number;
 }
 
 /** One failed attempt: the member's URL (BALANCER_WORKER_NAME) and the BackendError kind. */
@@ -83,7 +85,7 @@ function jsonNumber(n: number | null): string {
 
 /**
  * The access log line of a record: `{"level":30,"type":"access",` then the record's fields in this
- * fixed order, `failures` only when present, and a newline. This is exactly what pino wrote for
+ * fixed order, `worker` and `failures` only when present, and a newline. This is exactly what pino wrote for
  * `logger.info(record)` on the access logger (level 30, base { type: 'access' }, no timestamp).
  */
 export function accessLine(r: AccessRecord): string {
@@ -101,6 +103,7 @@ export function accessLine(r: AccessRecord): string {
     + ',"stickyName":' + jsonNullableString(r.stickyName)
     + ',"routeChanged":' + (r.routeChanged ? 'true' : 'false')
     + ',"attempts":' + jsonNumber(r.attempts);
+  if (r.worker !== undefined) line += ',"worker":' + jsonNumber(r.worker);
   // Rare (only after a failed attempt): the general serializer is fine here.
   if (r.failures !== undefined) line += ',"failures":' + JSON.stringify(r.failures);
   return line + '}\n';
@@ -161,6 +164,24 @@ class BatchedLines implements DestinationStream {
     }
     this.used += this.batch.write(line, this.used, 'utf8');
     // unref: a queued line must not keep the process alive; exit writes it out.
+    this.timer ??= setTimeout(this.handOver, BATCH_MS).unref();
+  }
+
+  /** Whole lines already encoded (a worker's batch): queued behind the lines before them. */
+  writeBytes(bytes: Buffer): void {
+    if (this.batch !== null && this.used + bytes.length > this.batch.length) this.handOver();
+    if (this.batch === null && bytes.length >= BATCH_BYTES) {
+      // A full batch of its own: hand it over as it is.
+      this.batch = bytes;
+      this.used = bytes.length;
+      this.handOver();
+      return;
+    }
+    if (this.batch === null) {
+      this.batch = Buffer.allocUnsafe(BATCH_BYTES);
+      this.used = 0;
+    }
+    this.used += bytes.copy(this.batch, this.used);
     this.timer ??= setTimeout(this.handOver, BATCH_MS).unref();
   }
 
@@ -241,13 +262,13 @@ export function createLogger(config: LogConfig, destination: DestinationStream =
 const accessLoggers = new WeakSet<Logger>();
 
 /** A logger for access records on the same destination as `logger`: no pid/hostname, no second time field. */
-export function createAccessLogger(logger: Logger): Logger {
-  const access = pino({ level: 'info', base: { type: 'access' }, timestamp: false }, destinationOf(logger));
+export function createAccessLogger(logger: Logger, destination: DestinationStream = destinationOf(logger)): Logger {
+  const access = pino({ level: 'info', base: { type: 'access' }, timestamp: false }, destination);
   accessLoggers.add(access);
   return access;
 }
 
-function destinationOf(logger: Logger): DestinationStream {
+export function destinationOf(logger: Logger): DestinationStream {
   return (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]!;
 }
 
@@ -263,7 +284,8 @@ export class AccessLog {
   /** Where accessLine's lines go when the logger is one of ours; null: through the logger. */
   private destination: DestinationStream | null = null;
 
-  constructor(logger: Logger | null) {
+  /** `worker`: the worker thread's id, written into every record (absent with one worker). */
+  constructor(logger: Logger | null, private readonly worker?: number) {
     this.setLogger(logger);
   }
 
@@ -291,6 +313,7 @@ export class AccessLog {
   }
 
   emit(record: AccessRecord): void {
+    if (this.worker !== undefined) record.worker = this.worker;
     if (this.destination !== null) this.destination.write(accessLine(record));
     else if (this.logger !== null) this.logger.info(record);
     for (const o of this.observers) {
@@ -301,4 +324,66 @@ export class AccessLog {
       }
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker threads → the main thread (server.workers > 1). The main thread owns every sink; a worker
+// encodes whole lines (its access lines and its own messages) into Buffers, batched like the
+// stdout destination's, and posts each batch (transferred, not copied). The main thread writes
+// each batch whole and in the order it came, so a line is never torn or interleaved with another.
+
+/** A worker's stream of lines: its messages ('log') or its access lines ('access'). */
+export type LineChannel = 'log' | 'access';
+
+/**
+ * The worker side: a destination for pino (and AccessLog) that hands whole-lines Buffers to
+ * `post` every BATCH_MS (or when a batch is full, or on flush). `post` takes ownership of the Buffer.
+ */
+export function postedLines(post: (bytes: Buffer) => void): DestinationStream {
+  return new PostedLines(post);
+}
+
+class PostedLines implements DestinationStream {
+  private batch: Buffer | null = null;
+  private used = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly post: (bytes: Buffer) => void) {}
+
+  write(line: string): void {
+    const most = line.length * 3;
+    if (this.batch !== null && this.used + most > this.batch.length) this.handOver();
+    if (this.batch === null) {
+      // Its own ArrayBuffer (never the shared pool's): the whole of it is transferred.
+      this.batch = Buffer.from(new ArrayBuffer(Math.max(BATCH_BYTES, most)));
+      this.used = 0;
+    }
+    this.used += this.batch.write(line, this.used, 'utf8');
+    this.timer ??= setTimeout(this.handOver, BATCH_MS).unref();
+  }
+
+  flush(cb: (err?: Error) => void): void {
+    this.handOver();
+    cb();
+  }
+
+  readonly handOver = (): void => {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const batch = this.batch;
+    if (batch === null || this.used === 0) return;
+    this.batch = null;
+    this.post(batch.subarray(0, this.used));
+  };
+}
+
+/**
+ * The main side: write a whole-lines Buffer a worker posted to `destination` (the main thread's
+ * stdout destination, or whatever a test gave the daemon), whole.
+ */
+export function writeLines(destination: DestinationStream, bytes: Buffer): void {
+  if (destination instanceof BatchedLines) destination.writeBytes(bytes);
+  else destination.write(bytes.toString('utf8'));
 }

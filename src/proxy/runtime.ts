@@ -30,6 +30,23 @@ export interface ProcessState {
 /** Makes the balancer for a configuration (see ProxyRuntime's constructor). */
 export type BalancerBuilder = (config: BalancerConfig, previous: Balancer | undefined) => Balancer;
 
+/**
+ * The balancers of a configuration, each built with its predecessor of the same name. Without
+ * `build` they are built in `board` by this thread, which owns it: the members of balancers the
+ * configuration dropped are retired (their slots are reused once no request holds them).
+ */
+export function buildBalancers(config: Config, board: Scoreboard, previous?: ReadonlyMap<string, Balancer>, build?: BalancerBuilder): Map<string, Balancer> {
+  const balancers = new Map<string, Balancer>();
+  for (const bc of config.balancers) {
+    const before = previous?.get(bc.name);
+    balancers.set(bc.name, build ? build(bc, before) : new Balancer(bc, before, board));
+  }
+  if (!build && previous) {
+    for (const [name, b] of previous) if (!balancers.has(name)) b.retire();
+  }
+  return balancers;
+}
+
 export class ProxyRuntime implements ProxyContext {
   readonly config: Config;
   readonly mounts: MountTable;
@@ -47,14 +64,7 @@ export class ProxyRuntime implements ProxyContext {
    */
   constructor(config: Config, private readonly state: ProcessState, previous?: ProxyRuntime, build?: BalancerBuilder) {
     this.config = config;
-    const balancers = new Map<string, Balancer>();
-    for (const bc of config.balancers) {
-      const before = previous?.balancers.get(bc.name);
-      balancers.set(bc.name, build ? build(bc, before) : new Balancer(bc, before, state.board));
-    }
-    if (!build && previous) {
-      for (const [name, b] of previous.balancers) if (!balancers.has(name)) b.retire();
-    }
+    const balancers = buildBalancers(config, state.board, previous?.balancers, build);
     this.balancers = balancers;
     this.mounts = new MountTable(config.proxypass);
     this.reverse = new ReverseMap(config.proxypassreverse, config.cookiepath, config.cookiedomain, (name) => balancers.get(name)?.members);

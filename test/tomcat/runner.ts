@@ -134,6 +134,7 @@ async function startStickyd(dir: string, name: string, port: number, members: Me
     `    port: ${port}`,
     'server:',
     '  servername: localhost',
+    '  workers: 2 # AJP and HTTP members from two worker threads, one balancer state',
     'proxy:',
     '  preservehost: true',
     'balancers:',
