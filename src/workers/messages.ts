@@ -45,6 +45,7 @@ export type FromWorker =
   /** Whole lines for the main thread's sink of `channel` (log.ts: postedLines / writeLines). */
   | { type: 'lines'; channel: LineChannel; bytes: Uint8Array }
   | { type: 'records'; records: AccessRecord[] }
+  /** An answer to `collect` (its id), or 0: the report a worker keeping figures sends every second. */
   | { type: 'figures'; id: number; figures: RequestFigures }
   /** Drained and closed: the worker ends after this. */
   | { type: 'stopped' };

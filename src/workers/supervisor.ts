@@ -5,7 +5,7 @@
  * A worker that dies (an exception nothing caught, or its thread was terminated) is logged and
  * counted; what it held in the shared scoreboard is given back (its busy counts, a balancer lock
  * it held: Scoreboard.reclaim, the problem httpd has when a child dies with requests in flight);
- * its last request figures stay in the totals; and a new worker with the same id is started on
+ * its last request figures (reported every second, and at every scrape) stay in the totals; and a new worker with the same id is started on
  * the current configuration, at once, or after a growing delay when workers keep dying soon after
  * they start. The other workers keep serving all along.
  */

@@ -11,7 +11,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { newMemberConfig } from '../admin/changes.js';
-import { emptyFigures, RequestSums, type FiguresSource } from '../admin/request-figures.js';
+import { emptyFigures, RequestSums, type FiguresSource, type RequestFigures } from '../admin/request-figures.js';
 import { Balancer } from '../balancer/balancer.js';
 import { Scoreboard } from '../balancer/scoreboard.js';
 import type { Config } from '../config/types.js';
@@ -69,15 +69,26 @@ const source: FiguresSource = {
   },
 };
 
-let sums: { sums: RequestSums; stop: () => void } | null = null;
+/** How often a worker keeping figures reports them unasked: what a worker that dies can lose. */
+const FIGURES_REPORT_MS = 1000;
+
+let sums: { sums: RequestSums; stop: () => void; report: NodeJS.Timeout } | null = null;
 function keepFigures(on: boolean): void {
   if (on && sums === null) {
     const s = new RequestSums(source);
-    sums = { sums: s, stop: state.access.subscribe(s.observe) };
+    const report = setInterval(() => post({ type: 'figures', id: 0, figures: figures() }), FIGURES_REPORT_MS).unref();
+    sums = { sums: s, stop: state.access.subscribe(s.observe), report };
   } else if (!on && sums !== null) {
     sums.stop();
+    clearInterval(sums.report);
     sums = null;
   }
+}
+
+/** This worker's request figures so far (its counters only while no figures are kept). */
+function figures(): RequestFigures {
+  const counters = structuredClone(state.counters);
+  return sums === null ? { ...emptyFigures(), counters } : sums.sums.figures(counters);
 }
 
 interface Observing {
@@ -120,11 +131,9 @@ async function handle(m: ToWorker): Promise<void> {
     case 'observe':
       observe(m.on);
       return;
-    case 'collect': {
-      const counters = structuredClone(state.counters);
-      post({ type: 'figures', id: m.id, figures: sums === null ? { ...emptyFigures(), counters } : sums.sums.figures(counters) });
+    case 'collect':
+      post({ type: 'figures', id: m.id, figures: figures() });
       return;
-    }
     case 'stop':
       await serving.stop(m.graceMs);
       if (records !== null && records.queue.length > 0) post({ type: 'records', records: records.queue.splice(0) });
