@@ -185,8 +185,9 @@ export class Exchange implements ClientAbort {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
-    for (const m of this.used) releaseMember(m);
+    // Bytes first: once released, a member removed by a reload may give its slot to another.
     if (this.bodies !== null) for (const [m, body] of this.bodies) m.addTransferred(body.bytes);
+    for (const m of this.used) releaseMember(m);
     const { access } = this.ctx;
     if (!access.wanted) return;
     const record: AccessRecord = {
