@@ -21,8 +21,12 @@
  *    traffic; CPU of each core and RSS sampled alongside.
  * 4. added latency: the same 50 connections paced to half the slowest proxy's sticky throughput;
  *    p50/p99 through each proxy minus direct.
- * 5. RSS: a fresh stickyd serves 1M sticky requests (at most ~110 s), RSS sampled every 2 s.
- * 6. --profile: a fresh stickyd under sticky load with --cpu-prof; hot spots as src/ file:line.
+ * 5. worker threads: stickyd with server.workers 1 and 2, measured in turns at one fixed rate
+ *    (half of stickyd's sticky throughput), every thread on the proxy core; CPU µs per request
+ *    summed over the whole process (median of 3 or 5 rounds): the cost of the shared state and
+ *    the worker plumbing.
+ * 6. RSS: a fresh stickyd serves 1M sticky requests (at most ~110 s), RSS sampled every 2 s.
+ * 7. --profile: a fresh stickyd under sticky load with --cpu-prof; hot spots as src/ file:line.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -41,7 +45,7 @@ import { CpuMeter, RssSampler, rssBytes } from './lib/proc-stats.js';
 import { sampleAllocations, type AllocationSummary } from './lib/alloc-profile.js';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import {
-  find, NOISE, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type RssPhase, type Skipped, type TargetKind, type ThroughputRow, type Traffic,
+  find, NOISE, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type RssPhase, type Skipped, type TargetKind, type ThroughputRow, type Traffic, type WorkersRow,
 } from './lib/report.js';
 import { checkRouting } from './lib/route-check.js';
 import { buildStickyd, startStickyd, type StickydBuild } from './lib/stickyd.js';
@@ -423,13 +427,22 @@ async function run(bench: Bench): Promise<BenchReport> {
   // Done with the comparison: only the backend stays for the stickyd-only phases.
   for (const t of proxies) await group.stop(t.proc);
 
-  // 5. RSS over many requests, on a fresh stickyd with the default access log (only when stickyd
+  // 5. Worker threads: stickyd with server.workers 1 and 2 at the same fixed rate, CPU summed over
+  // every thread of the process, all pinned to the proxy core (the cost of the shared state).
+  const workers: WorkersRow[] = [];
+  const single = find(throughput, 'stickyd-noaccess', 'sticky') ?? find(throughput, 'stickyd', 'sticky');
+  if (build !== null && single !== undefined && single.load.rps > 0) {
+    const rate = Math.max(100, Math.round((0.5 * single.load.rps) / 100) * 100);
+    workers.push(...(await workersPhase(bench, build, rate, [take(), take()])));
+  }
+
+  // 6. RSS over many requests, on a fresh stickyd with the default access log (only when stickyd
   // started at all: a daemon that cannot start was reported as skipped above).
   const stickydRuns = build !== null && targets.some((t) => t.kind === 'stickyd');
   let rss: RssPhase | null = null;
   if (stickydRuns) rss = await rssPhase(bench, build!, take());
 
-  // 6. Profile.
+  // 7. Profile.
   let profile: ProfileSummary | null = null;
   let allocations: AllocationSummary | null = null;
   if (stickydRuns && opts.profile) {
@@ -457,11 +470,46 @@ async function run(bench: Bench): Promise<BenchReport> {
     },
     throughput,
     latency,
+    workers,
     rss,
     profile,
     allocations,
     skipped: bench.skipped,
   };
+}
+
+/**
+ * stickyd with 1 and with 2 worker threads (access log off), both started at once and both pinned
+ * to the proxy core, then measured in turns at `rate` req/s of sticky traffic (rounds of 1, 2, 1,
+ * 2, ...): on a shared machine the others' load drifts, and taking turns spreads that drift over
+ * both. Each count's row is its median round by CPU per request.
+ */
+async function workersPhase(bench: Bench, build: StickydBuild, rate: number, ports: number[]): Promise<WorkersRow[]> {
+  const { group, dir, opts } = bench;
+  const counts = [1, 2];
+  const targets: Target[] = [];
+  for (const [i, n] of counts.entries()) {
+    const name = `stickyd-workers-${n}`;
+    const port = ports[i]!;
+    const proc = await startStickyd(group, build, dir, name, { port, members: bench.members, accessLog: false, workers: n }, bench.proxyCpu);
+    await bench.ready(proc, port, path.join(dir, `${name}.log`));
+    targets.push({ kind: 'stickyd-noaccess', label: `stickyd workers=${n}`, port, proc });
+  }
+  for (const t of targets) await bench.load(`http://127.0.0.1:${t.port}/`, 'sticky', opts.warmup, rate);
+  const rounds = opts.quick ? 3 : 5;
+  const runs: WorkersRow[][] = counts.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, t] of targets.entries()) {
+      const { result: load, load: cpu } = await bench.measured(t, () => bench.load(`http://127.0.0.1:${t.port}/`, 'sticky', opts.latencySeconds, rate));
+      const row: WorkersRow = { workers: counts[i]!, rate, load, ...cpu };
+      runs[i]!.push(row);
+      const cpr = row.processCpu === null || load.rps === 0 ? null : (row.processCpu * 1e6) / load.rps;
+      log(`${t.label.padEnd(28)} round ${round + 1}/${rounds} at ${rate} req/s: achieved ${Math.round(load.rps)}  p99 ${load.p99.toFixed(2)} ms  CPU ${percent(row.processCpu)}  ${cpr === null ? '' : `${cpr.toFixed(1)} µs/req`}  others ${percent(row.otherProxyCore)}/${percent(row.otherLoadCore)}`);
+    }
+  }
+  for (const t of targets) await group.stop(t.proc);
+  const perRequest = (r: WorkersRow) => (r.processCpu === null || r.load.rps === 0 ? Infinity : r.processCpu / r.load.rps);
+  return runs.map((rs) => [...rs].sort((a, b) => perRequest(a) - perRequest(b))[Math.floor(rs.length / 2)]!);
 }
 
 /**

@@ -42,6 +42,14 @@ export interface LatencyRow extends CpuFigures {
   load: LoadResult;
 }
 
+/** stickyd with `workers` worker threads at a fixed rate: what the threads and the shared state cost. */
+export interface WorkersRow extends CpuFigures {
+  workers: number;
+  /** Offered rate (requests/s over all connections). */
+  rate: number;
+  load: LoadResult;
+}
+
 export interface RssPhase {
   target: number;
   requests: number;
@@ -77,6 +85,8 @@ export interface BenchReport {
   env: Environment;
   throughput: ThroughputRow[];
   latency: LatencyRow[];
+  /** workers 1 and 2 at one fixed rate (empty when stickyd was not measured). */
+  workers: WorkersRow[];
   rss: RssPhase | null;
   profile: ProfileSummary | null;
   allocations: AllocationSummary | null;
@@ -98,11 +108,11 @@ function table(head: string[], rows: string[][]): string {
 export const NOISE = 0.1;
 
 export function noisyRuns(r: BenchReport): CpuFigures[] {
-  return [...r.throughput, ...r.latency].filter((x) => (x.otherProxyCore ?? 0) > NOISE || (x.otherLoadCore ?? 0) > NOISE);
+  return [...r.throughput, ...r.latency, ...r.workers].filter((x) => (x.otherProxyCore ?? 0) > NOISE || (x.otherLoadCore ?? 0) > NOISE);
 }
 
 /** CPU microseconds the target spent per request (proxies only). */
-function cpuPerRequest(r: ThroughputRow): number | null {
+function cpuPerRequest(r: { processCpu: number | null; load: LoadResult }): number | null {
   return r.processCpu === null || r.load.rps === 0 ? null : (r.processCpu * 1e6) / r.load.rps;
 }
 
@@ -219,6 +229,30 @@ export function renderReport(r: BenchReport): string {
     if (s && direct) {
       const added = s.load.p99 - direct.load.p99;
       out.push('', `- stickyd's added p99: **${f2(added)} ms** (target ≤ 1 ms: ${added <= 1 ? 'met' : 'MISSED'})`);
+    }
+    out.push('');
+  }
+
+  if (r.workers.length > 0) {
+    const w = r.workers[0]!;
+    out.push(`### Worker threads at a fixed rate (${f0(w.rate)} req/s offered, sticky traffic, access log off, every thread of the process on CPU 0; median of rounds of ${e.latencySeconds} s taken in turns)`, '');
+    const base = cpuPerRequest(w);
+    out.push(table(
+      ['server.workers', 'achieved req/s', 'p50 ms', 'p99 ms', 'CPU', 'CPU µs/req (all threads)', 'vs workers=1', 'others 0 / 1', 'errors'],
+      r.workers.map((x) => {
+        const cpr = cpuPerRequest(x);
+        return [
+          `${x.workers}${mark(x)}`, f0(x.load.rps), f2(x.load.p50), f2(x.load.p99), pct(x.processCpu), cpr === null ? '–' : cpr.toFixed(1),
+          cpr === null || base === null ? '–' : `${cpr >= base ? '+' : ''}${(100 * (cpr / base - 1)).toFixed(1)}%`,
+          `${pct(x.otherProxyCore)} / ${pct(x.otherLoadCore)}`, String(x.load.errors + x.load.non2xx),
+        ];
+      }),
+    ));
+    const two = r.workers.find((x) => x.workers === 2);
+    const cpr2 = two ? cpuPerRequest(two) : null;
+    if (base !== null && cpr2 !== null) {
+      const cost = cpr2 / base - 1;
+      out.push('', `- two workers cost **${(100 * cost).toFixed(1)}%** CPU per request over one (target ≤ 10%: ${cost <= 0.1 ? 'met' : 'MISSED'}): the shared scoreboard's lock and atomics, posting log lines and figures to the main thread, and two event loops sharing one core`);
     }
     out.push('');
   }
