@@ -61,6 +61,7 @@ describe('the everything fixture', () => {
       maxheadersize: 16384,
       requestheadertimeout: 20_000,
       requesttimeout: 300_000,
+      workers: 'auto', // Apache's MPM settings are not converted: stickyd's default
     });
     expect(config.proxy).toEqual({ preservehost: true, addheaders: false, timeout: 90_000 });
   });
