@@ -27,13 +27,15 @@ const STOP_MARGIN_MS = 5000;
 
 /**
  * The worker module, from src/ (tests, `--import tsx`: the thread loads TypeScript the same way)
- * or from dist/ (compiled JavaScript, loaded as it is).
+ * or from dist/ (compiled JavaScript, loaded as it is). The process's own node options are not
+ * passed on: some are refused in a worker (`--input-type`, `--eval`), and `--inspect` would bind
+ * its port again.
  */
-function workerEntry(): { url: URL; execArgv: string[] | undefined } {
+function workerEntry(): { url: URL; execArgv: string[] } {
   const fromSource = import.meta.url.endsWith('.ts');
   return fromSource
     ? { url: new URL('./thread.ts', import.meta.url), execArgv: ['--conditions=stickyd-source', '--import', 'tsx'] }
-    : { url: new URL('./thread.js', import.meta.url), execArgv: undefined };
+    : { url: new URL('./thread.js', import.meta.url), execArgv: [] };
 }
 
 /** What a worker is started with now (the supervisor keeps it current across reloads). */
