@@ -141,6 +141,8 @@ export class Scoreboard {
   u8!: Uint8Array;
   /** Slots covered by the views. */
   capacity = 0;
+  /** Allocation: every slot below this one is in use (the allocating thread keeps it). */
+  private scanFrom = 1;
 
   private constructor(buffer: SharedArrayBuffer, thread: number) {
     this.buffer = buffer;
@@ -191,9 +193,12 @@ export class Scoreboard {
   allocate(kind: typeof Kind.MEMBER | typeof Kind.BALANCER): number {
     this.refresh();
     let slot = -1;
-    for (let s = 1; s < this.capacity; s++) {
+    /** A retired slot still held: the next allocation looks at it again. */
+    let held = -1;
+    for (let s = this.scanFrom; s < this.capacity; s++) {
       const k = this.i32[s * INTS + I.KIND]!;
-      if (k === Kind.FREE || (k === Kind.RETIRED && this.heldBy(s) === 0)) {
+      if (k === Kind.RETIRED && held === -1 && this.heldBy(s) > 0) held = s;
+      else if (k === Kind.FREE || (k === Kind.RETIRED && this.heldBy(s) === 0)) {
         slot = s;
         break;
       }
@@ -204,6 +209,7 @@ export class Scoreboard {
       (this.buffer as Growable).grow(Math.min(MAX_SLOTS, this.capacity * 2) * SLOT_BYTES);
       this.refresh();
     }
+    this.scanFrom = held === -1 ? slot + 1 : held;
     const base = slot * INTS;
     const incarnation = this.i32[base + I.INCARNATION]! + 1;
     // Zero the slot (per-thread busy cells are zero already: heldBy() was 0), then publish it.
@@ -216,7 +222,9 @@ export class Scoreboard {
   /** A member slot no configuration uses any more: reusable once no request holds it. */
   retire(slot: number): void {
     const base = slot * INTS;
-    if (this.i32[base + I.KIND] === Kind.MEMBER) Atomics.store(this.i32, base + I.KIND, Kind.RETIRED);
+    if (this.i32[base + I.KIND] !== Kind.MEMBER) return;
+    Atomics.store(this.i32, base + I.KIND, Kind.RETIRED);
+    if (slot < this.scanFrom) this.scanFrom = slot;
   }
 
   kind(slot: number): Kind {
