@@ -112,6 +112,8 @@ export const command: CommandModule = {
       const refused = pendingListenerFeatures(next.listen);
       if (refused !== null) throw new Error(refused);
       for (const w of next.warnings) logger!.warn(formatWarning(w));
+      // Lines of requests that ended before this reload go where the running configuration says.
+      await daemon.flushLines();
       await logs.apply(next.log);
       await daemon.reload(next);
       if (next.server.pidfile !== (pidfile?.path ?? null)) logger!.warn('server.pidfile changed: the new pid file is used from the next start');

@@ -169,12 +169,11 @@ export class HealthChecker {
     state.checks++;
     if (result.ok) state.passed++;
     else state.failed++;
-    // A result that arrives after the member was stopped (S) changes nothing.
-    if (!m.has(Flag.STOPPED)) {
-      const change = applyCheckResult(m, state.counts, result.ok, balancerNow());
-      if (change === 'disabled') this.logger?.warn(`health check DISABLING ${m.name} in balancer://${state.balancer}: ${result.detail}`);
-      else if (change === 'enabled') this.logger?.info(`health check ENABLING ${m.name} in balancer://${state.balancer}`);
-    }
+    // A result that arrives after the member was stopped (S) changes nothing. The member's state is
+    // shared with every worker thread: the result goes in under the balancer's lock.
+    const change = m.locked(() => (m.has(Flag.STOPPED) ? null : applyCheckResult(m, state.counts, result.ok, balancerNow())));
+    if (change === 'disabled') this.logger?.warn(`health check DISABLING ${m.name} in balancer://${state.balancer}: ${result.detail}`);
+    else if (change === 'enabled') this.logger?.info(`health check ENABLING ${m.name} in balancer://${state.balancer}`);
     this.schedule(state, m.config.hcinterval);
   }
 }

@@ -62,8 +62,10 @@ export class LogOutputs {
   };
 
   /** Where AccessLog writes its lines (nothing while `log.access` is off). */
-  readonly access: LineOutput = {
+  readonly access: LineOutput & { writeBytes(bytes: Buffer): void } = {
     write: (line: string) => this.accessTarget?.write(line),
+    // A worker thread's batch of whole access lines (log.ts, writeLines).
+    writeBytes: (bytes: Buffer) => this.accessTarget?.writeBytes(bytes),
   };
 
   private constructor(config: LogConfig, private readonly options: LogOutputsOptions) {
