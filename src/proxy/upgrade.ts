@@ -19,7 +19,10 @@ import { postRequest } from '../balancer/select.js';
 import { BackendError, type BackendResponse } from './connector.js';
 import { balancerNow, type ProxyContext } from './context.js';
 import { errorPage } from './error-page.js';
-import { clientInfo, clientResponseHeaders, Exchange, resolveTarget, runAttempts, type AttemptSenders } from './handler.js';
+import { runAttempts, type AttemptSenders } from './attempts.js';
+import { Exchange } from './exchange.js';
+import { clientInfo, resolveTarget } from './handler.js';
+import { clientResponseHeaders } from './responses.js';
 import { forwardRequestHeaders } from './headers.js';
 import type { UpgradeOutcome } from './http-connector.js';
 
