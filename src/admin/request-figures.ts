@@ -10,7 +10,7 @@ import { Flag } from '../balancer/flags.js';
 import type { Config } from '../config/types.js';
 import type { AccessRecord } from '../log.js';
 import { ProxyCounters, type ClientErrorReason } from '../proxy/counters.js';
-import type { BackendErrorKind } from '../proxy/connector.js';
+import type { BackendErrorKind } from '../members/connector.js';
 
 /** Request duration buckets in seconds: sub-millisecond proxying up to slow backends. */
 export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];

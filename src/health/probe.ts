@@ -15,12 +15,12 @@
  * stopped accepting connections, which a kept-alive socket would hide.
  */
 import net from 'node:net';
-import { connect as ajpConnect } from '../ajp/connection.js';
-import { encodeCPing } from '../ajp/request.js';
-import { decodeContainerPacket } from '../ajp/response.js';
+import { connect as ajpConnect } from '../members/ajp/connection.js';
+import { encodeCPing } from '../members/ajp/request.js';
+import { decodeContainerPacket } from '../members/ajp/response.js';
 import type { MemberConfig } from '../config/types.js';
-import type { BackendRequest, MemberConnector } from '../proxy/connector.js';
-import { connectionSettings, createConnector } from '../proxy/connectors.js';
+import type { BackendRequest, MemberConnector } from '../members/connector.js';
+import { connectionSettings, createConnector } from '../members/connectors.js';
 import { HcExpr } from './expr.js';
 
 /** The outcome of one check, as the manager page shows it. */

@@ -16,11 +16,11 @@ import type { Balancer } from '../balancer/balancer.js';
 import type { Member } from '../balancer/member.js';
 import { connectSucceeded, markInError, preRequest, releaseMember, retryWait, type Chosen, type PendingWait, type StickyRequest } from '../balancer/select.js';
 import { AttemptBody, BodyReplay, BodyReplayError } from './body-replay.js';
-import { BackendError, type BackendRequest, type MemberConnector } from './connector.js';
+import { BackendError, type BackendRequest, type MemberConnector } from '../members/connector.js';
 import { balancerNow } from './context.js';
 import type { Exchange } from './exchange.js';
 import { hostHeader } from './headers.js';
-import { HttpConnector, type HttpAttempt } from './http-connector.js';
+import { HttpConnector, type HttpAttempt } from '../members/http/connector.js';
 import { memberPath, type MountTarget } from './mounts.js';
 
 /** The reason httpd gives for a failed read of the member's response (apache-semantics §4.2, §10.7). */

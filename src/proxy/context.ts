@@ -7,7 +7,7 @@ import type { Balancer } from '../balancer/balancer.js';
 import type { Member } from '../balancer/member.js';
 import type { Config } from '../config/types.js';
 import type { AccessLog, Logger } from '../log.js';
-import type { MemberConnector } from './connector.js';
+import type { MemberConnector } from '../members/connector.js';
 import type { ProxyCounters } from './counters.js';
 import type { MountTable } from './mounts.js';
 import type { ReverseMap } from './reverse.js';

@@ -9,7 +9,7 @@ import type { Member } from '../balancer/member.js';
 import { releaseMember, type Chosen } from '../balancer/select.js';
 import type { AccessRecord, AttemptFailure } from '../log.js';
 import type { AttemptBody } from './body-replay.js';
-import type { BackendErrorKind, ClientAbort, ClientGoneListener, ClientInfo } from './connector.js';
+import type { BackendErrorKind, ClientAbort, ClientGoneListener, ClientInfo } from '../members/connector.js';
 import type { ProxyContext } from './context.js';
 
 /**

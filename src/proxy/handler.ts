@@ -18,12 +18,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { postRequest } from '../balancer/select.js';
 import { RequestBody } from './body-prefetch.js';
-import type { BackendResponse, ClientInfo } from './connector.js';
+import type { BackendResponse, ClientInfo } from '../members/connector.js';
 import { balancerNow, type ProxyContext } from './context.js';
 import { Exchange } from './exchange.js';
 import { runAttempts, type AttemptSenders } from './attempts.js';
 import { forwardRequestHeaders } from './headers.js';
-import type { ForwardedResponse } from './http-connector.js';
+import type { ForwardedResponse } from '../members/http/connector.js';
 import type { MountTarget } from './mounts.js';
 import { PathError, parseRequestPath } from './request-path.js';
 import { answer, relayResponse, sendErrorPage } from './responses.js';

@@ -15,8 +15,8 @@
 import type { ServerResponse } from 'node:http';
 import type { Member } from '../balancer/member.js';
 import { ResponseEncoder, type CompressionPlan, type EncoderSink } from './compression/index.js';
-import type { ClientAbort, ClientGoneListener } from './connector.js';
-import type { BodySink, ForwardedBody } from './http-connector.js';
+import type { ClientAbort, ClientGoneListener } from '../members/connector.js';
+import type { BodySink, ForwardedBody } from '../members/http/connector.js';
 
 /** What the relay counts into: the request's Exchange. */
 export interface RelayedExchange extends ClientAbort {

@@ -3,7 +3,7 @@
  * takes (ForwardedBody), so that the relay has one code path for every transport.
  */
 import type { Readable } from 'node:stream';
-import type { BodySink, ForwardedBody } from './http-connector.js';
+import type { BodySink, ForwardedBody } from '../members/http/connector.js';
 
 export class StreamBody implements ForwardedBody {
   constructor(private readonly stream: Readable) {}

@@ -16,7 +16,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Member } from '../balancer/member.js';
 import { postRequest } from '../balancer/select.js';
-import { BackendError, type BackendResponse } from './connector.js';
+import { BackendError, type BackendResponse } from '../members/connector.js';
 import { balancerNow, type ProxyContext } from './context.js';
 import { errorPage } from './error-page.js';
 import { runAttempts, type AttemptSenders } from './attempts.js';
@@ -24,7 +24,7 @@ import { Exchange } from './exchange.js';
 import { clientInfo, resolveTarget } from './handler.js';
 import { clientResponseHeaders } from './responses.js';
 import { forwardRequestHeaders } from './headers.js';
-import type { UpgradeOutcome } from './http-connector.js';
+import type { UpgradeOutcome } from '../members/http/connector.js';
 
 function statusLine(status: number, text?: string): string {
   return `HTTP/1.1 ${status} ${text || STATUS_CODES[status] || 'Unknown'}\r\n`;

@@ -5,9 +5,9 @@
  */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { MAX_BODY_CHUNK, METHOD_CODES, REQUEST_HEADER_CODES, RESPONSE_HEADER_NAMES } from '../../src/ajp/constants.js';
-import { PacketFramer } from '../../src/ajp/framer.js';
-import { AjpOverflowError, AjpProtocolError, PacketReader, PacketWriter } from '../../src/ajp/packet.js';
+import { MAX_BODY_CHUNK, METHOD_CODES, REQUEST_HEADER_CODES, RESPONSE_HEADER_NAMES } from '../../src/members/ajp/constants.js';
+import { PacketFramer } from '../../src/members/ajp/framer.js';
+import { AjpOverflowError, AjpProtocolError, PacketReader, PacketWriter } from '../../src/members/ajp/packet.js';
 import {
   decodeBodyChunk,
   decodeForwardRequest,
@@ -17,7 +17,7 @@ import {
   encodeForwardRequest,
   forwardRequestFor,
   type ForwardRequest,
-} from '../../src/ajp/request.js';
+} from '../../src/members/ajp/request.js';
 import {
   decodeContainerPacket,
   encodeCPong,
@@ -26,10 +26,10 @@ import {
   encodeSendBodyChunk,
   encodeSendHeaders,
   reasonPhrase,
-} from '../../src/ajp/response.js';
+} from '../../src/members/ajp/response.js';
 import { backendRequest } from '../helpers/ajp-fixtures.js';
 
-// ---- hand encoders for expected bytes (independent of src/ajp/packet.ts) ----
+// ---- hand encoders for expected bytes (independent of src/members/ajp/packet.ts) ----
 const int = (n: number) => [n >> 8, n & 0xff];
 const str = (s: string) => [...int(Buffer.byteLength(s, 'latin1')), ...Buffer.from(s, 'latin1'), 0];
 const NULL_STR = [0xff, 0xff];

@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AjpConnector, type AjpMemberConfig } from '../../src/ajp/connector.js';
-import { encodeSendBodyChunk, encodeSendHeaders } from '../../src/ajp/response.js';
-import { BackendError, type BackendRequest } from '../../src/proxy/connector.js';
+import { AjpConnector, type AjpMemberConfig } from '../../src/members/ajp/connector.js';
+import { encodeSendBodyChunk, encodeSendHeaders } from '../../src/members/ajp/response.js';
+import { BackendError, type BackendRequest } from '../../src/members/connector.js';
 import { ajpMember, backendRequest, pattern, readAll, trickle } from '../helpers/ajp-fixtures.js';
 import { echoHandler, startAjpServer, type AjpHandler, type AjpTestServer } from '../helpers/ajp-server.js';
 import { refusedPort } from '../helpers/ports.js';

@@ -1,7 +1,7 @@
 /** Builders for AJP connector tests: a BackendRequest and member settings with sensible defaults. */
 import { Readable } from 'node:stream';
-import type { AjpMemberConfig } from '../../src/ajp/connector.js';
-import type { BackendRequest } from '../../src/proxy/connector.js';
+import type { AjpMemberConfig } from '../../src/members/ajp/connector.js';
+import type { BackendRequest } from '../../src/members/connector.js';
 
 export function backendRequest(over: Partial<BackendRequest> = {}): BackendRequest {
   return {

@@ -4,8 +4,8 @@ import type net from 'node:net';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MemberConfig } from '../../src/config/types.js';
-import { BackendError, type BackendRequest, type BackendResponse } from '../../src/proxy/connector.js';
-import { HttpConnector } from '../../src/proxy/http-connector.js';
+import { BackendError, type BackendRequest, type BackendResponse } from '../../src/members/connector.js';
+import { HttpConnector } from '../../src/members/http/connector.js';
 import { blackholePort, cleanup, deadPort, sleep, startBackend, startRawBackend } from './helpers.js';
 
 const connectors: HttpConnector[] = [];

@@ -13,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { AjpConnector } from '../../src/ajp/connector.js';
+import { AjpConnector } from '../../src/members/ajp/connector.js';
 import { ajpMember, backendRequest, pattern, readAll } from '../helpers/ajp-fixtures.js';
 import { freePorts, waitForPort } from '../helpers/ports.js';
 import { spawnStickyd, stopAll, type Proc } from '../helpers/spawn.js';

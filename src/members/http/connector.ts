@@ -31,9 +31,9 @@ import { Readable, type Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { buildConnector, Pool } from 'undici';
-import type { MemberConfig, MemberTlsConfig } from '../config/types.js';
-import { DEFAULT_MEMBER_TLS, MemberTlsError, memberTlsOptions, peerProblem } from '../tls/member.js';
-import { BackendError, type BackendRequest, type BackendResponse, type ClientAbort, type ClientGoneListener, type MemberConnector } from './connector.js';
+import type { MemberConfig, MemberTlsConfig } from '../../config/types.js';
+import { DEFAULT_MEMBER_TLS, MemberTlsError, memberTlsOptions, peerProblem } from '../../tls/member.js';
+import { BackendError, type BackendRequest, type BackendResponse, type ClientAbort, type ClientGoneListener, type MemberConnector } from '../connector.js';
 
 /** The TLS settings, files' contents included, as a short digest: a renewed CA or client certificate needs new connections. */
 function tlsDigest(t: MemberTlsConfig | undefined): string | null {

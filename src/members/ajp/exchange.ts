@@ -11,7 +11,7 @@
  *                          container allows it AND the cycle is cleanly over (no body packet of
  *                          ours still due, nothing unread) — otherwise it is closed.
  *
- * Failures, in the BackendError kinds of proxy/connector.ts:
+ * Failures, in the BackendError kinds of members/connector.ts:
  * - no packet from the member for `timeout` ms while we wait for it → 'timeout' (apache-semantics §4.2);
  *   the clock stops while the member is waiting for us (client body data, or a slow client
  *   reading the response);
@@ -23,7 +23,7 @@
  * error. Either way the connection is destroyed, never reused.
  */
 import { Readable } from 'node:stream';
-import { BackendError, type BackendResponse } from '../proxy/connector.js';
+import { BackendError, type BackendResponse } from '../connector.js';
 import { BodySource } from './body-source.js';
 import type { AjpConnection, ConnectionListener } from './connection.js';
 import { MAX_BODY_CHUNK } from './constants.js';

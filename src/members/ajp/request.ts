@@ -9,7 +9,7 @@
  *   num_headers × (int 0xA0xx code | string name, string value),
  *   attributes: byte code + value(s) …, byte 0xFF.
  */
-import type { BackendRequest } from '../proxy/connector.js';
+import type { BackendRequest } from '../connector.js';
 import {
   Attribute,
   HEADER_CODE_MARK,

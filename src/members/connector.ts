@@ -1,7 +1,7 @@
 /**
  * What the attempt loop needs from a member's transport: one try of one request. mod_proxy has a
  * scheme handler per protocol (mod_proxy_http, mod_proxy_ajp); stickyd has a connector per member:
- * HTTP (undici Pool, proxy/http-connector.ts) or AJP/1.3 (ajp/connector.ts). Both report failures
+ * HTTP (undici Pool, members/http/connector.ts) or AJP/1.3 (members/ajp/connector.ts). Both report failures
  * as a BackendError whose `kind` tells the attempt loop what Apache would do (apache-semantics §4.1, §4.2).
  */
 import type { Readable } from 'node:stream';

@@ -9,8 +9,8 @@
  */
 import type { LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
-import type { MemberConfig } from '../config/types.js';
-import { BackendError, type BackendRequest, type BackendResponse, type MemberConnector } from '../proxy/connector.js';
+import type { MemberConfig } from '../../config/types.js';
+import { BackendError, type BackendRequest, type BackendResponse, type MemberConnector } from '../connector.js';
 import type { AjpConnection, ConnectionListener } from './connection.js';
 import { runExchange } from './exchange.js';
 import { AjpOverflowError } from './packet.js';

@@ -7,7 +7,7 @@
  *   the most recently used idle connection is handed out first, so surplus ones age out;
  * - `disablereuse` is the caller's business: it just never gives a connection back.
  */
-import { BackendError } from '../proxy/connector.js';
+import { BackendError } from '../connector.js';
 import { AjpConnection, connect, type ConnectOptions } from './connection.js';
 
 export interface PoolOptions extends ConnectOptions {
