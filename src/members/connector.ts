@@ -1,10 +1,13 @@
 /**
- * What the attempt loop needs from a member's transport: one try of one request. mod_proxy has a
- * scheme handler per protocol (mod_proxy_http, mod_proxy_ajp); stickyd has a connector per member:
- * HTTP (undici Pool, members/http/connector.ts) or AJP/1.3 (members/ajp/connector.ts). Both report failures
- * as a BackendError whose `kind` tells the attempt loop what Apache would do (apache-semantics §4.1, §4.2).
+ * The contract between the attempt loop and a member's transport: one attempt of one request →
+ * the member's response head and a body to attach, or a BackendError. mod_proxy has a scheme
+ * handler per protocol (mod_proxy_http, mod_proxy_ajp); stickyd has a connector per member, HTTP
+ * (undici Pool, members/http/) or AJP/1.3 (members/ajp/), both behind this one interface, as
+ * Caddy's reverse proxy has one `Transport http.RoundTripper` with fastcgi as a sibling. The
+ * attempt loop never asks which protocol a member speaks. Both report failures as a BackendError
+ * whose `kind` tells the attempt loop what Apache would do (apache-semantics §4.1, §4.2).
  */
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 
 /** Facts about the client connection, forwarded as headers (HTTP) or request attributes (AJP). */
 export interface ClientInfo {
@@ -24,11 +27,12 @@ export interface ClientGoneListener {
 }
 
 /**
- * The client's side of a request, as the request path hands it to an HTTP member's connector (and
- * to the response relay): whether the client went away, and one listener to tell when it does.
- * It stands in for an AbortSignal, which costs an AbortController, an EventTarget dispatch and
- * about 1 KiB for every request, while almost no request is ever aborted; code that needs a real
- * signal (AJP, waits) asks the Exchange for one, which makes it on first use.
+ * The client's side of a request, as the request path hands it to a connector (and to the
+ * response relay): whether the client went away, and one listener to tell when it does. It
+ * stands in for an AbortSignal, which costs an AbortController, an EventTarget dispatch and about
+ * 1 KiB for every request, while almost no request is ever aborted; code that waits on timers
+ * and sockets at once (AJP's pool and CPing, the balancer `timeout`) asks for `signal`, made on
+ * first use.
  */
 export interface ClientAbort {
   readonly aborted: boolean;
@@ -36,17 +40,45 @@ export interface ClientAbort {
   watch(listener: ClientGoneListener): void;
   /** Stop telling `listener` (no-op when another one has taken its place). */
   unwatch(listener: ClientGoneListener): void;
+  /** An AbortSignal that fires when the client goes away (made on first use). */
+  readonly signal: AbortSignal;
 }
 
-/** One request as it goes to one member, after mount mapping and header rewriting. */
-export interface BackendRequest {
+/**
+ * httpd's per-worker byte counters (worker->s->transferred / read), read by lbmethod bytraffic:
+ * the member, whose counters live in the shared scoreboard, so they only grow by atomic adds.
+ * Each connector adds what its httpd module counts (apache-semantics §3.4): mod_proxy_http every
+ * byte written to the member and each status line read; mod_proxy_ajp the body bytes only, both
+ * ways. The response body's bytes are counted by whoever relays it.
+ */
+export interface TrafficCounter {
+  addTransferred(bytes: number): void;
+  addRead(bytes: number): void;
+}
+
+/** One attempt of one request on one member, after mount mapping: what every connector is given. */
+export interface Attempt {
   method: string;
   /** Protocol version of the client request ("1.1", "1.0"); AJP forwards it, HTTP always sends 1.1. */
   httpVersion: string;
   /** Path and query to send: the member's basepath + the rest of the request path + "?query". */
   path: string;
-  /** Headers to send, hop-by-hop headers already removed, Host and X-Forwarded-* already set. Order is kept; names as the client sent them. */
-  headers: Array<[name: string, value: string]>;
+  /**
+   * The request headers as a proxy forwards them (HTTP), flat [name, value, ...]: hop-by-hop
+   * headers removed, X-Forwarded-* set, without Host: the connector puts the Host its member
+   * gets first (ProxyPreserveHost, apache-semantics §8).
+   */
+  headers: readonly string[];
+  /** The client's Host header (null: none), for ProxyPreserveHost. */
+  clientHost: string | null;
+  /** ProxyPreserveHost: send the client's Host rather than the member's. */
+  preserveHost: boolean;
+  /**
+   * The client's headers exactly as received (node's rawHeaders), for AJP: mod_proxy_ajp sends
+   * r->headers_in unchanged (the client's Host, no X-Forwarded-*; the client's address travels
+   * as an attribute).
+   */
+  clientHeaders: readonly string[];
   /**
    * The body for this attempt, or null when the request has none. The attempt loop hands every
    * attempt a fresh stream that replays what earlier attempts consumed and then continues reading
@@ -55,30 +87,61 @@ export interface BackendRequest {
   body: Readable | null;
   /** Content-Length of the body when the client gave one; null when chunked or no body. */
   bodyLength: number | null;
-  client: ClientInfo;
+  /** The client: when it goes away, the member request is aborted. */
+  client: ClientAbort;
+  info: ClientInfo;
   /**
    * The session route the request asked for (httpd's "session-route" note, set when a sticky route
    * was extracted), "" when none; AJP sends it as the jvm_route attribute.
    */
   route: string;
-  /** Aborted when the client goes away: the connector must abort the member request. */
-  signal: AbortSignal;
+  /** Where the attempt's bytes are counted for bytraffic (the member); null: not counted. */
+  traffic: TrafficCounter | null;
 }
 
-export interface BackendResponse {
+/** Where a member's response body goes: each chunk as the transport hands it over. */
+export interface BodySink {
+  /** A chunk of the body; false: the sink is full, the member's socket pauses until `resume()`. */
+  write(chunk: Buffer): boolean;
+  /** The body is complete. */
+  end(): void;
+  /** The member failed mid-body (reset, read timeout, invalid framing): the body is incomplete. */
+  fail(err: Error): void;
+}
+
+/**
+ * A member's response body, delivered straight into one sink without a stream in between: a
+ * Readable per response (push, buffering, 'data'/'end' on later ticks) was a fifth of the proxy's
+ * CPU.
+ */
+export interface ResponseBody {
+  /** Deliver the body to `sink` (once): what arrived already at once, the rest as it comes. */
+  attach(sink: BodySink): void;
+  /** The sink has room again. */
+  resume(): void;
+  /** The consumer drops the body: abort the member request unless the body is complete. */
+  destroy(err?: Error): void;
+}
+
+/** A member's response: head parsed, body to be attached. */
+export interface MemberResponse {
   status: number;
   statusText: string;
   /** Response headers in order, repeated names (Set-Cookie) kept as separate entries. */
   headers: Array<[name: string, value: string]>;
-  /** The response body; ends when the member's response ends. Destroy it to abort. */
-  body: Readable;
+  body: ResponseBody;
   /**
    * The request went out on a pooled connection that had served before. httpd resets a member's
-   * error_time and retries only when it opens a connection (ap_proxy_connect_backend, apache-semantics §4.3),
-   * so the attempt loop does that only when this is not true. Absent: a new connection.
+   * error_time and retries only when it opens a connection (ap_proxy_connect_backend,
+   * apache-semantics §4.3), so the attempt loop does that only when this is false.
    */
-  reusedConnection?: boolean;
+  reusedConnection: boolean;
 }
+
+/** An Upgrade request's result: the member switched protocols, or answered normally. */
+export type UpgradeOutcome =
+  | { kind: 'upgraded'; status: number; headers: Array<[string, string]>; socket: Duplex; reusedConnection: boolean }
+  | { kind: 'response'; response: MemberResponse };
 
 /**
  * Why one attempt failed, in the terms of apache-semantics §4.1/§4.2:
@@ -119,9 +182,45 @@ export class BackendError extends Error {
 /** The transport to one member. One instance per member URL; it survives config reloads while the member exists. */
 export interface MemberConnector {
   /** One attempt. Resolves once the response head arrived; rejects with a BackendError. */
-  request(req: BackendRequest): Promise<BackendResponse>;
+  send(attempt: Attempt): Promise<MemberResponse>;
+  /**
+   * Optional capability: an Upgrade request for a tunnel (mod_proxy_http's `upgrade=`). A
+   * transport without it (AJP has no protocol switch) cannot take one.
+   */
+  upgrade?(attempt: Attempt): Promise<UpgradeOutcome>;
   /** Stop accepting requests; resolve once in-flight requests finished and connections are closed. */
   close(): Promise<void>;
   /** Close everything now. */
   destroy(): Promise<void>;
+}
+
+/**
+ * The ClientAbort of a request that no client connection waits for (health checks, tools,
+ * tests): it goes away when `signal` fires.
+ */
+export class SignalClient implements ClientAbort {
+  private listener: ClientGoneListener | null = null;
+
+  constructor(readonly signal: AbortSignal) {}
+
+  get aborted(): boolean {
+    return this.signal.aborted;
+  }
+
+  watch(listener: ClientGoneListener): void {
+    if (this.listener === null) this.signal.addEventListener('abort', this.onAbort, { once: true });
+    this.listener = listener;
+  }
+
+  unwatch(listener: ClientGoneListener): void {
+    if (this.listener !== listener) return;
+    this.listener = null;
+    this.signal.removeEventListener('abort', this.onAbort);
+  }
+
+  private readonly onAbort = (): void => {
+    const l = this.listener;
+    this.listener = null;
+    l?.clientGone();
+  };
 }

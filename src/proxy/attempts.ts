@@ -9,18 +9,16 @@
  *   } while (!usable(member) && maxattempts > attempts++)
  *
  * The request body is handed to each attempt through BodyReplay, so a failover sends it whole
- * (§4.6). Bytes to and from the member are added to member.transferred / member.read (bytraffic)
- * as httpd counts them: by the HTTP connector and the response relay, or for AJP the bodies only.
+ * (§4.6). Each attempt goes to the member's connector through one contract (members/connector.ts),
+ * whatever protocol the member speaks; bytes to and from the member are added to
+ * member.transferred / member.read (bytraffic) by the connector and the response relay.
  */
 import type { Balancer } from '../balancer/balancer.js';
-import type { Member } from '../balancer/member.js';
 import { connectSucceeded, markInError, preRequest, releaseMember, retryWait, type Chosen, type PendingWait, type StickyRequest } from '../balancer/select.js';
-import { AttemptBody, BodyReplay, BodyReplayError } from './body-replay.js';
-import { BackendError, type BackendRequest, type MemberConnector } from '../members/connector.js';
+import { BodyReplayError, type AttemptBody, type BodyReplay } from './body-replay.js';
+import { BackendError, type Attempt, type MemberConnector } from '../members/connector.js';
 import { balancerNow } from './context.js';
 import type { Exchange } from './exchange.js';
-import { hostHeader } from './headers.js';
-import { HttpConnector, type HttpAttempt } from '../members/http/connector.js';
 import { memberPath, type MountTarget } from './mounts.js';
 
 /** The reason httpd gives for a failed read of the member's response (apache-semantics §4.2, §10.7). */
@@ -69,13 +67,9 @@ async function waitForMember(b: Balancer, wait: PendingWait, ex: Exchange): Prom
 export interface AttemptRequest {
   target: MountTarget;
   sticky: StickyRequest;
-  /** Forwarded request headers without Host (the member decides it), from forwardRequestHeaders. */
-  headers: Array<[string, string]>;
-  /**
-   * The client's headers exactly as received (node's rawHeaders), for AJP members: mod_proxy_ajp
-   * sends r->headers_in unchanged (the client's Host, no X-Forwarded-*; the client's address
-   * travels as an attribute).
-   */
+  /** Forwarded request headers, flat, without Host (the connector decides it), from forwardRequestHeaders. */
+  headers: string[];
+  /** The client's headers exactly as received (node's rawHeaders): what AJP members get. */
   clientHeaders: readonly string[];
   /** The client's Host header (ProxyPreserveHost). */
   host: string | null;
@@ -85,28 +79,11 @@ export interface AttemptRequest {
 }
 
 /**
- * How one attempt is sent, by transport: HTTP members (mod_proxy_http's role) take an HttpAttempt
- * in undici's own shapes; other connectors (AJP) the generic BackendRequest. Each resolves with
- * the attempt's value or rejects with a BackendError.
+ * How one attempt goes out on a member's connector: `send` for a request, `upgrade` (a
+ * capability only some transports have) for a tunnel. Resolves with the attempt's value or
+ * rejects with a BackendError.
  */
-export interface AttemptSenders<T> {
-  http(connector: HttpConnector, attempt: HttpAttempt, member: Member): Promise<T>;
-  other(connector: MemberConnector, req: BackendRequest, member: Member): Promise<T>;
-}
-
-/** rawHeaders ([name, value, name, value, ...]) as pairs. */
-function headerPairs(raw: readonly string[]): Array<[string, string]> {
-  const pairs: Array<[string, string]> = [];
-  for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
-  return pairs;
-}
-
-/** The header list for an HTTP member: Host first (ProxyPreserveHost, §8), then the forwarded ones, flat. */
-function memberHeaders(host: string, forwarded: ReadonlyArray<readonly [string, string]>): string[] {
-  const out = ['Host', host];
-  for (const [name, value] of forwarded) out.push(name, value);
-  return out;
-}
+export type Send<T> = (connector: MemberConnector, attempt: Attempt) => Promise<T>;
 
 /**
  * The attempt loop (apache-semantics §1). `send` makes one attempt on a connector and resolves with its value
@@ -116,7 +93,7 @@ export async function runAttempts<T>(
   ex: Exchange,
   b: Balancer,
   r: AttemptRequest,
-  send: AttemptSenders<T>,
+  send: Send<T>,
   /** Whether the attempt that produced this value went out on a reused connection. */
   reused: (value: T) => boolean,
 ): Promise<AttemptOutcome<T>> {
@@ -156,33 +133,25 @@ export async function runAttempts<T>(
       }
     }
     const cfg = member.config;
-    const path = memberPath(cfg.basepath, r.target.forwardPath);
     try {
       const connector = ctx.connectorFor(b, member);
-      let sending: Promise<T>;
-      if (connector instanceof HttpConnector) {
-        const headers = memberHeaders(hostHeader(ctx.config.proxy.preservehost, r.host, cfg.host, cfg.port, cfg.scheme === 'https' ? 443 : 80), r.headers);
-        // The connector counts for bytraffic (§3.4) what mod_proxy_http counts: every byte it
-        // writes to the member, and the status lines it reads; the relay counts the body.
-        sending = send.http(connector, { method: ex.method, path, headers, body, client: ex, traffic: member }, member);
-      } else {
-        // mod_proxy_ajp counts the body bytes only, both ways (not its header packets).
-        if (body !== null) ex.trackBody(member, body);
-        const headers = headerPairs(r.clientHeaders);
-        sending = send.other(connector, {
-          method: ex.method,
-          httpVersion: r.httpVersion,
-          path,
-          headers,
-          body,
-          bodyLength: r.contentLength,
-          client: ex.client,
-          // httpd's "session-route" note: the route the request asked for (mod_proxy_ajp's jvm_route).
-          route: selection.sessionRoute ?? '',
-          signal: ex.signal,
-        }, member);
-      }
-      const value = await sending;
+      const value = await send(connector, {
+        method: ex.method,
+        httpVersion: r.httpVersion,
+        path: memberPath(cfg.basepath, r.target.forwardPath),
+        headers: r.headers,
+        clientHost: r.host,
+        preserveHost: ctx.config.proxy.preservehost,
+        clientHeaders: r.clientHeaders,
+        body,
+        bodyLength: r.contentLength,
+        client: ex,
+        info: ex.client,
+        // httpd's "session-route" note: the route the request asked for (mod_proxy_ajp's jvm_route).
+        route: selection.sessionRoute ?? '',
+        // bytraffic (§3.4): each connector counts what its httpd module counts.
+        traffic: member,
+      });
       // §4.3: only opening a connection resets error_time and retries (U:4021-4031).
       if (!reused(value)) connectSucceeded(member);
       r.replay?.release();

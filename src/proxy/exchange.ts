@@ -8,7 +8,6 @@ import type { Balancer } from '../balancer/balancer.js';
 import type { Member } from '../balancer/member.js';
 import { releaseMember, type Chosen } from '../balancer/select.js';
 import type { AccessRecord, AttemptFailure } from '../log.js';
-import type { AttemptBody } from './body-replay.js';
 import type { BackendErrorKind, ClientAbort, ClientGoneListener, ClientInfo } from '../members/connector.js';
 import type { ProxyContext } from './context.js';
 
@@ -53,8 +52,6 @@ export class Exchange implements ClientAbort {
   aborted = false;
   /** Failed attempts (per-member error metrics); null while none failed. */
   private failures: AttemptFailure[] | null = null;
-  /** Request bodies given to attempts; null while the request has none. */
-  private bodies: Array<[Member, AttemptBody]> | null = null;
   private finished = false;
   private controller: AbortController | null = null;
   private listener: ClientGoneListener | null = null;
@@ -95,11 +92,6 @@ export class Exchange implements ClientAbort {
     if (this.listener === listener) this.listener = null;
   }
 
-  /** Remember the request body an AJP attempt got, to count it into member.transferred at the end. */
-  trackBody(member: Member, body: AttemptBody): void {
-    (this.bodies ??= []).push([member, body]);
-  }
-
   /**
    * The request is over (response finished or connection gone): release members, log. `req` and
    * `res` are what LogFormat directives read (headers, protocol, the connection); `res` is null
@@ -108,8 +100,6 @@ export class Exchange implements ClientAbort {
   finish(req: IncomingMessage, res: ServerResponse | null): void {
     if (this.finished) return;
     this.finished = true;
-    // Bytes first: once released, a member removed by a reload may give its slot to another.
-    if (this.bodies !== null) for (const [m, body] of this.bodies) m.addTransferred(body.bytes);
     for (const m of this.used) releaseMember(m);
     const { access } = this.ctx;
     if (!access.wanted) return;

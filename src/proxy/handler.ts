@@ -13,17 +13,16 @@
  *
  * The request body is handed to each attempt through BodyReplay, so a failover sends it whole
  * (§4.6). Bytes to and from the member are added to member.transferred / member.read (bytraffic)
- * as httpd counts them: by the HTTP connector and the response relay, or for AJP the bodies only.
+ * by the member's connector and the response relay, each as its httpd module counts them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { postRequest } from '../balancer/select.js';
 import { RequestBody } from './body-prefetch.js';
-import type { BackendResponse, ClientInfo } from '../members/connector.js';
+import type { ClientInfo, MemberConnector, Attempt, MemberResponse } from '../members/connector.js';
 import { balancerNow, type ProxyContext } from './context.js';
 import { Exchange } from './exchange.js';
-import { runAttempts, type AttemptSenders } from './attempts.js';
+import { runAttempts } from './attempts.js';
 import { forwardRequestHeaders } from './headers.js';
-import type { ForwardedResponse } from '../members/http/connector.js';
 import type { MountTarget } from './mounts.js';
 import { PathError, parseRequestPath } from './request-path.js';
 import { answer, relayResponse, sendErrorPage } from './responses.js';
@@ -135,13 +134,10 @@ async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse): P
   }
 }
 
-/** How the request path sends an attempt: HTTP members forward (direct body), AJP ones the generic way. */
-const SEND: AttemptSenders<ForwardedResponse | BackendResponse> = {
-  http: (connector, attempt) => connector.forward(attempt),
-  other: (connector, req) => connector.request(req),
-};
+/** An attempt of a request, on any member: the connector's `send`. */
+const send = (connector: MemberConnector, attempt: Attempt): Promise<MemberResponse> => connector.send(attempt);
 
-const reusedConnection = (response: ForwardedResponse | BackendResponse): boolean => response.reusedConnection === true;
+const reusedConnection = (response: MemberResponse): boolean => response.reusedConnection;
 
 async function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { ctx } = ex;
@@ -177,7 +173,7 @@ async function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse):
     }
     // A chunked body that arrived whole goes to an HTTP member with a Content-Length, as httpd
     // sends it (AJP members get the client's headers as they came).
-    if (facts.chunked && body.prefetchedLength !== null) headers.push(['Content-Length', String(body.prefetchedLength)]);
+    if (facts.chunked && body.prefetchedLength !== null) headers.push('Content-Length', String(body.prefetchedLength));
   }
 
   const outcome = await runAttempts(ex, b, {
@@ -189,7 +185,7 @@ async function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse):
     httpVersion: req.httpVersion,
     replay: body?.replay ?? null,
     contentLength: facts.contentLength,
-  }, SEND, reusedConnection);
+  }, send, reusedConnection);
 
   if (outcome.kind === 'aborted') {
     if (body?.timedOut === true && !res.headersSent) return answer(ex, res, 408, undefined, true);

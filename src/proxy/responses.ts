@@ -3,22 +3,19 @@
  * one of stickyd's own error pages.
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 import type { Balancer } from '../balancer/balancer.js';
 import type { Member } from '../balancer/member.js';
 import { postRequest } from '../balancer/select.js';
 import type { CompressionConfig } from '../config/types.js';
 import { planCompression } from './compression/index.js';
-import type { BackendResponse } from '../members/connector.js';
+import type { MemberResponse } from '../members/connector.js';
 import { balancerNow } from './context.js';
 import { dropsConnection, errorPage } from './error-page.js';
 import type { Exchange } from './exchange.js';
 import { forwardResponseHeaders, type ResponseHeaderRewriter } from './headers.js';
-import type { ForwardedBody, ForwardedResponse } from '../members/http/connector.js';
 import { ResponseRelay } from './response-relay.js';
 import type { PublicOrigin } from './reverse.js';
 import { routeCookie } from './route-cookie.js';
-import { StreamBody } from './stream-body.js';
 
 /** Answer with one of stickyd's own pages. */
 export function sendErrorPage(res: ServerResponse, status: number, reason: string | undefined, closeClient: boolean, head: boolean): number {
@@ -59,11 +56,10 @@ export function answer(ex: Exchange, res: ServerResponse, status: number, reason
 }
 
 /** Send the member's response to the client; its body goes through a ResponseRelay. */
-export function relayResponse(ex: Exchange, b: Balancer, member: Member, response: ForwardedResponse | BackendResponse, res: ServerResponse, host: string | null, compression?: CompressionConfig): void {
+export function relayResponse(ex: Exchange, b: Balancer, member: Member, response: MemberResponse, res: ServerResponse, host: string | null, compression?: CompressionConfig): void {
   const { ctx } = ex;
   const { status } = response;
-  // AJP members hand over a Readable; HTTP ones a body that writes straight into the relay.
-  const body: ForwardedBody = response.body instanceof Readable ? new StreamBody(response.body) : response.body;
+  const body = response.body;
   // post_request runs once the final status is known; httpd runs it after the body, which only
   // matters for requests running at the same time.
   postRequest(b, member, { status, timedOut: false }, balancerNow());

@@ -1,13 +1,14 @@
 /**
- * The connection pool of one AJP member (mod_proxy's per-worker pool, apache-semantics §7.2):
- * - at most `max` connections (idle + busy + being opened);
- * - a request that finds none free waits at most `acquire` ms for one (null: as long as it
- *   takes), then fails with kind 'acquire' (apache-semantics §4.1: member in error, failover);
+ * The connections of one AJP member (mod_proxy's per-worker pool, apache-semantics §7.2):
+ * - a request takes one of the member's `max` connection slots first (slots.ts: the one queue,
+ *   with `acquire`'s wait and its kind 'acquire' when no slot frees up in time), then an idle
+ *   connection, or opens one; so there are never more than `max` connections;
  * - an idle connection is closed after `ttl` ms (<= 0: kept until the container closes it);
  *   the most recently used idle connection is handed out first, so surplus ones age out;
  * - `disablereuse` is the caller's business: it just never gives a connection back.
  */
-import { BackendError } from '../connector.js';
+import { BackendError, type ClientAbort } from '../connector.js';
+import { ConnectionSlots, type SlotWaiter } from '../slots.js';
 import { AjpConnection, connect, type ConnectOptions } from './connection.js';
 
 export interface PoolOptions extends ConnectOptions {
@@ -29,108 +30,99 @@ export interface PoolStats {
   waiting: number;
 }
 
-interface Waiter {
-  /** Hands over an idle connection, or null: "a slot is yours, open a connection". */
-  grant(conn: AjpConnection | null): void;
-}
-
 export class ConnectionPool {
   private readonly idle: AjpConnection[] = [];
   private readonly idleTimers = new Map<AjpConnection, NodeJS.Timeout>();
-  private readonly waiters: Waiter[] = [];
-  /** Slots taken: idle + busy + connecting. */
-  private slots = 0;
+  private readonly slots: ConnectionSlots;
   private opened = 0;
   private closing = false;
   private readonly all = new Set<AjpConnection>();
+  private drained: (() => void) | null = null;
+  private readonly name: string;
 
-  constructor(private readonly opts: PoolOptions) {}
+  constructor(private readonly opts: PoolOptions) {
+    this.name = `ajp://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`;
+    this.slots = new ConnectionSlots(opts.max, opts.acquire, this.name);
+  }
 
   stats(): PoolStats {
-    return { open: this.all.size, idle: this.idle.length, opened: this.opened, waiting: this.waiters.length };
+    return { open: this.all.size, idle: this.idle.length, opened: this.opened, waiting: this.slots.waiting };
   }
 
   /**
-   * A connection for one request: an idle one if there is one (its `cycles` > 0 tells it is
-   * reused), else a new one if a slot is free, else waits for one. Rejects with a BackendError:
-   * 'acquire' (no slot in time), 'connect', or 'aborted' (signal).
+   * A connection for one request, in a slot of its own: an idle one if there is one (its
+   * `cycles` > 0 tells it is reused), else a new one. Rejects with a BackendError: 'acquire' (no
+   * slot in time), 'connect' (or 'dns'), or 'aborted' (the client went away). The caller gives
+   * the connection (and with it the slot) back with release().
    */
-  async acquire(signal: AbortSignal): Promise<AjpConnection> {
-    if (this.closing) throw new BackendError('connect', `ajp://${this.opts.host}:${this.opts.port}: the connector is closed`);
-    if (signal.aborted) throw new BackendError('aborted', 'the client went away');
+  async acquire(client: ClientAbort): Promise<AjpConnection> {
+    if (this.closing) throw this.closedError();
+    if (client.aborted) throw new BackendError('aborted', 'the client went away');
+    if (!this.slots.tryTake()) await this.waitForSlot(client.signal);
     const conn = this.takeIdle();
-    if (conn) return conn;
-    if (this.slots < this.opts.max) {
-      this.slots++;
-      return this.open();
-    }
-    const granted = await this.wait(signal);
-    return granted ?? this.open();
+    if (conn !== null) return conn;
+    return this.open();
   }
 
-  /** Opens a new connection in a slot already counted. Frees the slot if the connect fails. */
+  /** Opens a new connection in a slot already taken; gives the slot back if the connect fails. */
   private async open(): Promise<AjpConnection> {
+    let conn: AjpConnection;
     try {
-      const conn = await connect(this.opts);
-      this.opened++;
-      this.all.add(conn);
-      conn.onGone = (c) => this.forget(c);
-      if (this.closing) {
-        conn.destroy();
-        throw new BackendError('connect', `ajp://${this.opts.host}:${this.opts.port}: the connector is closed`);
-      }
-      return conn;
+      conn = await connect(this.opts);
     } catch (err) {
-      this.freeSlot();
+      this.slots.release();
       throw err;
     }
+    this.opened++;
+    this.all.add(conn);
+    conn.onGone = (c) => this.forget(c);
+    if (this.closing) {
+      conn.destroy();
+      this.slots.release();
+      throw this.closedError();
+    }
+    return conn;
   }
 
   /**
    * Replaces a connection the caller holds by a new one in the same slot (after a failed CPing,
    * mod_proxy_ajp closes the connection and tries once more on a fresh one).
    */
-  async reopen(conn: AjpConnection, signal: AbortSignal): Promise<AjpConnection> {
-    if (conn.alive) {
-      conn.onGone = null; // the slot stays taken for the replacement
-      this.all.delete(conn);
-      conn.destroy();
-      return this.open();
+  async reopen(conn: AjpConnection): Promise<AjpConnection> {
+    conn.detach();
+    conn.destroy();
+    if (this.closing) {
+      this.slots.release();
+      throw this.closedError();
     }
-    // It closed by itself, and its slot was freed then: take one like any request.
-    if (this.closing) throw new BackendError('connect', `ajp://${this.opts.host}:${this.opts.port}: the connector is closed`);
-    if (this.slots < this.opts.max) {
-      this.slots++;
-      return this.open();
-    }
-    return (await this.wait(signal)) ?? this.open();
+    return this.open();
   }
 
-  /** Gives a connection back after a cycle: kept when `reusable`, else closed. */
+  /** Gives a connection and its slot back after a cycle: the connection is kept when `reusable`, else closed. */
   release(conn: AjpConnection, reusable: boolean): void {
     conn.detach();
     if (!reusable || this.closing || !conn.alive) {
-      conn.destroy(); // onGone frees the slot (once)
-      return;
+      conn.destroy();
+    } else {
+      conn.socket.resume();
+      this.idle.push(conn);
+      if (this.opts.ttl > 0) {
+        const t = setTimeout(() => conn.destroy(), this.opts.ttl);
+        t.unref();
+        this.idleTimers.set(conn, t);
+      }
     }
-    conn.socket.resume();
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      waiter.grant(conn);
-      return;
-    }
-    this.idle.push(conn);
-    if (this.opts.ttl > 0) {
-      const t = setTimeout(() => conn.destroy(), this.opts.ttl);
-      t.unref();
-      this.idleTimers.set(conn, t);
-    }
+    // The next waiter, if any, takes this slot (and finds the connection idle).
+    this.slots.release();
   }
 
-  /** Stop handing out connections; resolve once every connection is closed. */
+  /**
+   * Stop handing out connections once the requests already waiting for a slot have theirs;
+   * resolve once every connection is closed.
+   */
   async close(): Promise<void> {
+    await this.slots.noneWaiting();
     this.closing = true;
-    for (const w of this.waiters.splice(0)) w.grant(null);
     for (const c of [...this.idle]) c.destroy();
     if (this.all.size === 0) return;
     await new Promise<void>((resolve) => {
@@ -141,11 +133,13 @@ export class ConnectionPool {
   /** Close everything now. */
   destroy(): void {
     this.closing = true;
-    for (const w of this.waiters.splice(0)) w.grant(null);
+    this.slots.close(this.closedError());
     for (const c of [...this.all]) c.destroy();
   }
 
-  private drained: (() => void) | null = null;
+  private closedError(): BackendError {
+    return new BackendError('connect', `${this.name}: the connector is closed`);
+  }
 
   private takeIdle(): AjpConnection | null {
     while (this.idle.length > 0) {
@@ -162,19 +156,12 @@ export class ConnectionPool {
     this.idleTimers.delete(conn);
   }
 
-  /** A connection closed (idle ones too: the container or the ttl closed it): its slot is free. */
+  /** A connection closed (idle ones too: the container or the ttl closed it). */
   private forget(conn: AjpConnection): void {
     this.clearIdleTimer(conn);
     const i = this.idle.indexOf(conn);
     if (i !== -1) this.idle.splice(i, 1);
     this.all.delete(conn);
-    this.freeSlot();
-  }
-
-  private freeSlot(): void {
-    const waiter = this.closing ? undefined : this.waiters.shift();
-    if (waiter) waiter.grant(null); // the slot passes straight to the waiter
-    else this.slots--;
     if (this.closing && this.all.size === 0 && this.drained) {
       const d = this.drained;
       this.drained = null;
@@ -182,40 +169,28 @@ export class ConnectionPool {
     }
   }
 
-  private wait(signal: AbortSignal): Promise<AjpConnection | null> {
+  /** Queue for a slot (slots.ts); rejects when `acquire` runs out or the client goes away. */
+  private waitForSlot(signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = () => {
-        if (timer) clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        const i = this.waiters.indexOf(waiter);
-        if (i !== -1) this.waiters.splice(i, 1);
-      };
-      const waiter: Waiter = {
-        grant: (conn) => {
-          done();
-          if (this.closing && conn === null) {
-            reject(new BackendError('connect', `ajp://${this.opts.host}:${this.opts.port}: the connector is closed`));
-          } else resolve(conn);
-        },
-      };
-      const onAbort = () => {
-        done();
+      const onAbort = (): void => {
+        this.slots.leave(waiter);
         reject(new BackendError('aborted', 'the client went away while waiting for a connection'));
       };
+      const waiter: SlotWaiter = {
+        granted: () => {
+          signal.removeEventListener('abort', onAbort);
+          if (this.closing) {
+            this.slots.release();
+            reject(this.closedError());
+          } else resolve();
+        },
+        refused: (err) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
       signal.addEventListener('abort', onAbort, { once: true });
-      if (this.opts.acquire !== null) {
-        timer = setTimeout(() => {
-          done();
-          reject(
-            new BackendError(
-              'acquire',
-              `no free connection to ajp://${this.opts.host}:${this.opts.port} within acquire=${this.opts.acquire} ms (max=${this.opts.max})`,
-            ),
-          );
-        }, this.opts.acquire);
-      }
-      this.waiters.push(waiter);
+      this.slots.take(waiter);
     });
   }
 }
