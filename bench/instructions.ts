@@ -6,7 +6,7 @@
  *
  *   node --conditions=stickyd-source --import tsx bench/instructions.ts [--requests N] [--warmup N]
  *        [--connections C] [--target stickyd|stickyd-log|minimal|all] [--traffic sticky|cookieless]
- *        [--workers N] [--keep DIR] [--dist path/to/main.js]
+ *        [--workers N] [--keep DIR] [--dist path/to/main.js] [--minimal FILE]
  *
  * Repeatability: V8 compiles optimised code and collects garbage on background threads, so when
  * optimised code arrives (and how much the GC does in the window) depends on thread timing, which
@@ -53,12 +53,14 @@ interface Options {
   keep: string | null;
   /** A compiled main.js to run instead of compiling src/ now (A/B runs of two builds). */
   dist: string | null;
+  /** The minimal proxy's script (another variant of bench/lib/minimal-proxy.ts). */
+  minimal: string;
   /** node/V8 flags for the proxy under test (default --single-threaded: see the header). */
   nodeFlags: string[];
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { requests: 4000, warmup: 3000, connections: 1, targets: ['stickyd'], traffic: 'sticky', workers: 1, keep: null, dist: null, nodeFlags: ['--single-threaded', '--predictable-gc-schedule'] };
+  const o: Options = { requests: 4000, warmup: 3000, connections: 1, targets: ['stickyd'], traffic: 'sticky', workers: 1, keep: null, dist: null, minimal: path.join(repoRoot, 'bench/lib/minimal-proxy.ts'), nodeFlags: ['--single-threaded', '--predictable-gc-schedule'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => {
@@ -75,6 +77,7 @@ function parse(argv: string[]): Options {
       case '--workers': o.workers = Number(v()); break;
       case '--keep': o.keep = v(); break;
       case '--dist': o.dist = path.resolve(v()); break;
+      case '--minimal': o.minimal = path.resolve(v()); break;
       case '--node-flags': o.nodeFlags = v().split(' ').filter(Boolean); break;
       default: throw new Error(`unknown option ${a}`);
     }
@@ -141,7 +144,7 @@ async function main(): Promise<void> {
       const vg = ['--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${out}.%p`];
       let args: string[];
       if (target === 'minimal') {
-        args = [...vg, process.execPath, ...opts.nodeFlags, '--import', 'tsx', path.join(repoRoot, 'bench/lib/minimal-proxy.ts'), String(port), ...members.map((m) => `${m.route}=${m.port}`)];
+        args = [...vg, process.execPath, ...opts.nodeFlags, '--import', 'tsx', opts.minimal, String(port), ...members.map((m) => `${m.route}=${m.port}`)];
       } else {
         const file = path.join(dir, `${target}.yaml`);
         await writeFile(file, stickydConfig({ port, members, accessLog: target === 'stickyd-log', workers: opts.workers }));

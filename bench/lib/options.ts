@@ -2,7 +2,7 @@
  * Command-line options of `npm run bench` (bench/run.ts):
  *
  *   --quick            short durations and 100k requests in the RSS phase: a smoke run (~1 min)
- *   --only a,b         proxies to measure: stickyd, nginx, haproxy (the backend is always measured
+ *   --only a,b         proxies to measure: stickyd, apache, nginx, haproxy (the backend is always measured
  *                      directly: it is the baseline of the added latency)
  *   --json FILE        also write every figure as JSON
  *   --source           run stickyd from src/ through tsx instead of compiling it
@@ -12,7 +12,7 @@
  *   --retry-disturbed N  measure a run again (at most N times) when other processes took more
  *                      than 10% of a core during it, and keep the least disturbed one
  */
-export const PROXIES = ['stickyd', 'nginx', 'haproxy'] as const;
+export const PROXIES = ['stickyd', 'apache', 'nginx', 'haproxy'] as const;
 export type ProxyName = (typeof PROXIES)[number];
 
 export interface BenchOptions {
