@@ -1,15 +1,14 @@
 /**
- * One client request through the balancer, top to bottom: httpd's proxy_handler (apache-semantics §1,
- * P:1213-1550). The request's state is an Exchange (exchange.ts), the tries on members the attempt
- * loop (attempts.ts), what the client gets responses.ts.
+ * One client request through the balancer, top to bottom (httpd's proxy_handler,
+ * apache-semantics §1, P:1213-1550):
  *
- *   do {
- *     choose a member (preRequest: force_recovery, sticky route, lbmethod; §2, §3)
- *     one attempt on that member's connector
- *     nothing reached the member (connect, acquire, ping)  → member in error, maybe try again
- *     anything else                                        → answer (the member's response, 502, 504, 500)
- *   } while (!usable(member) && maxattempts > attempts++)
- *   postRequest (failonstatus, failontimeout), release every attempt's member
+ *   handleRequest   node's 'request' event: the request's state is an Exchange (exchange.ts),
+ *                   released and logged when the response closes
+ *   forward         the checks node's parser leaves to us, the mount table (ProxyPass), the
+ *                   forwarded headers, the start of the body (body-prefetch.ts), then the
+ *                   attempt loop (attempts.ts: choose a member, send the attempt on its
+ *                   connector, fail over while nothing was sent), then the answer: the member's
+ *                   response relayed to the client, or one of stickyd's own pages (responses.ts)
  *
  * The request body is handed to each attempt through BodyReplay, so a failover sends it whole
  * (§4.6). Bytes to and from the member are added to member.transferred / member.read (bytraffic)
@@ -18,7 +17,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { postRequest } from '../balancer/select.js';
 import { RequestBody } from './body-prefetch.js';
-import type { ClientInfo, MemberConnector, Attempt, MemberResponse } from '../members/connector.js';
+import type { Attempt, ClientInfo, MemberConnector, MemberResponse } from '../members/connector.js';
 import { balancerNow, type ProxyContext } from './context.js';
 import { Exchange } from './exchange.js';
 import { runAttempts } from './attempts.js';
@@ -26,74 +25,6 @@ import { forwardRequestHeaders } from './headers.js';
 import type { MountTarget } from './mounts.js';
 import { PathError, parseRequestPath } from './request-path.js';
 import { answer, relayResponse, sendErrorPage } from './responses.js';
-
-/** Facts about the client request that the request headers give, read in one pass. */
-interface RequestFacts {
-  host: string | null;
-  /** Cookie headers joined with ", " as httpd joins repeated headers (§2.2). */
-  cookie: string | undefined;
-  /** The request has a body (Content-Length > 0 or Transfer-Encoding). */
-  body: boolean;
-  contentLength: number | null;
-  /** Transfer-Encoding is present (node's parser has checked it ends in chunked). */
-  chunked: boolean;
-}
-
-function requestFacts(raw: readonly string[]): RequestFacts {
-  let host: string | null = null;
-  let cookie: string | undefined;
-  let contentLength: number | null = null;
-  let chunked = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    switch (name.length) {
-      case 4:
-        if (host === null && name.toLowerCase() === 'host') host = raw[i + 1]!;
-        break;
-      case 6:
-        if (name.toLowerCase() === 'cookie') cookie = cookie === undefined ? raw[i + 1]! : `${cookie}, ${raw[i + 1]!}`;
-        break;
-      case 14:
-        if (name.toLowerCase() === 'content-length') contentLength = Number(raw[i + 1]);
-        break;
-      case 17:
-        if (name.toLowerCase() === 'transfer-encoding') chunked = true;
-        break;
-    }
-  }
-  return { host, cookie, body: chunked || (contentLength !== null && contentLength > 0), contentLength: chunked ? null : contentLength, chunked };
-}
-
-/** The client-side facts of a request. */
-export function clientInfo(req: IncomingMessage, serverName: string): ClientInfo {
-  const s = req.socket;
-  return {
-    remoteAddress: s.remoteAddress ?? '',
-    remotePort: s.remotePort ?? 0,
-    localAddress: s.localAddress ?? '',
-    localPort: s.localPort ?? 0,
-    secure: false,
-    serverName,
-  };
-}
-
-/** The common front part of a request: path rules and mount table. Answers and returns null when it is not proxied. */
-export function resolveTarget(ctx: ProxyContext, url: string, onError: (status: number, reason: string) => void): MountTarget | null {
-  let target;
-  try {
-    target = ctx.mounts.resolve(parseRequestPath(url));
-  } catch (err) {
-    if (!(err instanceof PathError)) throw err;
-    ctx.counters.clientErrors['bad-path']++;
-    onError(err.status, err.message);
-    return null;
-  }
-  if (target === null || 'excluded' in target) {
-    onError(404, 'not proxied');
-    return null;
-  }
-  return target;
-}
 
 /** Handle one request (node's 'request' event). Never throws; never leaves the client without an answer. */
 export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, keepalives: number): void {
@@ -107,17 +38,6 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
   });
   void proxy(ex, req, res);
 }
-
-/**
- * What node's parser lets through but a proxy must not forward: an HTTP/1.1 request without Host
- * (RFC 9112 §3.2), and Transfer-Encoding in an HTTP/1.0 request (faulty framing, RFC 9112 §6.1).
- */
-function validFraming(ctx: ProxyContext, req: IncomingMessage, facts: RequestFacts): boolean {
-  const ok = !(facts.chunked && req.httpVersion === '1.0') && !(facts.host === null && req.httpVersion !== '1.0');
-  if (!ok) ctx.counters.clientErrors['bad-request']++;
-  return ok;
-}
-
 
 /** The request, from its headers to the member's response head; never rejects. */
 async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -204,4 +124,84 @@ async function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse):
     return;
   }
   relayResponse(ex, b, member!, outcome.value, res, facts.host, target.rule.compression);
+}
+
+// ---- the request's facts and the checks before any member is chosen ----
+
+/** Facts about the client request that the request headers give, read in one pass. */
+interface RequestFacts {
+  host: string | null;
+  /** Cookie headers joined with ", " as httpd joins repeated headers (§2.2). */
+  cookie: string | undefined;
+  /** The request has a body (Content-Length > 0 or Transfer-Encoding). */
+  body: boolean;
+  contentLength: number | null;
+  /** Transfer-Encoding is present (node's parser has checked it ends in chunked). */
+  chunked: boolean;
+}
+
+function requestFacts(raw: readonly string[]): RequestFacts {
+  let host: string | null = null;
+  let cookie: string | undefined;
+  let contentLength: number | null = null;
+  let chunked = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    switch (name.length) {
+      case 4:
+        if (host === null && name.toLowerCase() === 'host') host = raw[i + 1]!;
+        break;
+      case 6:
+        if (name.toLowerCase() === 'cookie') cookie = cookie === undefined ? raw[i + 1]! : `${cookie}, ${raw[i + 1]!}`;
+        break;
+      case 14:
+        if (name.toLowerCase() === 'content-length') contentLength = Number(raw[i + 1]);
+        break;
+      case 17:
+        if (name.toLowerCase() === 'transfer-encoding') chunked = true;
+        break;
+    }
+  }
+  return { host, cookie, body: chunked || (contentLength !== null && contentLength > 0), contentLength: chunked ? null : contentLength, chunked };
+}
+
+/**
+ * What node's parser lets through but a proxy must not forward: an HTTP/1.1 request without Host
+ * (RFC 9112 §3.2), and Transfer-Encoding in an HTTP/1.0 request (faulty framing, RFC 9112 §6.1).
+ */
+function validFraming(ctx: ProxyContext, req: IncomingMessage, facts: RequestFacts): boolean {
+  const ok = !(facts.chunked && req.httpVersion === '1.0') && !(facts.host === null && req.httpVersion !== '1.0');
+  if (!ok) ctx.counters.clientErrors['bad-request']++;
+  return ok;
+}
+
+/** The client-side facts of a request. */
+export function clientInfo(req: IncomingMessage, serverName: string): ClientInfo {
+  const s = req.socket;
+  return {
+    remoteAddress: s.remoteAddress ?? '',
+    remotePort: s.remotePort ?? 0,
+    localAddress: s.localAddress ?? '',
+    localPort: s.localPort ?? 0,
+    secure: false,
+    serverName,
+  };
+}
+
+/** The common front part of a request: path rules and mount table. Answers and returns null when it is not proxied. */
+export function resolveTarget(ctx: ProxyContext, url: string, onError: (status: number, reason: string) => void): MountTarget | null {
+  let target;
+  try {
+    target = ctx.mounts.resolve(parseRequestPath(url));
+  } catch (err) {
+    if (!(err instanceof PathError)) throw err;
+    ctx.counters.clientErrors['bad-path']++;
+    onError(err.status, err.message);
+    return null;
+  }
+  if (target === null || 'excluded' in target) {
+    onError(404, 'not proxied');
+    return null;
+  }
+  return target;
 }
