@@ -10,8 +10,11 @@ import type { AllocationSummary } from './alloc-profile.js';
 import type { ProfileSummary } from './profile.js';
 import { slope } from './proc-stats.js';
 
-/** stickyd: one worker, access log off (as every reference runs); stickyd-log: the same with its access log on. */
-export type TargetKind = 'direct' | 'stickyd' | 'stickyd-log' | 'node-proxy' | 'apache' | 'nginx' | 'haproxy';
+/**
+ * stickyd: one worker, access log off (as every reference runs); stickyd-log: the same with its
+ * access log on; stickyd-w2: two workers, access log off, every thread on the proxy's one core.
+ */
+export type TargetKind = 'direct' | 'stickyd' | 'stickyd-log' | 'stickyd-w2' | 'node-proxy' | 'apache' | 'nginx' | 'haproxy';
 export type Traffic = 'cookieless' | 'sticky';
 
 /** CPU during one run; null where nothing was pinned or the figure does not apply. */
@@ -112,8 +115,9 @@ const f2 = (x: number) => x.toFixed(2);
 const pct = (x: number | null) => (x === null ? '–' : `${Math.round(x * 100)}%`);
 const mib = (b: number) => (b / MiB).toFixed(1);
 
-function table(head: string[], rows: string[][]): string {
-  const align = head.map((_, i) => (i === 0 ? ':--' : '--:'));
+/** A Markdown table: the first column (and any in `left`) left-aligned, figures right-aligned. */
+function table(head: string[], rows: string[][], left: number[] = []): string {
+  const align = head.map((_, i) => (i === 0 || left.includes(i) ? ':--' : '--:'));
   return [head, align, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 
@@ -184,6 +188,7 @@ export function renderReport(r: BenchReport): string {
   }
   const mark = (x: CpuFigures) => (noisy.includes(x) ? ' †' : '');
 
+  out.push(renderSummary(r), '');
   out.push('### Throughput (as fast as possible)', '');
   out.push(table(
     ['target', 'traffic', 'req/s', 'p50 ms', 'p99 ms', 'RSS MiB', 'CPU', 'CPU µs/req', 'CPU 0 busy', 'CPU 1 busy', 'others 0 / 1', 'errors'],
@@ -305,6 +310,93 @@ export function renderReport(r: BenchReport): string {
   if (r.allocations) out.push(renderAllocations(r.allocations));
   out.push('### What limits these figures', '', limitsNote(r), '');
   return out.join('\n');
+}
+
+/** The rows of the summary, in the order the issue lists them. */
+const SUMMARY_ORDER: TargetKind[] = ['direct', 'apache', 'nginx', 'haproxy', 'node-proxy', 'stickyd', 'stickyd-log', 'stickyd-w2'];
+
+/**
+ * One table: every target's req/s on cookieless and sticky traffic (and CPU µs per request), the
+ * p99 at the fixed rate where it was measured, and the targets of issue 9 §4 beside the row they
+ * judge. Ratios are by CPU per request (the reference's µs ÷ stickyd's), as the issue asks.
+ */
+export function renderSummary(r: BenchReport): string {
+  const judge = (ok: boolean) => (ok ? 'met' : '**MISSED**');
+  const cpr = (kind: TargetKind, traffic: Traffic) => {
+    const row = find(r.throughput, kind, traffic);
+    return row ? cpuPerRequest(row) : null;
+  };
+  // stickyd workers=1 against a reference, on both kinds of traffic: "0.93× / 0.97×: MISSED".
+  const against = (kind: TargetKind, goal: number): string | null => {
+    const ratios = (['cookieless', 'sticky'] as const).map((t) => {
+      const s = cpr('stickyd', t);
+      const c = cpr(kind, t);
+      return s === null || c === null ? null : c / s;
+    });
+    if (ratios.every((x) => x === null)) return null;
+    const shown = ratios.map((x) => (x === null ? '–' : `${x.toFixed(2)}×`)).join(' / ');
+    const met = ratios.every((x) => x !== null && x >= goal);
+    return `${shown} ${judge(met)}`;
+  };
+  const label = (kind: TargetKind) => find(r.throughput, kind, 'sticky')?.label ?? find(r.throughput, kind, 'cookieless')?.label ?? kind;
+  const cost = (a: number | null, b: number | null) => (a === null || b === null ? null : a / b - 1);
+  const signed = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+  const rows: string[][] = [];
+  for (const kind of SUMMARY_ORDER) {
+    const c = find(r.throughput, kind, 'cookieless');
+    const s = find(r.throughput, kind, 'sticky');
+    if (!c && !s) continue;
+    const lat = r.latency.find((l) => l.kind === kind);
+    let target = '';
+    let result = '';
+    if (kind === 'apache') {
+      target = 'stickyd workers=1 ≥ 1.0× (CPU/req, both traffics)';
+      result = against('apache', 1.0) ?? '–';
+    } else if (kind === 'node-proxy') {
+      target = 'stickyd workers=1 ≥ 0.9× (CPU/req, both traffics)';
+      result = against('node-proxy', 0.9) ?? '–';
+    } else if (kind === 'stickyd-log') {
+      const x = cost(cpr('stickyd-log', 'sticky'), cpr('stickyd', 'sticky'));
+      const y = cost(cpr('stickyd-log', 'cookieless'), cpr('stickyd', 'cookieless'));
+      target = 'access log ≤ +10% CPU/req over log off';
+      result = x === null ? '–' : `${y === null ? '–' : signed(y)} / ${signed(x)} ${judge(x <= 0.1 && (y === null || y <= 0.1))}`;
+    } else if (kind === 'stickyd-w2') {
+      // Judged at a fixed rate (the workers phase), where both do the same work; the req/s here
+      // are two event loops sharing one core.
+      const one = r.workers.find((w) => w.workers === 1 && !w.label.includes('control'));
+      const two = r.workers.find((w) => w.workers === 2);
+      const x = one && two ? cost(cpuPerRequest(two), cpuPerRequest(one)) : null;
+      target = 'shared state ≤ +10% CPU/req over workers=1 (fixed rate, summed over threads)';
+      result = x === null ? '–' : `${signed(x)} ${judge(x <= 0.1)}`;
+    } else if (kind === 'direct') {
+      target = 'ceiling of every row (CPU 1)';
+    } else if (kind === 'nginx') {
+      target = 'p99 beside stickyd\'s';
+    }
+    const both = (f: (x: ThroughputRow) => string) => `${c ? f(c) : '–'} / ${s ? f(s) : '–'}`;
+    const mk = (x: ThroughputRow) => (noisyRuns(r).includes(x) ? ' †' : '');
+    rows.push([
+      label(kind),
+      c ? `${f0(c.load.rps)}${mk(c)}` : '–',
+      s ? `${f0(s.load.rps)}${mk(s)}` : '–',
+      both((x) => {
+        const v = cpuPerRequest(x);
+        return v === null ? '–' : v.toFixed(1);
+      }),
+      lat ? f2(lat.load.p99) : '–',
+      target,
+      result,
+    ]);
+  }
+  if (rows.length === 0) return '';
+  const rate = r.latency[0]?.rate;
+  return [
+    '### Summary: req/s and the targets (issue 9 §4)',
+    '',
+    table(['target', 'cookieless req/s', 'sticky req/s', 'CPU µs/req (cookieless / sticky)', `p99 ms at ${rate === undefined ? 'a fixed rate' : `${f0(rate)} req/s`}`, 'target', 'result (cookieless / sticky)'], rows, [5, 6]),
+    '',
+    "_Every proxy on CPU 0 alone (one process or thread; workers=2 puts both its workers and the main thread there too), the load generator and the backend on CPU 1. Ratios are the reference's CPU µs per request ÷ stickyd workers=1's. The p99 column is sticky traffic paced to 70% of one stickyd worker's capacity. † a run other processes disturbed._",
+  ].join('\n');
 }
 
 /** The paragraph explaining the figures, from the CPU measurements (never canned). */
