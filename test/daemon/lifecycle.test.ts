@@ -38,7 +38,7 @@ function twoOnOneConnection(port: number, between: () => Promise<void>): Promise
     let buf = '';
     const bodies: string[] = [];
     s.on('error', reject);
-    s.on('data', async (d) => {
+    const onData = async (d: Buffer): Promise<void> => {
       buf += d.toString();
       const m = /\r\n\r\n/.exec(buf);
       if (!m) return;
@@ -53,6 +53,9 @@ function twoOnOneConnection(port: number, between: () => Promise<void>): Promise
         s.end();
         resolve(bodies);
       }
+    };
+    s.on('data', (d: Buffer) => {
+      onData(d).catch(reject);
     });
     s.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
   });
