@@ -71,6 +71,13 @@ export const command: CommandModule = {
       );
     };
     process.on('SIGUSR1', reopen);
+    // A SIGHUP while starting (systemd's ExecReload, a script that does not wait) must not end the
+    // process, node's default for it: remember it and reload once the daemon runs.
+    let hupWhileStarting = false;
+    const hupEarly = (): void => {
+      hupWhileStarting = true;
+    };
+    process.on('SIGHUP', hupEarly);
 
     const config = await loadConfigOrReport(String(argv.config));
     if (config === null) return;
@@ -133,7 +140,9 @@ export const command: CommandModule = {
       // The reloader records and logs a failed reload itself; this catch is for its own bugs.
       reloads.reload('SIGHUP').catch((err: unknown) => logger!.error({ err }, 'SIGHUP: the reload failed unexpectedly'));
     };
+    process.off('SIGHUP', hupEarly);
     process.on('SIGHUP', reload);
+    if (hupWhileStarting) reload();
 
     const stopped = new Promise<void>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {
