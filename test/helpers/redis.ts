@@ -262,6 +262,13 @@ export interface SentinelSetup {
   seeds: string[];
   /** The master's port as the sentinels report it now. */
   currentMasterPort(): Promise<number>;
+  /**
+   * Resolves once every live sentinel names `port` as the master and none has a failover in
+   * progress. Until then a sentinel may still hold the old configuration, and an old master that
+   * comes back meanwhile (empty, as a master) can be taken for the real one: Redis then makes the
+   * promoted replica sync from it, and everything it held is gone.
+   */
+  failoverSettled(port: number, timeoutMs: number): Promise<void>;
 }
 
 /** 1 master, 1 replica, 3 sentinels (quorum 2, down-after 1000 ms). */
@@ -316,6 +323,19 @@ export async function startSentinelSetup(options: { downAfterMs?: number } = {})
       const live = sentinels.find((s) => s.alive)!;
       const reply = await live.cli(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name]);
       return Number(reply.split('\n')[1]);
+    },
+    async failoverSettled(port: number, timeoutMs: number) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const live = sentinels.filter((s) => s.alive);
+        const views = await Promise.all(live.map(async (s) => ({
+          addr: await s.cli(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name]).catch(() => ''),
+          master: await s.cli(['SENTINEL', 'MASTER', name]).catch(() => ''),
+        })));
+        if (views.every((v) => Number(v.addr.split('\n')[1]) === port && !v.master.includes('failover_in_progress'))) return;
+        if (Date.now() > deadline) throw new Error(`the sentinels did not settle on ${port} within ${timeoutMs} ms:\n${views.map((v) => v.master).join('\n---\n')}`);
+        await sleep(100);
+      }
     },
   };
 }
