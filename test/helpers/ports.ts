@@ -2,9 +2,10 @@
  * Ports for tests, without races.
  *
  * 1. Where the thing under test can listen on port 0 and say which port it got, tests do that: the
- *    kernel picks a port nobody has, in the same call that binds it. An in-process daemon reports
- *    `daemon.addresses` and `daemon.operations.admin` (also with worker threads), a node server
- *    `server.address()`, a spawned stickyd its "listening on" line (`listeningPort()` below).
+ *    kernel picks a port nobody has, in the same call that binds it: a node server in the test
+ *    (`server.address()`), an in-process daemon given a Config whose listen port is 0 (it reports
+ *    `daemon.addresses`, also with worker threads; test/workers/helpers.ts). stickyd's configuration
+ *    file asks for a port from 1, so a daemon started from a file gets a port from freePort().
  *
  * 2. `freePort()` / `freePorts(n)` are for a port that must be known before the program that listens
  *    on it starts: a spawned daemon's configuration file, httpd, Tomcat, redis, a cluster peer named
@@ -150,16 +151,6 @@ export function releasePorts(): void {
   const h = holder;
   holder = null;
   if (h !== null && h.child.exitCode === null) h.child.kill('SIGKILL');
-}
-
-/**
- * The port a stickyd process listens on, from its "stickyd listening on http://ADDR:PORT" line (the
- * nth one, 0-based): a spawned stickyd configured with `port: 0` tells its port this way.
- */
-export function listeningPort(line: string): number {
-  const m = /listening on https?:\/\/(?:\[[^\]]*\]|[^/\s:]+):(\d+)/.exec(line);
-  if (m === null) throw new Error(`no "listening on" address in: ${line}`);
-  return Number(m[1]);
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port, or rejects after timeoutMs. */
