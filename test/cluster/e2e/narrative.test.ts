@@ -127,4 +127,4 @@ it('the 9-step narrative: create, crash, fail-over with rename, restart with sta
   figures.orphanExpiryMs = Date.now() - s3At;
   expect(figures.orphanExpiryMs).toBeGreaterThan(3500);
   console.log(`narrative figures: ${JSON.stringify(figures)}`);
-}, 90_000);
+}, 180_000);
