@@ -18,3 +18,13 @@ export const PATIENCE_MS = 15_000;
 export function patience(ms: number): number {
   return Math.max(ms, PATIENCE_MS);
 }
+
+/** Resolves once `check` holds (polled every `everyMs`); fails naming `what` after patience(timeoutMs). */
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 0, everyMs = 10): Promise<void> {
+  const limit = patience(timeoutMs);
+  const deadline = Date.now() + limit;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${limit} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { patience } from '../helpers/patience.js';
+import { eventually as until, patience } from '../helpers/patience.js';
 import { cleanupWorkers, startWorkers } from '../workers/helpers.js';
 import { cleanup, rawExchange, sleep, startBackend, startProxy } from './helpers.js';
 
@@ -44,15 +44,6 @@ function roundTrip(ws: WebSocket, text: string): Promise<string> {
     ws.once('message', (d) => resolve(d.toString()));
     ws.send(text);
   });
-}
-
-/** Waits until `check` holds (test/helpers/patience.ts: a deadline for what must happen). */
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + patience(0);
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 async function cluster() {
