@@ -147,11 +147,11 @@ describe('leaving and restarting', () => {
     await b!.stop();
     const [[removed, reason], [removedOnC]] = await Promise.all([onA, onC]);
     const ms = performance.now() - t0;
-    console.log(`graceful leave → memberRemoved on peers after ${ms.toFixed(1)} ms (target ≤ 200 ms)`);
+    console.log(`graceful leave → memberRemoved on peers after ${ms.toFixed(1)} ms (dropTime ${FAST.dropTime} ms)`);
     expect(removed.route).toBe('B');
     expect(removedOnC.route).toBe('B');
+    // The leave message, not the silence: a removal after dropTime would say 'timeout'.
     expect(reason).toBe('shutdown');
-    expect(ms).toBeLessThan(FAST.dropTime); // generous: proves it was the leave, not the timeout path
     expect(a!.members().map((m) => m.route)).toEqual(['C']);
   });
 

@@ -73,14 +73,14 @@ export async function startStickyd(dir: string, port: number, adminPort: number,
   writeFileSync(file, yaml);
   const proc: Proc = spawnStickyd(['-c', file]);
   try {
-    await proc.waitFor(/stickyd listening on/, 20_000);
+    await proc.waitFor(/stickyd listening on/, 60_000);
   } catch (err) {
     await proc.stop(1_000);
     throw err;
   }
   // The admin listener starts with the proxy listeners when the daemon wires it; a daemon that
   // does not is told apart here, so that only the member-state comparisons depend on it.
-  const adminUp = await waitForPort(adminPort, 1_000).then(() => true, () => false);
+  const adminUp = await waitForPort(adminPort, 5_000).then(() => true, () => false);
 
   let parsed = 0;
   const records: AccessRecord[] = [];
