@@ -9,10 +9,11 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type YAMLError } from 'yaml';
+import { shieldReferences, unshieldReferences } from './env.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { defaultsOf, INVALID, type Invalid, type ValueType } from './kinds.js';
-import { Reader } from './reader.js';
+import { childPath, Reader } from './reader.js';
 import { balancerSchema, compressionSchema, configSchema, memberSchema, type ProxyTarget } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { TlsResolver } from './tls.js';
@@ -43,16 +44,30 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
  */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // `${VAR}` also inside { } and [ ] (env.ts); duplicate keys are found below, with their positions.
+  const shielded = shieldReferences(text);
+  const doc = parseDocument(shielded, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  if (shielded !== text) {
+    visit(doc, {
+      Scalar(_key, node) {
+        if (typeof node.value === 'string') node.value = unshieldReferences(node.value);
+      },
+    });
+  }
+  const sourceLines = text.split('\n');
   const syntax: ConfigProblem[] = reportable([...doc.errors, ...doc.warnings]).map((e) => {
     const { line, col } = lines.linePos(e.pos[0]);
-    return { file, line, col, path: '', message: e.message + flowHint(text.split('\n')[line - 1] ?? '') };
+    const source = sourceLines[line - 1] ?? '';
+    const tab = tabInIndentation(source);
+    if (tab >= 0) return { file, line, col: tab + 1, path: '', message: tabMessage(source) };
+    return { file, line, col, path: '', message: syntaxMessage(e, source) };
   });
   // With a syntax error the tree may not be what the author meant: report only the syntax.
   if (doc.errors.length > 0) throw new ConfigError(syntax);
 
   const r = new Reader(file, text, doc, lines, env);
   r.problems.push(...syntax);
+  dropDuplicateKeys(doc.contents, '', r);
   const raw = configSchema.read(r.resolve(doc.contents), '', 0, r);
   const config = raw === INVALID ? null : build(raw, path.resolve(file), r);
   if (r.problems.length > 0 || !config) throw new ConfigError(r.problems, r.warnings);
@@ -61,23 +76,60 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 }
 
 /** YAML errors that stand on their own; any other kind derails the parser, so only its first one is worth reading. */
-const SELF_CONTAINED = new Set(['DUPLICATE_KEY', 'TAG_RESOLVE_FAILED', 'BAD_ALIAS', 'KEY_OVER_1024_CHARS', 'MULTIPLE_ANCHORS', 'MULTIPLE_TAGS']);
+const SELF_CONTAINED = new Set(['TAG_RESOLVE_FAILED', 'BAD_ALIAS', 'KEY_OVER_1024_CHARS', 'MULTIPLE_ANCHORS', 'MULTIPLE_TAGS']);
 
 function reportable(errors: YAMLError[]): YAMLError[] {
+  // A tab in the indentation throws the structure off around it: the tabs are the problem to report.
+  const tabs = errors.filter((e) => e.code === 'TAB_AS_INDENT');
+  if (tabs.length > 0) return tabs;
   const firstStructural = errors.find((e) => !SELF_CONTAINED.has(e.code));
   return errors.filter((e) => SELF_CONTAINED.has(e.code) || e === firstStructural);
 }
 
+/** The index of a tab in the leading white space of a line, or -1. */
+function tabInIndentation(line: string): number {
+  const indentation = /^[\t ]*/.exec(line)![0];
+  return line.length > indentation.length ? indentation.indexOf('\t') : -1;
+}
+
+/** Which key a tab indents (that is what the author looks for), or "this line". */
+function tabMessage(line: string): string {
+  const key = /^[\t ]*(?:-[\t ]+)?("[^"]*"|'[^']*'|[^\s:#"'-][^:#]*?)[\t ]*:(?:[\t ]|$)/.exec(line)?.[1];
+  const what = key === undefined ? 'this line' : `key ${/^["']/.test(key) ? key : `"${key}"`}`;
+  return `a tab in the indentation of ${what}: YAML indents with spaces only (replace the tab with spaces)`;
+}
+
+/** The parser's message, with a hint when the line holds a `${` (a reference not closed where meant throws YAML off). */
+function syntaxMessage(e: YAMLError, line: string): string {
+  return line.includes('${') ? `${e.message} (check the \${...} on this line: \${NAME} or \${NAME:-default}, closed by "}")` : e.message;
+}
+
 /**
- * `{ port: ${PORT} }` is a YAML syntax error: in a flow collection `{` and `}` end a plain value.
- * The parser's message does not say so, hence a hint when a line has a reference inside [ ] or { }.
+ * YAML allows a key once per mapping. A second one is reported at its key, naming where the first
+ * is, and dropped, so that the rest of the file is still read and its other problems reported.
  */
-function flowHint(line: string): string {
-  const ref = line.indexOf('${');
-  const opener = Math.max(line.lastIndexOf('{', ref - 1), line.lastIndexOf('[', ref - 1));
-  return ref > 0 && opener >= 0 && line[ref - 1] !== '"' && line[ref - 1] !== "'"
-    ? ' (inside { } or [ ], quote a value that holds ${...}: "${VAR}")'
-    : '';
+function dropDuplicateKeys(node: unknown, at: string, r: Reader): void {
+  if (isMap(node)) {
+    const first = new Map<string, number>();
+    node.items = node.items.filter((pair) => {
+      const key = isScalar(pair.key) ? String(pair.key.value) : null;
+      const keyPath = key === null ? at : childPath(at, key);
+      if (key !== null) {
+        const keyAt = (pair.key as Node).range?.[0] ?? 0;
+        const earlier = first.get(key);
+        if (earlier !== undefined) {
+          const { line, col } = r.position(earlier);
+          r.report(keyPath, keyAt, `duplicate key "${key}" (first at line ${line}, column ${col}): a key may appear once in a mapping`);
+          return false;
+        }
+        first.set(key, keyAt);
+      }
+      dropDuplicateKeys(pair.value, keyPath, r);
+      return true;
+    });
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => dropDuplicateKeys(item, `${at}[${i}]`, r));
+  }
 }
 
 function build(raw: RawConfig, file: string, r: Reader): Config {
