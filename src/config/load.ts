@@ -206,6 +206,7 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
   });
 
   warnUnverified(balancers, tlsUsers, r);
+  warnShadowedRules(raw.proxypass, r);
 
   return {
     file,
@@ -301,6 +302,37 @@ function warnUnverified(balancers: BalancerConfig[], users: Map<MemberTlsConfig,
       r.warnAt(`${at}.verify`, `the certificates of ${members.join(', ')} are not verified (verify: none): anyone who can reach the path to ${members.length === 1 ? 'it' : 'them'} can pose as ${members.length === 1 ? 'it' : 'them'}`);
     }
   }
+}
+
+/**
+ * Whether every request path the prefix `later` matches is matched by `earlier` too, as the mount
+ * table matches (src/proxy/mounts.ts, httpd's alias_match): a run of "/" matches a run of "/", and a
+ * prefix matches whole path segments unless it ends in "/" (`/app` matches `/app/x`, not `/apple`).
+ */
+export function shadows(earlier: string, later: string): boolean {
+  const a = earlier.replace(/\/+/g, '/');
+  const b = later.replace(/\/+/g, '/');
+  if (!b.startsWith(a)) return false;
+  return a.endsWith('/') || b.length === a.length || b[a.length] === '/';
+}
+
+/**
+ * A rule that an earlier one shadows is never used: the first matching rule wins (apache-semantics
+ * §8), so `ProxyPass /static !` after `ProxyPass / …` never excludes anything. Valid (httpd takes it
+ * too), so a warning at the later rule's path, naming the earlier one.
+ */
+function warnShadowedRules(rules: RawConfig['proxypass'], r: Reader): void {
+  rules.forEach((later, j) => {
+    if (later === INVALID) return;
+    const i = rules.findIndex((earlier, k) => k < j && earlier !== INVALID && shadows(earlier.path, later.path));
+    if (i < 0) return;
+    const earlier = rules[i] as Exclude<(typeof rules)[number], Invalid>;
+    const { line } = r.position(r.offsetOf(`proxypass[${i}].path`));
+    const which = `proxypass[${i}] (${earlier.url.kind === 'exclude' ? 'the exclusion of ' : 'path '}${earlier.path} at line ${line})`;
+    r.warnAt(`proxypass[${j}].path`, later.url.kind === 'exclude'
+      ? `this exclusion never applies: ${which} comes first and matches every path it matches, and the first matching rule wins (put the exclusion first)`
+      : `this rule is never used: ${which} comes first and matches every path it matches, and the first matching rule wins (put the more specific rule first)`);
+  });
 }
 
 function valid<T>(items: Array<T | Invalid>): T[] {
