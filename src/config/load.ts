@@ -9,15 +9,15 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type YAMLError } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLError } from 'yaml';
 import { shieldReferences, unshieldReferences } from './env.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
-import { defaultsOf, INVALID, type Invalid, type ValueType } from './kinds.js';
+import { defaultsOf, INVALID, nullable, type Invalid, type ValueType } from './kinds.js';
 import { childPath, Reader } from './reader.js';
-import { balancerSchema, compressionSchema, configSchema, memberSchema, type ProxyTarget } from './schema.js';
+import { adminSchema, balancerSchema, compressionSchema, configSchema, memberSchema, type ProxyTarget } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { TlsResolver } from './tls.js';
-import type { BalancerConfig, CompressionConfig, Config, CookieRewrite, ListenConfig, LogConfig, MemberConfig, MemberTlsConfig, ProxyPassRule, ReverseRule } from './types.js';
+import type { AdminConfig, BalancerConfig, CompressionConfig, Config, CookieRewrite, ListenConfig, LogConfig, MemberConfig, MemberTlsConfig, ProxyPassRule, ReverseRule } from './types.js';
 import type { MemberAddress } from './url.js';
 
 type Value<V> = V extends ValueType<infer T> ? Exclude<T, Invalid> : never;
@@ -25,26 +25,54 @@ type RawConfig = Value<typeof configSchema>;
 type RawBalancer = Value<typeof balancerSchema>;
 type RawMember = Value<typeof memberSchema>;
 
-/** Read and validate a balancer file. Throws ConfigError listing every problem (file:line:col). */
-export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
-  let text: string;
+/** The text of a balancer file, or a ConfigError saying why it cannot be read. */
+async function readBalancerFile(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.message;
     throw new ConfigError([{ file, line: 0, col: 0, path: '', message: `cannot read the balancer file: ${why}` }]);
   }
-  return parseConfig(text, file, env);
+}
+
+/** Read and validate a balancer file. Throws ConfigError listing every problem (file:line:col). */
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  return parseConfig(await readBalancerFile(file), file, env);
 }
 
 /**
- * Validate the text of a balancer file; `file` is used in messages (as given) and, resolved, as
- * Config.file. `${VAR}` references are expanded from `env`.
+ * Only the `admin:` section of a balancer file, checked as the whole file checks it: what
+ * `stickyd ctl -c FILE` needs to reach the daemon. Problems elsewhere in the file (say a `${VAR}`
+ * that only the daemon's environment sets) do not matter here. `admin` is null when the file has
+ * no admin listener (or the section is no mapping); a key with a problem (in `problems`) is at its
+ * default in it.
  */
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+export async function loadAdminSection(file: string, env: NodeJS.ProcessEnv = process.env): Promise<{ admin: AdminConfig | null; problems: ConfigProblem[] }> {
+  let text: string;
+  try {
+    text = await readBalancerFile(file);
+  } catch (e) {
+    if (e instanceof ConfigError) return { admin: null, problems: e.problems };
+    throw e;
+  }
+  const { doc, lines, syntax } = readDocument(text, file);
+  if (doc.errors.length > 0) return { admin: null, problems: syntax };
+  const r = new Reader(file, text, doc, lines, env);
+  dropDuplicateKeys(doc.contents, '', r);
+  const root = r.resolve(doc.contents);
+  const pair = isMap(root) ? root.items.find((p) => isScalar(p.key) && p.key.value === 'admin') : undefined;
+  if (pair === undefined) return { admin: null, problems: r.problems };
+  const node = r.resolve(pair.value as Node | null);
+  const raw = nullable(adminSchema).read(node, 'admin', (pair.key as Node).range?.[0] ?? 0, r);
+  const admin = raw === INVALID || raw === null ? null : { ...raw, allowedhosts: valid(raw.allowedhosts) };
+  return { admin, problems: r.problems };
+}
+
+/** The YAML document of a balancer file, and its syntax problems (fatal when doc.errors is not empty). */
+function readDocument(text: string, file: string): { doc: Document.Parsed; lines: LineCounter; syntax: ConfigProblem[] } {
   const lines = new LineCounter();
-  // `${VAR}` also inside { } and [ ] (env.ts); duplicate keys are found below, with their positions.
+  // `${VAR}` also inside { } and [ ] (env.ts); duplicate keys are found by dropDuplicateKeys, with their positions.
   const shielded = shieldReferences(text);
   const doc = parseDocument(shielded, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   if (shielded !== text) {
@@ -62,6 +90,15 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     if (tab >= 0) return { file, line, col: tab + 1, path: '', message: tabMessage(source) };
     return { file, line, col, path: '', message: syntaxMessage(e, source) };
   });
+  return { doc, lines, syntax };
+}
+
+/**
+ * Validate the text of a balancer file; `file` is used in messages (as given) and, resolved, as
+ * Config.file. `${VAR}` references are expanded from `env`.
+ */
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const { doc, lines, syntax } = readDocument(text, file);
   // With a syntax error the tree may not be what the author meant: report only the syntax.
   if (doc.errors.length > 0) throw new ConfigError(syntax);
 
