@@ -8,7 +8,7 @@
  * before anything starts, and a taken one is one message and exit 1; the nodes stop with the demo
  * however it ends, kill -9 included (node-process.ts); a node that cannot start stops the demo.
  *
- * Ports: --port, --admin-port and --node-ports fill the STICKYD_DEMO_* variables demo.yaml reads
+ * Ports: --port, --admin-port and --node-ports fill the variables demo.yaml reads (PORT_VARIABLES)
  * (the environment may set them too); --cluster-base-port N puts the replication on N+1, N+2.
  */
 import { fileURLToPath } from 'node:url';
