@@ -13,7 +13,7 @@
 //   go to a until a has had as many requests as b (weighted by loadfactor);
 // - with a smaller loadfactor for a, each credit is smaller and a takes fewer of the new sessions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBackend, type Backend } from './harness/backends.js';
+import { startBackend, startBackendOn, type Backend } from './harness/backends.js';
 import { describeConformance, startPair, type Front, type Pair, type Step } from './harness/pair.js';
 
 let pair: Pair;
@@ -53,7 +53,7 @@ async function story(front: Front, mount: string): Promise<Story> {
   await phase('both up', [1, 2, 3, 4].map((i) => fresh(mount, `new ${i}`)));
   await a.close();
   await phase('a down', [sticky(mount, 'a', 'session of a'), ...[1, 2, 3].map((i) => sticky(mount, 'b', `session of b ${i}`)), fresh(mount, 'new 5'), fresh(mount, 'new 6')]);
-  a = await startBackend('a', a.port);
+  a = await startBackendOn('a', a.port);
   await new Promise((r) => setTimeout(r, 1100)); // retry=1
   await phase('a up, retry passed', [sticky(mount, 'b', 'session of b 4'), sticky(mount, 'b', 'session of b 5')]);
   await phase('first new session', [fresh(mount, 'new 7')]);

@@ -106,11 +106,13 @@ function respond(b: Backend, req: http.IncomingMessage, res: http.ServerResponse
   res.end(JSON.stringify({ backend: b.name, method: req.method, url: path, bodyLength: body.length }));
 }
 
-/**
- * A backend on 127.0.0.1, closed by its `close()`. `port` starts it again where a closed one was
- * (a member that comes back); by default the kernel picks a free port.
- */
-export async function startBackend(name: string, port = 0): Promise<Backend> {
+/** A backend on 127.0.0.1 (on a port the kernel picks), closed by its `close()`. */
+export function startBackend(name: string): Promise<Backend> {
+  return startBackendOn(name, 0);
+}
+
+/** A backend on a given port: one started again where a closed one was (a member that comes back). */
+export async function startBackendOn(name: string, port: number): Promise<Backend> {
   const sockets = new Set<net.Socket>();
   const server = http.createServer();
   const held: Array<{ key: string; go: () => void }> = [];
