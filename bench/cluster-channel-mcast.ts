@@ -21,6 +21,7 @@ const opts = (route: string, port: number): ChannelOptions => ({
   jvmRoute: route,
   receiver: { address: '127.0.0.1', port },
   membership: { type: 'multicast' },
+  secret: 'bench multicast secret', // multicast always needs one
 });
 const killMs: number[] = [];
 const leaveMs: number[] = [];

@@ -21,8 +21,12 @@
  *    traffic; CPU of each core and RSS sampled alongside.
  * 4. added latency: the same 50 connections paced to half the slowest proxy's sticky throughput;
  *    p50/p99 through each proxy minus direct.
- * 5. RSS: a fresh stickyd serves 1M sticky requests (at most ~110 s), RSS sampled every 2 s.
- * 6. --profile: a fresh stickyd under sticky load with --cpu-prof; hot spots as src/ file:line.
+ * 5. worker threads: stickyd with server.workers 1 and 2, measured in turns at one fixed rate
+ *    (half of stickyd's sticky throughput), every thread on the proxy core; CPU µs per request
+ *    summed over the whole process (median of 3 or 5 rounds): the cost of the shared state and
+ *    the worker plumbing.
+ * 6. RSS: a fresh stickyd serves 1M sticky requests (at most ~110 s), RSS sampled every 2 s.
+ * 7. --profile: a fresh stickyd under sticky load with --cpu-prof; hot spots as src/ file:line.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -41,7 +45,7 @@ import { CpuMeter, RssSampler, rssBytes } from './lib/proc-stats.js';
 import { sampleAllocations, type AllocationSummary } from './lib/alloc-profile.js';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import {
-  find, NOISE, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type RssPhase, type Skipped, type TargetKind, type ThroughputRow, type Traffic,
+  find, NOISE, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type RssPhase, type Skipped, type TargetKind, type ThroughputRow, type Traffic, type WorkersRow,
 } from './lib/report.js';
 import { checkRouting } from './lib/route-check.js';
 import { buildStickyd, startStickyd, type StickydBuild } from './lib/stickyd.js';
@@ -111,9 +115,11 @@ class Bench {
    * Runs `fn` while measuring CPU: the target's share of a core, how busy each pinned core was,
    * and how much of that was not ours (other people's processes on a shared machine).
    */
-  async measured<T>(t: Target, fn: () => Promise<T>): Promise<{ result: T; load: CpuFigures }> {
+  async measured<T>(t: Target, fn: () => Promise<T>, also: BenchProcess[] = []): Promise<{ result: T; load: CpuFigures }> {
     const cores = [this.proxyCpu, this.loadCpu].filter((c): c is number => c !== null);
     const pids: Record<string, number> = { target: t.proc.pid };
+    // More processes that count as the target (a target made of several processes).
+    for (const [i, p] of also.entries()) pids[`also${i}`] = p.pid;
     if (t.kind !== 'direct') pids.backend = this.backendPid;
     // Loopback packets the kernel could not process in our processes' own system calls are
     // finished by the per-CPU ksoftirqd thread: that work is ours too, not another user's.
@@ -122,7 +128,7 @@ class Bench {
     const meter = new CpuMeter(pids, cores);
     const result = await fn();
     const cpu = meter.read();
-    const target = cpu.processes.target!;
+    const target = cpu.processes.target! + also.reduce((sum, _p, i) => sum + cpu.processes[`also${i}`]!, 0);
     const deferred = (core: number | null) => (core === null ? 0 : cpu.processes[`ksoftirqd/${core}`] ?? 0);
     // On the load core: the backend, the load generator (reaped when its run ended) and this script.
     const ours = (t.kind === 'direct' ? target : cpu.processes.backend!) + cpu.reaped + cpu.self + deferred(this.loadCpu);
@@ -249,10 +255,11 @@ async function main(): Promise<void> {
   const onSignal = (sig: NodeJS.Signals) => {
     interrupted = true;
     log(`${sig}: stopping everything this benchmark started`);
-    void cleanup().finally(() => {
+    const exit = (): void => {
       rmSync(dir, { recursive: true, force: true });
       process.exit(130);
-    });
+    };
+    cleanup().then(exit, exit);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -319,7 +326,7 @@ async function run(bench: Bench): Promise<BenchReport> {
   const machineLoad = `before the run, other processes kept ${before.map((b, i) => `CPU ${i} ${percent(b)}`).join(' and ')} busy`;
   log(machineLoad);
 
-  const ports = await freePorts(16);
+  const ports = await freePorts(18);
   const take = () => ports.shift()!;
 
   // 1. Backends. Both candidates listen at once (the idle one costs nothing); the slower is stopped.
@@ -423,13 +430,22 @@ async function run(bench: Bench): Promise<BenchReport> {
   // Done with the comparison: only the backend stays for the stickyd-only phases.
   for (const t of proxies) await group.stop(t.proc);
 
-  // 5. RSS over many requests, on a fresh stickyd with the default access log (only when stickyd
+  // 5. Worker threads: stickyd with server.workers 1 and 2 at the same fixed rate, CPU summed over
+  // every thread of the process, all pinned to the proxy core (the cost of the shared state).
+  const workers: WorkersRow[] = [];
+  const single = find(throughput, 'stickyd-noaccess', 'sticky') ?? find(throughput, 'stickyd', 'sticky');
+  if (build !== null && single !== undefined && single.load.rps > 0) {
+    const rate = Math.max(100, Math.round((0.5 * single.load.rps) / 100) * 100);
+    workers.push(...(await workersPhase(bench, build, rate, [take(), take(), take(), take()])));
+  }
+
+  // 6. RSS over many requests, on a fresh stickyd with the default access log (only when stickyd
   // started at all: a daemon that cannot start was reported as skipped above).
   const stickydRuns = build !== null && targets.some((t) => t.kind === 'stickyd');
   let rss: RssPhase | null = null;
   if (stickydRuns) rss = await rssPhase(bench, build!, take());
 
-  // 6. Profile.
+  // 7. Profile.
   let profile: ProfileSummary | null = null;
   let allocations: AllocationSummary | null = null;
   if (stickydRuns && opts.profile) {
@@ -457,11 +473,74 @@ async function run(bench: Bench): Promise<BenchReport> {
     },
     throughput,
     latency,
+    workers,
     rss,
     profile,
     allocations,
     skipped: bench.skipped,
   };
+}
+
+/**
+ * stickyd with 1 and with 2 worker threads (access log off), and as a control two separate
+ * one-worker processes that take half the load each, all started at once and pinned to the proxy
+ * core, then measured in turns at `rate` req/s of sticky traffic (rounds of 1, 2, control, 1, ...):
+ * on a shared machine the others' load drifts, and taking turns spreads that drift over all of
+ * them. Each row is its median round by CPU per request. The control has two event loops on the
+ * core like two workers, but no shared state and no main thread: the difference between it and
+ * one worker is what splitting the load over two loops on one core costs by itself.
+ */
+async function workersPhase(bench: Bench, build: StickydBuild, rate: number, ports: number[]): Promise<WorkersRow[]> {
+  const { group, dir, opts } = bench;
+  const start = async (name: string, port: number, workers: number): Promise<Target> => {
+    const proc = await startStickyd(group, build, dir, name, { port, members: bench.members, accessLog: false, workers }, bench.proxyCpu);
+    await bench.ready(proc, port, path.join(dir, `${name}.log`));
+    return { kind: 'stickyd-noaccess', label: name, port, proc };
+  };
+  const one = await start('stickyd-workers-1', ports[0]!, 1);
+  const two = await start('stickyd-workers-2', ports[1]!, 2);
+  const pair = [await start('stickyd-control-a', ports[2]!, 1), await start('stickyd-control-b', ports[3]!, 1)] as const;
+  const url = (t: Target) => `http://127.0.0.1:${t.port}/`;
+  const sum = (a: LoadResult, b: LoadResult): LoadResult => ({
+    ...a,
+    requests: a.requests + b.requests,
+    rps: a.rps + b.rps,
+    p50: Math.max(a.p50, b.p50),
+    p90: Math.max(a.p90, b.p90),
+    p99: Math.max(a.p99, b.p99),
+    p999: Math.max(a.p999, b.p999),
+    max: Math.max(a.max, b.max),
+    errors: a.errors + b.errors,
+    non2xx: a.non2xx + b.non2xx,
+  });
+  const configs: Array<{ workers: number; label: string; run: () => Promise<{ result: LoadResult; load: CpuFigures }> }> = [
+    { workers: 1, label: '1', run: () => bench.measured(one, () => bench.load(url(one), 'sticky', opts.latencySeconds, rate)) },
+    { workers: 2, label: '2', run: () => bench.measured(two, () => bench.load(url(two), 'sticky', opts.latencySeconds, rate)) },
+    {
+      workers: 1,
+      label: '2 processes × 1 (control)',
+      run: () => bench.measured(pair[0], async () => {
+        const [a, b] = await Promise.all(pair.map((t) => bench.load(url(t), 'sticky', opts.latencySeconds, rate / 2)));
+        return sum(a!, b!);
+      }, [pair[1].proc]),
+    },
+  ];
+  for (const t of [one, two]) await bench.load(url(t), 'sticky', opts.warmup, rate);
+  await Promise.all(pair.map((t) => bench.load(url(t), 'sticky', opts.warmup, rate / 2)));
+  const rounds = opts.quick ? 3 : 5;
+  const runs: WorkersRow[][] = configs.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, c] of configs.entries()) {
+      const { result: load, load: cpu } = await c.run();
+      const row: WorkersRow = { workers: c.workers, label: c.label, rate, load, ...cpu };
+      runs[i]!.push(row);
+      const cpr = row.processCpu === null || load.rps === 0 ? null : (row.processCpu * 1e6) / load.rps;
+      log(`workers ${c.label.padEnd(26)} round ${round + 1}/${rounds} at ${rate} req/s: achieved ${Math.round(load.rps)}  p99 ${load.p99.toFixed(2)} ms  CPU ${percent(row.processCpu)}  ${cpr === null ? '' : `${cpr.toFixed(1)} µs/req`}  others ${percent(row.otherProxyCore)}/${percent(row.otherLoadCore)}`);
+    }
+  }
+  for (const t of [one, two, ...pair]) await group.stop(t.proc);
+  const perRequest = (r: WorkersRow) => (r.processCpu === null || r.load.rps === 0 ? Infinity : r.processCpu / r.load.rps);
+  return runs.map((rs) => [...rs].sort((a, b) => perRequest(a) - perRequest(b))[Math.floor(rs.length / 2)]!);
 }
 
 /**

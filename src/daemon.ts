@@ -2,23 +2,30 @@
  * The daemon's life cycle: start the listeners on a configuration, swap configurations on reload
  * (SIGHUP) without dropping connections or member state, and stop gracefully (SIGTERM/SIGINT).
  *
- * A reload builds new Balancers with the previous ones (members keep E, error time, lbstatus and
- * counters; docs/design.md), keeps each member's connector unless its connection settings changed, and
- * adds or removes listeners; open client connections stay on the listener they came in on and
- * requests in flight finish on the configuration they started with.
+ * `server.workers` decides who serves requests. With 1, this thread does (InProcessDaemon). With
+ * more, worker threads do, each with its own listeners and member pools, while this thread keeps
+ * the configuration, the admin listener, the health checks, the signals and the workers'
+ * supervision (workers/supervised.ts). Either way the balancers' runtime state is one scoreboard
+ * (balancer/scoreboard.ts) that every thread reads and writes.
+ *
+ * A reload builds new Balancers with the previous ones (members keep their scoreboard slot: E,
+ * error time, lbstatus and counters; docs/design.md), keeps each member's connector unless its
+ * connection settings changed, and adds or removes listeners; open client connections stay on the
+ * listener they came in on and requests in flight finish on the configuration they started with.
  */
-import type http from 'node:http';
 import { startOperations, type Operations } from './admin/operations.js';
 import type { Balancer } from './balancer/balancer.js';
-import type { Config, ListenConfig } from './config/types.js';
+import { Scoreboard } from './balancer/scoreboard.js';
 import type { ReloadControl } from './config/reloader.js';
+import type { Config } from './config/types.js';
 import { AccessLog, destinationOf, type LineOutput, type Logger, type RequestObserver } from './log.js';
 import { ConnectorStore } from './proxy/connectors.js';
 import { ProxyCounters } from './proxy/counters.js';
-import { handleRequest } from './proxy/handler.js';
-import { ProxyRuntime, type ProcessState } from './proxy/runtime.js';
-import { applyServerSettings, createListener, listen } from './proxy/server.js';
-import { handleUpgrade } from './proxy/upgrade.js';
+import { workerCount } from './workers/count.js';
+import { listenerUrl, Serving, type BoundAddress } from './workers/serving.js';
+import { SupervisedDaemon } from './workers/supervised.js';
+
+export { listenerUrl, type BoundAddress };
 
 export interface DaemonOptions {
   /** The daemon's own messages. */
@@ -34,9 +41,11 @@ export interface DaemonOptions {
   reloads?: ReloadControl;
 }
 
-export interface BoundAddress {
-  address: string;
-  port: number;
+/** Where the main thread writes access lines: accessOutput, else accessLogger's (or logger's) destination; null: none. */
+export function accessOutputOf(options: DaemonOptions): LineOutput | null {
+  if (options.accessOutput !== undefined) return options.accessOutput;
+  if (options.accessLogger === null) return null;
+  return destinationOf(options.accessLogger ?? options.logger);
 }
 
 export interface Daemon {
@@ -46,13 +55,21 @@ export interface Daemon {
   readonly balancers: ReadonlyMap<string, Balancer>;
   /** The addresses the listeners are bound to, in `listen` order. */
   readonly addresses: readonly BoundAddress[];
+  /** The request path's counters (with worker threads: their totals as of the last /metrics scrape). */
   readonly counters: ProxyCounters;
+  /** Worker threads serving requests (1: this thread serves) and how often one was started again. */
+  readonly workers: { readonly count: number; readonly restarts: number };
   /** Observe every finished request (metrics); returns the function that stops observing. */
   onRequest(observer: RequestObserver): () => void;
   /** Active health checks and, with `admin:`, the admin listener (src/admin/operations.ts). */
   readonly operations: Operations;
   /** Reloads of the balancer file (null when the daemon was started without a file to reload). */
   readonly reloads: ReloadControl | null;
+  /**
+   * Hand the log lines batched where requests are served (worker threads) to this thread's
+   * outputs now; run before the outputs change (a reload that names other log files).
+   */
+  flushLines(): Promise<void>;
   /** Run on a new, already validated configuration. */
   reload(config: Config): Promise<void>;
   /**
@@ -62,118 +79,76 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-function listenKey(l: ListenConfig): string {
-  return `${l.address}|${l.port}`;
-}
-
-interface Listener {
-  key: string;
-  server: http.Server;
-  bound: BoundAddress;
-}
-
-class StickyDaemon implements Daemon {
-  private runtime: ProxyRuntime;
-  private readonly state: ProcessState;
-  private listeners: Listener[] = [];
+/** server.workers: 1: this thread serves requests. */
+class InProcessDaemon implements Daemon {
+  private readonly serving: Serving;
   private stopping: Promise<void> | null = null;
   private ops: Operations | null = null;
   readonly reloads: ReloadControl | null;
 
   constructor(config: Config, private readonly logger: Logger, options: DaemonOptions) {
-    const { accessLogger, accessOutput } = options;
     this.reloads = options.reloads ?? null;
-    this.state = {
+    this.serving = new Serving(config, {
+      board: Scoreboard.create(),
       connectors: new ConnectorStore(),
-      access: new AccessLog(config.log.access, accessOutput ?? (accessLogger === null ? null : destinationOf(accessLogger ?? logger))),
+      access: new AccessLog(config.log.access, accessOutputOf(options)),
       counters: new ProxyCounters(),
       logger,
       tunnels: new Set(),
       draining: false,
-    };
-    this.runtime = new ProxyRuntime(config, this.state);
+    }, false);
   }
 
   get config(): Config {
-    return this.runtime.config;
+    return this.serving.runtime.config;
   }
 
   get balancers(): ReadonlyMap<string, Balancer> {
-    return this.runtime.balancers;
+    return this.serving.runtime.balancers;
   }
 
   get addresses(): readonly BoundAddress[] {
-    return this.listeners.map((l) => l.bound);
+    return this.serving.addresses;
   }
 
   get counters(): ProxyCounters {
-    return this.state.counters;
+    return this.serving.state.counters;
   }
+
+  readonly workers = { count: 1, restarts: 0 };
 
   get operations(): Operations {
     return this.ops!;
   }
 
   onRequest(observer: RequestObserver): () => void {
-    return this.state.access.subscribe(observer);
-  }
-
-  private async open(l: ListenConfig): Promise<Listener> {
-    const server = createListener(this.runtime.config.server, {
-      // Each request runs on the configuration current when it arrives.
-      request: (req, res, keepalives) => handleRequest(this.runtime, req, res, keepalives),
-      upgrade: (req, socket, head) => handleUpgrade(this.runtime, req, socket, head),
-    }, this.state.counters);
-    const info = await listen(server, l.address, l.port);
-    return { key: listenKey(l), server, bound: { address: info.address, port: info.port } };
+    return this.serving.state.access.subscribe(observer);
   }
 
   async start(): Promise<void> {
+    await this.serving.listen(this.config.listen);
     try {
-      for (const l of this.runtime.config.listen) this.listeners.push(await this.open(l));
       this.ops = await startOperations(this, this.logger);
     } catch (err) {
-      await this.closeListeners(0);
+      await this.serving.stop(0);
       throw err;
     }
   }
 
+  /** Requests are served on this thread: their lines are in this thread's outputs already. */
+  flushLines(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async reload(config: Config): Promise<void> {
     if (this.stopping) return;
-    const previous = this.runtime;
-    this.runtime = new ProxyRuntime(config, this.state, previous);
-    previous.supersede();
-    this.state.access.configure(config.log.access);
+    if (workerCount(config.server.workers) !== 1) this.logger.warn('server.workers changed: the new number of workers takes effect when stickyd restarts');
+    const changes = await this.serving.reload(config);
+    this.serving.state.access.configure(config.log.access);
     this.logger.level = config.log.level;
-
-    const wanted = new Map(config.listen.map((l) => [listenKey(l), l]));
-    const kept: Listener[] = [];
-    for (const l of this.listeners) {
-      if (wanted.has(l.key)) {
-        applyServerSettings(l.server, config.server);
-        kept.push(l);
-      } else {
-        // Stop accepting on a removed address; its open connections finish what they do.
-        l.server.close();
-        l.server.closeIdleConnections();
-        this.logger.info(`stickyd stopped listening on http://${hostPort(l.bound)}`);
-      }
-    }
-    const keys = new Set(kept.map((l) => l.key));
-    const added: Listener[] = [];
-    for (const [key, l] of wanted) {
-      if (keys.has(key)) continue;
-      try {
-        const opened = await this.open(l);
-        added.push(opened);
-        this.logger.info(`stickyd listening on http://${hostPort(opened.bound)}`);
-      } catch (err) {
-        this.logger.error({ err }, `cannot listen on ${l.address}:${l.port}: ${(err as Error).message}`);
-      }
-    }
-    // Keep the configuration's order.
-    const order = [...wanted.keys()];
-    this.listeners = [...kept, ...added].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
+    for (const b of changes.closed) this.logger.info(`stickyd stopped listening on ${listenerUrl(b)}`);
+    for (const b of changes.opened) this.logger.info(`stickyd listening on ${listenerUrl(b)}`);
+    for (const f of changes.failed) this.logger.error({ err: f.error }, `cannot listen on ${f.entry.address}:${f.entry.port}: ${f.error.message}`);
     // Health checks follow the new balancers; the admin listener its new settings.
     await this.ops?.reload();
   }
@@ -184,46 +159,17 @@ class StickyDaemon implements Daemon {
   }
 
   private async shutdown(): Promise<void> {
-    this.state.draining = true;
+    this.serving.state.draining = true;
     await this.ops?.stop();
-    await this.closeListeners(this.runtime.config.server.gracefultimeout);
-    for (const t of this.state.tunnels) t.destroy();
-    await this.state.connectors.destroyAll();
+    await this.serving.stop(this.config.server.gracefultimeout);
   }
-
-  /** Stop accepting; wait up to `graceMs` for open connections to finish, then cut them. */
-  private async closeListeners(graceMs: number): Promise<void> {
-    const servers = this.listeners.map((l) => l.server);
-    const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    // Connections that go idle after their last response are closed as soon as they do.
-    const sweep = setInterval(() => {
-      for (const s of servers) s.closeIdleConnections();
-    }, 50);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, graceMs);
-    });
-    for (const s of servers) s.closeIdleConnections();
-    await Promise.race([closed, deadline]);
-    clearInterval(sweep);
-    clearTimeout(timer);
-    for (const s of servers) s.closeAllConnections();
-    for (const t of this.state.tunnels) t.destroy();
-  }
-}
-
-function hostPort(b: BoundAddress): string {
-  return b.address.includes(':') ? `[${b.address}]:${b.port}` : `${b.address}:${b.port}`;
 }
 
 /** Start the daemon: listeners bound (or an error thrown, nothing left open). */
 export async function startDaemon(config: Config, options: DaemonOptions): Promise<Daemon> {
-  const daemon = new StickyDaemon(config, options.logger, options);
+  const count = workerCount(config.server.workers);
+  if (count > 1) return SupervisedDaemon.start(config, count, options);
+  const daemon = new InProcessDaemon(config, options.logger, options);
   await daemon.start();
   return daemon;
-}
-
-/** `http://ADDR:PORT` of a bound address, for messages. */
-export function listenerUrl(b: BoundAddress): string {
-  return `http://${hostPort(b)}`;
 }

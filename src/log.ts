@@ -23,6 +23,8 @@ export type { Logger } from 'pino';
 export type { AccessContext, AccessRecord, AttemptFailure, RequestObserver } from './log/record.js';
 export { accessLine } from './log/json-line.js';
 export type { LineOutput } from './log/outputs.js';
+import type { LineOutput } from './log/outputs.js';
+import { LineBatcher } from './log/batch.js';
 
 let stdout: Sink | null = null;
 
@@ -67,8 +69,11 @@ export class AccessLog {
   private observers: RequestObserver[] = [];
   private format: AccessFormatter | null = null;
 
-  /** `output` gets each line; null: lines are never written (observers still get records). */
-  constructor(config: AccessLogConfig | null, private readonly output: { write(line: string): void } | null) {
+  /**
+   * `output` gets each line; null: lines are never written (observers still get records).
+   * `worker`: the worker thread's id, written into every record (absent with one worker).
+   */
+  constructor(config: AccessLogConfig | null, private readonly output: { write(line: string): void } | null, private readonly worker?: number) {
     this.configure(config);
   }
 
@@ -91,6 +96,7 @@ export class AccessLog {
   }
 
   emit(record: AccessRecord): void {
+    if (this.worker !== undefined) record.worker = this.worker;
     if (this.format !== null) {
       let line: string | null = null;
       try {
@@ -107,5 +113,47 @@ export class AccessLog {
         // An observer's bug must not break the request path.
       }
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker threads → the main thread (server.workers > 1). The main thread owns every sink; a worker
+// formats its lines (access lines, its own messages) and encodes them into Buffers of whole lines,
+// batched every 10 ms (log/batch.ts), and posts each batch with its memory transferred, not
+// copied. The main thread writes each batch whole and in the order it came, so a line is never
+// torn or interleaved with another.
+
+/** A worker's stream of lines: its messages ('log') or its access lines ('access'). */
+export type LineChannel = 'log' | 'access';
+
+/** The worker side: a destination whose batches go to `post`, which takes ownership of each Buffer. */
+export function postedLines(post: (bytes: Buffer) => void): LineBatcher {
+  return new LineBatcher(post);
+}
+
+/** An output that can also take Buffers of whole lines (the log outputs' batches). */
+export interface LinesOutput extends LineOutput {
+  writeBytes?(bytes: Buffer): void;
+}
+
+/**
+ * The main side: whole lines a worker posted, to `output`, whole. Access lines are copied into
+ * the output's batch as bytes; the daemon's messages are handed over a line at a time, so that a
+ * destination that rewrites them (the readable terminal format) sees each message.
+ */
+export function writeLines(output: LinesOutput, bytes: Buffer, channel: LineChannel): void {
+  if (channel === 'access' && output.writeBytes !== undefined) {
+    output.writeBytes(bytes);
+    return;
+  }
+  const text = bytes.toString('utf8');
+  if (channel === 'access') {
+    output.write(text);
+    return;
+  }
+  let start = 0;
+  for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+    output.write(text.slice(start, end + 1));
+    start = end + 1;
   }
 }

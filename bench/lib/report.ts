@@ -42,6 +42,16 @@ export interface LatencyRow extends CpuFigures {
   load: LoadResult;
 }
 
+/** stickyd with `workers` worker threads at a fixed rate: what the threads and the shared state cost. */
+export interface WorkersRow extends CpuFigures {
+  workers: number;
+  /** What the row is: the worker count, or the control (two one-worker processes). */
+  label: string;
+  /** Offered rate (requests/s over all connections). */
+  rate: number;
+  load: LoadResult;
+}
+
 export interface RssPhase {
   target: number;
   requests: number;
@@ -77,6 +87,8 @@ export interface BenchReport {
   env: Environment;
   throughput: ThroughputRow[];
   latency: LatencyRow[];
+  /** workers 1 and 2 at one fixed rate (empty when stickyd was not measured). */
+  workers: WorkersRow[];
   rss: RssPhase | null;
   profile: ProfileSummary | null;
   allocations: AllocationSummary | null;
@@ -98,11 +110,11 @@ function table(head: string[], rows: string[][]): string {
 export const NOISE = 0.1;
 
 export function noisyRuns(r: BenchReport): CpuFigures[] {
-  return [...r.throughput, ...r.latency].filter((x) => (x.otherProxyCore ?? 0) > NOISE || (x.otherLoadCore ?? 0) > NOISE);
+  return [...r.throughput, ...r.latency, ...r.workers].filter((x) => (x.otherProxyCore ?? 0) > NOISE || (x.otherLoadCore ?? 0) > NOISE);
 }
 
 /** CPU microseconds the target spent per request (proxies only). */
-function cpuPerRequest(r: ThroughputRow): number | null {
+function cpuPerRequest(r: { processCpu: number | null; load: LoadResult }): number | null {
   return r.processCpu === null || r.load.rps === 0 ? null : (r.processCpu * 1e6) / r.load.rps;
 }
 
@@ -219,6 +231,35 @@ export function renderReport(r: BenchReport): string {
     if (s && direct) {
       const added = s.load.p99 - direct.load.p99;
       out.push('', `- stickyd's added p99: **${f2(added)} ms** (target ≤ 1 ms: ${added <= 1 ? 'met' : 'MISSED'})`);
+    }
+    out.push('');
+  }
+
+  if (r.workers.length > 0) {
+    const w = r.workers[0]!;
+    out.push(`### Worker threads at a fixed rate (${f0(w.rate)} req/s offered, sticky traffic, access log off, every thread of the process on CPU 0; median of rounds of ${e.latencySeconds} s taken in turns)`, '');
+    const base = cpuPerRequest(w);
+    out.push(table(
+      ['server.workers', 'achieved req/s', 'p50 ms', 'p99 ms', 'CPU', 'CPU µs/req (all threads)', 'vs workers=1', 'others 0 / 1', 'errors'],
+      r.workers.map((x) => {
+        const cpr = cpuPerRequest(x);
+        return [
+          `${x.label}${mark(x)}`, f0(x.load.rps), f2(x.load.p50), f2(x.load.p99), pct(x.processCpu), cpr === null ? '–' : cpr.toFixed(1),
+          cpr === null || base === null ? '–' : `${cpr >= base ? '+' : ''}${(100 * (cpr / base - 1)).toFixed(1)}%`,
+          `${pct(x.otherProxyCore)} / ${pct(x.otherLoadCore)}`, String(x.load.errors + x.load.non2xx),
+        ];
+      }),
+    ));
+    const two = r.workers.find((x) => x.workers === 2);
+    const control = r.workers.find((x) => x.label.includes('control'));
+    const cpr2 = two ? cpuPerRequest(two) : null;
+    const cprControl = control ? cpuPerRequest(control) : null;
+    if (base !== null && cpr2 !== null) {
+      const cost = cpr2 / base - 1;
+      out.push('', `- two workers cost **${(100 * cost).toFixed(1)}%** CPU per request over one (target ≤ 10%: ${cost <= 0.1 ? 'met' : 'MISSED'})`);
+      if (cprControl !== null) {
+        out.push(`- of which two event loops sharing one core cost ${(100 * (cprControl / base - 1)).toFixed(1)}% by themselves (the control: two one-worker processes, half the load each); the rest, ${(100 * (cpr2 / cprControl - 1)).toFixed(1)}% over the control, is the shared scoreboard, the worker plumbing and the main thread. On a machine with a core per worker the first part goes away.`);
+      }
     }
     out.push('');
   }

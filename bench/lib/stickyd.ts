@@ -49,6 +49,8 @@ export interface StickydSettings {
   port: number;
   members: Member[];
   accessLog: boolean;
+  /** server.workers (default 1: the comparison runs every proxy on one core, one process/thread). */
+  workers?: number;
 }
 
 /**
@@ -64,6 +66,7 @@ export function stickydConfig(s: StickydSettings): string {
 server:
   servername: localhost
   maxkeepaliverequests: 0
+  workers: ${s.workers ?? 1}
 log:
   level: warn
   access: ${s.accessLog}

@@ -10,6 +10,7 @@ import type { HealthChecker } from '../health/checker.js';
 import type { Logger, RequestObserver } from '../log.js';
 import type { ProxyCounters } from '../proxy/counters.js';
 import type { Metrics } from './metrics.js';
+import type { RequestFigures } from './request-figures.js';
 import type { NonceStore } from './nonce.js';
 
 export interface AdminTarget {
@@ -21,6 +22,21 @@ export interface AdminTarget {
   onRequest(observer: RequestObserver): () => void;
   /** Reloads of the balancer file (the run command's); absent or null: /api/reload answers 404. */
   readonly reloads?: ReloadControl | null;
+  /**
+   * With worker threads: the request figures are kept where requests are served and added up
+   * here. Absent: the metrics keep them from onRequest in this thread.
+   */
+  readonly figures?: FiguresFeed;
+  /** Worker threads and how often one had to be started again; absent: requests are served on this thread. */
+  readonly workers?: { readonly count: number; readonly restarts: number };
+}
+
+/** Request figures kept by the worker threads (request-figures.ts). */
+export interface FiguresFeed {
+  /** Start keeping figures in every worker; returns the function that stops it. */
+  keep(): () => void;
+  /** The totals over every worker, those that died included. */
+  collect(): Promise<RequestFigures>;
 }
 
 export interface AdminContext {

@@ -4,29 +4,29 @@
  *
  * Cheap on the hot path: the request observer (one AccessRecord per finished request) only adds
  * to plain numbers in objects resolved once per balancer and member and kept in maps keyed by the
- * record's strings, so a request costs two map lookups and a few additions. prom-client's own
- * `labels().inc()` hashes the label set on every call, so it is not used per request: the
- * counters and the duration histogram read those numbers when Prometheus scrapes, like the member
- * state (flags, busy, elected, lbstatus, bytes, retries), the health-check results and the request
- * path's own counters, which are read from the live objects.
+ * record's strings, so a request costs two map lookups and a few additions (request-figures.ts).
+ * prom-client's own `labels().inc()` hashes the label set on every call, so it is not used per
+ * request: the counters and the duration histogram read those numbers when Prometheus scrapes,
+ * like the member state (flags, busy, elected, lbstatus, bytes, retries, from the shared
+ * scoreboard), the health-check results and the request path's own counters.
+ *
+ * With server.workers > 1 every worker thread keeps its own sums and counters; a scrape collects
+ * them from the workers and publishes their totals (AdminTarget.figures), so there is one set of
+ * figures, not one per worker.
  *
  * Metric names and labels are listed in docs/operations.md.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { Balancer } from '../balancer/balancer.js';
 import { Flag } from '../balancer/flags.js';
 import type { Member } from '../balancer/member.js';
-import type { Config } from '../config/types.js';
 import type { HealthChecker } from '../health/checker.js';
 import type { AccessRecord } from '../log.js';
 import type { AdminTarget } from './context.js';
 import { buildInfo } from '../version.js';
+import { DURATION_BUCKETS, emptyFigures, RequestSums, type BalancerSums, type MemberSums, type RequestFigures } from './request-figures.js';
 
 
 const MEMBER_LABELS = ['balancer', 'member', 'route'] as const;
-
-/** Request duration buckets in seconds: sub-millisecond proxying up to slow backends. */
-const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 /** The flags exported as stickyd_member_flag{flag=...}: the ones with a meaning for an operator. */
 const FLAGS: ReadonlyArray<[string, number]> = [
@@ -39,36 +39,6 @@ const FLAGS: ReadonlyArray<[string, number]> = [
   ['R', Flag.HOT_SPARE],
   ['C', Flag.HC_FAIL],
 ];
-
-/** Per-request sums of one member (under one route: a route changed at runtime starts a new one). */
-interface MemberSums {
-  balancer: string;
-  member: string;
-  route: string;
-  requests: number;
-  responseBytes: number;
-  errors: Map<string, number>;
-}
-
-/** Per-request sums of one balancer. */
-interface BalancerSums {
-  name: string;
-  /** The live balancer and the configuration generation it was looked up in. */
-  balancer: Balancer | undefined;
-  config: Config | null;
-  requests: number;
-  stickyHits: number;
-  routeChanges: number;
-  failovers: number;
-  retries: number;
-  unavailable: number;
-  /** Duration histogram: count per bucket (not cumulative), sum and count. */
-  buckets: number[];
-  durationSum: number;
-  durationCount: number;
-  /** Current sums by member URL. */
-  members: Map<string, MemberSums>;
-}
 
 type Labels = Record<string, string | number>;
 
@@ -106,13 +76,14 @@ class ScrapedHistogram {
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly balancers = new Map<string, BalancerSums>();
-  /** Every MemberSums ever made (a route change retires one but its counts stay exported). */
-  private readonly memberSums: MemberSums[] = [];
-  private unbalanced = 0;
+  /** This thread's sums (with server.workers: 1; the workers keep their own otherwise). */
+  private readonly sums: RequestSums;
+  /** The figures the scrape in progress publishes: this thread's, or the totals over the workers. */
+  private current: RequestFigures = emptyFigures();
   private health: HealthChecker | null = null;
 
   constructor(private readonly target: AdminTarget) {
+    this.sums = new RequestSums(target);
     collectDefaultMetrics({ register: this.registry });
     this.requestMetrics();
     this.scrapeTimeMetrics();
@@ -123,99 +94,18 @@ export class Metrics {
     this.health = health;
   }
 
-  /** The request observer: a few additions, never throws. */
-  readonly observe = (rec: AccessRecord): void => {
-    if (rec.balancer === null) {
-      this.unbalanced++;
-      return;
-    }
-    const b = this.balancerSums(rec.balancer);
-    b.requests++;
-    const seconds = rec.duration / 1000;
-    b.durationSum += seconds;
-    b.durationCount++;
-    let i = 0;
-    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
-    if (i < DURATION_BUCKETS.length) b.buckets[i]!++;
-    if (rec.routeChanged) b.routeChanges++;
-    else if (rec.sessionRoute !== null && rec.member !== null) b.stickyHits++;
-    if (rec.attempts > 1) {
-      b.failovers++;
-      b.retries += rec.attempts - 1;
-    }
-    const live = this.liveBalancer(b);
-    if (rec.failures !== undefined) {
-      for (const f of rec.failures) this.memberError(b, f.member, live?.member(f.member)?.route ?? '', f.kind);
-    }
-    if (rec.member === null) {
-      if (rec.status === 503) b.unavailable++;
-      return;
-    }
-    const m = this.memberOf(b, rec.member, rec.memberRoute ?? '');
-    m.requests++;
-    m.responseBytes += rec.bytes;
-    if (rec.status === null || live === undefined) return;
-    if (live.config.failonstatus.includes(rec.status)) this.memberError(b, rec.member, m.route, 'failonstatus');
-    else if (rec.status === 503 && live.member(rec.member)?.has(Flag.IN_ERROR)) {
-      // The last attempt could not reach its member (it is in error now): stickyd's own 503.
-      b.unavailable++;
-    }
-  };
+  /** The request observer (server.workers: 1): a few additions, never throws. */
+  readonly observe = (rec: AccessRecord): void => this.sums.observe(rec);
+
+  /** Start keeping request figures wherever requests are served; returns the function that stops it. */
+  keep(): () => void {
+    return this.target.figures?.keep() ?? this.target.onRequest(this.observe);
+  }
 
   /** The text of GET /metrics. */
   async render(): Promise<{ contentType: string; body: string }> {
+    this.current = this.target.figures ? await this.target.figures.collect() : this.sums.figures(this.target.counters);
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
-  }
-
-  private balancerSums(url: string): BalancerSums {
-    let b = this.balancers.get(url);
-    if (b === undefined) {
-      b = {
-        name: url.startsWith('balancer://') ? url.slice('balancer://'.length) : url,
-        balancer: undefined,
-        config: null,
-        requests: 0,
-        stickyHits: 0,
-        routeChanges: 0,
-        failovers: 0,
-        retries: 0,
-        unavailable: 0,
-        buckets: DURATION_BUCKETS.map(() => 0),
-        durationSum: 0,
-        durationCount: 0,
-        members: new Map(),
-      };
-      this.balancers.set(url, b);
-    }
-    return b;
-  }
-
-  /** The live balancer for a record, looked up again only after a reload. */
-  private liveBalancer(b: BalancerSums): Balancer | undefined {
-    const config = this.target.config;
-    if (b.config !== config) {
-      b.config = config;
-      b.balancer = this.target.balancers.get(b.name);
-    }
-    return b.balancer;
-  }
-
-  private memberOf(b: BalancerSums, url: string, route: string): MemberSums {
-    let m = b.members.get(url);
-    if (m === undefined || m.route !== route) {
-      m = this.memberSums.find((x) => x.balancer === b.name && x.member === url && x.route === route);
-      if (m === undefined) {
-        m = { balancer: b.name, member: url, route, requests: 0, responseBytes: 0, errors: new Map() };
-        this.memberSums.push(m);
-      }
-      b.members.set(url, m);
-    }
-    return m;
-  }
-
-  private memberError(b: BalancerSums, url: string, route: string, kind: string): void {
-    const m = this.memberOf(b, url, route);
-    m.errors.set(kind, (m.errors.get(kind) ?? 0) + 1);
   }
 
   /** Counters and the histogram of the per-request sums, published at scrape time. */
@@ -224,7 +114,7 @@ export class Metrics {
     const self = this;
     const memberCounter = (name: string, help: string, value: (m: MemberSums) => number): void => {
       scrapedCounter(r, name, help, MEMBER_LABELS, (emit) => {
-        for (const m of self.memberSums) emit({ balancer: m.balancer, member: m.member, route: m.route }, value(m));
+        for (const m of self.current.members) emit({ balancer: m.balancer, member: m.member, route: m.route }, value(m));
       });
     };
     memberCounter('stickyd_member_requests_total', "Requests answered through this member (the last attempt's member)", (m) => m.requests);
@@ -235,14 +125,14 @@ export class Metrics {
       'Member failures by kind: failonstatus (a status in failonstatus), and the attempt failures connect, acquire, ping, dns, tls, timeout, send-timeout, closed, protocol',
       [...MEMBER_LABELS, 'kind'],
       (emit) => {
-        for (const m of self.memberSums) {
-          for (const [kind, n] of m.errors) emit({ balancer: m.balancer, member: m.member, route: m.route, kind }, n);
+        for (const m of self.current.members) {
+          for (const [kind, n] of Object.entries(m.errors)) emit({ balancer: m.balancer, member: m.member, route: m.route, kind }, n);
         }
       },
     );
     const balancerCounter = (name: string, help: string, value: (b: BalancerSums) => number): void => {
       scrapedCounter(r, name, help, ['balancer'], (emit) => {
-        for (const b of self.balancers.values()) emit({ balancer: b.name }, value(b));
+        for (const b of self.current.balancers) emit({ balancer: b.name }, value(b));
       });
     };
     balancerCounter('stickyd_balancer_requests_total', 'Requests that reached a balancer', (b) => b.requests);
@@ -255,10 +145,10 @@ export class Metrics {
       'Requests answered 503 because no member could take them (all unusable, all attempts failed, or nofailover)',
       (b) => b.unavailable,
     );
-    scrapedCounter(r, 'stickyd_unbalanced_requests_total', 'Requests that reached no balancer (404 from the mount table, bad paths)', [], (emit) => emit({}, self.unbalanced));
+    scrapedCounter(r, 'stickyd_unbalanced_requests_total', 'Requests that reached no balancer (404 from the mount table, bad paths)', [], (emit) => emit({}, self.current.unbalanced));
     this.registry.registerMetric(
       new ScrapedHistogram('stickyd_request_duration_seconds', "Time from the request's arrival to the end of its response, per balancer", function* () {
-        for (const b of self.balancers.values()) yield { labels: { balancer: b.name }, buckets: b.buckets, sum: b.durationSum, count: b.durationCount };
+        for (const b of self.current.balancers) yield { labels: { balancer: b.name }, buckets: b.buckets, sum: b.durationSum, count: b.durationCount };
       }) as never,
     );
   }
@@ -323,14 +213,14 @@ export class Metrics {
     scrapedGauge(r, 'stickyd_build_info', 'Always 1; the labels say which build of stickyd runs on which Node.js', ['version', 'revision', 'node'], (emit) => {
       emit({ version: build.version, revision: build.commit, node: build.node }, 1);
     });
-    scrapedCounter(r, 'stickyd_requests_received_total', 'Requests that reached the proxy handler since the start', [], (emit) => emit({}, target.counters.requests));
+    scrapedCounter(r, 'stickyd_requests_received_total', 'Requests that reached the proxy handler since the start', [], (emit) => emit({}, self.current.counters.requests));
     scrapedCounter(
       r,
       'stickyd_backend_errors_total',
       'Failed member attempts since the start, by kind (connect, dns, tls, acquire, ping, timeout, send-timeout, closed, protocol, aborted)',
       ['kind'],
       (emit) => {
-        for (const [kind, n] of Object.entries(target.counters.backendErrors)) emit({ kind }, n);
+        for (const [kind, n] of Object.entries(self.current.counters.backendErrors)) emit({ kind }, n);
       },
     );
     scrapedCounter(
@@ -339,9 +229,11 @@ export class Metrics {
       'Client requests refused or dropped since the start, by reason (bad-request, header-too-large, timeout, bad-path, reset)',
       ['reason'],
       (emit) => {
-        for (const [reason, n] of Object.entries(target.counters.clientErrors)) emit({ reason }, n);
+        for (const [reason, n] of Object.entries(self.current.counters.clientErrors)) emit({ reason }, n);
       },
     );
+    scrapedGauge(r, 'stickyd_workers', 'Worker threads serving requests (server.workers; 1 = the main thread serves)', [], (emit) => emit({}, target.workers?.count ?? 1));
+    scrapedCounter(r, 'stickyd_worker_restarts_total', 'Worker threads that died and were started again', [], (emit) => emit({}, target.workers?.restarts ?? 0));
   }
 }
 

@@ -100,7 +100,7 @@ class RunningOperations implements Operations {
     this.server = server;
     this.bound = bound;
     this.listening = wanted;
-    this.unsubscribe = this.target.onRequest(this.metrics.observe);
+    this.unsubscribe = this.metrics.keep();
     const host = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
     this.logger?.info(`admin listener on http://${host}:${bound.port} (balancer-manager, /api/balancers, /metrics, /healthz, /readyz)`);
   }

@@ -4,6 +4,10 @@
  * synchronous; `now` is the caller's clock in milliseconds (a fractional, monotonic-enough clock such
  * as `performance.timeOrigin + performance.now()` keeps httpd's microsecond `now > error_time + retry`
  * comparisons meaningful for `retry=0`).
+ *
+ * The state is shared by every worker thread (scoreboard.ts), so each exported function runs under
+ * the balancer's lock, as httpd's pre_request runs under the balancer mutex: a pick and its
+ * accounting are one step for all threads. Only the release of busy needs no lock (it is atomic).
  */
 import { Flag } from './flags.js';
 import { findBestMember } from './lbmethod.js';
@@ -54,6 +58,15 @@ export type Selection =
  * recovers; if none does and forcerecovery is on, take every member out of error (retries++ each).
  */
 export function forceRecovery(b: Balancer, now: number): void {
+  b.lock();
+  try {
+    recover(b, now);
+  } finally {
+    b.unlock();
+  }
+}
+
+function recover(b: Balancer, now: number): void {
   for (const m of b.members) {
     if (!m.has(Flag.IN_ERROR)) return;
     retry(m, now);
@@ -72,7 +85,16 @@ export function forceRecovery(b: Balancer, now: number): void {
  * attempt, with the same request; call releaseMember() for the chosen member when the request ends.
  */
 export function preRequest(b: Balancer, req: StickyRequest, now: number): Selection {
-  forceRecovery(b, now);
+  b.lock();
+  try {
+    return pick(b, req, now);
+  } finally {
+    b.unlock();
+  }
+}
+
+function pick(b: Balancer, req: StickyRequest, now: number): Selection {
+  recover(b, now);
   b.sync();
 
   let stickyName: string | null = null;
@@ -109,7 +131,7 @@ export function preRequest(b: Balancer, req: StickyRequest, now: number): Select
     if (b.stickyEnabled) routeChanged = true;
   }
 
-  member.busy++;
+  member.takeBusy();
   return { kind: 'member', member, stickyName, sessionRoute: route, routeChanged };
 }
 
@@ -135,30 +157,46 @@ function stickyHit(b: Balancer, chosen: Member): void {
  * no sticky lookup); a member found gets elected++ and busy++ like preRequest's.
  */
 export function retryWait(b: Balancer, wait: PendingWait, now: number): Chosen | null {
-  const member = findBestMember(b.members, b.lbmethod, now);
-  if (member === null) return null;
-  member.elected++;
-  member.busy++;
+  b.lock();
+  let member: Member | null;
+  try {
+    member = findBestMember(b.members, b.lbmethod, now);
+    if (member === null) return null;
+    member.elected++;
+    member.takeBusy();
+  } finally {
+    b.unlock();
+  }
   return { kind: 'member', member, stickyName: wait.stickyName, sessionRoute: wait.sessionRoute, routeChanged: b.stickyEnabled };
 }
 
 /** The request ended: undo busy++ for a member this request was given (every attempt's member). */
 export function releaseMember(m: Member): void {
   // decrement_busy_count (B:450-459): an lbmethod reset may have zeroed busy meanwhile.
-  if (m.busy > 0) m.busy--;
+  m.releaseBusy();
 }
 
 /** A scheme handler reported 503 (nothing sent) or 500: put the member in error unless it has I (§4.1; P:1474-1496). */
 export function markInError(m: Member, now: number): void {
-  if (m.has(Flag.IGNORE_ERRORS)) return;
-  m.status |= Flag.IN_ERROR;
-  m.errorTime = now;
+  m.lock();
+  try {
+    if (m.has(Flag.IGNORE_ERRORS)) return;
+    m.status |= Flag.IN_ERROR;
+    m.errorTime = now;
+  } finally {
+    m.unlock();
+  }
 }
 
 /** A connection to the member succeeded: error_time = 0, retries = 0 (§4.3; U:4021-4031). */
 export function connectSucceeded(m: Member): void {
-  m.errorTime = 0;
-  m.retries = 0;
+  m.lock();
+  try {
+    m.errorTime = 0;
+    m.retries = 0;
+  } finally {
+    m.unlock();
+  }
 }
 
 /**

@@ -28,6 +28,11 @@ export class ReplicationError extends Error {
     message: string,
     /** jvmRoutes of the peers that did not confirm. */
     readonly routes: string[],
+    /**
+     * True when every failing peer received the change and refused it (it failed their validation:
+     * a bad attribute name, an out-of-range value); false when it may not have arrived at all.
+     */
+    readonly refused = false,
   ) {
     super(message);
   }

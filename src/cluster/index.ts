@@ -39,6 +39,8 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
     ...(options.sender !== undefined ? { sender: options.sender } : {}),
     ...(options.failureDetector !== undefined ? { failureDetector: options.failureDetector } : {}),
     ...(logger ? { logger: logger.child({ jvmRoute: options.jvmRoute }) } : {}),
+    // One time source for the whole library: the channel reads the same clock as the managers.
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   return new ClusterNode(options, channel);
 }

@@ -107,13 +107,25 @@ export class ClusterNode extends EventEmitter {
     this.emit('ready');
   }
 
+  /** An application listener that throws is logged and counted; it never unwinds into the cluster code. */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    try {
+      return super.emit(event, ...args);
+    } catch (err) {
+      this.manager.reportError(`'${String(event)}' listener`, err);
+      return true;
+    }
+  }
+
   /** The session middleware (Connect/Express style): req.session, JSESSIONID cookie, route binder, replication. */
   middleware(): Middleware {
     if (!this.middlewareFn) {
       const inner = createMiddleware({ manager: this.manager, options: this.options, log: this.log, random: this.random });
       // Requests that arrive before `ready` wait for it: no request sees a half-transferred state.
       this.middlewareFn = (req, res, next) => {
-        this.ready.then(() => inner(req, res, next), next);
+        this.ready
+          .then(() => inner(req, res, next), next)
+          .catch((err: unknown) => this.manager.reportError('session middleware', err));
       };
     }
     return this.middlewareFn;

@@ -31,7 +31,7 @@ export interface ClusterNodeOptions {
   store?: RedisStoreOptions;
   /** Application/cluster name: nodes with another domain are ignored. Default "". */
   domain?: string;
-  /** Shared secret authenticating every cluster frame (required beyond loopback). */
+  /** Shared secret authenticating every cluster frame (required for multicast and for members or a receiver beyond loopback). */
   secret?: string;
   /** Channel sender options: `timeout` (ms) for acks and requests, default 3000. */
   sender?: { timeout?: number; maxQueueBytes?: number };
@@ -89,7 +89,7 @@ export interface ClusterNodeOptions {
 
   /** pino logger of the host application (a child logger is made). Default: pino at 'info' on stdout. */
   logger?: Logger;
-  /** Time source in ms (tests inject one). Default Date.now. */
+  /** Time source in ms (tests inject one): the one clock of the managers and the channel. Default Date.now. */
   clock?: () => number;
   /** CSPRNG for session ids (tests inject one). Default node:crypto randomBytes. */
   random?: RandomSource;

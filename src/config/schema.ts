@@ -9,6 +9,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import { applyStatus, Flag, StatusSyntaxError } from '../balancer/flags.js';
+import { MAX_WORKERS } from '../balancer/scoreboard.js';
 import { hcExprProblem } from '../health/expr.js';
 import { accessFormatProblem } from '../log/access-format.js';
 import {
@@ -183,6 +184,24 @@ function loadFactor(): ValueType<number> {
       if (typeof v !== 'number' || !Number.isFinite(v)) return new Reject(`expected a number between 1 and 100 (got ${describeValue(v)})`);
       const lbfactor = Math.trunc(v * 100);
       if (lbfactor < 100 || lbfactor > 10000) return new Reject(`must be between 1 and 100 (got ${v})`);
+      return v;
+    },
+  });
+}
+
+/**
+ * `workers: auto | N`: how many worker threads serve requests (nginx's worker_processes, HAProxy's
+ * nbthread). auto is resolved when the daemon starts (src/workers/count.ts).
+ */
+function workerCount(): ValueType<number | 'auto'> {
+  return scalar({
+    expected: `auto or an integer between 1 and ${MAX_WORKERS}`,
+    summary: `auto | integer 1..${MAX_WORKERS}`,
+    json: { anyOf: [{ type: 'integer', minimum: 1, maximum: MAX_WORKERS }, { type: 'string', pattern: '^[Aa][Uu][Tt][Oo]$' }] },
+    parse(v) {
+      if (typeof v === 'string' && v.toLowerCase() === 'auto') return 'auto';
+      if (typeof v !== 'number' || !Number.isInteger(v)) return new Reject(`expected auto or an integer between 1 and ${MAX_WORKERS} (got ${describeValue(v)})`);
+      if (v < 1 || v > MAX_WORKERS) return new Reject(`must be auto or between 1 and ${MAX_WORKERS} (got ${v})`);
       return v;
     },
   });
@@ -462,6 +481,9 @@ export const serverSchema = section({
   timeout: withDefault(duration({ min: 1 }), 60_000, { doc: "Idle time of an Upgrade (WebSocket) tunnel, or the member's timeout when that is longer (httpd's tunnel rule)", apache: 'Timeout' }),
   maxkeepaliverequests: withDefault(int(0), 100, { doc: 'Requests per client connection; 0 = unlimited', apache: 'MaxKeepAliveRequests' }),
   gracefultimeout: withDefault(duration({ min: 0 }), 30_000, { doc: 'On SIGTERM/SIGINT: how long in-flight requests may take before connections are cut', apache: 'GracefulShutdownTimeout' }),
+  workers: withDefault(workerCount(), 'auto', {
+    doc: `Worker threads serving requests (like nginx worker_processes, HAProxy nbthread), each with its own listeners (SO_REUSEPORT) and member connections, one shared balancer state; auto = the CPUs this process may use, at most ${MAX_WORKERS}; a change takes effect at restart`,
+  }),
 }, 'a mapping', {
   requestheadertimeout: 'server.requestheadertimeout was replaced by server.requestreadtimeout.header, in Apache\'s RequestReadTimeout syntax (e.g. header: 20-40,MinRate=500, or header: 20 for a fixed 20 s)',
 });

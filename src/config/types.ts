@@ -131,6 +131,11 @@ export interface ServerConfig {
   maxkeepaliverequests: number;
   /** On SIGTERM/SIGINT: how long in-flight requests may take before connections are cut. Default 30 s. */
   gracefultimeout: number;
+  /**
+   * Worker threads serving requests (each with its own listeners and member pools, one shared
+   * balancer state); 'auto' = the CPUs the process may use. 1 serves on the main thread. Default auto.
+   */
+  workers: number | 'auto';
 }
 
 export interface ProxyConfig {

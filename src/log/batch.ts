@@ -50,6 +50,25 @@ export class LineBatcher implements DestinationStream {
     this.timer ??= setTimeout(this.handOver, BATCH_MS).unref();
   }
 
+  /**
+   * Whole lines already encoded (a worker thread's batch, posted to the main thread): queued
+   * behind the lines before them, never split.
+   */
+  writeBytes(bytes: Buffer): void {
+    if (this.batch !== null && this.used + bytes.length > this.batch.length) this.handOver();
+    if (this.batch === null && bytes.length >= BATCH_BYTES) {
+      // A full batch of its own: hand it over as it is.
+      this.consumer(bytes);
+      return;
+    }
+    if (this.batch === null) {
+      this.batch = Buffer.allocUnsafe(BATCH_BYTES);
+      this.used = 0;
+    }
+    this.used += bytes.copy(this.batch, this.used);
+    this.timer ??= setTimeout(this.handOver, BATCH_MS).unref();
+  }
+
   /** Hand over what is queued now (pino calls this from logger.flush). */
   flush(cb?: (err?: Error) => void): void {
     this.handOver();

@@ -30,7 +30,7 @@ function jsonNumber(n: number | null): string {
 
 /**
  * The access log line of a record: `{"level":30,"type":"access",` then the record's fields in this
- * fixed order, `failures` only when present, and a newline. This is exactly what pino wrote for
+ * fixed order, `worker` and `failures` only when present, and a newline. This is exactly what pino wrote for
  * `logger.info(record)` on the access logger (level 30, base { type: 'access' }, no timestamp).
  */
 export function accessLine(r: AccessRecord): string {
@@ -48,6 +48,7 @@ export function accessLine(r: AccessRecord): string {
     + ',"stickyName":' + jsonNullableString(r.stickyName)
     + ',"routeChanged":' + (r.routeChanged ? 'true' : 'false')
     + ',"attempts":' + jsonNumber(r.attempts);
+  if (r.worker !== undefined) line += ',"worker":' + jsonNumber(r.worker);
   // Rare (only after a failed attempt): the general serializer is fine here.
   if (r.failures !== undefined) line += ',"failures":' + JSON.stringify(r.failures);
   return line + '}\n';

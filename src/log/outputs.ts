@@ -62,8 +62,10 @@ export class LogOutputs {
   };
 
   /** Where AccessLog writes its lines (nothing while `log.access` is off). */
-  readonly access: LineOutput = {
+  readonly access: LineOutput & { writeBytes(bytes: Buffer): void } = {
     write: (line: string) => this.accessTarget?.write(line),
+    // A worker thread's batch of whole access lines (log.ts, writeLines).
+    writeBytes: (bytes: Buffer) => this.accessTarget?.writeBytes(bytes),
   };
 
   private constructor(config: LogConfig, private readonly options: LogOutputsOptions) {
@@ -153,6 +155,6 @@ export class LogOutputs {
   /** Flush, and close the files (stdout stays open: a last message may still come). */
   async close(): Promise<void> {
     await this.flush();
-    await Promise.all([...this.outputs].map(([key, o]) => (key === STDOUT ? undefined : o.sink.close())));
+    await Promise.all([...this.outputs].filter(([key]) => key !== STDOUT).map(([, o]) => o.sink.close()));
   }
 }

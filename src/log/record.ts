@@ -39,6 +39,8 @@ export interface AccessRecord {
   attempts: number;
   /** The attempts that failed, in order, with why (BackendError kinds); absent when none did. */
   failures?: AttemptFailure[];
+  /** The worker thread that served the request (1..server.workers); absent with one worker. */
+  worker?: number;
   /** What LogFormat directives read besides the fields above (absent in records made elsewhere, e.g. tests). */
   context?: AccessContext;
 }

@@ -182,8 +182,9 @@ export class Exchange implements ClientAbort {
   finish(req: IncomingMessage, res: ServerResponse | null): void {
     if (this.finished) return;
     this.finished = true;
+    // Bytes first: once released, a member removed by a reload may give its slot to another.
+    if (this.bodies !== null) for (const [m, body] of this.bodies) m.addTransferred(body.bytes);
     for (const m of this.used) releaseMember(m);
-    if (this.bodies !== null) for (const [m, body] of this.bodies) m.transferred += body.bytes;
     const { access } = this.ctx;
     if (!access.wanted) return;
     const record: AccessRecord = {
@@ -495,7 +496,10 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
     if (!res.writableFinished) ex.abort();
     ex.finish(req, res);
   });
-  void proxy(ex, req, res);
+  proxy(ex, req, res).catch((err: unknown) => {
+    // proxy() answers its own failures; this is the last resort if even that threw.
+    req.socket.destroy(err instanceof Error ? err : undefined);
+  });
 }
 
 /**

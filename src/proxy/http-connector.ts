@@ -112,10 +112,13 @@ export interface HttpAttempt {
   traffic?: TrafficCounter;
 }
 
-/** httpd's per-worker byte counters (worker->s->transferred / read), read by lbmethod bytraffic. */
+/**
+ * httpd's per-worker byte counters (worker->s->transferred / read), read by lbmethod bytraffic:
+ * the member, whose counters live in the shared scoreboard, so they only grow by atomic adds.
+ */
 export interface TrafficCounter {
-  transferred: number;
-  read: number;
+  addTransferred(bytes: number): void;
+  addRead(bytes: number): void;
 }
 
 /** Length of a status line as received, without its CRLF: "HTTP/1.1 200 OK" (httpd adds `len` of that line). */
@@ -275,7 +278,7 @@ class ForwardHandler implements ForwardedBody, ClientGoneListener {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     const traffic = this.attempt.traffic;
-    if (traffic !== undefined) traffic.read += statusLineLength(statusText);
+    if (traffic !== undefined) traffic.addRead(statusLineLength(statusText));
     // 1xx interim responses (103 Early Hints) are not relayed; wait for the final one.
     if (statusCode < 200) return true;
     this.resumeFn = resume;
@@ -358,7 +361,7 @@ class ForwardHandler implements ForwardedBody, ClientGoneListener {
     this.finished = true;
     this.attempt.client.unwatch(this);
     if (this.socket !== null && this.attempt.traffic !== undefined) {
-      this.attempt.traffic.transferred += this.socket.bytesWritten - this.writtenBefore;
+      this.attempt.traffic.addTransferred(this.socket.bytesWritten - this.writtenBefore);
       this.socket = null;
     }
     if (this.holdsSlot) {

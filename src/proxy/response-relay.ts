@@ -52,7 +52,7 @@ export class ResponseRelay implements BodySink, ClientGoneListener, EncoderSink 
   }
 
   write(chunk: Buffer): boolean {
-    this.member.read += chunk.length;
+    this.member.addRead(chunk.length);
     // Compressed: the member waits while the compressor is full (drain() resumes it).
     if (this.encoder !== null) return this.encoder.write(chunk);
     this.ex.bytes += chunk.length;

@@ -5,7 +5,8 @@
  */
 import { Balancer } from '../balancer/balancer.js';
 import type { Member } from '../balancer/member.js';
-import type { Config } from '../config/types.js';
+import type { Scoreboard } from '../balancer/scoreboard.js';
+import type { BalancerConfig, Config } from '../config/types.js';
 import type { AccessLog, Logger } from '../log.js';
 import type { MemberConnector } from './connector.js';
 import type { ConnectorStore } from './connectors.js';
@@ -14,14 +15,36 @@ import type { ProxyCounters } from './counters.js';
 import { MountTable } from './mounts.js';
 import { ReverseMap } from './reverse.js';
 
-/** What lives for the whole process, across reloads. */
+/** What lives for the whole process (or worker thread), across reloads. */
 export interface ProcessState {
+  /** The balancers' shared runtime state. */
+  board: Scoreboard;
   connectors: ConnectorStore;
   access: AccessLog;
   counters: ProxyCounters;
   logger: Logger;
   tunnels: Set<{ destroy(): void }>;
   draining: boolean;
+}
+
+/** Makes the balancer for a configuration (see ProxyRuntime's constructor). */
+export type BalancerBuilder = (config: BalancerConfig, previous: Balancer | undefined) => Balancer;
+
+/**
+ * The balancers of a configuration, each built with its predecessor of the same name. Without
+ * `build` they are built in `board` by this thread, which owns it: the members of balancers the
+ * configuration dropped are retired (their slots are reused once no request holds them).
+ */
+export function buildBalancers(config: Config, board: Scoreboard, previous?: ReadonlyMap<string, Balancer>, build?: BalancerBuilder): Map<string, Balancer> {
+  const balancers = new Map<string, Balancer>();
+  for (const bc of config.balancers) {
+    const before = previous?.get(bc.name);
+    balancers.set(bc.name, build ? build(bc, before) : new Balancer(bc, before, board));
+  }
+  if (!build && previous) {
+    for (const [name, b] of previous) if (!balancers.has(name)) b.retire();
+  }
+  return balancers;
 }
 
 export class ProxyRuntime implements ProxyContext {
@@ -34,10 +57,14 @@ export class ProxyRuntime implements ProxyContext {
   /** A reload replaced this generation; requests still running on it ask the store. */
   private superseded = false;
 
-  constructor(config: Config, private readonly state: ProcessState, previous?: ProxyRuntime) {
+  /**
+   * `build`: how a worker thread makes its balancers (views of what the main thread set up in the
+   * scoreboard); by default they are built here, in the thread that owns the scoreboard, and the
+   * members of balancers the new configuration dropped are retired.
+   */
+  constructor(config: Config, private readonly state: ProcessState, previous?: ProxyRuntime, build?: BalancerBuilder) {
     this.config = config;
-    const balancers = new Map<string, Balancer>();
-    for (const bc of config.balancers) balancers.set(bc.name, new Balancer(bc, previous?.balancers.get(bc.name)));
+    const balancers = buildBalancers(config, state.board, previous?.balancers, build);
     this.balancers = balancers;
     this.mounts = new MountTable(config.proxypass);
     this.reverse = new ReverseMap(config.proxypassreverse, config.cookiepath, config.cookiedomain, (name) => balancers.get(name)?.members);

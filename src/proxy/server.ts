@@ -186,12 +186,16 @@ export function applyServerSettings(server: http.Server, s: ServerConfig): void 
   (server as http.Server & { maxHeaderSize?: number }).maxHeaderSize = s.maxheadersize;
 }
 
-/** Start listening; resolves with the bound address. */
-export function listen(server: http.Server, address: string, port: number): Promise<AddressInfo> {
+/**
+ * Start listening; resolves with the bound address. `reusePort`: SO_REUSEPORT, so that each worker
+ * thread has a listening socket of its own on the same address and the kernel spreads new
+ * connections over them (Linux; node ≥ 22.12).
+ */
+export function listen(server: http.Server, address: string, port: number, reusePort = false): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
-    server.listen(port, address, () => {
+    server.listen({ port, host: address, reusePort }, () => {
       server.off('error', onError);
       // Errors after listening (e.g. EMFILE on accept) must not crash the daemon.
       server.on('error', () => {});

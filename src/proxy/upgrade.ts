@@ -133,7 +133,7 @@ function relayRefusal(ex: Exchange, member: Member, response: BackendResponse, s
   socket.write(text, 'latin1');
   const body = response.body;
   body.on('data', (chunk: Buffer) => {
-    member.read += chunk.length;
+    member.addRead(chunk.length);
     ex.bytes += chunk.length;
     if (!socket.write(chunk)) body.pause();
   });
@@ -154,7 +154,7 @@ function tunnel(ex: Exchange, req: IncomingMessage, member: Member, result: Extr
   client.write(text, 'latin1');
   ex.status = result.status;
   if (head.length > 0) {
-    member.transferred += head.length;
+    member.addTransferred(head.length);
     backend.write(head);
   }
   const entry = {
@@ -183,11 +183,11 @@ function tunnel(ex: Exchange, req: IncomingMessage, member: Member, result: Extr
     ex.finish(req, null);
   };
   client.on('data', (chunk: Buffer) => {
-    member.transferred += chunk.length;
+    member.addTransferred(chunk.length);
     idle.refresh();
   });
   backend.on('data', (chunk: Buffer) => {
-    member.read += chunk.length;
+    member.addRead(chunk.length);
     ex.bytes += chunk.length;
     idle.refresh();
   });

@@ -22,7 +22,7 @@ export async function cleanup(): Promise<void> {
 
 /** A config from YAML without `listen:` (one is added on the given or a dummy port). */
 export function configOf(yaml: string, port = 1): Config {
-  return parseConfig(`listen: [{ address: 127.0.0.1, port: ${port} }]\nserver: { servername: proxy.test }\n${yaml}`, 'test.yaml', {});
+  return parseConfig(`listen: [{ address: 127.0.0.1, port: ${port} }]\nserver: { servername: proxy.test, workers: 1 }\n${yaml}`, 'test.yaml', {});
 }
 
 /** The balancer `name` built from YAML (pure tests). */

@@ -20,8 +20,10 @@ type MemberDoc = { url: string; route: string; status: string; loadfactor: numbe
 const FIRST = 'first-token-0123456789';
 const SECOND = 'second-token-0123456789';
 
+// With two worker threads: the admin listener and the reload run on the main thread, the requests
+// on either worker, over one shared balancer state.
 describe('SIGHUP reload with runtime changes', () => {
-  it('keeps runtime changes of surviving members, takes the rest from the file, and applies the new admin token', async () => {
+  it('keeps runtime changes of surviving members, takes the rest from the file, and applies the new admin token', { timeout: 90_000 }, async () => {
     const a = await startBackend('a', sessionHandler('a'));
     const b = await startBackend('b', sessionHandler('b'));
     const c = await startBackend('c', sessionHandler('c'));
@@ -29,6 +31,7 @@ describe('SIGHUP reload with runtime changes', () => {
     const file = path.join(dir, 'stickyd.yaml');
     const write = (token: string, members: string) =>
       writeFileSync(file, `listen: [{ address: 127.0.0.1, port: ${port} }]
+server: { workers: 2 }
 admin: { address: 127.0.0.1, port: ${adminPort}, token: ${token} }
 balancers:
   c1:
@@ -40,7 +43,8 @@ proxypass:
 `);
     write(FIRST, `      - { url: ${a.url}, route: a }\n      - { url: ${b.url}, route: b }`);
     const daemon = spawnStickyd(['-c', file]);
-    await daemon.waitFor(/admin listener on http:\/\/127\.0\.0\.1:\d+/);
+    // Worker threads load src/ through tsx: on a loaded machine that takes a while.
+    await daemon.waitFor(/admin listener on http:\/\/127\.0\.0\.1:\d+/, 60_000);
     const api = `http://127.0.0.1:${adminPort}/api/balancers/c1`;
 
     // A session on a, then a is drained and b's loadfactor changed at runtime.

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, deadPort, memberState, request, startProxy } from '../proxy/helpers.js';
 import { pattern } from '../helpers/ajp-fixtures.js';
 import { startAjpServer, type AjpHandler, type AjpTestServer } from '../helpers/ajp-server.js';
+import { agentOnWorker, cleanupWorkers, startWorkers } from '../workers/helpers.js';
 
 const servers: AjpTestServer[] = [];
 afterEach(async () => {
@@ -160,5 +161,41 @@ describe('ajp:// members behind the daemon', () => {
     expect(r.status).toBe(200);
     expect(r.sha).toBe(createHash('sha256').update(up).digest('hex'));
     expect(r.body.equals(down)).toBe(true);
+  });
+});
+
+describe('ajp:// members behind two worker threads', { timeout: 120_000 }, () => {
+  afterEach(cleanupWorkers);
+
+  it('each worker has its own AJP pool; a session sticks whichever worker serves it; a dead member put in error by one worker is skipped by the other', async () => {
+    const a = await member('jvm_a');
+    const b = await member('jvm_b');
+    const dead = await deadPort();
+    const proxy = await startWorkers(config([{ port: dead, route: 'jvm_dead' }, { port: a.port, route: 'jvm_a' }, { port: b.port, route: 'jvm_b' }]));
+    const one = await agentOnWorker(proxy.url, 1, proxy.workerOf);
+    const two = await agentOnWorker(proxy.url, 2, proxy.workerOf);
+
+    // Worker 1 tries the dead member first (byrequests), puts it in error, fails over with the body.
+    const body = pattern(50_000, 3);
+    const first = await request(`${proxy.url}/myweb/login`, { method: 'POST', body, agent: one, headers: { 'Content-Type': 'application/octet-stream' } });
+    const { node: home, id, sha } = json(first.body);
+    expect(sha).toBe(createHash('sha256').update(body).digest('hex'));
+    await proxy.workerOf('/myweb/login');
+    expect(proxy.records.find((r) => r.url === '/myweb/login')).toMatchObject({ worker: 1, attempts: 2, failures: [{ kind: 'connect' }] });
+
+    // The session sticks on both workers; worker 2 never tries the dead member.
+    for (let i = 0; i < 4; i++) {
+      const r = await request(`${proxy.url}/myweb/page-${i}`, { agent: i % 2 === 0 ? two : one, headers: { Cookie: `JSESSIONID=${id}` } });
+      expect(json(r.body)).toMatchObject({ node: home, id });
+    }
+    const other = await request(`${proxy.url}/myweb/fresh`, { agent: two });
+    expect(json(other.body).node).not.toBe(home);
+    await proxy.workerOf('/myweb/fresh');
+    expect(proxy.records.find((r) => r.url === '/myweb/fresh')).toMatchObject({ worker: 2, attempts: 1 });
+
+    // One pooled AJP connection per worker to the session's member.
+    const homeServer = home === 'jvm_a' ? a : b;
+    expect(homeServer.requests).toHaveLength(5);
+    expect(homeServer.connections).toBe(2);
   });
 });

@@ -73,6 +73,7 @@ describe('defaults (apache-semantics §7; types.ts)', () => {
         timeout: 60_000,
         maxkeepaliverequests: 100,
         gracefultimeout: 30_000,
+        workers: 'auto',
       },
       proxy: { preservehost: false, addheaders: true, timeout: 60_000 },
       balancers: [

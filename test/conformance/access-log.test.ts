@@ -184,6 +184,9 @@ describeConformance('conformance: access log lines (LogFormat directives, BALANC
     imported = doc.getIn(['log', 'access']) as never;
     imported = { format: String(doc.getIn(['log', 'access', 'format'])), file: String(doc.getIn(['log', 'access', 'file'])) };
     doc.setIn(['log', 'access', 'file'], path.join(dir, 'stickyd.log'));
+    // One worker, as httpd runs with -X: lines compared by position must be written in the order
+    // the requests ended (with several workers each posts its own batches).
+    doc.setIn(['server', 'workers'], 1);
     const file = path.join(dir, 'stickyd.yaml');
     writeFileSync(file, doc.toString());
     stickyd = spawnStickyd(['-c', file]);
@@ -212,7 +215,7 @@ describeConformance('conformance: access log lines (LogFormat directives, BALANC
     expect(httpdLines).toHaveLength(expectedLines);
     expect(stickydLines).toHaveLength(expectedLines);
 
-    const rows = CASES.flatMap((c) => c.requests.map((_r, i) => ({ label: c.requests.length > 1 ? `${c.label} #${i + 1}` : c.label, ownPage: c.ownPage === true })));
+    const rows = CASES.flatMap((c) => c.requests.map((_r, i) => ({ label: c.requests.length > 1 ? `${c.label} #${i + 1}` : c.label, ownPage: c.ownPage === true, later: i > 0 })));
     const view = (line: string, port: number, ownPage: boolean): Record<string, string> => {
       const values = line.split('\t');
       // The literal at the end holds a tab of its own.
@@ -229,7 +232,14 @@ describeConformance('conformance: access log lines (LogFormat directives, BALANC
       out.literal = values.slice(FIELDS.length - 1).join('\t');
       return out;
     };
-    const httpd: Array<Record<string, string>> = httpdLines.map((l, i) => ({ step: rows[i]!.label, ...view(l, ports.apache, rows[i]!.ownPage) }));
+    // A known difference, on purpose (README, "Differences from Apache"): with mod_reqtimeout loaded
+    // (Debian loads it) httpd's %I counts one byte more than the client sent for every request after
+    // the first on a keep-alive connection (the speculative read that starts its header timer is
+    // counted as well); stickyd counts the bytes the request took. Pinned here, so a change on
+    // either side is seen.
+    const httpdCounted = (row: { later: boolean }, v: Record<string, string>): Record<string, string> =>
+      row.later ? { ...v, '%I': String(Number(v['%I']) - 1) } : v;
+    const httpd: Array<Record<string, string>> = httpdLines.map((l, i) => ({ step: rows[i]!.label, ...httpdCounted(rows[i]!, view(l, ports.apache, rows[i]!.ownPage)) }));
     const ours: Array<Record<string, string>> = stickydLines.map((l, i) => ({ step: rows[i]!.label, ...view(l, ports.stickyd, rows[i]!.ownPage) }));
     expect(ours).toEqual(httpd);
     // The harness is not comparing nonsense: httpd's own values for a few cases.

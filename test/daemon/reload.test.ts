@@ -19,7 +19,7 @@ afterEach(async () => {
 function config(ports: number[], members: string, extra = '') {
   const listen = ports.map((p) => `{ address: 127.0.0.1, port: ${p} }`).join(', ');
   return parseConfig(
-    `listen: [${listen}]\nserver: { servername: proxy.test }\nbalancers:\n  c1:\n    failonstatus: [500]\n${extra}    members:\n${members}\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`,
+    `listen: [${listen}]\nserver: { servername: proxy.test, workers: 1 }\nbalancers:\n  c1:\n    failonstatus: [500]\n${extra}    members:\n${members}\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`,
     'reload.yaml', {},
   );
 }

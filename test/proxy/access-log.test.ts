@@ -18,7 +18,7 @@ async function daemonWithLog(access: boolean) {
   const backend = await startBackend('a');
   const port = await freePort();
   const config = parseConfig(
-    `listen: [{ address: 127.0.0.1, port: ${port} }]\nserver: { servername: proxy.test }\nlog: { level: info, access: ${access} }\n` +
+    `listen: [{ address: 127.0.0.1, port: ${port} }]\nserver: { servername: proxy.test, workers: 1 }\nlog: { level: info, access: ${access} }\n` +
     `balancers:\n  c1:\n    stickysession: JSESSIONID\n    members: [{ url: ${backend.url}, route: r1 }]\nproxypass:\n  - { path: /app, url: balancer://c1/app }\n`,
     'log.yaml', {},
   );

@@ -165,6 +165,9 @@ export async function startProxy(yaml: string): Promise<Proxy> {
   const server = /^server:/m.test(yaml) ? '' : 'server: { servername: proxy.test }\n';
   const text = `listen: [{ address: 127.0.0.1, port: ${port} }]\n${server}${yaml}`;
   const config = parseConfig(text, 'test.yaml', {});
+  // These tests watch one thread's daemon (its counters, records, balancers); a test about worker
+  // threads says `workers:` itself.
+  if (!/\bworkers:/.test(yaml)) config.server.workers = 1;
   const { logger, lines: logLines } = memoryLogger();
   const daemon = await startDaemon(config, { logger, accessLogger: null });
   const records: Proxy['records'] = [];

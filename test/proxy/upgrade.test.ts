@@ -3,6 +3,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import { cleanupWorkers, startWorkers } from '../workers/helpers.js';
 import { cleanup, rawExchange, sleep, startBackend, startProxy } from './helpers.js';
 
 afterEach(cleanup);
@@ -156,5 +157,35 @@ describe('WebSocket through the proxy', () => {
     const answer = await rawExchange(proxy.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 502 /);
     expect(proxy.daemon.balancers.get('c1')!.members[0]!.usable).toBe(true);
+  });
+});
+
+describe('WebSocket through two worker threads', { timeout: 120_000 }, () => {
+  afterEach(cleanupWorkers);
+
+  it('tunnels on either worker echo, stick to the cookie\'s member, and release busy on the shared state', async () => {
+    const a = await wsBackend('a');
+    const b = await wsBackend('b');
+    const proxy = await startWorkers(
+      `balancers:\n  c1:\n    stickysession: JSESSIONID|jsessionid\n    members:\n      - { url: ${a.url}, route: jvm_a }\n      - { url: ${b.url}, route: jvm_b }\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`,
+    );
+    // Each tunnel is a new connection; the access record (written when the tunnel ends) names its worker.
+    const workers = new Set<number>();
+    let tunnels = 0;
+    while (workers.size < 2 && tunnels < 60) {
+      tunnels++;
+      const ws = await open(`ws://127.0.0.1:${proxy.port}/chat/${tunnels}`, { Cookie: 'JSESSIONID=abc.jvm_b' });
+      expect(await roundTrip(ws, `hello ${tunnels}`)).toBe(`b:hello ${tunnels}`);
+      ws.close(1000);
+      workers.add(await proxy.workerOf(`/chat/${tunnels}`));
+    }
+    expect([...workers].sort((x, y) => x - y)).toEqual([1, 2]);
+    expect(proxy.records.every((r) => r.status === 101 && r.memberRoute === 'jvm_b')).toBe(true);
+    await sleep(100);
+    expect(b.closes).toHaveLength(tunnels);
+    const members = proxy.daemon.balancers.get('c1')!.members;
+    expect(members.map((m) => [m.busy, m.elected])).toEqual([[0, 0], [0, tunnels]]);
+    const figures = await proxy.supervised.figures.collect();
+    expect(figures.counters.tunnels).toBe(tunnels);
   });
 });

@@ -134,6 +134,7 @@ async function startStickyd(dir: string, name: string, port: number, members: Me
     `    port: ${port}`,
     'server:',
     '  servername: localhost',
+    '  workers: 2 # AJP and HTTP members from two worker threads, one balancer state',
     'proxy:',
     '  preservehost: true',
     'balancers:',
@@ -164,7 +165,8 @@ async function startStickyd(dir: string, name: string, port: number, members: Me
   const proc = spawnStickyd(['-c', file]);
   procs.push(proc);
   try {
-    await waitForPort(port, 20_000);
+    // Two worker threads load src/ through tsx: on a loaded machine that takes a while.
+    await waitForPort(port, 60_000);
   } catch (e) {
     throw new Error(`stickyd (${name}) did not listen on ${port}: ${(e as Error).message}\n${proc.output().slice(-2000)}`);
   }

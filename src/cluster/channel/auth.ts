@@ -1,15 +1,24 @@
 /**
- * Frame authentication with a shared secret: HMAC-SHA256 on every frame, with replay protection.
+ * Frame authentication with a shared secret: a challenge–response handshake per TCP connection,
+ * then HMAC-SHA256 on every frame with implicit sequence numbers.
  *
- * Handshake (one per TCP connection): the client's HELLO carries a fresh random nonce and is MAC'd
- * with the secret; the receiver's HELLO_ACK carries its own nonce and is MAC'd over the client nonce
- * too, so it cannot be replayed. Both sides then derive one key per direction from the two nonces,
- * and every later frame's MAC covers an implicit sequence number (0, 1, 2, … per direction). A frame
- * replayed, reordered, dropped or copied from another connection fails its MAC, is counted and the
- * connection is closed. A replayed HELLO gets nothing: it carries no liveness (only discovery, which
- * the TCP probe then checks) and the replayer cannot produce the MACs that follow it.
+ * Handshake (docs/cluster.md, "Wire protocol"):
+ *   1. client → HELLO      {member, client nonce}              MAC(secret, HELLO)
+ *   2. server → HELLO_ACK  {member, server nonce}              MAC(secret, HELLO ‖ HELLO_ACK)
+ *   3. client → AUTH       (empty)                             MAC(c2s key, seq 0)
+ * The two directional keys are derived from the secret and the whole transcript (both payloads,
+ * so both nonces and both member identities). HELLO_ACK proves the server knows the secret against
+ * the client's fresh nonce; AUTH proves the client knows it against the server's fresh nonce (the
+ * challenge). A captured HELLO can be replayed, but the replayer cannot answer the new challenge:
+ * the receiver keeps the connection at the small handshake frame limit and hands it nothing until
+ * AUTH verifies. HELLO's own MAC carries no freshness; it only turns away peers with a wrong secret
+ * before the receiver says who it is.
  *
- * Without a secret the MAC is empty and these functions do nothing (loopback-only clusters).
+ * Every later frame's MAC covers an implicit sequence number (0, 1, 2, … per direction, AUTH being
+ * frame 0 of the client's direction), so a frame replayed, reordered, dropped or copied from another
+ * connection fails, is counted and closes the connection.
+ *
+ * Without a secret every MAC is empty and these functions check nothing (loopback-only clusters).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -32,6 +41,12 @@ function hmac(key: Buffer, parts: Buffer[]): Buffer {
   return h.digest();
 }
 
+function u32(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(n, 0);
+  return b;
+}
+
 function equalMac(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
@@ -48,14 +63,14 @@ export function splitMac(body: Buffer, secret: Buffer | null): { payload: Buffer
   return { payload: body.subarray(0, body.length - n), mac: body.subarray(body.length - n) };
 }
 
-/** HELLO (no freshness: see the module comment). */
+/** HELLO: no freshness (see the module comment); it filters out peers with another secret early. */
 export function helloMac(secret: Buffer | null, payload: Buffer): Buffer | undefined {
   return secret ? hmac(secret, [LABEL_HELLO, payload]) : undefined;
 }
 
-/** HELLO_ACK, bound to the client's nonce. */
-export function helloAckMac(secret: Buffer | null, clientNonce: Buffer, payload: Buffer): Buffer | undefined {
-  return secret ? hmac(secret, [LABEL_HELLO_ACK, clientNonce, payload]) : undefined;
+/** HELLO_ACK, bound to the client's HELLO (its nonce included), so an old answer fits no new HELLO. */
+export function helloAckMac(secret: Buffer | null, helloPayload: Buffer, payload: Buffer): Buffer | undefined {
+  return secret ? hmac(secret, [LABEL_HELLO_ACK, u32(helloPayload.length), helloPayload, payload]) : undefined;
 }
 
 /** PROBE_ACK, bound to the prober's nonce. */
@@ -67,16 +82,17 @@ export function verifyMac(expected: Buffer | undefined, mac: Buffer): boolean {
   return expected === undefined ? mac.length === 0 : equalMac(expected, mac);
 }
 
-/** The two directional keys of one connection. */
+/** The two directional keys of one connection, from the secret and the handshake transcript. */
 export function connectionKeys(
   secret: Buffer | null,
-  clientNonce: Buffer,
-  serverNonce: Buffer,
+  helloPayload: Buffer,
+  helloAckPayload: Buffer,
 ): { clientToServer: Buffer | null; serverToClient: Buffer | null } {
   if (!secret) return { clientToServer: null, serverToClient: null };
+  const transcript = [u32(helloPayload.length), helloPayload, u32(helloAckPayload.length), helloAckPayload];
   return {
-    clientToServer: hmac(secret, [LABEL_C2S, clientNonce, serverNonce]),
-    serverToClient: hmac(secret, [LABEL_S2C, clientNonce, serverNonce]),
+    clientToServer: hmac(secret, [LABEL_C2S, ...transcript]),
+    serverToClient: hmac(secret, [LABEL_S2C, ...transcript]),
   };
 }
 

@@ -12,9 +12,9 @@ export type DropReason =
   | 'forged'
   | 'replayed'
   | 'invalid-json'
-  | 'forbidden-key'
   | 'domain'
-  | 'unverified';
+  | 'unverified'
+  | 'unauthenticated';
 
 export interface Counters {
   readonly stats: ChannelStats;
@@ -32,5 +32,6 @@ export function emptyStats(): ChannelStats {
     bytesReceived: 0,
     framesDropped: 0,
     suspectsKept: 0,
+    internalErrors: 0,
   };
 }

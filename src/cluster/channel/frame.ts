@@ -11,7 +11,7 @@
 export const FrameType = {
   /** Client → receiver, first frame: who I am + handshake nonce. */
   HELLO: 1,
-  /** Receiver → client: who I am + nonce; binds the connection's MAC keys. */
+  /** Receiver → client: who I am + nonce (the client's challenge); binds the connection's MAC keys. */
   HELLO_ACK: 2,
   /** TcpFailureDetector's probe (first and only frame of a probe connection); swallowed. */
   PROBE: 3,
@@ -33,6 +33,8 @@ export const FrameType = {
   RESPONSE: 11,
   /** uint32 request id + UTF-8 reason. */
   RESPONSE_ERROR: 12,
+  /** Client → receiver, right after HELLO_ACK: empty, its MAC answers the receiver's challenge (auth.ts). */
+  AUTH: 13,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -84,37 +86,63 @@ export function readId(payload: Buffer): number {
 /**
  * Stream → frames. Chunks are kept as a list and joined once per frame, so a 16 MiB frame arriving
  * in 64 KiB pieces is copied once, not quadratically.
+ *
+ * Two limits: a length above `maxFrameSize` is an error (the connection must close); a length above
+ * `holdAbove` (but within `maxFrameSize`) makes the decoder stop in front of that frame and report
+ * it as `held` without buffering its body, so the caller can stop reading from the socket until it
+ * decides (receiver.ts: large frames only from authenticated or verified senders). After raising
+ * `holdAbove`, `next()` continues where it stopped.
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
   /** Length field of the frame being assembled, or -1 while its header is incomplete. */
   private frameLength = -1;
+  /** Frames longer than this are held (see the class comment); Infinity = none. */
+  holdAbove = Infinity;
 
   /** @param maxFrameSize largest accepted length field; may be raised later (after the handshake). */
   constructor(public maxFrameSize: number) {}
 
   /** Appends a chunk; returns the complete frames. Throws FrameError; the connection must then close. */
   push(chunk: Buffer): Frame[] {
+    this.append(chunk);
+    const frames: Frame[] = [];
+    for (let f = this.next(); f; f = this.next()) frames.push(f);
+    return frames;
+  }
+
+  /** Appends a chunk without decoding (decode with `next`, one frame at a time). */
+  append(chunk: Buffer): void {
+    if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const frames: Frame[] = [];
-    for (;;) {
-      if (this.frameLength < 0) {
-        if (this.buffered < 4) break;
-        const length = this.peekUInt32();
-        if (length > this.maxFrameSize) {
-          throw new FrameError('oversized', `frame of ${length} bytes exceeds maxFrameSize ${this.maxFrameSize}`);
-        }
-        if (length < 1) throw new FrameError('malformed', 'frame without a type byte');
-        this.frameLength = length;
+  }
+
+  /**
+   * The next complete frame under the limits as they are now, or undefined (incomplete, or held).
+   * One frame at a time lets the caller change the limits between frames (after the handshake).
+   */
+  next(): Frame | undefined {
+    if (this.frameLength < 0) {
+      if (this.buffered < 4) return undefined;
+      const length = this.peekUInt32();
+      if (length > this.maxFrameSize) {
+        throw new FrameError('oversized', `frame of ${length} bytes exceeds the limit of ${this.maxFrameSize}`);
       }
-      if (this.buffered < 4 + this.frameLength) break;
-      const whole = this.take(4 + this.frameLength);
-      frames.push({ type: whole[4]!, body: whole.subarray(FRAME_HEADER_BYTES) });
-      this.frameLength = -1;
+      if (length < 1) throw new FrameError('malformed', 'frame without a type byte');
+      this.frameLength = length;
     }
-    return frames;
+    if (this.frameLength > this.holdAbove) return undefined;
+    if (this.buffered < 4 + this.frameLength) return undefined;
+    const whole = this.take(4 + this.frameLength);
+    this.frameLength = -1;
+    return { type: whole[4]!, body: whole.subarray(FRAME_HEADER_BYTES) };
+  }
+
+  /** Length of the frame the decoder stopped in front of because it exceeds `holdAbove`, else 0. */
+  heldLength(): number {
+    return this.frameLength > this.holdAbove ? this.frameLength : 0;
   }
 
   /** Bytes of an incomplete frame still held (non-zero at close = a truncated frame). */

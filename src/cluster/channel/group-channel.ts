@@ -58,20 +58,28 @@ export class GroupChannel extends EventEmitter implements Channel {
   private ticker: NodeJS.Timeout | undefined;
   private readonly lastDropLog = new Map<string, number>();
 
+  /** The library's one time source (options.clock, default Date.now). */
+  private readonly now: () => number;
+
   constructor(private readonly opts: ResolvedChannelOptions, logger: Logger | undefined) {
     super();
-    this.local = createLocalMember(opts.jvmRoute, opts.receiver.address, opts.receiver.port, opts.domain);
+    this.now = opts.now;
+    this.local = createLocalMember(opts.jvmRoute, opts.receiver.address, opts.receiver.port, opts.domain, this.now());
     this.log = (logger ?? pino({ level: 'silent' })).child({ component: 'cluster-channel', route: opts.jvmRoute });
     const stats = emptyStats();
     this.counters = { stats, drop: (reason, detail) => this.onDrop(reason, detail) };
+    // A departed id is remembered as long as a replayed heartbeat of it could still pass the
+    // replay window; after that the window itself refuses it.
+    const replayWindow = heartbeatReplayWindow(opts.membership.dropTime);
     this.table = new MembershipTable(this.local.id, opts.domain, {
       dropTime: opts.membership.dropTime,
       reprobeInterval: Math.max(REPROBE_INTERVAL_MS, opts.membership.frequency),
-      tombstoneTime: Math.max(60_000, 10 * opts.membership.dropTime),
+      tombstoneTime: replayWindow,
     });
     this.staticTargets = opts.membership.type === 'static' ? opts.membership.members : [];
     this.senderContext = {
       local: this.local,
+      now: this.now,
       secret: opts.secret,
       connectTimeout: opts.connectTimeout,
       handshakeTimeout: opts.senderTimeout,
@@ -79,8 +87,9 @@ export class GroupChannel extends EventEmitter implements Channel {
       maxFrameSize: opts.receiver.maxFrameSize,
       logger: this.log,
       counters: this.counters,
-      onHandshake: (_sender, remote) => this.apply(this.table.heartbeat(remote, '', Date.now())),
+      onHandshake: (_sender, remote) => this.apply(this.table.heartbeat(remote, '', this.now())),
       onTrouble: (sender, targets) => this.onSenderTrouble(sender, targets),
+      internalError: (err, where) => this.internalError(err, where),
     };
     this.receiver = new Receiver({
       local: () => this.local,
@@ -89,11 +98,17 @@ export class GroupChannel extends EventEmitter implements Channel {
       handshakeTimeout: opts.senderTimeout,
       logger: this.log,
       counters: this.counters,
-      onHello: (conn) => this.apply(this.table.discovered(conn.remote!, Date.now())),
+      trust: (id) => {
+        const st = this.table.state(id);
+        if (st === 'alive' || st === 'suspect') return 'verified';
+        return st === 'unreachable' || st === 'departed' ? 'refused' : 'pending';
+      },
+      onHello: (conn) => this.apply(this.table.discovered(conn.remote!, this.now())),
       onFrame: (conn, type, payload) => this.onFrame(conn, type, payload),
       onClosed: (conn) => {
-        if (!conn.left && this.state === 'running') this.apply(this.table.connectionLost(conn.remote!.id, Date.now()));
+        if (!conn.left && this.state === 'running') this.apply(this.table.connectionLost(conn.remote!.id, this.now()));
       },
+      internalError: (err, where) => this.internalError(err, where),
     });
   }
 
@@ -102,7 +117,7 @@ export class GroupChannel extends EventEmitter implements Channel {
     this.state = 'starting';
     try {
       this.local.port = await this.receiver.listen(this.opts.receiver.address, this.opts.receiver.port);
-      this.local.startedAt = Date.now();
+      this.local.startedAt = this.now();
       const m = this.opts.membership;
       if (m.type === 'multicast') {
         this.multicast = new MulticastMembership({
@@ -110,12 +125,14 @@ export class GroupChannel extends EventEmitter implements Channel {
           port: m.port,
           ttl: m.ttl,
           bind: m.bind,
-          dropTime: m.dropTime,
+          replayWindow: heartbeatReplayWindow(m.dropTime),
           secret: this.opts.secret,
           local: () => this.local,
+          now: this.now,
           logger: this.log,
           counters: this.counters,
-          onHeartbeat: (member, command) => this.apply(this.table.heartbeat(member, command, Date.now())),
+          onHeartbeat: (member, command) => this.apply(this.table.heartbeat(member, command, this.now())),
+          internalError: (err, where) => this.internalError(err, where),
         });
         await this.multicast.start();
       }
@@ -128,7 +145,10 @@ export class GroupChannel extends EventEmitter implements Channel {
     this.tick();
     // The tick runs after pending I/O (setImmediate): after a stall of this process, heartbeats
     // already waiting in its sockets are read before anyone is judged silent.
-    this.ticker = setInterval(() => setImmediate(() => this.tick()), this.opts.membership.frequency);
+    this.ticker = setInterval(
+      () => setImmediate(() => this.guarded('membership tick', () => this.tick())),
+      this.opts.membership.frequency,
+    );
     this.ticker.unref();
     await this.waitForMembers();
     this.log.info(
@@ -175,7 +195,7 @@ export class GroupChannel extends EventEmitter implements Channel {
     const json = toClusterJson(msg);
     this.checkTarget(to);
     try {
-      return await this.senderFor(to).request(to.id, json, timeoutMs);
+      return await this.memberSender(to).request(to.id, json, timeoutMs);
     } catch (err) {
       this.onSendFailure(to, err as Error);
       throw err;
@@ -198,7 +218,7 @@ export class GroupChannel extends EventEmitter implements Channel {
   private async sendOne(m: ClusterMember, json: string, ack: boolean, timeout: number): Promise<void> {
     this.checkTarget(m);
     try {
-      await this.senderFor(m).message(m.id, json, ack, timeout);
+      await this.memberSender(m).message(m.id, json, ack, timeout);
     } catch (err) {
       this.onSendFailure(m, err as Error);
       throw err;
@@ -208,8 +228,19 @@ export class GroupChannel extends EventEmitter implements Channel {
   /** Like Tribes: a failed send makes the failure detector check that member now (cluster-semantics §1.2). */
   private onSendFailure(m: ClusterMember, err: Error): void {
     if (err instanceof ChannelError && HEALTH_ERRORS.has(err.code) && this.state === 'running') {
-      this.apply(this.table.connectionLost(m.id, Date.now()));
+      this.apply(this.table.connectionLost(m.id, this.now()));
     }
+  }
+
+  /**
+   * The sender for a member: the one already connected to it if there is one (a static target
+   * written differently from the address the member advertises, "localhost:4001" vs
+   * "127.0.0.1:4001"), so that each member gets one connection from us — which is also what a
+   * receiver without a secret expects of a real peer (receiver.ts).
+   */
+  private memberSender(m: ClusterMember): PeerSender {
+    for (const s of this.senders.values()) if (s.remote?.id === m.id && s.isConnected()) return s;
+    return this.senderFor(m);
   }
 
   private senderFor(m: { host: string; port: number }): PeerSender {
@@ -239,7 +270,7 @@ export class GroupChannel extends EventEmitter implements Channel {
   private onSenderTrouble(sender: PeerSender, targets: Set<string>): void {
     if (this.state !== 'running') return;
     for (const id of targets) {
-      if (this.table.member(id)) this.apply(this.table.connectionLost(id, Date.now()));
+      if (this.table.member(id)) this.apply(this.table.connectionLost(id, this.now()));
       else sender.failFor(id, new ChannelError('ERR_NOT_A_MEMBER', `member ${id.slice(0, 8)} at ${sender.address} is gone`));
     }
   }
@@ -248,7 +279,7 @@ export class GroupChannel extends EventEmitter implements Channel {
 
   private tick(): void {
     if (this.state !== 'running') return;
-    const now = Date.now();
+    const now = this.now();
     this.apply(this.table.tick(now));
     if (this.multicast) {
       this.multicast.send();
@@ -275,7 +306,9 @@ export class GroupChannel extends EventEmitter implements Channel {
       this.senderFor(t).heartbeat();
     }
     for (const m of this.table.members()) {
-      if (!done.has(addressOf(m))) this.senderFor(m).heartbeat();
+      if (done.has(addressOf(m))) continue;
+      const s = this.memberSender(m);
+      if (!done.has(s.address)) s.heartbeat();
     }
   }
 
@@ -285,12 +318,12 @@ export class GroupChannel extends EventEmitter implements Channel {
    * sooner: once every listed address answered or refused and every answer is verified.
    */
   private async waitForMembers(): Promise<void> {
-    const began = Date.now();
+    const began = this.now();
     const window = 2 * this.opts.membership.frequency;
     const limit = window + this.opts.connectTimeout + 500;
     for (;;) {
       if (this.state !== 'running') return;
-      const elapsed = Date.now() - began;
+      const elapsed = this.now() - began;
       const staticSettled =
         this.opts.membership.type === 'static' &&
         this.staticTargets.every((t) => addressOf(t) === addressOf(this.local) || this.senderFor(t).settled());
@@ -313,10 +346,12 @@ export class GroupChannel extends EventEmitter implements Channel {
           // The application hears of the member before any of its held frames reach a handler.
           this.emitSafely('memberAdded', m);
           this.inboxes.get(m.id)?.release();
+          this.receiver.memberVerified(m.id);
           break;
         case 'rejected':
           this.log.warn({ member: describeMember(m) }, 'member announced itself but its receiver does not answer; not added');
           this.inboxes.get(m.id)?.refuseHeld((item) => this.refuse(item, 'unverified', 'sender could not be verified'));
+          this.receiver.memberRefused(m.id, 'sender could not be verified');
           break;
         case 'suspected':
           this.log.info({ member: describeMember(m) }, 'no heartbeat within dropTime; verifying');
@@ -327,6 +362,7 @@ export class GroupChannel extends EventEmitter implements Channel {
           break;
         case 'cleared':
           this.log.info({ member: describeMember(m) }, 'heartbeats resumed: suspicion cleared');
+          this.receiver.memberVerified(m.id);
           break;
         case 'removed': {
           this.counters.stats.membersRemoved++;
@@ -334,6 +370,7 @@ export class GroupChannel extends EventEmitter implements Channel {
           const gone = new ChannelError('ERR_NOT_A_MEMBER', `${describeMember(m)} left the cluster (${a.reason})`);
           for (const s of this.senders.values()) s.failFor(m.id, gone);
           this.retireSender(m);
+          this.receiver.memberRefused(m.id, `sender left the cluster (${a.reason})`);
           this.emitSafely('memberRemoved', m, a.reason);
           break;
         }
@@ -345,12 +382,14 @@ export class GroupChannel extends EventEmitter implements Channel {
   }
 
   private probe(m: ClusterMember): void {
-    probeMember(m, { connectTimeout: this.opts.connectTimeout, secret: this.opts.secret }).then((verdict) => {
-      this.log.debug({ member: describeMember(m), ...verdict }, 'TCP verification');
-      if (this.state === 'running' || this.state === 'starting') {
-        this.apply(this.table.probeResult(m.id, verdict.alive, Date.now()));
-      }
-    });
+    probeMember(m, { connectTimeout: this.opts.connectTimeout, secret: this.opts.secret })
+      .then((verdict) => {
+        this.log.debug({ member: describeMember(m), ...verdict }, 'TCP verification');
+        if (this.state === 'running' || this.state === 'starting') {
+          this.apply(this.table.probeResult(m.id, verdict.alive, this.now()));
+        }
+      })
+      .catch((err: unknown) => this.internalError(err, 'TCP verification'));
   }
 
   // ── receiving ──────────────────────────────────────────────────────────────────────────────
@@ -358,7 +397,7 @@ export class GroupChannel extends EventEmitter implements Channel {
   private onFrame(conn: InboundConnection, type: number, payload: Buffer): void {
     const from = conn.remote!;
     if (type === FrameType.HEARTBEAT) {
-      this.apply(this.table.heartbeat(from, '', Date.now()));
+      this.apply(this.table.heartbeat(from, '', this.now()));
       return;
     }
     if (from.domain !== this.local.domain) {
@@ -373,7 +412,7 @@ export class GroupChannel extends EventEmitter implements Channel {
     if (!inbox) {
       inbox = new PeerInbox(
         (item) => this.deliver(item),
-        (err) => this.log.error({ err }, 'cluster frame delivery failed unexpectedly'),
+        (err) => this.internalError(err, 'cluster frame delivery'),
       );
       this.inboxes.set(from.id, inbox);
     }
@@ -381,14 +420,14 @@ export class GroupChannel extends EventEmitter implements Channel {
       const st = this.table.state(from.id);
       if (st === 'alive' || st === 'suspect') inbox.release();
       else if (type === FrameType.LEAVE) {
-        this.apply(this.table.heartbeat(from, SHUTDOWN_COMMAND, Date.now()));
+        this.apply(this.table.heartbeat(from, SHUTDOWN_COMMAND, this.now()));
         inbox.refuseHeld((held) => this.refuse(held, 'unverified', `sender ${describeMember(from)} left before it was verified`));
         return;
       } else if (st === 'departed' || st === 'unreachable') {
         this.refuse({ conn, type, payload }, 'unverified', `sender ${describeMember(from)} is ${st}`);
         return;
       } else if (st === undefined) {
-        this.apply(this.table.discovered(from, Date.now()));
+        this.apply(this.table.discovered(from, this.now()));
       }
     }
     inbox.push({ conn, type, payload });
@@ -408,7 +447,7 @@ export class GroupChannel extends EventEmitter implements Channel {
     const { conn, type, payload } = item;
     const from = this.table.member(conn.remote!.id) ?? conn.remote!;
     if (type === FrameType.LEAVE) {
-      this.apply(this.table.heartbeat(from, SHUTDOWN_COMMAND, Date.now()));
+      this.apply(this.table.heartbeat(from, SHUTDOWN_COMMAND, this.now()));
       return;
     }
     if (payload.length < 4) {
@@ -449,7 +488,7 @@ export class GroupChannel extends EventEmitter implements Channel {
   private onDrop(reason: DropReason, detail: string): void {
     this.counters.stats.framesDropped++;
     // A flood of bad frames must not flood the log: one warning per reason per second.
-    const now = Date.now();
+    const now = this.now();
     if (now - (this.lastDropLog.get(reason) ?? 0) >= 1000) {
       this.lastDropLog.set(reason, now);
       this.log.warn({ reason, detail, dropped: this.counters.stats.framesDropped }, 'cluster frame dropped');
@@ -457,6 +496,21 @@ export class GroupChannel extends EventEmitter implements Channel {
       this.log.debug({ reason, detail }, 'cluster frame dropped');
     }
     this.emitSafely('dropped', reason);
+  }
+
+  /** An exception where none was expected (a bug): logged and counted, never fatal to the process. */
+  private internalError(err: unknown, where: string): void {
+    this.counters.stats.internalErrors++;
+    this.log.error({ err, where }, 'cluster channel: unexpected error (a bug; the channel carries on)');
+  }
+
+  /** Runs a timer callback so that an exception in it is reported instead of crashing the process. */
+  private guarded(where: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.internalError(err, where);
+    }
   }
 
   /** Listener exceptions are the application's bug; they must not break the channel. */
@@ -483,6 +537,14 @@ export class GroupChannel extends EventEmitter implements Channel {
     this.state = 'stopped';
     this.log.info('cluster channel stopped');
   }
+}
+
+/**
+ * How far a multicast heartbeat's timestamp may be from our clock (heartbeat.ts): generous enough for
+ * hosts whose clocks differ by up to a minute, and never shorter than ten drop times.
+ */
+export function heartbeatReplayWindow(dropTime: number): number {
+  return Math.max(60_000, 10 * dropTime);
 }
 
 function errorText(err: unknown): string {

@@ -1,6 +1,7 @@
 /**
  * Payloads of the connection handshake (HELLO / HELLO_ACK): protocol name and version, the sender's
- * member info (what a Tribes member advertises, cluster-semantics §1.1) and a fresh nonce (see auth.ts).
+ * member info (what a Tribes member advertises, cluster-semantics §1.1) and a fresh nonce (see auth.ts; the AUTH
+ * frame that completes the handshake has no payload).
  */
 import { NONCE_BYTES } from './auth.js';
 import { memberFromWire, memberToWire } from './member.js';
@@ -8,8 +9,11 @@ import { parseClusterJson } from './safe-json.js';
 import type { ClusterMember } from './types.js';
 
 export const PROTOCOL = 'stickyd-cluster';
-export const PROTOCOL_VERSION = 1;
-/** Frames before the handshake completes are tiny; an unauthenticated client cannot make us buffer more. */
+export const PROTOCOL_VERSION = 2;
+/**
+ * Frames before the handshake completes are tiny; an unauthenticated client cannot make us buffer
+ * more (and without a secret, neither can a connection whose sender is not a verified member).
+ */
 export const MAX_HANDSHAKE_FRAME = 16 * 1024;
 
 export interface Hello {

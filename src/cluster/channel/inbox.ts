@@ -31,20 +31,24 @@ export class PeerInbox {
    *   moves on (a fire-and-forget loop must never turn into an unhandled rejection that kills the node).
    */
   constructor(
-    private readonly deliver: (item: InboxItem) => unknown,
+    private readonly deliver: (item: InboxItem) => void | Promise<void>,
     private readonly onError: (err: unknown) => void,
   ) {}
 
   push(item: InboxItem): void {
     item.conn.queued();
     this.items.push(item);
-    if (this.open && !this.running) void this.run();
+    if (this.open && !this.running) this.start();
   }
 
   /** The member is verified: deliver what was held and everything after it. */
   release(): void {
     this.open = true;
-    if (!this.running) void this.run();
+    if (!this.running) this.start();
+  }
+
+  private start(): void {
+    this.run().catch((err: unknown) => this.onError(err));
   }
 
   isReleased(): boolean {
@@ -69,8 +73,9 @@ export class PeerInbox {
     try {
       for (let item = this.items.shift(); item; item = this.items.shift()) {
         try {
+          // Synchronous deliveries run back to back; only an asynchronous one is waited for.
           const r = this.deliver(item);
-          if (r && typeof (r as Promise<unknown>).then === 'function') await r;
+          if (r !== undefined) await r;
         } catch (err) {
           this.onError(err);
         } finally {

@@ -10,8 +10,8 @@ import type { ClusterMember } from './types.js';
 /** Tomcat's `Member.SHUTDOWN_PAYLOAD`: the command of a graceful-leave heartbeat. */
 export const SHUTDOWN_COMMAND = 'BABY-ALEX';
 
-export function createLocalMember(route: string, host: string, port: number, domain: string): ClusterMember {
-  return { id: randomBytes(16).toString('hex'), route, host, port, startedAt: Date.now(), domain };
+export function createLocalMember(route: string, host: string, port: number, domain: string, startedAt: number): ClusterMember {
+  return { id: randomBytes(16).toString('hex'), route, host, port, startedAt, domain };
 }
 
 /** Oldest first (smallest startedAt), ties broken by id so every node sees the same order. */

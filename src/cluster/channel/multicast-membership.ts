@@ -1,8 +1,10 @@
 /**
  * Multicast heartbeats (Tomcat's McastService, cluster-semantics §1.1): one datagram to address:port every
  * `frequency` ms; every datagram received from the group goes through decode → authentication →
- * replay check → the membership table. Our own heartbeats come back (multicast loopback is on, so
- * nodes on one host see each other) and the table ignores them by id.
+ * replay check (time window + sequence number, heartbeat.ts) → the membership table. Multicast
+ * reaches other hosts, so it always runs with a secret (options.ts refuses it without one). Our
+ * own heartbeats come back (multicast loopback is on, so nodes on one host see each other) and the
+ * table ignores them by id.
  *
  * Socket trouble never crashes the node: a socket 'error', or `RECOVERY_COUNTER` consecutive send
  * failures, closes the socket and reopens it after `RECOVERY_SLEEP_MS` until that works (Tomcat's
@@ -26,12 +28,17 @@ export interface MulticastContext {
   port: number;
   ttl: number | undefined;
   bind: string | undefined;
-  dropTime: number;
+  /** How far a heartbeat's timestamp may be from our clock (HeartbeatReplayGuard). */
+  replayWindow: number;
   secret: Buffer | null;
   local(): ClusterMember;
+  /** The library's clock (ms since the epoch). */
+  now(): number;
   logger: Logger;
   counters: Counters;
   onHeartbeat(member: ClusterMember, command: string): void;
+  /** A bug surfaced in a socket callback: logged and counted. */
+  internalError(err: unknown, where: string): void;
 }
 
 export class MulticastMembership {
@@ -43,7 +50,7 @@ export class MulticastMembership {
   private readonly guard: HeartbeatReplayGuard;
 
   constructor(private readonly ctx: MulticastContext) {
-    this.guard = new HeartbeatReplayGuard(10 * ctx.dropTime);
+    this.guard = new HeartbeatReplayGuard(ctx.replayWindow);
   }
 
   /** Binds and joins the group; rejects with a clear error when that is impossible at start. */
@@ -55,7 +62,7 @@ export class MulticastMembership {
   send(command = ''): void {
     const socket = this.socket;
     if (!socket) return;
-    const datagram = encodeHeartbeat({ member: this.ctx.local(), command, seq: ++this.seq }, this.ctx.secret);
+    const datagram = encodeHeartbeat({ member: this.ctx.local(), command, seq: ++this.seq, at: this.ctx.now() }, this.ctx.secret);
     this.ctx.counters.stats.framesSent++;
     this.ctx.counters.stats.bytesSent += datagram.length;
     socket.send(datagram, this.ctx.port, this.ctx.address, (err) => {
@@ -104,7 +111,13 @@ export class MulticastMembership {
         reject(new Error(`cannot join multicast group ${this.ctx.address}:${this.ctx.port}: ${err.message}`));
       };
       socket.once('error', onStartError);
-      socket.on('message', (msg) => this.onDatagram(msg));
+      socket.on('message', (msg) => {
+        try {
+          this.onDatagram(msg);
+        } catch (err) {
+          this.ctx.internalError(err, 'multicast receiver');
+        }
+      });
       socket.bind(this.ctx.port, () => {
         try {
           socket.addMembership(this.ctx.address, this.ctx.bind);
@@ -136,21 +149,23 @@ export class MulticastMembership {
     const retry = () => {
       this.reopenTimer = undefined;
       if (this.closed) return;
-      this.open().then(
-        (socket) => {
-          if (this.closed) {
-            socket.close();
-            return;
-          }
-          this.socket = socket;
-          this.sendFailures = 0;
-          this.ctx.logger.info('multicast socket reopened');
-        },
-        (err: Error) => {
-          this.ctx.logger.warn({ err: err.message }, 'multicast socket still failing');
-          this.reopenTimer = setTimeout(retry, RECOVERY_SLEEP_MS);
-        },
-      );
+      this.open()
+        .then(
+          (socket) => {
+            if (this.closed) {
+              socket.close();
+              return;
+            }
+            this.socket = socket;
+            this.sendFailures = 0;
+            this.ctx.logger.info('multicast socket reopened');
+          },
+          (err: Error) => {
+            this.ctx.logger.warn({ err: err.message }, 'multicast socket still failing');
+            this.reopenTimer = setTimeout(retry, RECOVERY_SLEEP_MS);
+          },
+        )
+        .catch((err: unknown) => this.ctx.internalError(err, 'multicast recovery'));
     };
     this.reopenTimer = setTimeout(retry, RECOVERY_SLEEP_MS);
   }
@@ -165,8 +180,12 @@ export class MulticastMembership {
       this.ctx.counters.drop(hb.error, 'multicast heartbeat');
       return;
     }
-    if (!this.guard.accept(hb.member.id, hb.seq, Date.now())) {
-      this.ctx.counters.drop('replayed', `multicast heartbeat of ${hb.member.route} with old seq ${hb.seq}`);
+    const now = this.ctx.now();
+    if (!this.guard.accept(hb.member.id, hb.seq, hb.at, now)) {
+      this.ctx.counters.drop(
+        'replayed',
+        `multicast heartbeat of ${hb.member.route}#${hb.member.id.slice(0, 8)} (seq ${hb.seq}, sent ${now - hb.at} ms ago)`,
+      );
       return;
     }
     this.ctx.onHeartbeat(hb.member, hb.command);

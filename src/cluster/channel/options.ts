@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { addressOf } from './member.js';
 
 /** Static membership (no multicast): for clouds, containers and laptops; the demo uses it. */
 export interface StaticMembershipOptions {
@@ -59,8 +60,11 @@ export interface ChannelOptions {
   };
   membership: StaticMembershipOptions | MulticastMembershipOptions;
   /**
-   * Shared secret: every frame and heartbeat carries an HMAC-SHA256 with replay protection. Required
-   * when the receiver binds beyond loopback (the cluster would otherwise accept anyone's sessions).
+   * Shared secret (the same on every node): connections are authenticated by a challenge–response
+   * handshake and every frame and heartbeat carries an HMAC-SHA256 with replay protection. Required
+   * whenever the membership can reach other hosts — multicast, a static member that is not a
+   * loopback address, or a receiver beyond loopback — since the cluster would otherwise accept
+   * anyone's members and sessions.
    */
   secret?: string;
   sender?: {
@@ -75,6 +79,11 @@ export interface ChannelOptions {
   };
   /** pino logger for membership changes and dropped frames (debug/info/warn). Default: silent. */
   logger?: Logger;
+  /**
+   * Time source in ms since the epoch (tests inject one): member start times, heartbeat timestamps,
+   * dropTime, replay windows, start-up waits and back-off all read it. Default Date.now.
+   */
+  clock?: () => number;
 }
 
 /** Tomcat's defaults, one object (cluster-semantics §1.1, §1.2, §2.1). */
@@ -115,6 +124,7 @@ export interface ResolvedChannelOptions {
   senderTimeout: number;
   maxQueueBytes: number;
   connectTimeout: number;
+  now: () => number;
 }
 
 /** A configuration error: the message names the option and what to do. */
@@ -190,10 +200,7 @@ export function resolveChannelOptions(options: ChannelOptions): ResolvedChannelO
     fail('secret must be a non-empty string');
   }
   const secret = options.secret ? Buffer.from(options.secret, 'utf8') : null;
-  // Tomcat assumes a trusted network; we refuse to open an unauthenticated replication port to one.
-  if (!secret && !isLoopback(receiver.address)) {
-    fail('secret is required when the receiver binds beyond loopback');
-  }
+  if (options.clock !== undefined && typeof options.clock !== 'function') fail('clock must be a function returning ms since the epoch');
 
   const m = options.membership;
   if (!m || typeof m !== 'object') fail("membership { type: 'static' | 'multicast', ... } is required");
@@ -235,6 +242,13 @@ export function resolveChannelOptions(options: ChannelOptions): ResolvedChannelO
     fail(`membership.type must be 'static' or 'multicast' (got ${JSON.stringify((m as { type?: unknown }).type)})`);
   }
 
+  // Tomcat assumes a trusted network; we refuse to exchange members and sessions with other hosts
+  // without authenticating them.
+  const reach = reachBeyondLoopback(receiver.address, membership);
+  if (!secret && reach) {
+    fail(`secret is required: ${reach} reaches beyond this host; set the same secret on every node`);
+  }
+
   return {
     jvmRoute,
     domain,
@@ -248,5 +262,15 @@ export function resolveChannelOptions(options: ChannelOptions): ResolvedChannelO
       'failureDetector.connectTimeout',
       CHANNEL_DEFAULTS.connectTimeout,
     ),
+    now: options.clock ?? Date.now,
   };
+}
+
+/** What makes this configuration reach other hosts (for the error message), or null for loopback only. */
+function reachBeyondLoopback(receiverAddress: string, membership: ResolvedChannelOptions['membership']): string | null {
+  if (membership.type === 'multicast') return "membership.type 'multicast'";
+  if (!isLoopback(receiverAddress)) return `receiver.address ${JSON.stringify(receiverAddress)}`;
+  const i = membership.members.findIndex((t) => !isLoopback(t.host));
+  if (i >= 0) return `membership.members[${i}] ${JSON.stringify(addressOf(membership.members[i]!))}`;
+  return null;
 }

@@ -32,6 +32,8 @@ import type { ClusterMember } from './types.js';
 
 export interface PeerSenderContext {
   local: ClusterMember;
+  /** The library's clock (ms); only differences are used here. */
+  now(): number;
   secret: Buffer | null;
   connectTimeout: number;
   /** How long the receiver may take to answer our HELLO (the sender timeout). */
@@ -44,6 +46,8 @@ export interface PeerSenderContext {
   onHandshake(sender: PeerSender, remote: ClusterMember): void;
   /** Connecting failed or the connection broke; `targets` are the member ids whose traffic was affected. */
   onTrouble(sender: PeerSender, targets: Set<string>): void;
+  /** A bug surfaced in a socket callback: logged and counted, the connection is dropped. */
+  internalError(err: unknown, where: string): void;
 }
 
 interface Waiter {
@@ -160,6 +164,11 @@ export class PeerSender {
     return this.state === 'open' || this.state === 'self' || (this.attempts > 0 && this.state === 'idle');
   }
 
+  /** Connected and past the handshake. */
+  isConnected(): boolean {
+    return this.state === 'open';
+  }
+
   /** True when this address turned out to be our own receiver. */
   isSelf(): boolean {
     return this.state === 'self';
@@ -167,8 +176,8 @@ export class PeerSender {
 
   /** Resolves once everything queued was handed to the kernel, the peer is unreachable, or after timeoutMs. */
   async drain(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
+    const deadline = this.ctx.now() + timeoutMs;
+    while (this.ctx.now() < deadline) {
       const idle = this.queue.length === 0 && !this.heartbeatWanted && (this.socket?.writableLength ?? 0) === 0;
       if (idle || this.state === 'idle' || this.state === 'self' || this.state === 'closed') return;
       await new Promise((r) => setTimeout(r, 5));
@@ -269,7 +278,7 @@ export class PeerSender {
 
   private ensureConnecting(): void {
     if (this.state !== 'idle' || this.retryTimer) return;
-    const delay = this.nextAttemptAt - Date.now();
+    const delay = this.nextAttemptAt - this.ctx.now();
     if (delay <= 0) {
       this.connect();
       return;
@@ -283,7 +292,7 @@ export class PeerSender {
   private connect(): void {
     this.state = 'connecting';
     this.attempts++;
-    const nonce = newNonce();
+    const hello = encodeHello(this.ctx.local, newNonce());
     // Node hands stream options through to the socket; @types/node 20 just does not declare this one.
     const connectOptions = { host: this.host, port: this.port, writableHighWaterMark: SOCKET_HIGH_WATER_MARK };
     const socket = net.connect(connectOptions);
@@ -300,10 +309,16 @@ export class PeerSender {
       this.stepTimer = setLagSafeTimeout(() => {
         if (this.state === 'handshaking') this.broken(socket, 'no handshake answer');
       }, this.ctx.handshakeTimeout);
-      const payload = encodeHello(this.ctx.local, nonce);
-      this.writeRaw(socket, encodeFrame(FrameType.HELLO, payload, helloMac(this.ctx.secret, payload)));
+      this.writeRaw(socket, encodeFrame(FrameType.HELLO, hello, helloMac(this.ctx.secret, hello)));
     });
-    socket.on('data', (chunk: Buffer) => this.onData(socket, chunk, nonce));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.onData(socket, chunk, hello);
+      } catch (err) {
+        this.ctx.internalError(err, 'cluster sender');
+        this.broken(socket, 'internal error', true);
+      }
+    });
     socket.on('drain', () => {
       if (socket !== this.socket) return;
       this.blocked = false;
@@ -319,7 +334,7 @@ export class PeerSender {
     return socket.write(frame);
   }
 
-  private onData(socket: net.Socket, chunk: Buffer, nonce: Buffer): void {
+  private onData(socket: net.Socket, chunk: Buffer, hello: Buffer): void {
     if (socket !== this.socket || !this.decoder) return;
     this.ctx.counters.stats.bytesReceived += chunk.length;
     let frames;
@@ -343,16 +358,16 @@ export class PeerSender {
           this.reject(socket, 'malformed', `expected HELLO_ACK, got frame type ${f.type}`);
           return;
         }
-        if (!verifyMac(helloAckMac(this.ctx.secret, nonce, parts.payload), parts.mac)) {
+        if (!verifyMac(helloAckMac(this.ctx.secret, hello, parts.payload), parts.mac)) {
           this.reject(socket, 'forged', 'HELLO_ACK failed authentication (wrong secret?)');
           return;
         }
-        const hello = decodeHello(parts.payload);
-        if (!hello) {
+        const ack = decodeHello(parts.payload);
+        if (!ack) {
           this.reject(socket, 'malformed', 'unreadable HELLO_ACK');
           return;
         }
-        this.opened(socket, nonce, hello.member, hello.nonce);
+        this.opened(socket, hello, parts.payload, ack.member);
         continue;
       }
       if (!this.inMac!.verify(f.type, parts.payload, parts.mac)) {
@@ -363,7 +378,7 @@ export class PeerSender {
     }
   }
 
-  private opened(socket: net.Socket, nonce: Buffer, remote: ClusterMember, serverNonce: Buffer): void {
+  private opened(socket: net.Socket, hello: Buffer, helloAck: Buffer, remote: ClusterMember): void {
     clearTimeout(this.stepTimer);
     if (remote.id === this.ctx.local.id) {
       // Our own receiver (a shared member list, or "localhost" vs "127.0.0.1"): never talk to ourselves.
@@ -377,9 +392,12 @@ export class PeerSender {
       this.heartbeatWanted = false;
       return;
     }
-    const keys = connectionKeys(this.ctx.secret, nonce, serverNonce);
+    const keys = connectionKeys(this.ctx.secret, hello, helloAck);
     this.outMac = new FrameMac(keys.clientToServer);
     this.inMac = new FrameMac(keys.serverToClient);
+    // AUTH answers the receiver's challenge (its nonce is in the transcript the key is derived from);
+    // our frames follow at once, in the same write, without waiting for a reply.
+    this.writeRaw(socket, encodeFrame(FrameType.AUTH, EMPTY, this.outMac.sign(FrameType.AUTH, EMPTY)));
     this.decoder!.maxFrameSize = this.ctx.maxFrameSize;
     this.remote = remote;
     this.state = 'open';
@@ -479,7 +497,7 @@ export class PeerSender {
     this.state = 'idle';
     this.blocked = false;
     this.failures = wasOpen ? 0 : this.failures + 1;
-    this.nextAttemptAt = Date.now() + (this.failures ? Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 1)) : 0);
+    this.nextAttemptAt = this.ctx.now() + (this.failures ? Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 1)) : 0);
     const affected = this.queuedTargets();
     if (this.remote && wasOpen) affected.add(this.remote.id);
     const lost = new ChannelError('ERR_CONNECTION_LOST', `connection to ${this.address} lost: ${why}`);

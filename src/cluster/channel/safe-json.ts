@@ -1,32 +1,23 @@
 /**
  * Cluster payloads are JSON and nothing else: foreign data is never eval'd or structured-cloned.
- * A message containing a `__proto__`, `constructor` or `prototype` key is refused as a whole, because
- * the managers merge replicated attributes into session objects and such keys are how prototype
- * pollution gets in.
+ *
+ * Keys such as `__proto__`, `constructor` and `prototype` are data. `JSON.parse` defines every key
+ * as an own property of a fresh object (CreateDataProperty), so `{"__proto__": {...}}` becomes an
+ * object with an own property named "__proto__" and the ordinary Object prototype — it never sets a
+ * prototype. What keeps prototypes safe is how parsed values are used: the library reads the fields
+ * it knows, builds its own objects from them, and never copies parsed objects by assignment
+ * (`Object.assign`, `target[key] = …` on ordinary objects). Refusing such keys instead would make a
+ * session value that contains one (an app storing a parsed form) impossible to replicate.
  */
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+export type JsonParseResult = { ok: true; value: unknown } | { ok: false; reason: 'invalid-json' };
 
-export type JsonParseResult = { ok: true; value: unknown } | { ok: false; reason: 'invalid-json' | 'forbidden-key' };
-
-class ForbiddenKey extends Error {}
-
-function reviver(this: unknown, key: string, value: unknown): unknown {
-  if (FORBIDDEN_KEYS.has(key)) throw new ForbiddenKey(key);
-  return value;
-}
-
-/**
- * Parses untrusted JSON text. The reviver (which slows parsing down) runs only when the raw text could
- * contain a forbidden key: every such key contains "proto" or "constructor" literally unless written
- * with a `\u` escape, so text without those substrings and without `\u` cannot hold one.
- */
+/** Parses untrusted JSON text; keys are kept as own properties at any depth (see the module comment). */
 export function parseClusterJson(text: string): JsonParseResult {
-  const suspicious = text.includes('proto') || text.includes('constructor') || text.includes('\\u');
   try {
-    return { ok: true, value: suspicious ? JSON.parse(text, reviver) : JSON.parse(text) };
-  } catch (err) {
-    return { ok: false, reason: err instanceof ForbiddenKey ? 'forbidden-key' : 'invalid-json' };
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false, reason: 'invalid-json' };
   }
 }
 

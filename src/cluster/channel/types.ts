@@ -9,9 +9,10 @@
  *   create is always applied before its deltas, in every send mode; cluster-semantics §4.3 is what we fix).
  * - `ack: true` resolves only after the peer's 'message' handler has finished (Tomcat's
  *   USE_ACK|SYNCHRONIZED_ACK, option 6); `ack: false` resolves once the frame is queued locally.
- * - Messages are JSON values. Frames are length-prefixed, size-limited and, when a secret is
- *   configured, HMAC-authenticated; anything malformed, forged or oversized is dropped and counted,
- *   never delivered.
+ * - Messages are JSON values, delivered as parsed (`__proto__` and friends are ordinary own
+ *   properties, never a prototype). Frames are length-prefixed, size-limited and, when a secret is
+ *   configured, authenticated by a challenge–response handshake and an HMAC per frame; anything
+ *   malformed, forged, replayed or oversized is dropped and counted, never delivered.
  */
 import type { EventEmitter } from 'node:events';
 
@@ -50,10 +51,15 @@ export interface ChannelStats {
   framesReceived: number;
   bytesSent: number;
   bytesReceived: number;
-  /** Frames dropped because they were malformed, oversized, unauthenticated or not valid JSON. */
+  /**
+   * Frames and heartbeats dropped because they were malformed, oversized, forged, replayed, not valid
+   * JSON, from another domain, or from a sender that could not be verified.
+   */
   framesDropped: number;
   /** Suspected members kept because the TCP verification found them alive (false positives avoided). */
   suspectsKept: number;
+  /** Unexpected exceptions caught in the channel's own callbacks (a bug: logged at error level, never fatal). */
+  internalErrors: number;
 }
 
 /**

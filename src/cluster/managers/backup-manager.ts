@@ -13,14 +13,26 @@
  *   died promotes itself at once (before any request) and picks a new backup; when primary and
  *   backup are both gone the session is lost.
  * - A joiner asks the oldest member for keys and locations only (MSG_STATE).
- * - Expiry/invalidation: MSG_REMOVE to everyone. Active sessions = primary + backup copies.
+ * - Expiry/invalidation: MSG_REMOVE to everyone. maxActiveSessions counts primaries only.
+ *
+ * Much of this runs in the background (a publish started by a member loss, a request on the backup,
+ * a fetch) while messages and requests keep arriving, so after every `await` the state is read
+ * again: the session may have been invalidated, expired, renamed or taken over by another node
+ * meanwhile, and then the work stops instead of acting on what it saw before.
  */
 import type { ClusterMember } from '../channel/types.js';
 import { applyDelta, diffAttributes, isEmptyDelta } from '../session/attributes.js';
-import { fromSessionData, inspectSession, toSessionData, type ClusterSession, type SessionData, type SessionInspection } from '../session/session.js';
+import { fromSessionData, inspectSession, toSessionData, type ClusterSession, type SessionInspection } from '../session/session.js';
 import { ClusterManagerBase } from './manager-base.js';
 import { REPLICATION_OK, type ReplicationOutcome } from './manager.js';
-import { parseBackupMessage, parseBackupRequest, parseBackupStateReply, parseRetrieveReply, type BackupMessage } from './messages.js';
+import {
+  parseBackupMessage,
+  parseBackupRequest,
+  parseBackupStateReply,
+  parseRetrieveReply,
+  type BackupMessage,
+  type Parsed,
+} from './messages.js';
 import { bump } from './stats.js';
 
 /** Where a session lives: member ids (ClusterMember.id) of its primary and its backup. */
@@ -47,8 +59,9 @@ export class BackupManager extends ClusterManagerBase {
 
   async start(): Promise<void> {
     const started = this.clock.now();
+    // Tomcat's waitForMembers, on the library's clock.
     const deadline = started + this.options.memberWait;
-    while (this.channel.members().length === 0 && Date.now() < deadline && !this.stopped) {
+    while (this.channel.members().length === 0 && this.clock.now() < deadline && !this.stopped) {
       await new Promise((r) => setTimeout(r, 25));
     }
     const source = this.channel.members()[0];
@@ -58,7 +71,7 @@ export class BackupManager extends ClusterManagerBase {
 
   /** MSG_STATE: keys and locations only (cluster-semantics §2.8 "Start-up"). */
   private async transferState(source: ClusterMember, started: number): Promise<void> {
-    this.transfer = { state: 'pending', from: source.route, sessions: 0, ms: 0 };
+    this.transfer = { state: 'pending', from: source.route, sessions: 0, refused: 0, ms: 0 };
     try {
       bump(this.sent, 'state');
       const reply = parseBackupStateReply(await this.channel.request(source, { t: 'state' }, this.options.rpcTimeout));
@@ -66,11 +79,21 @@ export class BackupManager extends ClusterManagerBase {
       for (const [id, primary, backup] of reply.entries) {
         if (!this.locations.has(id)) this.locations.set(id, { primary, backup });
       }
-      this.transfer = { state: 'done', from: source.route, sessions: reply.entries.length, ms: this.clock.now() - started };
-      this.log.info({ from: source.route, entries: reply.entries.length }, 'session locations transferred');
+      const ms = this.clock.now() - started;
+      const refused = reply.refused.length;
+      this.transfer = { state: refused > 0 ? 'partial' : 'done', from: source.route, sessions: reply.entries.length, refused, ms };
+      if (refused > 0) {
+        this.counters.sessionsRefused += refused;
+        this.log.error(
+          { from: source.route, entries: reply.entries.length, refused, first: reply.refused[0] },
+          `session locations transferred, but ${refused} malformed entries were refused`,
+        );
+      } else {
+        this.log.info({ from: source.route, entries: reply.entries.length }, 'session locations transferred');
+      }
     } catch (err) {
       // terminateOnStartFailure=false: start anyway; proxies are learnt from later messages.
-      this.transfer = { state: 'timeout', from: source.route, sessions: 0, ms: this.clock.now() - started };
+      this.transfer = { state: 'timeout', from: source.route, sessions: 0, refused: 0, ms: this.clock.now() - started };
       this.log.error({ err, from: source.route }, 'could not get the session locations; starting without them');
     }
     this.emit('stateTransferred', { ...this.transfer });
@@ -114,8 +137,12 @@ export class BackupManager extends ClusterManagerBase {
   /**
    * put(): this node is primary; choose a backup, send it the full copy and tell everyone else the
    * location. In ack/sync mode a backup that does not confirm is replaced by the next member.
+   * Stops as soon as the session is no longer this node's to publish (see the class comment).
    */
   private async publish(s: ClusterSession, exclude: Set<string> = new Set()): Promise<ReplicationOutcome> {
+    const id = s.id;
+    const stillOurs = () => !this.stopped && s.valid && s.id === id && this.sessions.get(id) === s;
+    if (!stillOurs()) return REPLICATION_OK;
     exclude.add(this.me);
     s.primary = true;
     s.replicated = new Map(s.attributes);
@@ -123,19 +150,23 @@ export class BackupManager extends ClusterManagerBase {
     let outcome: ReplicationOutcome = REPLICATION_OK;
     for (;;) {
       const backup = this.chooseBackup(exclude);
-      this.locations.set(s.id, { primary: this.me, backup: backup?.id ?? null });
+      this.locations.set(id, { primary: this.me, backup: backup?.id ?? null });
       if (!backup) break;
       s.version = this.clock.stamp();
       const full = toSessionData(s, this.replicable);
-      outcome = await this.send({ t: 'backup', id: s.id, primary: this.me, full, stamp: s.version }, [backup]);
+      outcome = await this.send({ t: 'backup', id, primary: this.me, full, stamp: s.version }, [backup]);
+      // Invalidated, expired, renamed, removed by a peer or taken over while we waited.
+      if (!stillOurs()) return outcome;
       if (outcome.ok || !this.member(backup.id) || this.options.sendOptions === 'async') break;
       exclude.add(backup.id);
       if (this.channel.members().every((m) => exclude.has(m.id))) break;
     }
-    const loc = this.locations.get(s.id)!;
+    const loc = this.locations.get(id);
+    // Another node announced itself as primary meanwhile: its announcement stands.
+    if (!loc || loc.primary !== this.me) return outcome;
     const proxies = this.othersExcept(loc.backup);
-    if (proxies.length > 0 && s.valid) {
-      const p = await this.send({ t: 'proxy', id: s.id, primary: this.me, backup: loc.backup }, proxies);
+    if (proxies.length > 0) {
+      const p = await this.send({ t: 'proxy', id, primary: this.me, backup: loc.backup }, proxies);
       if (outcome.ok && !p.ok) outcome = p;
     }
     return outcome;
@@ -153,7 +184,7 @@ export class BackupManager extends ClusterManagerBase {
       if (s.primary) return Promise.resolve(s);
       // A request on the backup node: it becomes primary and picks a new backup (the old primary
       // becomes a proxy unless it is chosen as the new backup).
-      void this.publish(s);
+      this.background('publishing a session taken over by a request', this.publish(s));
       this.emit('sessionPrimary', { id, reason: 'request' });
       return Promise.resolve(s);
     }
@@ -172,16 +203,25 @@ export class BackupManager extends ClusterManagerBase {
     if (!loc) return undefined;
     const sources = [this.member(loc.backup), this.member(loc.primary)].filter((m): m is ClusterMember => m !== undefined);
     for (const source of sources) {
-      let data: SessionData | null | undefined;
+      let data: ReturnType<typeof parseRetrieveReply>;
       try {
         bump(this.sent, 'retrieve');
-        data = parseRetrieveReply(await this.channel.request(source, { t: 'retrieve', id }, this.options.rpcTimeout));
+        data = parseRetrieveReply(await this.channel.request(source, { t: 'retrieve', id }, this.options.rpcTimeout), this.rules);
       } catch (err) {
         this.log.warn({ err, id, from: source.route }, 'could not fetch session from its owner');
         continue;
       }
-      if (!data) continue;
+      // Read the state again: while we waited the session may have been removed cluster-wide
+      // (then it must not come back here) or arrived by other means.
+      const now = this.locations.get(id);
+      if (!now) return undefined;
       if (this.sessions.has(id)) return this.liveSession(id);
+      if (data && 'refused' in data) {
+        this.counters.sessionsRefused++;
+        this.log.warn({ id, from: source.route, reason: data.refused }, 'refused the fetched copy of a session');
+        continue;
+      }
+      if (!data) continue;
       const s = fromSessionData(data);
       s.lastAccessedTime = this.clock.now();
       s.primary = true;
@@ -189,13 +229,13 @@ export class BackupManager extends ClusterManagerBase {
       this.sessions.set(id, s);
       this.counters.sessionsFetched++;
       this.emit('sessionPrimary', { id, reason: 'fetched' });
-      const backupAlive = loc.backup !== null && this.member(loc.backup) !== undefined && loc.backup !== this.me;
+      const backupAlive = now.backup !== null && this.member(now.backup) !== undefined && now.backup !== this.me;
       if (backupAlive) {
         // The backup stays backup; everyone (the old primary included) learns we are primary now.
-        this.locations.set(id, { primary: this.me, backup: loc.backup });
-        void this.send({ t: 'proxy', id, primary: this.me, backup: loc.backup }, this.othersExcept());
+        this.locations.set(id, { primary: this.me, backup: now.backup });
+        this.background('announcing a fetched session', this.send({ t: 'proxy', id, primary: this.me, backup: now.backup }, this.othersExcept()));
       } else {
-        void this.publish(s);
+        this.background('publishing a fetched session', this.publish(s));
       }
       return s;
     }
@@ -234,17 +274,19 @@ export class BackupManager extends ClusterManagerBase {
   async changeSessionId(s: ClusterSession, newId: string): Promise<ReplicationOutcome> {
     const oldId = s.id;
     if (newId === oldId || !s.valid) return REPLICATION_OK;
-    // remove(old) + put(new) (cluster-semantics §2.8: not a CHANGE_SESSION_ID message).
+    // put(new) + remove(old) (cluster-semantics §2.8: not a CHANGE_SESSION_ID message). The put completes first,
+    // so every node knows the session under one of its ids at all times: a request that arrives
+    // elsewhere with the old id finds it under the new one (route-binder.ts) instead of starting
+    // a new session.
     this.sessions.delete(oldId);
     this.locations.delete(oldId);
-    const removed = this.send({ t: 'remove', id: oldId });
     s.id = newId;
     this.sessions.set(newId, s);
     this.counters.sessionIdChanges++;
     this.emit('sessionChangedId', { oldId, newId, local: true });
-    const put = this.publish(s);
-    const [a, b] = await Promise.all([removed, put]);
-    return a.ok ? b : a;
+    const put = await this.publish(s);
+    const removed = await this.send({ t: 'remove', id: oldId });
+    return put.ok ? removed : put;
   }
 
   invalidate(s: ClusterSession): Promise<ReplicationOutcome> {
@@ -260,7 +302,7 @@ export class BackupManager extends ClusterManagerBase {
     this.removeLocal(s, 'timeout', true);
     this.locations.delete(s.id);
     // Both the primary (at 1×) and a backup copy (at 2×) broadcast the remove (cluster-semantics §2.8).
-    void this.send({ t: 'remove', id: s.id });
+    this.background('expiry', this.send({ t: 'remove', id: s.id }));
   }
 
   inspect(id: string): SessionInspection | undefined {
@@ -295,15 +337,19 @@ export class BackupManager extends ClusterManagerBase {
 
   /* ------------------------------------------------------------------ receiving */
 
-  protected handle(from: ClusterMember, raw: unknown): void | Promise<void> {
-    if ((raw as { t?: unknown } | null)?.t === 'get-all') {
-      // A DeltaManager node asking for state: we have no DeltaManager (EVT_ALL_SESSION_NOCONTEXTMANAGER).
+  protected parse(raw: unknown): Parsed<BackupMessage | { t: 'get-all' }> {
+    // A DeltaManager node asking for state is answered (below), not refused.
+    if ((raw as { t?: unknown } | null)?.t === 'get-all') return { ok: true, msg: { t: 'get-all' } };
+    return parseBackupMessage(raw, this.rules);
+  }
+
+  protected handle(from: ClusterMember, msg: BackupMessage | { t: 'get-all' }): void | Promise<void> {
+    if (msg.t === 'get-all') {
+      // We have no DeltaManager (EVT_ALL_SESSION_NOCONTEXTMANAGER).
       bump(this.received, 'get-all');
-      void this.channel.send({ t: 'no-context' }, { ack: false }, [from]).catch(() => undefined);
+      this.background('answering get-all', this.channel.send({ t: 'no-context' }, { ack: false }, [from]));
       return;
     }
-    const msg = parseBackupMessage(raw);
-    if (!msg) return this.dropInvalid(from, raw);
     bump(this.received, msg.t);
     const now = this.clock.now();
     switch (msg.t) {
@@ -362,7 +408,12 @@ export class BackupManager extends ClusterManagerBase {
     this.counters.unknownSession++;
     try {
       bump(this.sent, 'retrieve');
-      const data = parseRetrieveReply(await this.channel.request(from, { t: 'retrieve', id }, this.options.syncTimeout));
+      const data = parseRetrieveReply(await this.channel.request(from, { t: 'retrieve', id }, this.options.syncTimeout), this.rules);
+      if (data && 'refused' in data) {
+        this.counters.sessionsRefused++;
+        this.log.warn({ id, from: from.route, reason: data.refused }, 'refused the fetched copy of a backup session');
+        return;
+      }
       if (!data || this.sessions.has(id)) return;
       const s = fromSessionData(data);
       s.primary = false;
@@ -376,11 +427,9 @@ export class BackupManager extends ClusterManagerBase {
   }
 
   async answer(from: ClusterMember, raw: unknown): Promise<unknown> {
-    const req = parseBackupRequest(raw);
-    if (!req) {
-      this.dropInvalid(from, raw);
-      throw new Error('unsupported request');
-    }
+    const parsed = parseBackupRequest(raw);
+    if (!parsed.ok) throw this.refuse(from, raw, parsed.reason);
+    const req = parsed.msg;
     bump(this.received, req.t);
     if (req.t === 'state') {
       const entries: Array<[string, string | null, string | null]> = [];
@@ -399,7 +448,7 @@ export class BackupManager extends ClusterManagerBase {
     for (const [id, loc] of this.locations) {
       if (loc.primary !== this.me || loc.backup !== null) continue;
       const s = this.sessions.get(id);
-      if (s && s.valid) void this.publish(s);
+      if (s && s.valid) this.background('publishing a backup to a new member', this.publish(s));
     }
   }
 
@@ -410,13 +459,13 @@ export class BackupManager extends ClusterManagerBase {
       const s = this.sessions.get(id);
       if (loc.primary === this.me) {
         // Our backup died: choose a new one and send it a full copy.
-        if (loc.backup === m.id && s) void this.publish(s, new Set([m.id]));
+        if (loc.backup === m.id && s) this.background('choosing a new backup', this.publish(s, new Set([m.id])));
       } else if (loc.primary === m.id) {
         if (loc.backup === this.me && s) {
           // The primary died and we are its single backup: promote before any request arrives.
           this.counters.sessionsPromoted++;
           this.emit('sessionPrimary', { id, reason: 'promoted' });
-          void this.publish(s, new Set([m.id]));
+          this.background('publishing a promoted session', this.publish(s, new Set([m.id])));
         } else if (loc.backup === null || !this.member(loc.backup)) {
           this.lose(id, s);
         } else {

@@ -18,7 +18,16 @@ import { diffAttributes, isEmptyDelta, applyDelta } from '../session/attributes.
 import { ClusterSession, fromSessionData, inspectSession, toSessionData, type SessionData, type SessionInspection } from '../session/session.js';
 import { ClusterManagerBase } from './manager-base.js';
 import { REPLICATION_OK, type ReplicationOutcome } from './manager.js';
-import { parseBackupRequest, parseDeltaMessage, parseRetrieveReply, type DeltaMessage, type ExpireReason } from './messages.js';
+import { MessageRefusedError } from './manager-base.js';
+import {
+  checkSessions,
+  parseBackupRequest,
+  parseDeltaMessage,
+  parseRetrieveReply,
+  type DeltaMessage,
+  type ExpireReason,
+  type Parsed,
+} from './messages.js';
 import { bump } from './stats.js';
 import { shouldReplay } from './transfer-filter.js';
 
@@ -35,6 +44,8 @@ export class DeltaManager extends ClusterManagerBase {
   private source: ClusterMember | null = null;
   private settleTransfer: ((r: TransferResult) => void) | null = null;
   private transferStamp = 0;
+  /** Sessions the source said it sent (TRANSFERCOMPLETE's count), to tell a complete transfer from a partial one. */
+  private transferCount = 0;
   /** GET_ALL requests that arrived while this node was itself still receiving state. */
   private deferredGetAll: ClusterMember[] = [];
 
@@ -50,13 +61,13 @@ export class DeltaManager extends ClusterManagerBase {
       await this.getAllClusterSessions(started);
     }
     this.startExpirySweep();
-    for (const m of this.deferredGetAll.splice(0)) void this.sendAllSessions(m);
+    for (const m of this.deferredGetAll.splice(0)) this.background(`state transfer to ${m.route}`, this.sendAllSessions(m));
   }
 
-  /** Tomcat's waitForMembers: a node that sees nobody yet gives the membership a moment. */
+  /** Tomcat's waitForMembers: a node that sees nobody yet gives the membership a moment (on the library's clock). */
   private async waitForMembers(): Promise<void> {
     const deadline = this.clock.now() + this.options.memberWait;
-    while (this.channel.members().length === 0 && Date.now() < deadline && !this.stopped) {
+    while (this.channel.members().length === 0 && this.clock.now() < deadline && !this.stopped) {
       await new Promise((r) => setTimeout(r, 25));
     }
   }
@@ -81,7 +92,7 @@ export class DeltaManager extends ClusterManagerBase {
       const source = this.olderMembers().find((m) => !tried.has(m.id));
       if (!source) break;
       tried.add(source.id);
-      this.transfer = { state: 'pending', from: source.route, sessions: 0, ms: 0 };
+      this.transfer = { state: 'pending', from: source.route, sessions: 0, refused: 0, ms: 0 };
       result = await this.requestState(source, deadline);
       if (result !== 'gone') break;
       this.log.warn({ from: source.route }, 'state transfer source left; asking the next oldest member');
@@ -89,6 +100,13 @@ export class DeltaManager extends ClusterManagerBase {
     const ms = this.clock.now() - started;
     if (timeout === 0) {
       this.log.info('stateTransferTimeout is 0: not waiting for the session state');
+    } else if (result === 'complete' && (this.transfer.refused > 0 || this.transfer.sessions < this.transferCount)) {
+      // Never "done" when something is missing: say what, loudly.
+      this.transfer = { ...this.transfer, state: 'partial', ms };
+      this.log.error(
+        { from: this.transfer.from, sessions: this.transfer.sessions, sent: this.transferCount, refused: this.transfer.refused, ms },
+        `state transfer incomplete: took ${this.transfer.sessions} of ${this.transferCount} sessions (${this.transfer.refused} refused)`,
+      );
     } else if (result === 'complete') {
       this.transfer = { ...this.transfer, state: 'done', ms };
       this.log.info({ from: this.transfer.from, sessions: this.transfer.sessions, ms }, 'session state transferred');
@@ -108,6 +126,7 @@ export class DeltaManager extends ClusterManagerBase {
   private requestState(source: ClusterMember, deadline: number): Promise<TransferResult> {
     this.source = source;
     this.transferStamp = 0;
+    this.transferCount = 0;
     return new Promise<TransferResult>((resolve) => {
       let timer: NodeJS.Timeout | null = null;
       const settle = (r: TransferResult) => {
@@ -119,11 +138,14 @@ export class DeltaManager extends ClusterManagerBase {
       if (this.options.stateTransferTimeout === 0) return settle('timeout');
       if (deadline !== Infinity) timer = setTimeout(() => settle('timeout'), Math.max(0, deadline - this.clock.now()));
       bump(this.sent, 'get-all');
-      this.channel.send({ t: 'get-all' }, { ack: false }, [source]).then(
-        (r) => {
-          if (r.failed.length > 0) settle('gone');
-        },
-        () => settle('gone'),
+      this.background(
+        'asking for the session state',
+        this.channel.send({ t: 'get-all' }, { ack: false }, [source]).then(
+          (r) => {
+            if (r.failed.length > 0) settle('gone');
+          },
+          () => settle('gone'),
+        ),
       );
     });
   }
@@ -223,7 +245,7 @@ export class DeltaManager extends ClusterManagerBase {
   protected expireByTimeout(s: ClusterSession, notifyCluster: boolean): void {
     this.counters.sessionsExpired++;
     this.removeLocal(s, 'timeout', true);
-    if (notifyCluster) void this.send({ t: 'expire', id: s.id, stamp: this.clock.stamp(), reason: 'timeout' });
+    if (notifyCluster) this.background('expiry', this.send({ t: 'expire', id: s.id, stamp: this.clock.stamp(), reason: 'timeout' }));
   }
 
   inspect(id: string): SessionInspection | undefined {
@@ -233,19 +255,22 @@ export class DeltaManager extends ClusterManagerBase {
 
   /* ------------------------------------------------------------------ receiving */
 
-  protected handle(from: ClusterMember, raw: unknown): void | Promise<void> {
-    const msg = parseDeltaMessage(raw);
-    if (!msg) return this.dropInvalid(from, raw);
+  protected parse(raw: unknown): Parsed<DeltaMessage> {
+    return parseDeltaMessage(raw, this.rules);
+  }
+
+  protected handle(from: ClusterMember, msg: DeltaMessage): void | Promise<void> {
     bump(this.received, msg.t);
     switch (msg.t) {
       case 'get-all':
-        void this.sendAllSessions(from);
+        this.background(`state transfer to ${from.route}`, this.sendAllSessions(from));
         return;
       case 'all-data':
         return this.receiveAllData(from, msg.sessions);
       case 'transfer-complete':
         if (from.id === this.source?.id) {
           this.transferStamp = msg.stamp;
+          this.transferCount = msg.count;
           this.settleTransfer?.('complete');
         }
         return;
@@ -327,7 +352,12 @@ export class DeltaManager extends ClusterManagerBase {
       this.log.debug({ err, id, from: from.route }, 'could not fetch unknown session; change dropped');
       return;
     }
-    const data = parseRetrieveReply(reply);
+    const data = parseRetrieveReply(reply, this.rules);
+    if (data && 'refused' in data) {
+      this.counters.sessionsRefused++;
+      this.log.warn({ id, from: from.route, reason: data.refused }, 'refused the fetched copy of an unknown session');
+      return;
+    }
     if (!data || this.sessions.has(id)) return;
     this.addReplica(data);
     this.counters.sessionsRepaired++;
@@ -336,6 +366,9 @@ export class DeltaManager extends ClusterManagerBase {
   private addReplica(data: SessionData): ClusterSession {
     const s = fromSessionData(data);
     s.primary = false;
+    // A copy cannot have been used after now; a later time (clock skew, or a peer's bad value)
+    // would postpone its expiry.
+    s.lastAccessedTime = Math.min(s.lastAccessedTime, this.clock.now());
     const old = this.sessions.get(s.id);
     if (old) old.valid = false;
     this.sessions.set(s.id, s);
@@ -343,22 +376,34 @@ export class DeltaManager extends ClusterManagerBase {
     return s;
   }
 
-  private receiveAllData(from: ClusterMember, sessions: SessionData[]): void {
+  /**
+   * One ALL_SESSION_DATA page. Each session is checked on its own: the valid ones are taken, the
+   * refused ones are logged and counted, and the page's acknowledgement fails with what was refused
+   * (the sender logs it), so one bad session never costs the others and never goes unnoticed.
+   */
+  private receiveAllData(from: ClusterMember, sessions: unknown[]): void {
     // Only state we asked for is taken (a late page from an abandoned source is ignored).
     if (from.id !== this.source?.id && this.options.stateTransferTimeout !== 0) return;
-    for (const d of sessions) {
+    const { accepted, refused } = checkSessions(sessions, this.rules);
+    for (const d of accepted) {
       this.addReplica(d);
       this.counters.sessionsTransferred++;
       this.transfer.sessions++;
     }
+    if (refused.length === 0) return;
+    this.counters.sessionsRefused += refused.length;
+    this.transfer.refused += refused.length;
+    for (const r of refused) this.log.error({ from: from.route, id: r.id, reason: r.reason }, 'state transfer: refused a session');
+    const first = refused[0]!;
+    throw new MessageRefusedError(
+      `refused ${refused.length} of ${sessions.length} sessions of this page (first: ${first.id ?? '?'}: ${first.reason})`,
+    );
   }
 
   async answer(from: ClusterMember, raw: unknown): Promise<unknown> {
-    const req = parseBackupRequest(raw);
-    if (!req || req.t !== 'retrieve') {
-      this.dropInvalid(from, raw);
-      throw new Error('unsupported request');
-    }
+    const parsed = parseBackupRequest(raw);
+    if (!parsed.ok || parsed.msg.t !== 'retrieve') throw this.refuse(from, raw, parsed.ok ? 'DeltaManager answers only retrieve requests' : parsed.reason);
+    const req = parsed.msg;
     bump(this.received, 'retrieve');
     const s = this.sessions.get(req.id);
     return s && s.valid ? toSessionData(s, this.replicable) : null;
@@ -381,11 +426,20 @@ export class DeltaManager extends ClusterManagerBase {
     let bytes = 0;
     let pageNo = 0;
     let count = 0;
+    let refusedPages = 0;
+    /** False when the page may not have arrived (the transfer is then aborted). */
     const flush = async (): Promise<boolean> => {
       const r = await this.sendAcked({ t: 'all-data', page: pageNo++, sessions: page }, [to], timeout);
       page = [];
       bytes = 0;
-      return r.ok;
+      if (r.ok) return true;
+      // The joiner took the page but refused some of its sessions (already logged and counted as
+      // refused by the peer): the rest of the state still goes out.
+      if (r.error.refused) {
+        refusedPages++;
+        return true;
+      }
+      return false;
     };
     for (const id of ids) {
       const s = this.sessions.get(id);
@@ -404,12 +458,16 @@ export class DeltaManager extends ClusterManagerBase {
     }
     bump(this.sent, 'transfer-complete');
     await this.channel.send({ t: 'transfer-complete', stamp, count }, { ack: false }, [to]).catch(() => undefined);
-    this.log.info({ to: to.route, sessions: count, pages: pageNo }, 'sent session state');
+    if (refusedPages > 0) {
+      this.log.error({ to: to.route, sessions: count, pages: pageNo, refusedPages }, `sent session state, but ${to.route} refused sessions in ${refusedPages} page(s)`);
+    } else {
+      this.log.info({ to: to.route, sessions: count, pages: pageNo }, 'sent session state');
+    }
   }
 
   private async waitUntilMember(id: string, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.channel.members().some((m) => m.id === id) && Date.now() < deadline && !this.stopped) {
+    const deadline = this.clock.now() + timeoutMs;
+    while (!this.channel.members().some((m) => m.id === id) && this.clock.now() < deadline && !this.stopped) {
       await new Promise((r) => setTimeout(r, 20));
     }
   }

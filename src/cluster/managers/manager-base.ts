@@ -1,21 +1,27 @@
 /**
  * What DeltaManager and BackupManager share (Tomcat's ClusterManagerBase + ManagerBase): the session
  * map, creation with maxActiveSessions, the expiry sweep, request bookkeeping, sending with the
- * configured send mode and its failure policy, per-peer ordered receiving, counters and events.
+ * configured send mode and its failure policy, per-peer ordered receiving with validation and
+ * refusal, counters and events.
+ *
+ * Nothing here may take the host process down: background work goes through `background()` (a
+ * rejection is logged and counted), timer callbacks are guarded, and an exception thrown by an
+ * application's event listener is logged and counted instead of unwinding into the manager.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { RemoteHandlerError } from '../channel/errors.js';
 import type { Channel, ClusterMember, SendResult } from '../channel/types.js';
 import type { Clock } from '../clock.js';
 import { ReplicationError, TooManyActiveSessionsError } from '../errors.js';
 import type { ResolvedNodeOptions } from '../options.js';
 import { applyDelta } from '../session/attributes.js';
-import { expiryDecision } from '../session/expiry.js';
+import { expiryDecision, timeoutProblem } from '../session/expiry.js';
 import { isReplicableAttribute } from '../session/filters.js';
 import { generateSessionId, isPlausibleSessionId, type RandomSource } from '../session/id.js';
 import { ClusterSession, type SessionInspection } from '../session/session.js';
 import { REPLICATION_OK, type ReplicationOutcome, type SessionChanges, type SessionManager } from './manager.js';
-import type { AckMode } from './messages.js';
+import { parseRefusedNotice, type AckMode, type Parsed, type PeerValueRules, type RefusedNotice } from './messages.js';
 import { bump, newCounters, type ManagerStats, type StateTransferStats } from './stats.js';
 
 export interface ManagerContext {
@@ -28,6 +34,14 @@ export interface ManagerContext {
 
 /** A message that may carry the ack mode the receiver must honour. */
 type Ackable = { t: string; ack?: AckMode };
+
+/**
+ * We refused (part of) a peer's message: it failed validation. Thrown towards the channel, it becomes
+ * the FAIL-ACK's reason the sender sees; it is already logged and counted.
+ */
+export class MessageRefusedError extends Error {
+  override name = 'MessageRefusedError';
+}
 
 export abstract class ClusterManagerBase extends EventEmitter implements SessionManager {
   abstract readonly kind: 'delta' | 'backup';
@@ -42,10 +56,12 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
   protected readonly counters = newCounters();
   protected readonly sent: Record<string, number> = {};
   protected readonly received: Record<string, number> = {};
-  protected transfer: StateTransferStats = { state: 'none', from: null, sessions: 0, ms: 0 };
+  protected transfer: StateTransferStats = { state: 'none', from: null, sessions: 0, refused: 0, ms: 0 };
   /** Per-peer processing chain: keeps a peer's messages in order even when one awaits (see receive). */
   private readonly chains = new Map<string, Promise<void>>();
   private expiryTimer: NodeJS.Timeout | null = null;
+  /** When each peer's last refusal was logged at warn (refuse()). */
+  private readonly lastRefusalLog = new Map<string, number>();
   protected stopped = false;
 
   constructor(ctx: ManagerContext) {
@@ -57,6 +73,42 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
     this.random = ctx.random;
   }
 
+  /** What this node accepts in peer-supplied values (messages.ts). */
+  protected get rules(): PeerValueRules {
+    return { neverExpireAllowed: this.options.maxInactiveInterval <= 0 };
+  }
+
+  timeoutProblem(seconds: unknown): string | null {
+    return timeoutProblem(seconds, this.rules.neverExpireAllowed);
+  }
+
+  /* ------------------------------------------------------------------ never fatal */
+
+  /**
+   * Events go to the application's listeners; a listener that throws is the application's bug and
+   * must not unwind into replication, the expiry timer or a promise chain (where it would become an
+   * unhandled rejection): logged and counted here.
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    try {
+      return super.emit(event, ...args);
+    } catch (err) {
+      this.reportError(`'${String(event)}' listener`, err);
+      return true;
+    }
+  }
+
+  /** An unexpected exception (a bug here or in a listener): logged at error level and counted, never fatal. */
+  reportError(where: string, err: unknown): void {
+    this.counters.internalErrors++;
+    this.log.error({ err, where }, 'cluster: unexpected error (the node carries on)');
+  }
+
+  /** Fire-and-forget work: its rejection is reported (logged + counted) instead of crashing the process. */
+  protected background(where: string, work: Promise<unknown>): void {
+    work.catch((err: unknown) => this.reportError(where, err));
+  }
+
   /* ------------------------------------------------------------------ lifecycle */
 
   abstract start(): Promise<void>;
@@ -64,7 +116,13 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
   protected startExpirySweep(): void {
     // Tomcat runs processExpires from the background thread; ours is an unref'd timer so it never
     // keeps the host process alive on its own.
-    this.expiryTimer = setInterval(() => this.processExpires(), this.options.processExpiresFrequency);
+    this.expiryTimer = setInterval(() => {
+      try {
+        this.processExpires();
+      } catch (err) {
+        this.reportError('expiry sweep', err);
+      }
+    }, this.options.processExpiresFrequency);
     this.expiryTimer.unref();
   }
 
@@ -87,6 +145,10 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
     return this.sessions.has(id);
   }
 
+  peerRoutes(): string[] {
+    return this.channel.members().map((m) => m.route);
+  }
+
   /**
    * A held session if it is still valid; expires it on the spot when its time is up (Tomcat checks
    * `isValid` on access as well as in the background sweep).
@@ -106,14 +168,22 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
 
   /* ------------------------------------------------------------------ creation */
 
-  /** Sessions counted against maxActiveSessions (DeltaManager: all, incl. replicas, cluster-semantics §2.7). */
-  protected activeCount(): number {
-    return this.sessions.size;
+  /**
+   * Sessions counted against maxActiveSessions: the ones this node is primary for. Tomcat counts
+   * every session in the manager's map (ManagerBase.createSession compares getActiveSessions(), and
+   * DeltaManager keeps replicas in that map; cluster-semantics §2.7), so replicas arriving from peers can make
+   * a node refuse its own users. We deliberately count only primaries (docs/cluster.md).
+   */
+  protected primaryCount(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.primary) n++;
+    return n;
   }
 
   createSession(requestedId?: string): { session: ClusterSession; replication: Promise<ReplicationOutcome> } {
     const max = this.options.maxActiveSessions;
-    if (max >= 0 && this.activeCount() >= max) {
+    // Counting primaries walks the map, so only when the map alone could reach the limit.
+    if (max >= 0 && this.sessions.size >= max && this.primaryCount() >= max) {
       this.counters.sessionsRejected++;
       throw new TooManyActiveSessionsError(max);
     }
@@ -213,9 +283,12 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
     bump(this.sent, msg.t);
     const mode = this.options.sendOptions;
     if (mode === 'async') {
-      this.channel.send(msg, { ack: false }, to).then(
-        (r) => this.noteResult(msg, r),
-        (err: unknown) => this.noteError(msg, targets, err),
+      this.background(
+        `sending ${msg.t}`,
+        this.channel.send(msg, { ack: false }, to).then(
+          (r) => this.noteResult(msg, r),
+          (err: unknown) => this.noteError(msg, targets, err),
+        ),
       );
       return Promise.resolve(REPLICATION_OK);
     }
@@ -240,10 +313,14 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
   private noteResult(msg: Ackable & { id?: string }, r: SendResult): ReplicationOutcome {
     if (r.failed.length === 0) return REPLICATION_OK;
     const routes = r.failed.map((f) => f.member.route);
+    // The peers got it and their handler said no (FAIL-ACK): the change was refused, not lost in transit.
+    const refused = r.failed.every((f) => f.error instanceof RemoteHandlerError);
+    if (refused) this.counters.refusedByPeers += r.failed.length;
     const error = new ReplicationError(
       `replication of ${msg.t}${msg.id ? ` for session ${msg.id}` : ''} failed on ${routes.join(', ')}: ` +
         r.failed.map((f) => f.error.message).join('; '),
       routes,
+      refused,
     );
     return this.fail(msg, error);
   }
@@ -265,45 +342,112 @@ export abstract class ClusterManagerBase extends EventEmitter implements Session
   /* ------------------------------------------------------------------ receiving */
 
   /**
-   * Channel message entry point. The channel hands us one peer's messages in order; processing is
-   * chained per peer so that a message whose handling awaits (a fetch) still finishes before the
-   * next one from that peer starts. The returned promise is what the channel waits for before
-   * acknowledging: for 'applied' messages the processing itself, for everything else nothing
-   * (acknowledged on receipt, Tomcat's option 2 vs 6).
+   * Channel message entry point. Every message is validated first (`parse`); a refused one is
+   * logged and counted, and its sender is told: we throw to the channel, which answers an
+   * acknowledged send with a FAIL-ACK, and an unacknowledged one gets a 'refused' notice. Accepted
+   * messages are processed chained per peer, so that a message whose handling awaits (a fetch)
+   * still finishes before the next one from that peer starts. The returned promise is what the channel waits for before acknowledging: for
+   * 'applied' messages the processing itself (a refusal found while applying — a bad session in a
+   * state-transfer page — becomes a FAIL-ACK), for everything else nothing (acknowledged on receipt,
+   * Tomcat's option 2 vs 6).
    */
   receive(from: ClusterMember, raw: unknown): Promise<void> | undefined {
     const ack = (raw as { ack?: unknown } | null)?.ack;
+    const acked = ack === 'receipt' || ack === 'applied';
+    if ((raw as { t?: unknown } | null)?.t === 'refused') {
+      this.peerRefused(from, raw);
+      return undefined;
+    }
+    const parsed = this.parse(raw);
+    if (!parsed.ok) {
+      const err = this.refuse(from, raw, parsed.reason, parsed.id);
+      if (!acked) this.tellRefused(from, raw, parsed.reason, parsed.id);
+      // To the channel: a FAIL-ACK whenever the sender waits for an acknowledgement.
+      throw err;
+    }
     const prev = this.chains.get(from.id) ?? Promise.resolve();
-    const next = prev.then(() => this.handle(from, raw)).catch((err: unknown) => {
-      this.log.error({ err, from: from.route }, 'cluster message handling failed');
-    });
-    this.chains.set(from.id, next);
-    return ack === 'applied' ? next : undefined;
+    const run = prev.then(() => this.handle(from, parsed.msg));
+    this.chains.set(
+      from.id,
+      run.catch((err: unknown) => {
+        if (err instanceof MessageRefusedError) {
+          if (!acked) this.tellRefused(from, raw, err.message, (parsed.msg as { id?: string }).id);
+        } else {
+          this.reportError(`handling ${String((raw as { t?: unknown }).t)} from ${from.route}`, err);
+        }
+      }),
+    );
+    return ack === 'applied' ? run : undefined;
   }
 
-  /** Manager-specific handling of one inbound message (already ordered). Must not throw for bad input. */
-  protected abstract handle(from: ClusterMember, raw: unknown): void | Promise<void>;
+  /** Validates a peer's message (names, types, ranges): the message, or why it is refused. */
+  protected abstract parse(raw: unknown): Parsed<unknown>;
+
+  /** Manager-specific handling of one validated inbound message (already ordered). */
+  protected abstract handle(from: ClusterMember, msg: unknown): void | Promise<void>;
 
   /** Channel request entry point (retrieve, state). */
   abstract answer(from: ClusterMember, raw: unknown): Promise<unknown>;
+
+  /**
+   * Logs and counts a refused message; returns the error that tells an acknowledging sender why.
+   * A peer sending many bad messages must not flood the log: one warning per peer per second, the
+   * rest at debug (all of them counted).
+   */
+  protected refuse(from: ClusterMember, raw: unknown, reason: string, id?: string): MessageRefusedError {
+    this.counters.messagesDropped++;
+    const t = (raw as { t?: unknown } | null)?.t;
+    const now = this.clock.now();
+    const loud = now - (this.lastRefusalLog.get(from.id) ?? -Infinity) >= 1000;
+    if (loud) this.lastRefusalLog.set(from.id, now);
+    this.log[loud ? 'warn' : 'debug'](
+      { from: from.route, type: typeof t === 'string' ? t.slice(0, 40) : typeof t, sessionId: id, reason, refused: this.counters.messagesDropped },
+      'refused a cluster message from a peer',
+    );
+    return new MessageRefusedError(`refused: ${reason}`);
+  }
+
+  /** Tells the sender of an unacknowledged message that we refused it (never for a notice itself). */
+  protected tellRefused(from: ClusterMember, raw: unknown, reason: string, id?: string): void {
+    const t = (raw as { t?: unknown } | null)?.t;
+    const notice: RefusedNotice = { t: 'refused', ref: typeof t === 'string' ? t.slice(0, 40) : typeof t, reason: reason.slice(0, 1000) };
+    if (id !== undefined) notice.id = id;
+    bump(this.sent, 'refused');
+    this.background(
+      'sending a refused notice',
+      this.channel.send(notice, { ack: false }, [from]).then((r) => {
+        if (r.failed.length > 0) this.log.debug({ to: from.route }, 'could not tell the sender its message was refused');
+      }),
+    );
+  }
+
+  /** A peer refused something we sent without acknowledgement: as loud as a failed acknowledged send. */
+  private peerRefused(from: ClusterMember, raw: unknown): void {
+    const notice = parseRefusedNotice(raw);
+    if (!notice) {
+      this.counters.messagesDropped++;
+      this.log.warn({ from: from.route }, 'dropped a malformed refused notice');
+      return;
+    }
+    bump(this.received, 'refused');
+    this.counters.refusedByPeers++;
+    this.fail(
+      { t: notice.ref, ...(notice.id !== undefined ? { id: notice.id } : {}) },
+      new ReplicationError(`${from.route} refused ${notice.ref}${notice.id ? ` for session ${notice.id}` : ''}: ${notice.reason}`, [from.route], true),
+    );
+  }
 
   memberAdded(_m: ClusterMember): void {}
 
   memberRemoved(m: ClusterMember): void {
     this.chains.delete(m.id);
-  }
-
-  protected dropInvalid(from: ClusterMember, raw: unknown): void {
-    this.counters.messagesDropped++;
-    const t = (raw as { t?: unknown } | null)?.t;
-    this.log.warn({ from: from.route, type: typeof t === 'string' ? t.slice(0, 40) : typeof t }, 'dropped malformed cluster message');
+    this.lastRefusalLog.delete(m.id);
   }
 
   /* ------------------------------------------------------------------ stats */
 
   stats(): ManagerStats {
-    let primary = 0;
-    for (const s of this.sessions.values()) if (s.primary) primary++;
+    const primary = this.primaryCount();
     return {
       manager: this.kind,
       sessions: {

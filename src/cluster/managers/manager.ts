@@ -43,6 +43,8 @@ export interface SessionManager extends EventEmitter {
   findSession(id: string): Promise<ClusterSession | undefined>;
   /** Local-only check, no network: does this node hold the session (a value or a location)? */
   knows(id: string): boolean;
+  /** jvmRoutes of the live members (where another node may have renamed a session to). */
+  peerRoutes(): string[];
   /**
    * A new session with a fresh id `<HEX>.<jvmRoute>` (or `id`, e.g. from express-session's genid);
    * throws TooManyActiveSessionsError.
@@ -70,4 +72,8 @@ export interface SessionManager extends EventEmitter {
   /** A shared store's every session id (store: redis, by SCAN); absent for the peer managers. */
   allSessionIds?(): Promise<string[]>;
   stats(): ManagerStats;
+  /** What is wrong with a session timeout set by the application (session/expiry.ts), or null. */
+  timeoutProblem(seconds: unknown): string | null;
+  /** An unexpected exception on the request side (a bug): logged and counted, never fatal. */
+  reportError(where: string, err: unknown): void;
 }

@@ -1,15 +1,18 @@
 /**
  * The session managers' messages (JSON over the group channel) and their validation. Names follow
  * Tomcat's: DeltaManager's SessionMessage event types (cluster-semantics §2.2) and LazyReplicatedMap's map
- * messages (cluster-semantics §2.8). Every inbound message goes through `parse*Message`: anything that does not
- * have exactly the expected shape is refused (the caller drops and counts it), so no handler ever
- * sees malformed data.
+ * messages (cluster-semantics §2.8). Every inbound message goes through `parse*Message`, which checks names,
+ * types and ranges of everything a peer supplies: anything else is refused with a reason (the
+ * manager logs and counts it and tells the sender), so no handler ever sees bad data. State-transfer
+ * pages are checked per session (`checkSessions`): one bad session costs only itself.
  *
  * Attribute values travel as JSON *texts* inside the JSON message (see session/attributes.ts), and
- * attribute maps as [name, text] pairs, never as objects keyed by attribute name.
+ * attribute maps as [name, text] pairs, never as objects keyed by attribute name. A value is data
+ * whatever keys it contains (`__proto__` included); attribute *names* are checked.
  */
 import type { SessionData } from '../session/session.js';
-import { isSafeAttributeText } from '../session/attributes.js';
+import { attributeNameProblem } from '../session/attributes.js';
+import { timeoutProblem } from '../session/expiry.js';
 import { isPlausibleSessionId } from '../session/id.js';
 
 /** DeltaManager (cluster-semantics §2.2). `stamp` = sender's logical time of the change (clock.ts). */
@@ -40,6 +43,19 @@ export type DeltaMessage =
   | { t: 'transfer-complete'; stamp: number; count: number }
   /** EVT_ALL_SESSION_NOCONTEXTMANAGER: the asked member has no DeltaManager to answer with. */
   | { t: 'no-context' };
+
+/**
+ * Both managers: "I refused your message" — the answer to an unacknowledged message that failed
+ * validation (an acknowledged one gets a FAIL-ACK instead). Never answered itself.
+ */
+export interface RefusedNotice {
+  t: 'refused';
+  /** Type of the refused message. */
+  ref: string;
+  /** Its session id, when it had a readable one. */
+  id?: string;
+  reason: string;
+}
 
 export type ExpireReason = 'timeout' | 'invalidated' | 'shutdown';
 
@@ -87,103 +103,188 @@ export interface BackupStateReply {
 
 /* ---------------------------------------------------------------------------------------------- */
 
+/** What the receiving node allows in peer-supplied values. */
+export interface PeerValueRules {
+  /** This node's maxInactiveInterval option is ≤ 0: sessions that never expire are configured here. */
+  neverExpireAllowed: boolean;
+}
+
+/** A parsed message, or why it was refused (the text goes to the log and back to the sender). */
+export type Parsed<T> = { ok: true; msg: T } | { ok: false; reason: string; id?: string };
+
 type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isId = (v: unknown): v is string => isStr(v) && isPlausibleSessionId(v);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isMemberId = (v: unknown): v is string => isStr(v) && /^[0-9a-f]{32}$/.test(v);
 const isAck = (v: unknown): v is AckMode | undefined => v === undefined || v === 'receipt' || v === 'applied';
-const optNum = (v: unknown) => v === undefined || isNum(v);
+/** A point in time (ms since the epoch) as a peer may state it. */
+const isTime = (v: unknown): v is number => isNum(v) && v >= 0;
 
-/** [name, JSON text] pairs; a pair whose text could smuggle a prototype key refuses the message (attributes.ts). */
-function isPairs(v: unknown): v is Array<[string, string]> {
-  return Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && isStr(p[0]) && isStr(p[1]) && isSafeAttributeText(p[1]));
-}
-function isStrings(v: unknown): v is string[] {
-  return Array.isArray(v) && v.every(isStr);
-}
+const ok = <T>(msg: unknown): Parsed<T> => ({ ok: true, msg: msg as T });
+const no = <T>(reason: string, msg?: Obj): Parsed<T> => (msg && isId(msg.id) ? { ok: false, reason, id: msg.id } : { ok: false, reason });
 
-export function isSessionData(v: unknown): v is SessionData {
-  return (
-    isObj(v) &&
-    isId(v.id) &&
-    isNum(v.creationTime) &&
-    isNum(v.lastAccessedTime) &&
-    isNum(v.maxInactiveInterval) &&
-    isNum(v.version) &&
-    isPairs(v.attributes)
-  );
-}
-
-/** A DeltaMessage, or null when `msg` is anything else. */
-export function parseDeltaMessage(msg: unknown): DeltaMessage | null {
-  if (!isObj(msg) || !isAck(msg.ack)) return null;
-  switch (msg.t) {
-    case 'create':
-      return isId(msg.id) && isNum(msg.creationTime) && isNum(msg.maxInactiveInterval) && isNum(msg.stamp)
-        ? (msg as DeltaMessage)
-        : null;
-    case 'delta':
-      return isId(msg.id) && isPairs(msg.set) && isStrings(msg.remove) && optNum(msg.maxInactiveInterval) && isNum(msg.stamp)
-        ? (msg as DeltaMessage)
-        : null;
-    case 'access':
-      return isId(msg.id) && isNum(msg.stamp) && optNum(msg.maxInactiveInterval) ? (msg as DeltaMessage) : null;
-    case 'expire':
-      return isId(msg.id) && isNum(msg.stamp) && (msg.reason === undefined || msg.reason === 'timeout' || msg.reason === 'invalidated' || msg.reason === 'shutdown')
-        ? (msg as DeltaMessage)
-        : null;
-    case 'change-id':
-      return isId(msg.id) && isId(msg.newId) && isNum(msg.stamp) ? (msg as DeltaMessage) : null;
-    case 'get-all':
-    case 'no-context':
-      return msg as DeltaMessage;
-    case 'all-data':
-      return isNum(msg.page) && Array.isArray(msg.sessions) && msg.sessions.every(isSessionData) ? (msg as DeltaMessage) : null;
-    case 'transfer-complete':
-      return isNum(msg.stamp) && isNum(msg.count) ? (msg as DeltaMessage) : null;
-    default:
-      return null;
+/** [name, JSON text] pairs with acceptable names. */
+function pairsProblem(v: unknown, field: string): string | null {
+  if (!Array.isArray(v)) return `${field} must be an array of [name, text] pairs`;
+  for (const p of v) {
+    if (!Array.isArray(p) || p.length !== 2 || !isStr(p[1])) return `${field} must be an array of [name, text] pairs`;
+    const bad = attributeNameProblem(p[0]);
+    if (bad) return bad;
   }
-}
-
-/** A BackupMessage, or null. */
-export function parseBackupMessage(msg: unknown): BackupMessage | null {
-  if (!isObj(msg) || !isAck(msg.ack)) return null;
-  const member = (v: unknown) => v === null || isStr(v);
-  switch (msg.t) {
-    case 'backup':
-      if (!isId(msg.id) || !isStr(msg.primary) || !isNum(msg.stamp) || !optNum(msg.maxInactiveInterval)) return null;
-      if (msg.full !== undefined) return isSessionData(msg.full) && msg.full.id === msg.id ? (msg as BackupMessage) : null;
-      return isPairs(msg.set) && isStrings(msg.remove) ? (msg as BackupMessage) : null;
-    case 'proxy':
-      return isId(msg.id) && member(msg.primary) && member(msg.backup) ? (msg as BackupMessage) : null;
-    case 'remove':
-      return isId(msg.id) ? (msg as BackupMessage) : null;
-    case 'access':
-      return isId(msg.id) && optNum(msg.maxInactiveInterval) ? (msg as BackupMessage) : null;
-    default:
-      return null;
-  }
-}
-
-export function parseBackupRequest(msg: unknown): BackupRequest | null {
-  if (!isObj(msg)) return null;
-  if (msg.t === 'retrieve') return isId(msg.id) ? (msg as BackupRequest) : null;
-  if (msg.t === 'state') return msg as BackupRequest;
   return null;
 }
 
-export function parseBackupStateReply(v: unknown): BackupStateReply | null {
-  if (!isObj(v) || !Array.isArray(v.entries)) return null;
-  const ok = v.entries.every(
-    (e) => Array.isArray(e) && e.length === 3 && isId(e[0]) && (e[1] === null || isStr(e[1])) && (e[2] === null || isStr(e[2])),
-  );
-  return ok ? (v as unknown as BackupStateReply) : null;
+function namesProblem(v: unknown, field: string): string | null {
+  if (!Array.isArray(v)) return `${field} must be an array of attribute names`;
+  for (const n of v) {
+    const bad = attributeNameProblem(n);
+    if (bad) return bad;
+  }
+  return null;
 }
 
-export function parseRetrieveReply(v: unknown): SessionData | null | undefined {
+function optTimeoutProblem(v: unknown, rules: PeerValueRules): string | null {
+  return v === undefined ? null : timeoutProblem(v, rules.neverExpireAllowed);
+}
+
+/** What is wrong with a full session copy from a peer, or null. */
+export function sessionDataProblem(v: unknown, rules: PeerValueRules): string | null {
+  if (!isObj(v)) return 'session data must be an object';
+  if (!isId(v.id)) return 'session data without a valid id';
+  if (!isTime(v.creationTime) || !isTime(v.lastAccessedTime)) return 'session times must be non-negative numbers';
+  if (!isNum(v.version)) return 'session version must be a number';
+  return timeoutProblem(v.maxInactiveInterval, rules.neverExpireAllowed) ?? pairsProblem(v.attributes, 'attributes');
+}
+
+/** Splits a state-transfer page into the sessions we take and the ones we refuse (with why). */
+export function checkSessions(
+  list: unknown[],
+  rules: PeerValueRules,
+): { accepted: SessionData[]; refused: Array<{ id: string | null; reason: string }> } {
+  const accepted: SessionData[] = [];
+  const refused: Array<{ id: string | null; reason: string }> = [];
+  for (const d of list) {
+    const bad = sessionDataProblem(d, rules);
+    if (bad) refused.push({ id: isObj(d) && isId(d.id) ? d.id : null, reason: bad });
+    else accepted.push(d as SessionData);
+  }
+  return { accepted, refused };
+}
+
+function stampProblem(msg: Obj): string | null {
+  return isNum(msg.stamp) ? null : 'stamp must be a number';
+}
+
+/** A DeltaMessage, or why not. `all-data` pages are checked per session by the handler (checkSessions). */
+export function parseDeltaMessage(msg: unknown, rules: PeerValueRules): Parsed<DeltaMessage> {
+  if (!isObj(msg) || !isStr(msg.t)) return no('not a cluster message');
+  if (!isAck(msg.ack)) return no('ack must be "receipt" or "applied"', msg);
+  const needId = (): string | null => (isId(msg.id) ? null : 'id is not a session id');
+  let bad: string | null;
+  switch (msg.t) {
+    case 'create':
+      bad = needId() ?? stampProblem(msg) ?? (isTime(msg.creationTime) ? null : 'creationTime must be a non-negative number') ??
+        timeoutProblem(msg.maxInactiveInterval, rules.neverExpireAllowed);
+      break;
+    case 'delta':
+      bad = needId() ?? stampProblem(msg) ?? pairsProblem(msg.set, 'set') ?? namesProblem(msg.remove, 'remove') ??
+        optTimeoutProblem(msg.maxInactiveInterval, rules);
+      break;
+    case 'access':
+      bad = needId() ?? stampProblem(msg) ?? optTimeoutProblem(msg.maxInactiveInterval, rules);
+      break;
+    case 'expire':
+      bad = needId() ?? stampProblem(msg) ??
+        (msg.reason === undefined || msg.reason === 'timeout' || msg.reason === 'invalidated' || msg.reason === 'shutdown' ? null : 'unknown expire reason');
+      break;
+    case 'change-id':
+      bad = needId() ?? stampProblem(msg) ?? (isId(msg.newId) ? null : 'newId is not a session id');
+      break;
+    case 'get-all':
+    case 'no-context':
+      bad = null;
+      break;
+    case 'all-data':
+      bad = isCount(msg.page) && Array.isArray(msg.sessions) ? null : 'all-data needs a page number and a sessions array';
+      break;
+    case 'transfer-complete':
+      bad = isNum(msg.stamp) && isCount(msg.count) ? null : 'transfer-complete needs a stamp and a session count';
+      break;
+    default:
+      bad = `unknown message type ${JSON.stringify(msg.t.slice(0, 40))}`;
+  }
+  return bad ? no(bad, msg) : ok(msg);
+}
+
+/** A BackupMessage, or why not. */
+export function parseBackupMessage(msg: unknown, rules: PeerValueRules): Parsed<BackupMessage> {
+  if (!isObj(msg) || !isStr(msg.t)) return no('not a cluster message');
+  if (!isAck(msg.ack)) return no('ack must be "receipt" or "applied"', msg);
+  if (!isId(msg.id)) return no('id is not a session id', msg);
+  const member = (v: unknown) => v === null || isMemberId(v);
+  let bad: string | null;
+  switch (msg.t) {
+    case 'backup':
+      if (!isMemberId(msg.primary)) bad = 'primary must be a member id';
+      else if (!isNum(msg.stamp)) bad = 'stamp must be a number';
+      else if (msg.full !== undefined) {
+        bad = sessionDataProblem(msg.full, rules) ?? ((msg.full as Obj).id === msg.id ? null : 'full copy of another session');
+      } else {
+        bad = pairsProblem(msg.set, 'set') ?? namesProblem(msg.remove, 'remove') ?? optTimeoutProblem(msg.maxInactiveInterval, rules);
+      }
+      break;
+    case 'proxy':
+      bad = member(msg.primary) && member(msg.backup) ? null : 'primary and backup must be member ids or null';
+      break;
+    case 'remove':
+      bad = null;
+      break;
+    case 'access':
+      bad = optTimeoutProblem(msg.maxInactiveInterval, rules);
+      break;
+    default:
+      bad = `unknown message type ${JSON.stringify(msg.t.slice(0, 40))}`;
+  }
+  return bad ? no(bad, msg) : ok(msg);
+}
+
+/** A "refused" notice from a peer, or null when it is not a well-formed one. */
+export function parseRefusedNotice(msg: unknown): RefusedNotice | null {
+  if (!isObj(msg) || msg.t !== 'refused' || !isStr(msg.ref) || !isStr(msg.reason)) return null;
+  if (msg.id !== undefined && !isId(msg.id)) return null;
+  return { t: 'refused', ref: msg.ref.slice(0, 40), reason: msg.reason.slice(0, 1000), ...(msg.id !== undefined ? { id: msg.id } : {}) };
+}
+
+export function parseBackupRequest(msg: unknown): Parsed<BackupRequest> {
+  if (!isObj(msg)) return no('not a request');
+  if (msg.t === 'retrieve') return isId(msg.id) ? ok(msg) : no('retrieve needs a session id');
+  if (msg.t === 'state') return ok(msg);
+  return no(`unknown request type ${JSON.stringify(String(msg.t).slice(0, 40))}`);
+}
+
+/**
+ * A state reply, entry by entry: malformed entries are refused individually (with why), the rest is
+ * taken. Null when the reply as a whole is not one.
+ */
+export function parseBackupStateReply(v: unknown): { entries: BackupStateReply['entries']; refused: string[] } | null {
+  if (!isObj(v) || !Array.isArray(v.entries)) return null;
+  const entries: BackupStateReply['entries'] = [];
+  const refused: string[] = [];
+  for (const e of v.entries) {
+    const member = (x: unknown) => x === null || isMemberId(x);
+    if (Array.isArray(e) && e.length === 3 && isId(e[0]) && member(e[1]) && member(e[2])) entries.push(e as [string, string | null, string | null]);
+    else refused.push(Array.isArray(e) && isId(e[0]) ? e[0] : '?');
+  }
+  return { entries, refused };
+}
+
+/** A retrieve reply: the session, null (not held there), or a refusal reason. */
+export function parseRetrieveReply(v: unknown, rules: PeerValueRules): SessionData | null | { refused: string } {
   if (v === null) return null;
-  return isSessionData(v) ? v : undefined;
+  const bad = sessionDataProblem(v, rules);
+  return bad ? { refused: bad } : (v as SessionData);
 }

@@ -16,8 +16,17 @@ export interface ManagerCounters {
   sessionIdChanges: number;
   /** Replication sends that did not reach/complete on every live peer (logged; see onReplicationFailure). */
   replicationFailures: number;
-  /** Inbound messages refused because their shape was wrong. */
+  /**
+   * Inbound messages refused because something in them was wrong (shape, attribute names, types,
+   * ranges): logged, and the sender told (FAIL-ACK, or a 'refused' notice for unacknowledged sends).
+   */
   messagesDropped: number;
+  /** Sessions refused individually inside a state-transfer page or a fetched copy (the rest was taken). */
+  sessionsRefused: number;
+  /** Messages or sessions of ours that a peer reported refusing (also counted in replicationFailures). */
+  refusedByPeers: number;
+  /** Unexpected exceptions caught in background work or event listeners (logged at error level, never fatal). */
+  internalErrors: number;
   /** Deltas/accesses for sessions this node does not know (Tomcat drops them silently). */
   unknownSession: number;
   /** Unknown sessions fetched in full from the sender instead of dropping the delta. */
@@ -35,10 +44,14 @@ export interface ManagerCounters {
 }
 
 export interface StateTransferStats {
-  state: 'none' | 'pending' | 'done' | 'timeout' | 'no-context';
+  /** 'partial': the transfer completed but some sessions were refused or missing (logged as an error). */
+  state: 'none' | 'pending' | 'done' | 'partial' | 'timeout' | 'no-context';
   /** jvmRoute of the member that sent the state. */
   from: string | null;
+  /** Sessions (BackupManager: locations) taken. */
   sessions: number;
+  /** Sessions (locations) refused because they failed validation. */
+  refused: number;
   ms: number;
 }
 
@@ -47,6 +60,7 @@ export interface ManagerStats {
   sessions: {
     /** Sessions holding a value here (DeltaManager: all; BackupManager: primary + backup copies). */
     active: number;
+    /** Sessions this node is primary for: what `maxActiveSessions` limits (replicas never count). */
     primary: number;
     /** DeltaManager: non-primary copies; BackupManager: backup copies. */
     replica: number;
@@ -71,6 +85,9 @@ export function newCounters(): ManagerCounters {
     sessionIdChanges: 0,
     replicationFailures: 0,
     messagesDropped: 0,
+    sessionsRefused: 0,
+    refusedByPeers: 0,
+    internalErrors: 0,
     unknownSession: 0,
     sessionsRepaired: 0,
     staleDropped: 0,

@@ -142,6 +142,9 @@ export function createCookieAdapter(ctx: CookieAdapterContext, adapter: CookieAd
   }
 
   return (req, res, next) => {
-    prepare(req, res).then(() => next(), next);
+    // next() runs the rest of the app: whatever it throws must not become an unhandled rejection.
+    prepare(req, res)
+      .then(() => next(), next)
+      .catch((err: unknown) => ctx.manager.reportError('cookie adapter', err));
   };
 }

@@ -28,6 +28,7 @@ import type { Logger } from 'pino';
 import type { ReplicationOutcome, SessionManager } from '../managers/manager.js';
 import type { ResolvedNodeOptions } from '../options.js';
 import { decodeAttributes, requestChanges, type AttributeTexts } from '../session/attributes.js';
+import { MAX_INACTIVE_INTERVAL } from '../session/expiry.js';
 
 /** The part of express-session's module we use. */
 export interface ExpressSessionModule {
@@ -81,15 +82,19 @@ export function loadExpressSession(): ExpressSessionModule {
   );
 }
 
-/** Runs `work`, then reports to `cb` if given; the promise is returned either way. */
-function settle<T>(work: Promise<T>, cb?: Callback<T>): Promise<T> {
+/**
+ * Runs `work`, then reports to `cb` if given; the promise is returned either way. A callback that
+ * throws (the application's bug) is reported through `onError`: it must not become an unhandled
+ * rejection that takes the process down.
+ */
+function settle<T>(work: Promise<T>, cb: Callback<T> | undefined, onError: (err: unknown) => void): Promise<T> {
   if (cb) {
-    work.then(
-      (v) => cb(null, v),
-      (err: unknown) => cb(err),
-    );
-    // Callback style: the promise must not additionally surface as an unhandled rejection.
-    work.catch(() => undefined);
+    work
+      .then(
+        (v) => cb(null, v),
+        (err: unknown) => cb(err),
+      )
+      .catch(onError);
   }
   return work;
 }
@@ -100,6 +105,7 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
     load(sid: string, callback: (err: any, session?: any) => any): void;
   };
   const { manager, options } = ctx;
+  const callbackThrew = (err: unknown) => manager.reportError('express-session store callback', err);
   /** The texts each request's session object was loaded with (express-session passes the same object to set). */
   const loaded = new WeakMap<object, AttributeTexts>();
 
@@ -110,9 +116,10 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
     return data;
   }
 
+  /** cookie.originalMaxAge as a session timeout: whole seconds, rounded up, at most 366 days (expiry.ts). */
   function timeoutOf(sess: StoreSessionData): number | undefined {
     const ms = sess.cookie?.originalMaxAge;
-    return typeof ms === 'number' && ms > 0 ? ms / 1000 : undefined;
+    return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? Math.min(Math.ceil(ms / 1000), MAX_INACTIVE_INTERVAL) : undefined;
   }
 
   async function completion(outcomes: Array<Promise<ReplicationOutcome>>): Promise<void> {
@@ -138,6 +145,7 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
           return toData(s.attributes);
         })(),
         cb,
+        callbackThrew,
       );
     }
 
@@ -163,6 +171,7 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
           await completion(outcomes);
         })(),
         cb,
+        callbackThrew,
       );
     }
 
@@ -177,6 +186,7 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
           await completion([manager.commit(s, changes, true)]);
         })(),
         cb,
+        callbackThrew,
       );
     }
 
@@ -189,6 +199,7 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
           await completion([manager.invalidate(s)]);
         })(),
         cb,
+        callbackThrew,
       );
     }
 
@@ -211,15 +222,16 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
           return out;
         })(),
         cb,
+        callbackThrew,
       );
     }
 
     length(cb?: Callback<number>): Promise<number> {
-      return settle(listIds().then((ids) => ids.length), cb);
+      return settle(listIds().then((ids) => ids.length), cb, callbackThrew);
     }
 
     ids(cb?: Callback<string[]>): Promise<string[]> {
-      return settle(listIds(), cb);
+      return settle(listIds(), cb, callbackThrew);
     }
 
     clear(cb?: Callback<void>): Promise<void> {
@@ -233,6 +245,7 @@ export function createStore(ctx: StoreContext, sessionModule?: ExpressSessionMod
           await completion(outcomes);
         })(),
         cb,
+        callbackThrew,
       );
     }
 

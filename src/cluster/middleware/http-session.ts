@@ -14,9 +14,11 @@
  * Values must be JSON (AttributeNotSerializableError otherwise); `undefined` removes the attribute.
  *
  * Reserved names (not usable as attribute properties): id, isNew, creationTime, lastAccessedTime,
- * maxInactiveInterval, invalidate, changeSessionId.
+ * maxInactiveInterval, invalidate, changeSessionId. Forbidden names (a TypeError at the assignment,
+ * and refused from peers): `__proto__`, `constructor`, `prototype`. `maxInactiveInterval` takes 1 s
+ * to 366 days (≤ 0, never expires, only where the node's option is ≤ 0): a RangeError otherwise.
  */
-import { encodeAttribute } from '../session/attributes.js';
+import { attributeNameProblem, encodeAttribute } from '../session/attributes.js';
 
 export interface HttpSession {
   /** `<32 HEX>.<jvmRoute>`; '' while no session exists yet (nothing stored so far). */
@@ -76,11 +78,13 @@ export function createSessionView(host: SessionViewHost): HttpSession {
       if (typeof prop !== 'string') return false;
       if (prop === 'maxInactiveInterval') {
         if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError('maxInactiveInterval must be a number of seconds');
+        host.setMaxInactiveInterval(value); // RangeError before a session is created for it
         host.ensureSession();
-        host.setMaxInactiveInterval(value);
         return true;
       }
       if (RESERVED.has(prop)) throw new TypeError(`session property "${prop}" is read-only`);
+      const badName = attributeNameProblem(prop);
+      if (badName) throw new TypeError(`${badName}: it cannot be a session attribute`);
       // Validate now, so a non-JSON value fails at the assignment, not silently at the end (cluster-semantics §6.2 Limits).
       if (encodeAttribute(prop, value) === null) {
         delete target[prop];

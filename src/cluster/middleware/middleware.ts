@@ -63,7 +63,10 @@ export function createMiddleware(ctx: MiddlewareContext): Middleware {
     const r = req as ClusterRequest & { [HANDLED]?: true };
     if (r[HANDLED]) return next();
     r[HANDLED] = true;
-    prepare(r, res).then(() => next(), next);
+    // next() runs the rest of the app: whatever it throws must not become an unhandled rejection.
+    prepare(r, res)
+      .then(() => next(), next)
+      .catch((err: unknown) => manager.reportError('session middleware', err));
   };
 
   async function prepare(req: ClusterRequest, res: ServerResponse): Promise<void> {
@@ -121,16 +124,21 @@ export function createMiddleware(ctx: MiddlewareContext): Middleware {
       ending = true;
       const outcome = state.finish(replicate);
       if (options.sendOptions === 'async') return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
-      outcome.then((o) => {
-        if (!o.ok && options.onReplicationFailure === 'error' && !res.headersSent) {
-          respondUnavailable(res, end, o.error.message);
-        } else {
-          (end as (...a: unknown[]) => ServerResponse).apply(res, args);
-        }
-      }, (err: unknown) => {
-        log.error({ err }, 'session replication crashed');
-        (end as (...a: unknown[]) => ServerResponse).apply(res, args);
-      });
+      outcome
+        .then(
+          (o) => {
+            if (!o.ok && options.onReplicationFailure === 'error' && !res.headersSent) {
+              respondUnavailable(res, end, o.error.message);
+            } else {
+              (end as (...a: unknown[]) => ServerResponse).apply(res, args);
+            }
+          },
+          (err: unknown) => {
+            manager.reportError('session replication', err);
+            (end as (...a: unknown[]) => ServerResponse).apply(res, args);
+          },
+        )
+        .catch((err: unknown) => manager.reportError('ending the response', err));
       return this;
     } as ServerResponse['end'];
 
@@ -138,7 +146,7 @@ export function createMiddleware(ctx: MiddlewareContext): Middleware {
     res.once('close', () => {
       if (!ending) {
         ending = true;
-        void state.finish(replicate);
+        state.finish(replicate).catch((err: unknown) => manager.reportError('session replication', err));
       }
     });
   }

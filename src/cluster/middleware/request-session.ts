@@ -60,6 +60,9 @@ export class RequestSession implements SessionViewHost {
     return this.newTimeout ?? this.session?.maxInactiveInterval ?? 0;
   }
   setMaxInactiveInterval(seconds: number): void {
+    // The same range every peer checks (session/expiry.ts): refused here, at the assignment.
+    const bad = this.manager.timeoutProblem(seconds);
+    if (bad) throw new RangeError(bad);
     this.newTimeout = seconds;
   }
 

@@ -68,22 +68,18 @@ export function decodeAttributes(texts: AttributeTexts, onBad?: (name: string) =
 }
 
 /**
- * May a replicated attribute text be accepted? The channel refuses messages with `__proto__`,
- * `constructor` or `prototype` keys because replicated data ends up in application objects; the
- * attribute values travel as texts inside messages, so the same rule is applied to them here.
- * Texts that cannot contain such a key (the common case) are passed by three substring scans.
+ * Attribute names that are not attributes: the keys through which an object's prototype is reached
+ * (`obj.__proto__ = x` sets a prototype on an ordinary object; `constructor` and `prototype` are
+ * what pollution gadgets look for). They cannot be set on `req.session` or through the store, and a
+ * peer that sends one is refused. Values are different: inside a value any key is data (safe-json.ts).
  */
-export function isSafeAttributeText(text: string): boolean {
-  if (!text.includes('proto') && !text.includes('constructor') && !text.includes('\\u')) return true;
-  try {
-    JSON.parse(text, (key, value: unknown) => {
-      if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw new Error('forbidden key');
-      return value;
-    });
-    return true;
-  } catch {
-    return false;
-  }
+export const FORBIDDEN_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** What is wrong with an attribute name (local or from a peer), or null. */
+export function attributeNameProblem(name: unknown): string | null {
+  if (typeof name !== 'string') return `attribute name must be a string (got ${typeof name})`;
+  if (FORBIDDEN_ATTRIBUTE_NAMES.has(name)) return `attribute name ${JSON.stringify(name)} is not allowed`;
+  return null;
 }
 
 /**
@@ -132,6 +128,8 @@ export function requestChanges(
   for (const name of Object.keys(current)) {
     let text: string | null;
     try {
+      const badName = attributeNameProblem(name);
+      if (badName) throw new AttributeNotSerializableError(name, badName);
       text = encodeAttribute(name, current[name]);
     } catch (err) {
       errors.push(err as AttributeNotSerializableError);

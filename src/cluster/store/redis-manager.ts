@@ -32,7 +32,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { ClusterMember } from '../channel/types.js';
 import type { Clock } from '../clock.js';
-import { applyDelta, diffAttributes, isSafeAttributeText } from '../session/attributes.js';
+import { applyDelta, attributeNameProblem, diffAttributes } from '../session/attributes.js';
+import { timeoutProblem } from '../session/expiry.js';
 import { isReplicableAttribute } from '../session/filters.js';
 import { generateSessionId, isPlausibleSessionId, splitSessionId, defaultRandomSource, type RandomSource } from '../session/id.js';
 import { ClusterSession, inspectSession, type SessionInspection } from '../session/session.js';
@@ -178,7 +179,7 @@ export class RedisSessionManager extends EventEmitter implements SessionManager 
     if (this.stopped) return;
     if (this.available) {
       this.available = false;
-      this.downSince = Date.now();
+      this.downSince = this.clock.now();
       this.metrics.outages++;
       this.log.error(
         { topology: this.store.topology.kind, reason: errorText(err) },
@@ -196,7 +197,7 @@ export class RedisSessionManager extends EventEmitter implements SessionManager 
     this.available = true;
     if (this.probeTimer) clearInterval(this.probeTimer);
     this.probeTimer = null;
-    this.log.warn({ topology: this.store.topology.kind, downMs: Date.now() - this.downSince }, 'session store available again');
+    this.log.warn({ topology: this.store.topology.kind, downMs: this.clock.now() - this.downSince }, 'session store available again');
   }
 
   private probing = false;
@@ -244,6 +245,21 @@ export class RedisSessionManager extends EventEmitter implements SessionManager 
 
   private key(id: string): string {
     return sessionKey(this.store.keyPrefix, id);
+  }
+
+  /** No peers: a session is never renamed elsewhere (route-binder.ts). */
+  peerRoutes(): string[] {
+    return [];
+  }
+
+  timeoutProblem(seconds: unknown): string | null {
+    return timeoutProblem(seconds, this.options.maxInactiveInterval <= 0);
+  }
+
+  /** An unexpected exception on the request side (a bug): logged and counted, never fatal. */
+  reportError(where: string, err: unknown): void {
+    this.counters.internalErrors++;
+    this.log.error({ err, where }, 'cluster: unexpected error (the node carries on)');
   }
 
   knows(id: string): boolean {
@@ -306,9 +322,10 @@ export class RedisSessionManager extends EventEmitter implements SessionManager 
       const text = String(value);
       if (field.startsWith(ATTR)) {
         const name = field.slice(ATTR.length);
-        // The same rule as for replicated attributes: nothing that could pollute a prototype.
-        if (isSafeAttributeText(text)) attrs.set(name, text);
-        else this.log.warn({ id, attribute: name.slice(0, 80) }, 'session attribute in Redis refused (forbidden key); left out');
+        // The same rule as for replicated attributes: values are data whatever keys they hold;
+        // the names through which a prototype is reached are refused.
+        if (attributeNameProblem(name) === null) attrs.set(name, text);
+        else this.log.warn({ id, attribute: name.slice(0, 80) }, 'session attribute in Redis refused (forbidden name); left out');
       } else meta.set(field, text);
     }
     const ctime = Number(meta.get(META_CTIME));
@@ -550,7 +567,7 @@ export class RedisSessionManager extends EventEmitter implements SessionManager 
       counters: { ...this.counters },
       sent: { ...this.sent },
       received: {},
-      stateTransfer: { state: 'none', from: null, sessions: 0, ms: 0 },
+      stateTransfer: { state: 'none', from: null, sessions: 0, refused: 0, ms: 0 },
       store: {
         type: 'redis',
         topology: this.store.topology.kind,

@@ -45,7 +45,7 @@ function runScenario(): Promise<Record<string, any>> {
 }
 
 it.skipIf(!canUnshare)(
-  'multicast: join, domain filter, wrong secret and forged datagrams, SIGSTOP/SIGCONT, graceful leave, kill -9 (inside unshare -rn)',
+  'multicast: join, domain filter, wrong secret, forged and replayed datagrams, SIGSTOP/SIGCONT, graceful leave, kill -9 (inside unshare -rn)',
   async () => {
     const r = await runScenario();
     expect(r.error).toBeUndefined();
@@ -62,6 +62,12 @@ it.skipIf(!canUnshare)(
     // Forged (wrong secret, unsigned) and foreign datagrams: dropped and counted, never a member.
     expect(r.forgedDropped).toBeGreaterThanOrEqual(3);
     expect(r.evilAdded).toBe(false);
+    // Replayed heartbeats: a captured one of a live member (sequence number) and a correctly signed
+    // stale one of a member whose receiver answers (time window): dropped, counted, no member.
+    // (N5, the wrong-secret node, keeps adding 'forged' drops meanwhile.)
+    expect(r.replayOfLive.filter((x: string) => x === 'replayed')).toEqual(['replayed']);
+    expect(r.staleReplay.dropped.filter((x: string) => x === 'replayed')).toEqual(['replayed']);
+    expect(r.staleReplay.member).toBe(false);
     expect(r.echo).toBe('over tcp');
     // Frozen node: kept while its port answers; heartbeats resuming clear it without a re-add.
     expect(r.frozen).toEqual({ member: true, suspectsKept: 1 });

@@ -12,7 +12,7 @@ const base: ChannelOptions = {
 
 describe('defaults', () => {
   it("are Tomcat's (McastService, TcpFailureDetector, sender)", () => {
-    const r = resolveChannelOptions({ ...base, membership: { type: 'multicast' } });
+    const r = resolveChannelOptions({ ...base, membership: { type: 'multicast' }, secret: 's' });
     expect(r.membership).toEqual({
       type: 'multicast',
       address: '228.0.0.4',
@@ -26,12 +26,12 @@ describe('defaults', () => {
     expect(r.senderTimeout).toBe(3000);
     expect(r.receiver.maxFrameSize).toBe(16 * 1024 * 1024);
     expect(r.domain).toBe('');
-    expect(r.secret).toBeNull();
+    expect(resolveChannelOptions(base).secret).toBeNull();
     expect(CHANNEL_DEFAULTS.maxQueueBytes).toBe(r.maxQueueBytes);
   });
 
   it('parses static member lists, IPv6 included', () => {
-    const r = resolveChannelOptions({ ...base, membership: { type: 'static', members: ['10.0.0.2:4000', '[::1]:4001'] } });
+    const r = resolveChannelOptions({ ...base, membership: { type: 'static', members: ['10.0.0.2:4000', '[::1]:4001'] }, secret: 's' });
     expect(r.membership.type === 'static' && r.membership.members).toEqual([
       { host: '10.0.0.2', port: 4000 },
       { host: '::1', port: 4001 },
@@ -42,11 +42,29 @@ describe('defaults', () => {
 describe('refused configurations', () => {
   it('requires a secret when the receiver binds beyond loopback', () => {
     expect(() => createChannel({ ...base, receiver: { address: '10.1.2.3', port: 4000 } })).toThrow(
-      'secret is required when the receiver binds beyond loopback',
+      'secret is required: receiver.address "10.1.2.3" reaches beyond this host',
     );
     expect(() => createChannel({ ...base, receiver: { address: '10.1.2.3', port: 4000 }, secret: 'x' })).not.toThrow();
     for (const a of ['127.0.0.1', '127.3.4.5', '::1', 'localhost', '::ffff:127.0.0.1']) expect(isLoopback(a)).toBe(true);
     for (const a of ['10.0.0.1', '::ffff:10.0.0.1', '192.168.0.1', 'example.org']) expect(isLoopback(a)).toBe(false);
+  });
+
+  it('requires a secret for multicast membership, even with a loopback receiver (a forged heartbeat would make a member)', () => {
+    const attempt = (secret?: string) => () => createChannel({ ...base, membership: { type: 'multicast', ttl: 0 }, ...(secret ? { secret } : {}) });
+    expect(attempt()).toThrow(ChannelConfigError);
+    expect(attempt()).toThrow("secret is required: membership.type 'multicast' reaches beyond this host");
+    expect(attempt('s')).not.toThrow();
+  });
+
+  it('requires a secret for a static member that is not a loopback address, naming the entry', () => {
+    const members = (list: string[], secret?: string) => () =>
+      createChannel({ ...base, membership: { type: 'static', members: list }, ...(secret ? { secret } : {}) });
+    expect(members(['127.0.0.1:4001', '10.0.0.7:4000'])).toThrow('secret is required: membership.members[1] "10.0.0.7:4000"');
+    expect(members(['node-b:4000'])).toThrow(/membership\.members\[0\] "node-b:4000".*secret/s);
+    expect(members(['[fd00::1]:4000'])).toThrow(/membership\.members\[0\] "\[fd00::1\]:4000"/);
+    expect(members(['10.0.0.7:4000'], 's')).not.toThrow();
+    // Loopback lists need none.
+    expect(members(['127.0.0.1:4001', 'localhost:4002', '[::1]:4003'])).not.toThrow();
   });
 
   it.each<[string, Partial<ChannelOptions>, RegExp]>([

@@ -118,4 +118,39 @@ describe('route binder', () => {
     expect(routes.slice(0, 3)).toEqual(['B', 'C', 'A']);
     expect(a.node.inspect(id)?.attributes).toEqual({ k: 'v' });
   });
+
+  it.each(['delta', 'backup'] as const)(
+    '%s: a stale request with the old id reaching a third node after another renamed the session takes it over, not a new session',
+    async (manager) => {
+      nodes = await startInproc([{ route: 'A' }, { route: 'B' }, { route: 'C' }], { manager, sendOptions: 'sync' });
+      const [a, b, c] = nodes as [InprocNode, InprocNode, InprocNode];
+      const id = (await get(a.port, '/set?name=k&value="v"')).sessionCookie!;
+      // A fail-over sends one request of the client to B (renamed to .B) …
+      const onB = await get(b.port, '/get', id);
+      expect(onB.sessionCookie).toBe(`${hex(id)}.B`);
+      await waitUntil(() => c.node.inspect(`${hex(id)}.B`) || c.node.inspect(id) === undefined, 2000, 'the rename to reach C');
+      // … and a concurrent one, still carrying the old id, to C: C finds the session under .B.
+      const onC = await get(c.port, '/get', id);
+      expect(onC.json).toMatchObject({ node: 'C', sessionId: `${hex(id)}.C`, originalSessionId: id, attributes: { k: 'v' } });
+      expect(onC.sessionCookie).toBe(`${hex(id)}.C`);
+      await waitUntil(() => b.node.inspect(`${hex(id)}.B`) === undefined, 2000, 'the .B id to be gone on B');
+      expect(c.node.sessionIds().filter((x) => x.startsWith(hex(id)))).toEqual([`${hex(id)}.C`]);
+    },
+  );
+
+  it.each(['delta', 'backup'] as const)(
+    '%s: a stale request carrying this node\'s own route, after another node took the session over, takes it back',
+    async (manager) => {
+      nodes = await startInproc([{ route: 'A' }, { route: 'B' }], { manager, sendOptions: 'sync' });
+      const [a, b] = nodes as [InprocNode, InprocNode];
+      const id = (await get(a.port, '/set?name=k&value="v"')).sessionCookie!;
+      // One request of the client fails over to B, which takes the session over as .B …
+      expect((await get(b.port, '/get', id)).sessionCookie).toBe(`${hex(id)}.B`);
+      await waitUntil(() => a.node.inspect(id) === undefined, 2000, 'the .A id to be gone on A');
+      // … and a concurrent one still carries .A to A, which no longer holds .A: it takes it back.
+      const back = await get(a.port, '/get', id);
+      expect(back.json).toMatchObject({ node: 'A', sessionId: id, originalSessionId: id, attributes: { k: 'v' } });
+      expect(back.sessionCookie).toBe(id);
+    },
+  );
 });

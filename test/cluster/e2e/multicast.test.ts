@@ -30,6 +30,7 @@ it.skipIf(!canUnshare)('a session replicates between nodes that found each other
   expect(line, out).toBeDefined();
   const r = JSON.parse(line!.slice('RESULT '.length));
   expect(r.error).toBeUndefined();
+  expect(r.withoutSecret).toMatch(/^secret is required: membership.type 'multicast'/);
   expect(r.aMembers).toEqual(['B']);
   expect(r.bTransfer).toBe('done');
   expect(r.replica).toMatchObject({ primary: false, attributes: { k: 'over multicast membership' } });

@@ -84,6 +84,8 @@ export async function startProxy(members: Array<{ route: string; port: number }>
     'listen:',
     `  - address: 127.0.0.1`,
     `    port: ${port}`,
+    'server:',
+    '  workers: 1',
     'balancers:',
     '  cluster:',
     '    stickysession: JSESSIONID|jsessionid',

@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { RemoteHandlerError } from '../../../src/cluster/channel/errors.js';
 import type { Channel, ChannelStats, ClusterMember, SendOptions, SendResult } from '../../../src/cluster/channel/types.js';
 
 export class MemoryNetwork {
@@ -38,7 +39,7 @@ export class MemoryChannel extends EventEmitter implements Channel {
   readonly sentLog: Array<[string, unknown]> = [];
   private readonly counters: ChannelStats = {
     membersAdded: 0, membersRemoved: 0, framesSent: 0, framesReceived: 0,
-    bytesSent: 0, bytesReceived: 0, framesDropped: 0, suspectsKept: 0,
+    bytesSent: 0, bytesReceived: 0, framesDropped: 0, suspectsKept: 0, internalErrors: 0,
   };
 
   constructor(private readonly net: MemoryNetwork, route: string, startedAt: number) {
@@ -152,7 +153,8 @@ export class MemoryChannel extends EventEmitter implements Channel {
         let timer: NodeJS.Timeout | undefined;
         try {
           await Promise.race([
-            done,
+            // The peer's handler failed: a FAIL-ACK, like the real channel's RemoteHandlerError.
+            done.catch((err: unknown) => { throw new RemoteHandlerError(`${m.route} failed to process the message: ${(err as Error)?.message}`); }),
             new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('ack timeout')), timeout); }),
           ]);
           result.ok.push(m);

@@ -5,7 +5,7 @@ import {
   decodeAttributes,
   diffAttributes,
   encodeAttribute,
-  isSafeAttributeText,
+  attributeNameProblem,
   requestChanges,
 } from '../../../src/cluster/session/attributes.js';
 
@@ -84,12 +84,25 @@ describe('attribute values must be JSON', () => {
     expect(bad).toEqual(['broken']);
   });
 
-  it('refuses replicated texts that carry prototype keys (the channel\'s rule, applied inside values)', () => {
-    expect(isSafeAttributeText('{"a":{"b":[1,"proto"]}}')).toBe(true);
-    expect(isSafeAttributeText('"constructor is a word"')).toBe(true);
-    expect(isSafeAttributeText('{"a":{"__proto__":{"x":1}}}')).toBe(false);
-    expect(isSafeAttributeText('{"constructor":1}')).toBe(false);
-    expect(isSafeAttributeText('{"\\u005f_proto__":1}')).toBe(false);
+  it('refuses only the prototype names as attribute names; values may hold any key (they are data)', () => {
+    for (const n of ['__proto__', 'constructor', 'prototype']) expect(attributeNameProblem(n)).toMatch(/not allowed/);
+    for (const n of ['user', 'proto', 'Constructor', '', 'cookie']) expect(attributeNameProblem(n)).toBeNull();
+    expect(attributeNameProblem(5)).toMatch(/string/);
+    // A value with prototype keys at any depth is encoded byte-faithfully and parses to own properties.
+    const form = JSON.parse('{"__proto__":{"admin":true},"a":[{"constructor":{"prototype":1}}]}');
+    const text = encodeAttribute('form', form)!;
+    expect(text).toBe('{"__proto__":{"admin":true},"a":[{"constructor":{"prototype":1}}]}');
+    const back = decodeAttributes(new Map([['form', text]])).form as Record<string, unknown>;
+    expect(Object.keys(back)).toEqual(['__proto__', 'a']);
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    // A request that stores a forbidden name reports it instead of replicating it.
+    const current = Object.create(null) as Record<string, unknown>;
+    current['constructor'] = 1;
+    current.ok = 2;
+    const r = requestChanges(new Map(), current);
+    expect(r.delta.set).toEqual([['ok', '2']]);
+    expect(r.errors.map((e) => e.attribute)).toEqual(['constructor']);
   });
 
   it('decodes into a null-prototype object, so "__proto__" is just a name', () => {

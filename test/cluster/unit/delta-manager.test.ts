@@ -174,18 +174,24 @@ describe('DeltaManager replication', () => {
     expect(b.manager.stats().counters).toMatchObject({ unknownSession: 1, sessionsRepaired: 1 });
   });
 
-  it('drops malformed messages and counts them', async () => {
+  it('refuses malformed messages, counts them and tells the sender (FAIL-ACK); a value with __proto__ keys is data', async () => {
     cluster = new MemoryCluster();
     const a = await cluster.manager('A');
     const b = await cluster.manager('B');
-    for (const junk of [null, 5, 'x', { t: 'delta' }, { t: 'delta', id: 'A', set: 'x', remove: [], stamp: 1 }, { t: 'nope' }, { t: 'create', id: 'a b', creationTime: 1, maxInactiveInterval: 1, stamp: 1 }]) {
-      await a.channel.send(junk, { ack: true }, [b.channel.local]);
+    const junk = [null, 5, 'x', { t: 'delta' }, { t: 'delta', id: 'A', set: 'x', remove: [], stamp: 1 }, { t: 'nope' }, { t: 'create', id: 'a b', creationTime: 1, maxInactiveInterval: 1, stamp: 1 }];
+    for (const j of junk) {
+      const r = await a.channel.send(j, { ack: true }, [b.channel.local]);
+      expect(r.failed.map((f) => f.error.message)).toEqual([expect.stringMatching(/refused: /)]);
     }
-    const polluting = { t: 'create', id: 'X.A', creationTime: 1, maxInactiveInterval: 1, stamp: 1 };
-    await a.channel.send(polluting, { ack: true }, [b.channel.local]);
-    await a.channel.send({ t: 'delta', id: 'X.A', set: [['k', '{"__proto__":{"admin":true}}']], remove: [], stamp: 2 }, { ack: true }, [b.channel.local]);
-    expect(b.manager.inspect('X.A')!.attributes).toEqual({});
-    expect(b.manager.stats().counters.messagesDropped).toBe(8);
+    const create = { t: 'create', id: 'X.A', creationTime: 1, maxInactiveInterval: 1, stamp: 1 };
+    expect((await a.channel.send(create, { ack: true }, [b.channel.local])).failed).toEqual([]);
+    const value = '{"__proto__":{"admin":true}}';
+    expect((await a.channel.send({ t: 'delta', id: 'X.A', set: [['k', value]], remove: [], stamp: 2 }, { ack: true }, [b.channel.local])).failed).toEqual([]);
+    const k = b.manager.inspect('X.A')!.attributes.k as object;
+    expect(JSON.stringify(k)).toBe(value);
+    expect(Object.keys(k)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    expect(b.manager.stats().counters.messagesDropped).toBe(junk.length);
     expect(b.manager.sessionIds()).toEqual(['X.A']); // only the well-formed create
   });
 });

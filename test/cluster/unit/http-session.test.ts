@@ -132,3 +132,38 @@ it(';jsessionid= in the path finds the session and is stripped before the applic
   expect(r.json).toEqual({ url: '/page?q=1', id });
   expect(r.setCookies).toEqual([]); // same route: no rename, no cookie (Tomcat)
 });
+
+it('prototype names and never-expiring timeouts are refused at the assignment (what peers would refuse), nothing is created', async () => {
+  cluster = new MemoryCluster();
+  const a = await cluster.node('A');
+  const b = await cluster.node('B');
+  const port = await serve(a, (req) => {
+    const s = req.session as unknown as Record<string, unknown>;
+    const errors: string[] = [];
+    const attempt = (f: () => void) => {
+      try {
+        f();
+        errors.push('accepted');
+      } catch (err) {
+        errors.push(`${(err as Error).name}: ${(err as Error).message}`);
+      }
+    };
+    attempt(() => (s['__proto__'] = { admin: true }));
+    attempt(() => (s['constructor'] = 1));
+    attempt(() => Object.defineProperty(s, 'prototype', { value: 1 }));
+    attempt(() => (req.session.maxInactiveInterval = -1));
+    attempt(() => (req.session.maxInactiveInterval = 400 * 24 * 3600));
+    return { errors, id: req.session.id, admin: ({} as Record<string, unknown>).admin ?? null };
+  });
+  const r = await get(port, '/');
+  expect(r.json.errors).toEqual([
+    'TypeError: attribute name "__proto__" is not allowed: it cannot be a session attribute',
+    'TypeError: attribute name "constructor" is not allowed: it cannot be a session attribute',
+    expect.stringMatching(/^TypeError: /),
+    expect.stringMatching(/^RangeError: maxInactiveInterval -1 \(never expires\) is only allowed where/),
+    expect.stringMatching(/^RangeError: maxInactiveInterval 34560000 exceeds/),
+  ]);
+  expect(r.json).toMatchObject({ id: '', admin: null });
+  expect(a.sessionIds()).toEqual([]);
+  expect(b.sessionIds()).toEqual([]);
+});

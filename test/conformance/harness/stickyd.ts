@@ -49,6 +49,10 @@ export function importScenario(dir: string, port: number, adminPort: number, sce
   const doc = parseDocument(result.yaml);
   doc.set('admin', { address: '127.0.0.1', port: adminPort });
   doc.set('log', { level: 'info', access: true });
+  // httpd runs with -X: one process, one connection pool per member. stickyd with one worker is
+  // the same; with more, each worker's first request to a member opens its own connection (as each
+  // of httpd's children does), which resets retries (§4.3) once per worker.
+  doc.setIn(['server', 'workers'], 1);
   return doc.toString();
 }
 

@@ -1,0 +1,214 @@
+/**
+ * The daemon with worker threads (server.workers > 1). This thread keeps what exists once per
+ * process: the configuration and its reloads, the balancers (it allocates their scoreboard slots;
+ * the workers attach to them), the admin listener (balancer-manager, API, metrics), the active
+ * health checks (one checker, writing into the shared state), the signals and the workers'
+ * supervision. The workers serve requests (thread.ts).
+ *
+ * Before the workers open a `listen` address, this thread binds it once without SO_REUSEPORT and
+ * lets it go: a port another process holds is an error here, as it is with one worker, rather than
+ * a listener silently sharing connections with that process.
+ */
+import net from 'node:net';
+import { startOperations, type Operations } from '../admin/operations.js';
+import type { FiguresFeed } from '../admin/context.js';
+import type { Balancer } from '../balancer/balancer.js';
+import { Scoreboard } from '../balancer/scoreboard.js';
+import type { Config, ListenConfig } from '../config/types.js';
+import type { ReloadControl } from '../config/reloader.js';
+import { accessOutputOf, type Daemon, type DaemonOptions } from '../daemon.js';
+import { destinationOf, writeLines, type LinesOutput, type Logger, type RequestObserver } from '../log.js';
+import { ProxyCounters } from '../proxy/counters.js';
+import { buildBalancers } from '../proxy/runtime.js';
+import { workerCount } from './count.js';
+import type { Placements } from './messages.js';
+import { listenerUrl, listenKey, type BoundAddress } from './serving.js';
+import { Supervisor, type Launch } from './supervisor.js';
+
+/** Bind `l` exclusively and let it go again; rejects like a listener would (EADDRINUSE, EACCES, ...). */
+function checkListen(l: ListenConfig): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen({ port: l.port, host: l.address }, () => server.close(() => resolve()));
+  });
+}
+
+function placementsOf(balancers: ReadonlyMap<string, Balancer>): Placements {
+  const out: Placements = {};
+  for (const [name, b] of balancers) out[name] = b.placement;
+  return out;
+}
+
+export class SupervisedDaemon implements Daemon {
+  private current: Config;
+  private live: Map<string, Balancer>;
+  private readonly board = Scoreboard.create();
+  readonly supervisor: Supervisor;
+  private bound: BoundAddress[] = [];
+  /** The listen entries the workers have open. */
+  private listening: ListenConfig[] = [];
+  private ops: Operations | null = null;
+  private stopping: Promise<void> | null = null;
+  /** Where the workers' access lines are written (null: nowhere). */
+  private readonly accessOutput: LinesOutput | null;
+  private readonly logger: Logger;
+  readonly reloads: ReloadControl | null;
+  private observers: RequestObserver[] = [];
+  private figureKeepers = 0;
+  private totals = new ProxyCounters();
+
+  private constructor(config: Config, count: number, options: DaemonOptions) {
+    const logger = options.logger;
+    this.logger = logger;
+    this.current = config;
+    this.reloads = options.reloads ?? null;
+    this.accessOutput = accessOutputOf(options);
+    this.live = buildBalancers(config, this.board);
+    const logDestination: LinesOutput = destinationOf(logger);
+    const accessDestination = this.accessOutput;
+    this.supervisor = new Supervisor({
+      count,
+      board: this.board,
+      logger,
+      lines: (channel, bytes) => {
+        const destination = channel === 'access' ? accessDestination : logDestination;
+        if (destination !== null) writeLines(destination, bytes, channel);
+      },
+      records: (records) => {
+        for (const r of records) {
+          for (const o of this.observers) {
+            try {
+              o(r);
+            } catch {
+              // An observer's bug must not break the daemon.
+            }
+          }
+        }
+      },
+    });
+  }
+
+  static async start(config: Config, count: number, options: DaemonOptions): Promise<SupervisedDaemon> {
+    const logger = options.logger;
+    const daemon = new SupervisedDaemon(config, count, options);
+    for (const l of config.listen) await checkListen(l);
+    daemon.listening = config.listen;
+    daemon.bound = await daemon.supervisor.start(daemon.launch());
+    try {
+      daemon.ops = await startOperations(daemon, logger);
+    } catch (err) {
+      await daemon.supervisor.stop(0);
+      throw err;
+    }
+    return daemon;
+  }
+
+  private launch(): Launch {
+    return { config: this.current, placements: placementsOf(this.live), listen: this.listening, access: this.accessOutput !== null };
+  }
+
+  get config(): Config {
+    return this.current;
+  }
+
+  get balancers(): ReadonlyMap<string, Balancer> {
+    return this.live;
+  }
+
+  get addresses(): readonly BoundAddress[] {
+    return this.bound;
+  }
+
+  /** The request path's counters summed over the workers, as of the last collection (/metrics). */
+  get counters(): ProxyCounters {
+    return this.totals;
+  }
+
+  get workers(): { count: number; restarts: number } {
+    return { count: this.supervisor.count, restarts: this.supervisor.restarts };
+  }
+
+  get operations(): Operations {
+    return this.ops!;
+  }
+
+  /** Every access record of every worker (posted to this thread while someone observes). */
+  onRequest(observer: RequestObserver): () => void {
+    this.observers = [...this.observers, observer];
+    if (this.observers.length === 1) this.supervisor.setObserve(true);
+    return () => {
+      const before = this.observers.length;
+      this.observers = this.observers.filter((o) => o !== observer);
+      if (before > 0 && this.observers.length === 0) this.supervisor.setObserve(false);
+    };
+  }
+
+  /** /metrics: the workers keep the request figures, a scrape adds them up. */
+  readonly figures: FiguresFeed = {
+    keep: () => {
+      if (++this.figureKeepers === 1) this.supervisor.setFigures(true);
+      let kept = true;
+      return () => {
+        if (!kept) return;
+        kept = false;
+        if (--this.figureKeepers === 0) this.supervisor.setFigures(false);
+      };
+    },
+    collect: async () => {
+      const figures = await this.supervisor.collect();
+      this.totals = Object.assign(new ProxyCounters(), structuredClone(figures.counters));
+      return figures;
+    },
+  };
+
+  /** The lines the workers have batched, handed to this thread's outputs now (see Daemon.flushLines). */
+  flushLines(): Promise<void> {
+    return this.supervisor.flushLines();
+  }
+
+  async reload(config: Config): Promise<void> {
+    if (this.stopping) return;
+    if (workerCount(config.server.workers) !== this.supervisor.count) {
+      this.logger.warn(`server.workers changed: the new number of workers takes effect when stickyd restarts (running ${this.supervisor.count})`);
+    }
+    // The balancers first (this thread allocates scoreboard slots; surviving members keep theirs).
+    this.live = buildBalancers(config, this.board, this.live);
+    this.current = config;
+    this.logger.level = config.log.level;
+
+    const wanted = new Map(config.listen.map((l) => [listenKey(l), l]));
+    const had = new Map(this.listening.map((l) => [listenKey(l), l]));
+    const listening: ListenConfig[] = [];
+    for (const [key, l] of wanted) {
+      if (had.has(key)) {
+        listening.push(l);
+        continue;
+      }
+      try {
+        await checkListen(l);
+        listening.push(l);
+      } catch (err) {
+        this.logger.error({ err }, `cannot listen on ${l.address}:${l.port}: ${(err as Error).message}`);
+      }
+    }
+    this.listening = listening;
+    await this.supervisor.reload(this.launch());
+    const open = new Set(listening.map(listenKey));
+    for (const [key, l] of had) if (!open.has(key)) this.logger.info(`stickyd stopped listening on ${listenerUrl(l)}`);
+    for (const l of listening) if (!had.has(listenKey(l))) this.logger.info(`stickyd listening on ${listenerUrl(l)}`);
+    this.bound = listening.map((l) => ({ address: l.address, port: l.port }));
+    // Health checks follow the new balancers; the admin listener its new settings.
+    await this.ops?.reload();
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.ops?.stop();
+    await this.supervisor.stop(this.current.server.gracefultimeout);
+  }
+}
