@@ -34,7 +34,7 @@ describe('stickyd demo', () => {
   it('shows stickiness, failover with the session intact, and the node coming back', async () => {
     const p = await demoPorts();
     const demo = startDemo(p);
-    await demo.waitFor(/Ctrl-C stops everything/, 30_000);
+    await demo.waitFor(/Ctrl-C stops everything/, 60_000);
     const banner = demo.output();
     expect(banner).not.toMatch(/undefined/);
     expect(banner).toContain(`proxy             http://127.0.0.1:${p.proxy}/`);
@@ -63,7 +63,7 @@ describe('stickyd demo', () => {
     // The banner's `kill -9` names jvm_a, the node holding our session.
     const hex = first.page.sessionId.split('.')[0];
     process.kill(victimPid, 'SIGKILL');
-    await demo.waitFor(new RegExp(`node jvm_a \\(pid ${victimPid}\\) exited \\(killed by SIGKILL\\); starting it again in 5 s`));
+    await demo.waitFor(new RegExp(`node jvm_a \\(pid ${victimPid}\\) exited \\(killed by SIGKILL\\); starting it again in 5 s`), 30_000);
 
     const after = await get();
     expect(after.page.hits).toBe(3);
@@ -73,7 +73,7 @@ describe('stickyd demo', () => {
     expect(after.setCookie).toMatch(new RegExp(`^JSESSIONID=${hex}\\.jvm_b; Path=/; HttpOnly`));
 
     // The killed node comes back and receives the cluster's state; the demo keeps serving.
-    const back = await demo.waitFor(/node jvm_a is back: pid \d+, with the cluster's sessions/, 30_000);
+    const back = await demo.waitFor(/node jvm_a is back: pid \d+, with the cluster's sessions/, 60_000);
     const newPid = Number(/pid (\d+)/.exec(back)![1]);
     expect(newPid).not.toBe(victimPid);
     expect(alive(newPid)).toBe(true);
@@ -81,8 +81,8 @@ describe('stickyd demo', () => {
 
     demo.signal('SIGINT');
     expect(await demo.exited).toBe(0);
-    await waitGone([newPid, pidB!]);
-  }, 90_000);
+    await waitGone([newPid, pidB!], 20_000);
+  }, 180_000);
 
   it('refuses to start, starting nothing, when a port it needs is taken, and names every taken port', async () => {
     const p = await demoPorts();
@@ -111,33 +111,33 @@ describe('stickyd demo', () => {
     } finally {
       for (const s of holders) s.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   it('a second demo on the same ports is refused while the first runs on', async () => {
     const p = await demoPorts();
     const firstDemo = startDemo(p);
-    await firstDemo.waitFor(/Ctrl-C stops everything/, 30_000);
+    await firstDemo.waitFor(/Ctrl-C stops everything/, 60_000);
     const secondDemo = startDemo(p);
     expect(await secondDemo.exited).toBe(1);
     expect(secondDemo.output()).toMatch(/^stickyd demo: cannot start: ports it needs are not free:\n/);
     expect(secondDemo.output().match(/is in use/g)).toHaveLength(6);
     // The first one still serves.
     expect((await fetch(`http://127.0.0.1:${p.proxy}/?format=json`)).status).toBe(200);
-  }, 60_000);
+  }, 120_000);
 
   it('its nodes die with it when the demo is killed with -9', async () => {
     const p = await demoPorts();
     const demo = startDemo(p);
-    await demo.waitFor(/Ctrl-C stops everything/, 30_000);
+    await demo.waitFor(/Ctrl-C stops everything/, 60_000);
     const pids = nodePids(demo.output());
     expect(pids).toHaveLength(2);
     for (const pid of pids) expect(alive(pid)).toBe(true);
     demo.signal('SIGKILL');
     expect(await demo.exited).toBe('SIGKILL');
     // The nodes notice that their channel to the demo closed and stop on their own.
-    await waitGone(pids, 10_000);
+    await waitGone(pids, 20_000);
     for (const port of p.nodes) await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
-  }, 60_000);
+  }, 120_000);
 
   it('refuses wrong options with its usage and one line, exit 1', async () => {
     const [port] = await freePorts(1);
@@ -145,7 +145,7 @@ describe('stickyd demo', () => {
     expect(await demo.exited).toBe(1);
     expect(demo.output()).toMatch(/^stickyd demo\n/);
     expect(demo.output()).toMatch(new RegExp(`\\nstickyd demo: --node-ports takes 2 ports, comma-separated, e\\.g\\. 9081,9082 \\(got "${port}"\\)\\n$`));
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('stickyd demo-backend', () => {
@@ -166,5 +166,5 @@ describe('stickyd demo-backend', () => {
     } finally {
       holder.close();
     }
-  }, 30_000);
+  }, 60_000);
 });
