@@ -20,4 +20,3 @@ export function startProblem(err: unknown): string {
   }
   return e instanceof Error ? e.message : String(err);
 }
-

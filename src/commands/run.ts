@@ -23,8 +23,6 @@ import { pendingListenerFeatures } from '../tls/pending.js';
 import { claimPidfile, type Pidfile } from './pidfile.js';
 import { sdNotify } from './sd-notify.js';
 import { startProblem } from './listen-problem.js';
-
-export { startProblem } from './listen-problem.js';
 import { configOption, loadConfigOrReport } from './options.js';
 
 /** Print why the daemon cannot start and set exit code 1. */

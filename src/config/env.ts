@@ -59,7 +59,7 @@ export const ENV_REFERENCE_PATTERN = '\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}'
  * `{ address: 127.0.0.1, port: ${PORT} }` would be a syntax error although the author means the
  * obvious. Before parsing, the characters YAML gives a meaning to inside each one-line `${...}`
  * reference are swapped for private-use characters of the same length (positions stay exact);
- * restoreReferences puts them back in every scalar after parsing, before expansion. A text that
+ * unshieldReferences puts them back in every scalar after parsing, before expansion. A text that
  * already holds one of those private-use characters is left as it is.
  */
 const SHIELD: Readonly<Record<string, string>> = { '{': '\uE000', '}': '\uE001', '[': '\uE002', ']': '\uE003', ',': '\uE004', ':': '\uE005', '#': '\uE006' };
