@@ -22,27 +22,8 @@ import { LogOutputs, messageFormatFromEnv } from '../log/outputs.js';
 import { pendingListenerFeatures } from '../tls/pending.js';
 import { claimPidfile, type Pidfile } from './pidfile.js';
 import { sdNotify } from './sd-notify.js';
+import { startProblem } from './listen-problem.js';
 import { configOption, loadConfigOrReport } from './options.js';
-
-/** A listen() failure as one sentence a user can act on. */
-export function startProblem(err: unknown): string {
-  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-  if (e.syscall === 'listen' || e.syscall === 'bind') {
-    const where = e.address === undefined ? '' : ` ${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}`;
-    switch (e.code) {
-      case 'EADDRINUSE':
-        return `cannot listen on${where}: the address is already in use (is another stickyd or server running there?)`;
-      case 'EACCES':
-      case 'EPERM':
-        return `cannot listen on${where}: permission denied (ports below 1024 need root or the CAP_NET_BIND_SERVICE capability)`;
-      case 'EADDRNOTAVAIL':
-        return `cannot listen on${where}: this machine has no such address`;
-      default:
-        return `cannot listen on${where}: ${e.message}`;
-    }
-  }
-  return e instanceof Error ? e.message : String(err);
-}
 
 /** Print why the daemon cannot start and set exit code 1. */
 function cannotStart(sentence: string, logger?: Logger, toFile = false): void {

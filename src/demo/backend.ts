@@ -79,11 +79,18 @@ export async function startDemoBackend(o: DemoBackendOptions): Promise<DemoBacke
       );
     }),
   );
-  await node.ready; // state transfer first, then accept requests (Tomcat starts its connector last)
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.address, () => resolve());
-  });
+  try {
+    await node.ready; // state transfer first, then accept requests (Tomcat starts its connector last)
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, o.address, () => resolve());
+    });
+  } catch (err) {
+    // The replication receiver (or the HTTP port) could not be had: leave nothing running, so
+    // that the process can exit.
+    await node.stop().catch(() => {});
+    throw err;
+  }
   return {
     url: `http://${o.address}:${o.port}/`,
     async stop() {
