@@ -32,7 +32,7 @@ export interface DnsRecords {
 export type DnsFault = 'nxdomain' | 'servfail' | 'timeout';
 
 export interface DnsServer {
-  /** `127.0.0.1:<port>`, for `resolver.setServers([...])` and the membership's `servers` option. */
+  /** `127.0.0.1:<port>` (or the host given), for `resolver.setServers([...])` and the membership's `servers` option. */
   address: string;
   port: number;
   /** Replaces the records of `name` (case-insensitive, no trailing dot); `null` removes the name (NXDOMAIN). */
@@ -94,7 +94,8 @@ function ipv6Bytes(address: string): Buffer {
   return out;
 }
 
-export async function startDnsServer(): Promise<DnsServer> {
+/** `host`: where to listen, 127.0.0.1 unless a test inside its own network namespace says otherwise. */
+export async function startDnsServer(host = '127.0.0.1'): Promise<DnsServer> {
   const records = new Map<string, DnsRecords>();
   const faults = new Map<string, DnsFault>();
   const delays = new Map<string, number>();
@@ -170,7 +171,7 @@ export async function startDnsServer(): Promise<DnsServer> {
 
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => {
+    socket.bind(0, host, () => {
       socket.off('error', reject);
       resolve();
     });
@@ -178,7 +179,7 @@ export async function startDnsServer(): Promise<DnsServer> {
   const port = socket.address().port;
 
   return {
-    address: `127.0.0.1:${port}`,
+    address: `${host}:${port}`,
     port,
     set(name, value) {
       if (value === null) {

@@ -1,11 +1,14 @@
 /**
- * DNS membership end to end (createClusterNode, DeltaManager, Express apps in this process): nodes on
- * 127.0.0.2–.5 that share one receiver port find each other through an A record served by a real
- * DNS server on 127.0.0.1, replicate, and a node added to the record gets the state transfer.
+ * DNS membership end to end (createClusterNode, DeltaManager, Express apps): nodes on 127.0.0.2–.5
+ * that share one receiver port find each other through an A record served by a real DNS server on
+ * 127.0.0.1, replicate, and a node added to the record gets the state transfer; the example backend
+ * as processes (CLUSTER_DNS), one killed with -9.
  */
 import { afterEach, expect, it } from 'vitest';
 import type { ClusterNodeOptions } from '../../../src/cluster/index.js';
 import { startDnsServer, type DnsServer } from '../../helpers/dns-server.js';
+import { stopAll } from '../../helpers/spawn.js';
+import { plan, start, stats } from '../helpers/backends.js';
 import { sharedPort } from '../helpers/dns.js';
 import { get, waitUntil } from '../helpers/http.js';
 import { startOne, stopInproc, type InprocNode } from '../helpers/inproc.js';
@@ -13,6 +16,7 @@ import { startOne, stopInproc, type InprocNode } from '../helpers/inproc.js';
 let nodes: InprocNode[] = [];
 let dns: DnsServer | undefined;
 afterEach(async () => {
+  await stopAll();
   await stopInproc(nodes);
   nodes = [];
   await dns?.close();
@@ -59,4 +63,34 @@ it('three nodes found through DNS replicate; a fourth added to the record joins 
   // And D takes part from now on.
   const fresh = (await get(d.port, '/set?name=from&value="D"')).sessionCookie!;
   expect(a.node.inspect(fresh)?.attributes).toEqual({ from: 'D' });
+});
+
+it('examples/express-backend.ts with CLUSTER_DNS: processes find each other, replicate, and a killed one leaves', async () => {
+  dns = await startDnsServer();
+  const hosts = ['127.0.0.2', '127.0.0.3'];
+  const port = await sharedPort(hosts);
+  dns.set('nodes.test', { A: hosts });
+  const planned = await plan(
+    hosts.map((h, i) => ({
+      route: `jvm_${'ab'[i]}`,
+      env: {
+        CLUSTER_ADDRESS: h,
+        CLUSTER_PORT: String(port),
+        CLUSTER_MEMBERS: '',
+        CLUSTER_DNS: 'nodes.test',
+        CLUSTER_DNS_SERVERS: dns!.address,
+        CLUSTER_DNS_INTERVAL: '250ms',
+        CLUSTER_SECRET: 'example secret',
+      },
+    })),
+  );
+  const a = await start(planned[0]!);
+  const b = await start(planned[1]!);
+  await waitUntil(async () => (await stats(a)).members.length === 1 && (await stats(b)).members.length === 1, 10_000, 'A and B to join');
+  expect((await stats(b)).members).toEqual([{ route: 'jvm_a', host: '127.0.0.2', port }]);
+  const id = (await get(a.port, '/set?name=user&value="alice"')).sessionCookie!;
+  await waitUntil(async () => (await get(b.debugPort, `/inspect?id=${encodeURIComponent(id)}`)).json?.attributes?.user === 'alice', 5000, 'the replica on B');
+  a.proc.signal('SIGKILL');
+  await waitUntil(async () => (await stats(b)).members.length === 0, 10_000, 'A to leave B');
+  expect((await stats(b)).channel.dnsFailures).toBe(0);
 });
