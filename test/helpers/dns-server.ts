@@ -37,8 +37,8 @@ export interface DnsServer {
   port: number;
   /** Replaces the records of `name` (case-insensitive, no trailing dot); `null` removes the name (NXDOMAIN). */
   set(name: string, records: DnsRecords | null): void;
-  /** Answers `name` with a fault instead of its records; `null` ends the fault. */
-  fault(name: string, fault: DnsFault | null): void;
+  /** Answers `name` with a fault instead of its records; `null` ends the fault. With `count`, only the next `count` queries. */
+  fault(name: string, fault: DnsFault | null, count?: number): void;
   /** Answers `name` only after `ms` (0 = at once). */
   delay(name: string, ms: number): void;
   /** Queries received so far for `name` (any type), and in total. */
@@ -98,6 +98,7 @@ function ipv6Bytes(address: string): Buffer {
 export async function startDnsServer(host = '127.0.0.1'): Promise<DnsServer> {
   const records = new Map<string, DnsRecords>();
   const faults = new Map<string, DnsFault>();
+  const faultsLeft = new Map<string, number>();
   const delays = new Map<string, number>();
   const counts = new Map<string, number>();
   let total = 0;
@@ -115,6 +116,13 @@ export async function startDnsServer(host = '127.0.0.1'): Promise<DnsServer> {
     const question = query.subarray(12, end + 4); // echoed byte for byte (keeps the client's case)
     const key = canonical(name);
     const fault = faults.get(key);
+    const left = faultsLeft.get(key);
+    if (fault !== undefined && left !== undefined) {
+      if (left <= 1) {
+        faults.delete(key);
+        faultsLeft.delete(key);
+      } else faultsLeft.set(key, left - 1);
+    }
     if (fault === 'timeout') return null;
     const rec = records.get(key);
     let rcode: number = RCODE.NOERROR;
@@ -190,9 +198,13 @@ export async function startDnsServer(host = '127.0.0.1'): Promise<DnsServer> {
       for (const a of value.AAAA ?? []) if (!net.isIPv6(a) || a.includes('.')) throw new Error(`not a plain IPv6 address: ${a}`);
       records.set(canonical(name), value);
     },
-    fault(name, f) {
+    fault(name, f, count) {
+      faultsLeft.delete(canonical(name));
       if (f === null) faults.delete(canonical(name));
-      else faults.set(canonical(name), f);
+      else {
+        faults.set(canonical(name), f);
+        if (count !== undefined) faultsLeft.set(canonical(name), count);
+      }
     },
     delay(name, ms) {
       delays.set(canonical(name), ms);

@@ -77,6 +77,8 @@ export class DnsMembership {
   private inFlight: Promise<void> | undefined;
   private nextAt = -Infinity;
   private outage: { since: number; failures: number } | null = null;
+  /** The last lookup failed because the server could not answer (not "no such name / no records"). */
+  private troubled = false;
   private closed = false;
   private readonly log: Logger;
 
@@ -97,6 +99,19 @@ export class DnsMembership {
       this.inFlight = undefined;
     });
     return this.inFlight;
+  }
+
+  /**
+   * The first lookup, in start(). A node that finds nobody starts alone and skips the state
+   * transfer, so a server that could not answer (SERVFAIL, timeout, unreachable — unlike NXDOMAIN or
+   * no records, which are answers) is asked again, up to `attempts` lookups `pauseMs` apart.
+   */
+  async initial(attempts: number, pauseMs: number): Promise<void> {
+    for (let i = 1; ; i++) {
+      await this.refresh();
+      if (this.closed || this.answered || !this.troubled || i >= attempts) return;
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
   }
 
   /** The other nodes' addresses from the last successful lookup (this node left out). */
@@ -125,6 +140,7 @@ export class DnsMembership {
       return;
     }
     if (this.closed) return;
+    this.troubled = false;
     this.ctx.counters.stats.dnsRefreshes++;
     if (this.outage) {
       this.log.info(
@@ -155,6 +171,7 @@ export class DnsMembership {
   private failed(err: unknown): void {
     this.ctx.counters.stats.dnsFailures++;
     const code = err instanceof DnsLookupError ? err.code : ((err as NodeJS.ErrnoException)?.code ?? 'ERROR');
+    this.troubled = !EMPTY_ANSWER.has(code);
     const detail = { code, reason: REASONS[code] ?? (err as Error)?.message ?? String(err), keeping: this.current.map(addressOf) };
     if (this.outage) {
       this.outage.failures++;

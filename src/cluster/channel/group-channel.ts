@@ -41,6 +41,8 @@ type RequestHandler = (from: ClusterMember, msg: unknown) => unknown | Promise<u
 
 /** How often suspects and unverifiable members are probed again: Tribes' channel heartbeat (5 s). */
 const REPROBE_INTERVAL_MS = 5000;
+/** Lookups of a DNS membership's name at start while its server cannot answer, before starting alone. */
+const DNS_START_ATTEMPTS = 3;
 /** Failed sends that say something about the peer's health (not its handler's verdict). */
 const HEALTH_ERRORS = new Set(['ERR_TIMEOUT', 'ERR_CONNECTION_LOST', 'ERR_QUEUE_FULL']);
 
@@ -158,8 +160,9 @@ export class GroupChannel extends EventEmitter implements Channel {
           onTargets: (next, previous) => this.onDnsTargets(next, previous),
         });
         // The first answer before anyone is contacted: a joiner must know the members (and the
-        // oldest of them) before it asks for state. A failure here leaves the node alone for now.
-        await this.dns.refresh();
+        // oldest of them) before it asks for state. A server in trouble is asked again a few
+        // times; after that (or on NXDOMAIN: nobody there yet) the node starts alone.
+        await this.dns.initial(DNS_START_ATTEMPTS, m.frequency);
       }
       if (this.opts.receiver.advertise === undefined) this.local.host = this.advertisedAddress();
     } catch (err) {

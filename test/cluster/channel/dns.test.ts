@@ -296,6 +296,29 @@ describe('DNS membership over a real DNS server on 127.0.0.1', () => {
     ]);
   }, 30_000);
 
+  it('a server that cannot answer the first lookup is asked again before the node starts alone (it would skip the state transfer)', async () => {
+    dns = await startDnsServer();
+    const hosts = ['127.0.0.2', '127.0.0.3'];
+    const port = await sharedPort(hosts);
+    dns.set('app.test', { A: hosts });
+    const a = channel(dnsOptions('A', hosts[0]!, port, { port }));
+    await a.start();
+    dns.fault('app.test', 'servfail', 2); // B's first lookup: SERVFAIL for A and for AAAA
+    const b = channel(dnsOptions('B', hosts[1]!, port, { port, interval: '1m' }));
+    await b.start();
+    expect(routes(b)).toEqual(['A']); // known when start() resolved: a joiner asks it for state
+    expect(b.stats()).toMatchObject({ dnsFailures: 1, dnsRefreshes: 1 });
+
+    // NXDOMAIN is an answer ("nobody there yet"): no second lookup, the node starts alone.
+    dns.fault('app.test', 'nxdomain');
+    const before = dns.queries('app.test');
+    const c = channel(dnsOptions('C', '127.0.0.4', await sharedPort(['127.0.0.4']), { port, interval: '1m' }));
+    await c.start();
+    expect(c.members()).toEqual([]);
+    expect(c.stats()).toMatchObject({ dnsFailures: 1, dnsRefreshes: 0 });
+    expect(dns.queries('app.test') - before).toBe(2); // one lookup: A and AAAA
+  });
+
   it('the lookup interval runs on the injected clock', async () => {
     dns = await startDnsServer();
     const port = await sharedPort(['127.0.0.2']);
