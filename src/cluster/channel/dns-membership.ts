@@ -88,9 +88,10 @@ export class DnsMembership {
     this.log = ctx.logger.child({ dns: ctx.name });
   }
 
-  /** Whether a lookup is due at `now` (none in flight, `interval` since the last one began). */
+  /** Whether a lookup is due at `now` (none in flight, `interval` since the last one began, or the clock went back). */
   due(now: number): boolean {
-    return !this.closed && !this.inFlight && now >= this.nextAt;
+    if (this.closed || this.inFlight) return false;
+    return now >= this.nextAt || now < this.nextAt - this.ctx.interval;
   }
 
   /** Looks the name up and applies the answer; never rejects. Joins a lookup already in flight. */

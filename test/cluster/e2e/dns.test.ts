@@ -26,7 +26,7 @@ afterEach(async () => {
 function dnsNode(route: string, host: string, port: number): Promise<InprocNode> {
   const options: Partial<ClusterNodeOptions> = {
     receiver: { address: host, port },
-    membership: { type: 'dns', name: 'app-headless.default.svc.cluster.local', port, interval: '200ms', servers: [dns!.address], timeout: 200, tries: 1, frequency: 250, dropTime: 1000 },
+    membership: { type: 'dns', name: 'app-headless.default.svc.cluster.local', port, interval: '200ms', servers: [dns!.address], timeout: 1000, tries: 1, frequency: 250, dropTime: 1000 },
     secret: 'e2e dns secret',
     sendOptions: 'sync',
   };
