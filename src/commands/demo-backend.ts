@@ -43,6 +43,8 @@ export const command: CommandModule = {
       .option('cluster-address', { type: 'string', requiresArg: true, describe: 'Replication receiver address (default: --address)' })
       .option('cluster-port', { type: 'string', demandOption: true, requiresArg: true, describe: 'Replication receiver port', coerce: (v: unknown) => parsePort('cluster-port', v) })
       .option('members', { type: 'string', default: '', describe: 'The other nodes\' receivers: host:port,host:port' })
+      .option('dns', { type: 'string', requiresArg: true, describe: 'DNS membership instead of --members: a name whose A/AAAA records are the nodes (receivers on --cluster-port); needs a secret' })
+      .option('dns-servers', { type: 'string', requiresArg: true, describe: 'DNS servers for --dns, ip[:port],… (default: the system\'s)' })
       .option('secret', { type: 'string', default: process.env.CLUSTER_SECRET ?? '', describe: 'Cluster secret (env CLUSTER_SECRET)' }),
   async handler(argv) {
     const route = String(argv.route);
@@ -63,6 +65,8 @@ export const command: CommandModule = {
         ...(argv['cluster-address'] ? { clusterAddress: String(argv['cluster-address']) } : {}),
         clusterPort: argv['cluster-port'] as number,
         members: String(argv.members).split(',').map((s) => s.trim()).filter(Boolean),
+        ...(argv.dns ? { dns: String(argv.dns) } : {}),
+        ...(argv['dns-servers'] ? { dnsServers: String(argv['dns-servers']).split(',').map((s) => s.trim()).filter(Boolean) } : {}),
         ...(argv.secret ? { secret: String(argv.secret) } : {}),
         logger,
         announce: say,
