@@ -350,6 +350,7 @@ describe('streaming through the compressor', () => {
       req.end();
     });
     await eventually('the member to see its response closed', () => closed);
+    expect(closed).toBe(true);
   });
 });
 

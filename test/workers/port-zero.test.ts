@@ -112,7 +112,7 @@ proxypass:
       await until(`the record of /app/n${i}`, () => records.some((r) => r.url === `/app/n${i}`));
       seen.add(records.find((r) => r.url === `/app/n${i}`)!.worker ?? 0);
     }
-    expect([...seen].sort()).toEqual([1, 2]);
+    expect([...seen].sort((a, b) => a - b)).toEqual([1, 2]);
 
     // Removed again: the message names the port it had.
     await daemon.reload(portZero(yaml('{ address: 127.0.0.1, port: 1 }')));

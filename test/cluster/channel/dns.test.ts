@@ -289,7 +289,7 @@ describe('DNS membership over a real DNS server on 127.0.0.1', () => {
       expect(back).toHaveLength(1);
       expect(back[0]!.failures).toBe(nodes[i]!.stats().dnsFailures);
       const codes = new Set(log.lines.filter((l) => /lookup failed/.test(l.msg)).map((l) => l.code));
-      expect([...codes].sort()).toEqual(['ENODATA', 'ENOTFOUND', 'ESERVFAIL', 'ETIMEOUT']);
+      expect([...codes].sort((a, b) => String(a).localeCompare(String(b)))).toEqual(['ENODATA', 'ENOTFOUND', 'ESERVFAIL', 'ETIMEOUT']);
     }
     expect(nodes.map(routes)).toEqual([
       ['N2', 'N3'],
