@@ -4,8 +4,8 @@
  * The Prometheus buckets (DURATION_BUCKETS, 0.5 ms … 60 s in 1-2.5-5 steps) are Prometheus's to
  * aggregate; from them a p50 of a proxy answering in 0.8 ms could only be said to lie between 0.5
  * and 1 ms. These buckets grow by a quarter octave (× 2^¼ ≈ 1.19), from 50 µs to about 90 s: a
- * bucket's index is one Math.log2 away from the duration (no search on the request path), a
- * percentile read from them is off by at most 19 % before interpolation, and the whole histogram
+ * bucket's index is a binary search of seven comparisons away from the duration, a percentile
+ * read from them is off by at most 19 % before interpolation, and the whole histogram
  * is LATENCY_BUCKET_COUNT numbers, small enough to post between threads every second.
  */
 
@@ -17,16 +17,29 @@ const PER_OCTAVE = 4;
 export const LATENCY_BUCKET_COUNT = 4 * 21 + 1;
 const LAST = LATENCY_BUCKET_COUNT - 1;
 
-/** The bucket a duration (milliseconds) falls into. */
+/** The upper bound of every bucket but the last (which has none). */
+const UPPER = Float64Array.from({ length: LAST }, (_, i) => FIRST_MS * 2 ** (i / PER_OCTAVE));
+
+/**
+ * The bucket a duration (milliseconds) falls into: the first whose upper bound holds it. A binary
+ * search over the bounds (seven comparisons) costs a fraction of Math.log2 on the request path.
+ */
 export function latencyBucket(ms: number): number {
   if (!(ms > FIRST_MS)) return 0;
-  const i = Math.ceil(Math.log2(ms / FIRST_MS) * PER_OCTAVE);
-  return i > LAST ? LAST : i;
+  if (ms > UPPER[LAST - 1]!) return LAST;
+  let lo = 1;
+  let hi = LAST - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ms > UPPER[mid]!) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The upper bound of bucket i in milliseconds (the last bucket has none: its lower bound is returned). */
 export function latencyUpperMs(i: number): number {
-  return FIRST_MS * 2 ** (Math.min(i, LAST - 1) / PER_OCTAVE);
+  return UPPER[Math.max(0, Math.min(i, LAST - 1))]!;
 }
 
 /** A histogram with no observations. */
