@@ -93,7 +93,8 @@ describe.skipIf(!available)('the dashboard in headless Chromium', { timeout: 120
     await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
   }
 
-  const row = (url: string) => `tr[data-member="${url}"]`;
+  const row = (url: string, balancer = 'cluster') => `section[data-balancer="${balancer}"] tr[data-member="${url}"]`;
+  const kpi = (name: string, balancer = 'cluster') => `section[data-balancer="${balancer}"] [data-kpi="${name}"] .v`;
 
   /** The computed background colour of an element (this runs in the page, whose globals this file's types do not know). */
   function background(locator: Locator): Promise<string> {
@@ -119,7 +120,7 @@ describe.skipIf(!available)('the dashboard in headless Chromium', { timeout: 120
   /** The page shows the counts and shares of traffic(n). */
   async function expectCounts(page: Page, a: Backend, b: Backend, c: Backend, n: number): Promise<void> {
     const total = 4 * n + 4;
-    await expect.poll(() => page.locator('[data-kpi="requests"] .v').textContent(), { timeout: 5000 }).toBe(String(total));
+    await expect.poll(() => page.locator(kpi('requests')).textContent(), { timeout: 5000 }).toBe(String(total));
     await expect.poll(() => cell(page, a.url, 'requests'), { timeout: 5000 }).toBe(String(2 * n + 3));
     expect(await cell(page, b.url, 'requests')).toBe(String(n + 1));
     expect(await cell(page, c.url, 'requests')).toBe(String(n));
@@ -130,15 +131,19 @@ describe.skipIf(!available)('the dashboard in headless Chromium', { timeout: 120
     expect(await cell(page, a.url, 'share-sticky')).toBe('75 % (3)');
     expect(await cell(page, b.url, 'share-sticky')).toBe('25 % (1)');
     expect(await cell(page, c.url, 'share-sticky')).toBe('0 % (0)');
-    expect(await page.locator('[data-kpi="balanced"] .v').textContent()).toBe(String(4 * n));
-    expect(await page.locator('[data-kpi="sticky"] .v').textContent()).toBe(`${Math.round((4 / total) * 100)} %`);
+    expect(await page.locator(kpi('balanced')).textContent()).toBe(String(4 * n));
+    expect(await page.locator(kpi('sticky')).textContent()).toBe(`${Math.round((4 / total) * 100)} %`);
     for (const m of [a, b, c]) {
       expect(await page.locator(`${row(m.url)}`).getAttribute('data-state')).toBe('ok');
       expect(await cell(page, m.url, 'p50')).toMatch(/^\d+(\.\d+)? (ms|s)$/);
       expect(await cell(page, m.url, 'errors')).toBe('0');
     }
     // The share bar of new sessions: one part per route, in member order.
-    expect(await page.locator('.bar.share-new span').allTextContents()).toEqual(['jvm_a 50%', 'jvm_b 25%', 'jvm_c 25%']);
+    const parts = page.locator('section[data-balancer="cluster"] .bar.share-new span');
+    const titles = [];
+    for (let i = 0; i < (await parts.count()); i++) titles.push(await parts.nth(i).getAttribute('title'));
+    expect(titles).toEqual(['jvm_a: 50 %', 'jvm_b: 25 %', 'jvm_c: 25 %']);
+    expect(await parts.allTextContents()).toEqual(['jvm_a 50%', '25%', '25%']);
   }
 
   /** Some background traffic for a few seconds so that the charts have something to show. */
@@ -155,11 +160,24 @@ describe.skipIf(!available)('the dashboard in headless Chromium', { timeout: 120
 
   it('shows the counts and shares of what was sent, with one worker; screenshots light and dark', async () => {
     const [a, b, c] = await backends();
-    const s = await startStack(`admin: { port: ADMIN_PORT, token: ${TOKEN} }\n${members(a, b, c)}`);
+    // A second balancer without stickiness, on two of the same backends.
+    const api = `  api:
+    lbmethod: bybusyness
+    members:
+      - { url: ${b.url}, route: api_b }
+      - { url: ${c.url}, route: api_c }
+proxypass:
+  - { path: /api, url: balancer://api }
+`;
+    const s = await startStack(`admin: { port: ADMIN_PORT, token: ${TOKEN} }\n${members(a, b, c).replace('proxypass:\n', api)}`);
     const page = await openDashboard(s.adminUrl);
     expect(await page.title()).toMatch(/^stickyd dashboard — 127\.0\.0\.1:\d+$/);
+    expect(await page.locator('section.balancer h2').allTextContents()).toEqual(['balancer://cluster', 'balancer://api']);
     const sessions = await traffic(s.proxyUrl, 2);
     await expectCounts(page, a, b, c, 2);
+    for (let i = 0; i < 6; i++) await newSession(s.proxyUrl, '/api/items');
+    await expect.poll(() => page.locator(kpi('requests', 'api')).textContent(), { timeout: 5000 }).toBe('6');
+    expect(await page.locator(kpi('sticky', 'api')).textContent()).toBe('0 %');
     await liveliness(s.proxyUrl, 6, sessions);
     await sleep(1200);
     await shot(page, '1-traffic-light');

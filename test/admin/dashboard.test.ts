@@ -281,16 +281,21 @@ proxypass:
     }
   });
 
-  it('samples only while someone looks: the stream closed, sampling stops; the next look starts a new baseline', async () => {
+  it('samples only while someone looks: the stream closed, sampling stops after the linger; the next look starts a new baseline', async () => {
     const [a, b, c] = await backends();
     const s = await startStack(threeMembers(a, b, c));
-    const dashboard = () => (s.ops as unknown as { dashboard: { sampled: boolean } }).dashboard;
+    const dashboard = () => (s.ops as unknown as { dashboard: { sampled: boolean; lingerMs: number } }).dashboard;
     await sleep(1500);
     expect(dashboard().sampled).toBe(false);
+    dashboard().lingerMs = 1500;
     const stream = await openStream(`${s.adminUrl}/dashboard/stream`, BEARER);
     await stream.next((e) => e.event === 'snapshot');
     expect(dashboard().sampled).toBe(true);
     stream.close();
+    // Still sampling for the linger (a viewer who went to the manager comes back to no gap) ...
+    await sleep(1000);
+    expect(dashboard().sampled).toBe(true);
+    // ... then it stops.
     await until('sampling stopped', () => !dashboard().sampled, 3000);
     // Requests while nobody looked are in the totals, not in the samples.
     await newSession(s.proxyUrl);

@@ -567,7 +567,8 @@
     members.forEach((m, i) => {
       const s = share(m);
       if (s === null || s <= 0) return;
-      const part = el('span', '', s >= 0.12 ? `${m.route || '(no route)'} ${Math.round(s * 100)}%` : '');
+      const pct = `${Math.round(s * 100)}%`;
+      const part = el('span', '', s >= 0.3 ? `${m.route || '(no route)'} ${pct}` : s >= 0.12 ? pct : '');
       part.style.width = `${(s * 100).toFixed(2)}%`;
       part.style.background = colors[i] ?? '#888';
       part.title = `${m.route || m.url}: ${percent(s)}`;

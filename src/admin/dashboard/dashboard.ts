@@ -8,8 +8,9 @@
  * looking. While a page has the stream open, or a script polled /dashboard/data in the last
  * POLL_KEEP_MS, it also reads the request figures once a second (with worker threads: one
  * message to each, which they answer with their sums) and looks at the scoreboard every
- * FAST_MS, so that a member that fails shows within a quarter of a second. When the last viewer
- * goes, sampling stops and the next viewer starts a new baseline (the charts show the gap).
+ * FAST_MS, so that a member that fails shows within a quarter of a second. LINGER_MS after the
+ * last viewer went, sampling stops and the next viewer starts a new baseline (the charts show
+ * the gap).
  */
 import type { ServerResponse } from 'node:http';
 import type { HealthChecker } from '../../health/checker.js';
@@ -26,6 +27,11 @@ const WATCH_MS = 1000;
 const FAST_MS = 250;
 /** A GET of /dashboard/data keeps sampling on this long (a script that polls). */
 const POLL_KEEP_MS = 30_000;
+/**
+ * After the last page closed its stream, sampling goes on this long: an operator who went to the
+ * balancer-manager to drain a member comes back to charts without a gap.
+ */
+export const LINGER_MS = 60_000;
 /** Open event streams at most (each costs a socket and a JSON write per second). */
 export const MAX_STREAMS = 16;
 /** A stream whose client reads nothing is cut once this much is waiting for it. */
@@ -53,6 +59,8 @@ export class Dashboard {
   private windows: Windows = { balancers: new Map(), members: new Map() };
   /** The last event sent on the streams. */
   private sentSeq = 0;
+  /** LINGER_MS (tests shorten it). */
+  lingerMs = LINGER_MS;
 
   constructor(
     private readonly target: AdminTarget,
@@ -207,6 +215,7 @@ export class Dashboard {
     res.once('close', () => {
       this.opening.delete(res);
       this.streams.delete(res);
+      this.pollUntil = Math.max(this.pollUntil, Date.now() + this.lingerMs);
     });
     this.wake();
     const snapshot = await this.snapshot();
