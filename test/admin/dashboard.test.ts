@@ -12,7 +12,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { Reloader } from '../../src/config/reloader.js';
 import { startDaemon } from '../../src/daemon.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
-import { freePorts } from '../helpers/ports.js';
+import { freePort, freePorts } from '../helpers/ports.js';
+import { cleanupWorkers, startWorkers } from '../workers/helpers.js';
 import { closeStreams, inSession, newSession, openStream, snapshotOf, updateOf } from './dashboard-fixtures.js';
 import { cleanup, json, request, sessionHandler, sleep, startBackend, startStack, until, type Backend } from './fixtures.js';
 
@@ -22,6 +23,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'stickyd-dashboard-'));
 
 afterEach(async () => {
   closeStreams();
+  await cleanupWorkers();
   await cleanup();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -303,6 +305,54 @@ proxypass:
     const snap = snapshotOf(await stream2.next((e) => e.event === 'snapshot'));
     expect(snap.balancers[0]!.totals.requests).toBe(1);
     expect(snap.balancers[0]!.window.requests).toBe(0);
+  });
+
+  it('puts failed and passing health checks on the timeline, and the member turns from hcfail back to ok', async () => {
+    const a = await startBackend('a', sessionHandler('a'));
+    const b = await startBackend('b', sessionHandler('b'));
+    const s = await startStack(`admin: { port: ADMIN_PORT, token: ${TOKEN} }
+balancers:
+  c1:
+    members:
+      - { url: ${a.url}, route: a }
+      - { url: ${b.url}, route: b, hcmethod: TCP, hcinterval: 50ms, hcfails: 2, hcpasses: 2 }
+proxypass:
+  - { path: /app, url: balancer://c1 }
+`);
+    const stream = await openStream(`${s.adminUrl}/dashboard/stream`, BEARER);
+    await stream.next((e) => e.event === 'snapshot');
+    await b.stop();
+    const down = await stream.next((e) => e.event === 'update' && member(updateOf(e).balancers[0]!, 'b').state === 'hcfail', 5000);
+    expect(member(updateOf(down).balancers[0]!, 'b').health).toMatchObject({ ok: false });
+    await b.start();
+    await stream.next((e) => e.event === 'update' && member(updateOf(e).balancers[0]!, 'b').state === 'ok', 5000);
+    const events = (await data(s.adminUrl)).events;
+    expect(events.map((e) => [e.kind, e.level, e.route, e.text])).toEqual([
+      ['hcfail', 'bad', 'b', 'failed its health checks: out of service (C)'],
+      ['hcpass', 'good', 'b', 'passes its health checks again'],
+    ]);
+  });
+
+  it('puts a worker thread that died on the timeline, and counts over the workers (server.workers: 2)', async () => {
+    const [a, b, c] = await backends();
+    const adminPort = await freePort();
+    const proxy = await startWorkers(threeMembers(a, b, c).replace('port: ADMIN_PORT', `address: 127.0.0.1, port: ${adminPort}`));
+    const admin = `http://127.0.0.1:${adminPort}`;
+    expect((await data(admin)).daemon.workers).toBe(2);
+    for (let i = 0; i < 8; i++) await newSession(proxy.url);
+    await until('the totals hold the 8 requests', async () => (await data(admin)).balancers[0]!.totals.requests === 8);
+    await proxy.supervised.supervisor.worker(1)!.terminate();
+    let doc!: Snapshot;
+    await until('the restart is on the timeline', async () => {
+      doc = await data(admin);
+      return doc.events.some((e) => e.kind === 'worker-restart');
+    });
+    expect(doc.events.map((e) => [e.kind, e.level, e.text])).toEqual([
+      ['worker-restart', 'bad', 'a worker thread died and was started again (1 restart since the start; see the daemon log)'],
+    ]);
+    expect(doc.daemon.workerRestarts).toBe(1);
+    // What the dead worker counted stays in the totals.
+    expect(doc.balancers[0]!.totals.requests).toBe(8);
   });
 
   it('refuses more open streams than the limit with 503', async () => {
