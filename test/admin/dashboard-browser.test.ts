@@ -83,6 +83,10 @@ describe.skipIf(!available)('the dashboard in headless Chromium', { timeout: 120
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('dialog', (d) => {
+      problems.push(`the page opened a dialog: ${d.message()}`);
+      void d.dismiss();
+    });
     const res = await page.goto(`${adminUrl}/dashboard`);
     expect(res?.status()).toBe(200);
     await page.waitForSelector('#live.on', { timeout: 5000 });
@@ -183,6 +187,10 @@ proxypass:
     await shot(page, '1-traffic-light');
     await page.emulateMedia({ colorScheme: 'dark' });
     await shot(page, '2-traffic-dark');
+    // A laptop's width: the timeline moves under the balancers, the table scrolls if it must.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await sleep(300);
+    await shot(page, '2-traffic-dark-1280');
     // The dark scheme is a real one: the page background is dark.
     expect(await background(page.locator('body'))).toBe('rgb(20, 23, 27)');
   });
@@ -235,12 +243,15 @@ proxypass:
     expect(await drained.count()).toBe(1);
     expect(await drained.locator('.text').textContent()).toBe('changedcluster · jvm_b +N (draining) (through the balancer-manager)');
 
-    // A reload that takes c out and gives a loadfactor 3.
-    await s.reload(yaml.replace(`      - { url: ${c.url}, route: jvm_c, retry: 30s }\n`, ''));
+    // A reload that takes c out and adds a member whose route looks like markup (it stays text).
+    const markup = '<img src=x onerror=alert(1)>';
+    await s.reload(yaml.replace(`      - { url: ${c.url}, route: jvm_c, retry: 30s }\n`, `      - { url: http://127.0.0.1:9, route: "${markup}" }\n`));
     await page.waitForSelector('ol.events li[data-kind="reload"]', { timeout: 2000 });
-    expect(await page.locator('ol.events li').first().locator('.text').textContent()).toBe(`reloadconfiguration reloaded: cluster: removed ${c.url}`);
-    await expect.poll(() => page.locator('tr[data-member]').count(), { timeout: 2000 }).toBe(2);
-    expect(await page.locator('.usable').textContent()).toBe('2/2 usable');
+    expect(await page.locator('ol.events li').first().locator('.text').textContent()).toBe(`reloadconfiguration reloaded: cluster: added ${markup}; removed ${c.url}`);
+    await expect.poll(() => page.locator(`${row('http://127.0.0.1:9')} td.route`).textContent(), { timeout: 2000 }).toBe(markup);
+    expect(await page.locator('img').count()).toBe(0);
+    expect(await page.locator('tr[data-member]').count()).toBe(3);
+    expect(await page.locator('.usable').textContent()).toBe('3/3 usable');
     await shot(page, '4-drain-and-reload');
   });
 

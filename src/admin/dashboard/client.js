@@ -335,12 +335,14 @@
             continue;
           }
           const px = x((history.t[i] ?? 0) - (snap?.intervalMs ?? 1000) / 2);
-          d += `${pen ? 'L' : 'M'}${px.toFixed(1)} ${y(v).toFixed(1)}`;
+          // A point after a gap starts with a dot (a zero-length segment with round caps), so a
+          // lone second still shows.
+          d += pen ? `L${px.toFixed(1)} ${y(v).toFixed(1)}` : `M${px.toFixed(1)} ${y(v).toFixed(1)}h0.01`;
           pen = true;
         }
         if (d !== '') {
           /** @type {Record<string, string | number>} */
-          const attrs = { d, fill: 'none', stroke: s.color, 'stroke-width': s.width ?? 1.5, 'stroke-linejoin': 'round' };
+          const attrs = { d, fill: 'none', stroke: s.color, 'stroke-width': s.width ?? 1.5, 'stroke-linejoin': 'round', 'stroke-linecap': 'round' };
           if (s.dash) attrs['stroke-dasharray'] = s.dash;
           svgEl.append(svg('path', attrs));
         }
@@ -427,7 +429,7 @@
   const COLUMNS = [
     ['State', 'l', 'the worst of its flags: ERROR (E), HC FAIL (C), DRAINING (N), STANDBY (H, R), DISABLED (D), STOPPED (S)'],
     ['Route', 'l', 'the route a session id ends with'],
-    ['Member', 'l', 'the member URL'],
+    ['Member', 'l url', 'the member URL'],
     ['LF', '', 'loadfactor'],
     ['Set', '', 'lbset'],
     ['Busy', '', 'requests in flight'],
@@ -511,6 +513,7 @@
   /** @param {string} color @param {string} text */
   function legendItem(color, text) {
     const item = el('span');
+    item.title = text;
     const sw = el('i', 'sw');
     sw.style.background = color;
     item.append(sw, document.createTextNode(text));
@@ -648,6 +651,7 @@
       r.pill.title = `${m.status.trim()} (flags ${m.flags})${m.health ? ` — last health check ${m.health.ok ? 'passed' : 'failed'}: ${m.health.detail}` : ''}`;
       r.swatch.style.background = r.color;
       setText(r.route, m.route === '' ? '(none)' : m.route);
+      r.route.title = `${m.route} — ${m.url}`;
       setText(r.url, m.url);
       r.url.title = m.url;
       setText(r.lf, m.loadfactor.toFixed(2));

@@ -75,7 +75,8 @@ header nav { margin-left: auto; display: flex; gap: 14px; }
 .live.on { color: var(--ok); } .live.on::before { background: var(--ok); }
 .live.lost { color: var(--warn); } .live.lost::before { background: var(--warn); }
 main { display: grid; grid-template-columns: minmax(0, 1fr) 330px; gap: 14px; padding: 14px 16px; align-items: start; }
-@media (max-width: 1180px) { main { grid-template-columns: minmax(0, 1fr); } }
+@media (max-width: 1499px) { main { grid-template-columns: minmax(0, 1fr); } aside.timeline { position: static; max-height: 420px; } }
+@media (max-width: 1279px) { table.members .url { display: none; } }
 section.balancer, aside.timeline { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; }
 section.balancer { margin-bottom: 14px; overflow: hidden; }
 .bhead { display: flex; flex-wrap: wrap; align-items: baseline; gap: 6px 10px; padding: 8px 12px; border-bottom: 1px solid var(--line); }
@@ -109,7 +110,8 @@ table.members td { padding: 4px 6px; border-bottom: 1px solid var(--line); text-
 table.members th.l, table.members td.l { text-align: left; }
 table.members tr:last-child td { border-bottom: 0; }
 table.members td.url { max-width: 170px; overflow: hidden; text-overflow: ellipsis; color: var(--muted); }
-td.route { font-weight: 600; }
+td.route { font-weight: 600; max-width: 150px; overflow: hidden; text-overflow: ellipsis; }
+figcaption .legend span { max-width: 120px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 tr.m { box-shadow: inset 4px 0 0 var(--ok); }
 tr.m.state-error, tr.m.state-hcfail { background: var(--bad-bg); box-shadow: inset 4px 0 0 var(--bad); }
 tr.m.state-draining { box-shadow: inset 4px 0 0 var(--drain); }
