@@ -17,7 +17,6 @@
  * Metric names and labels are listed in docs/operations.md.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { Balancer } from '../balancer/balancer.js';
 import { Flag } from '../balancer/flags.js';
 import type { Member } from '../balancer/member.js';
 import type { HealthChecker } from '../health/checker.js';

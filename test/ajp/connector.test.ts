@@ -11,7 +11,7 @@ import { AjpConnector, type AjpMemberConfig } from '../../src/ajp/connector.js';
 import { encodeSendBodyChunk, encodeSendHeaders } from '../../src/ajp/response.js';
 import { BackendError, type BackendRequest } from '../../src/proxy/connector.js';
 import { ajpMember, backendRequest, pattern, readAll, trickle } from '../helpers/ajp-fixtures.js';
-import { echoHandler, startAjpServer, type AjpHandler, type AjpTestServer } from '../helpers/ajp-server.js';
+import { echoHandler, startAjpServer, type AjpHandler } from '../helpers/ajp-server.js';
 import { refusedPort } from '../helpers/ports.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];

@@ -173,7 +173,8 @@ describe('a client that goes away', () => {
     s.write('POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n' + 'a'.repeat(20_000));
     await sleep(100);
     s.destroy();
-    await seen;
+    // The member's request closes before it was complete: stickyd aborted it.
+    await expect(seen).resolves.toBeUndefined();
   });
 });
 

@@ -179,7 +179,7 @@ describe('WebSocket through two worker threads', { timeout: 120_000 }, () => {
       ws.close(1000);
       workers.add(await proxy.workerOf(`/chat/${tunnels}`));
     }
-    expect([...workers].sort()).toEqual([1, 2]);
+    expect([...workers].sort((x, y) => x - y)).toEqual([1, 2]);
     expect(proxy.records.every((r) => r.status === 101 && r.memberRoute === 'jvm_b')).toBe(true);
     await sleep(100);
     expect(b.closes).toHaveLength(tunnels);

@@ -160,7 +160,8 @@ describe('leaving and restarting', () => {
     const order: string[] = [];
     a!.onMessage((_f, msg) => void order.push(`msg ${(msg as { n: number }).n}`));
     a!.on('memberRemoved', () => order.push('removed'));
-    for (let n = 0; n < 100; n++) void b!.send({ n }, { ack: false });
+    // Not awaited: stop() follows the sends at once; a send that failed would be missing from `order`.
+    for (let n = 0; n < 100; n++) b!.send({ n }, { ack: false }).catch(() => {});
     await b!.stop();
     await waitFor(() => order.includes('removed'), 2000, 'removal');
     expect(order).toEqual([...Array.from({ length: 100 }, (_, n) => `msg ${n}`), 'removed']);

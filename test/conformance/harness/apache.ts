@@ -140,7 +140,10 @@ export async function startApache(dir: string, port: number, scenarioFile: strin
     resolve();
   }));
   let gone = false;
-  void exited.then(() => (gone = true));
+  const markGone = (): void => {
+    gone = true;
+  };
+  exited.then(markGone, markGone);
   const stop = async (): Promise<void> => {
     if (gone || child.pid === undefined) return;
     // SIGTERM lets httpd remove its shared memory; SIGKILL only if it hangs.

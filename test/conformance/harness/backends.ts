@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import { freePort, refusedPort } from '../../helpers/ports.js';
+import { refusedPort } from '../../helpers/ports.js';
 
 export interface Received {
   method: string;
