@@ -108,7 +108,8 @@ export class Dashboard {
     const now = Date.now();
     const changed = this.watcher.check(now);
     if (this.watched) {
-      if (this.reading === null && now - this.lastReading >= INTERVAL_MS - FAST_MS / 2) void this.read();
+      // read() logs its own failures and never rejects.
+      if (this.reading === null && now - this.lastReading >= INTERVAL_MS - FAST_MS / 2) this.read().catch(() => {});
       else if (changed || this.events.lastSeq > this.sentSeq) this.broadcast(null);
     } else if (this.sampling) {
       this.sampling = false;
