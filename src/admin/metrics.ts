@@ -102,9 +102,14 @@ export class Metrics {
     return this.target.figures?.keep() ?? this.target.onRequest(this.observe);
   }
 
+  /** The request figures so far: this thread's, or the totals over the workers (the dashboard samples them). */
+  figures(): Promise<RequestFigures> {
+    return this.target.figures ? this.target.figures.collect() : Promise.resolve(this.sums.figures(this.target.counters));
+  }
+
   /** The text of GET /metrics. */
   async render(): Promise<{ contentType: string; body: string }> {
-    this.current = this.target.figures ? await this.target.figures.collect() : this.sums.figures(this.target.counters);
+    this.current = await this.figures();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 

@@ -1,7 +1,7 @@
 /**
  * Everything that operates a running daemon, in one handle the daemon starts, reloads and stops:
  * the active health checks (always, for members with an hcmethod) and, when `admin:` is
- * configured, the admin listener with its manager, API and metrics.
+ * configured, the admin listener with its manager, API, metrics and dashboard.
  *
  * On reload the health checks follow the new balancers (members keep their counts), and the admin
  * listener is moved when its address or port changed, closed when `admin:` was removed, started
@@ -14,6 +14,7 @@ import type { AdminConfig } from '../config/types.js';
 import { HealthChecker } from '../health/checker.js';
 import type { Logger } from '../log.js';
 import type { AdminContext, AdminTarget } from './context.js';
+import { Dashboard } from './dashboard/dashboard.js';
 import { Metrics } from './metrics.js';
 import { NonceStore } from './nonce.js';
 import { closeAdminServer, startAdminServer, type BoundAdmin } from './server.js';
@@ -32,6 +33,7 @@ class RunningOperations implements Operations {
   readonly health: HealthChecker;
   private readonly nonces = new NonceStore();
   private metrics: Metrics | null = null;
+  private dashboard: Dashboard | null = null;
   private unsubscribe: (() => void) | null = null;
   private server: http.Server | null = null;
   private bound: BoundAdmin | null = null;
@@ -56,6 +58,7 @@ class RunningOperations implements Operations {
       nonces: this.nonces,
       health: this.health,
       metrics: this.metrics!,
+      dashboard: this.dashboard,
       logger: this.logger,
     };
   }
@@ -74,6 +77,7 @@ class RunningOperations implements Operations {
       const keep = this.bound === null ? '' : `; the admin listener stays on ${this.bound.address}:${this.bound.port}`;
       this.logger?.error({ err }, `admin listener: ${(err as Error).message}${keep}`);
     }
+    this.dashboard?.reloaded();
   }
 
   private async syncAdmin(): Promise<void> {
@@ -85,6 +89,8 @@ class RunningOperations implements Operations {
     }
     if (wanted === null) {
       await this.closeAdmin();
+      this.dashboard?.stop();
+      this.dashboard = null;
       return;
     }
     // Moving to another port: open the new listener first, so that a port that cannot be had
@@ -101,8 +107,10 @@ class RunningOperations implements Operations {
     this.bound = bound;
     this.listening = wanted;
     this.unsubscribe = this.metrics.keep();
+    // The dashboard (and its timeline) stays when the listener moves to another address.
+    this.dashboard ??= new Dashboard(this.target, this.metrics, this.health, this.logger);
     const host = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
-    this.logger?.info(`admin listener on http://${host}:${bound.port} (balancer-manager, /api/balancers, /metrics, /healthz, /readyz)`);
+    this.logger?.info(`admin listener on http://${host}:${bound.port} (balancer-manager, dashboard, /api/balancers, /metrics, /healthz, /readyz)`);
   }
 
   private async closeAdmin(): Promise<void> {
@@ -117,6 +125,8 @@ class RunningOperations implements Operations {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.dashboard?.stop();
+    this.dashboard = null;
     await Promise.all([this.closeAdmin(), this.health.stop()]);
   }
 }
