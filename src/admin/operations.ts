@@ -23,6 +23,8 @@ export interface Operations {
   /** Where the admin listener is bound; null while `admin:` is not configured. */
   readonly admin: BoundAdmin | null;
   readonly health: HealthChecker;
+  /** The target has just swapped in a new configuration's balancers (synchronously with the swap). */
+  balancersSwapped(): void;
   /** Follow a reload: the target already runs the new configuration. */
   reload(): Promise<void>;
   /** Stop health checks and close the admin listener. */
@@ -77,6 +79,15 @@ class RunningOperations implements Operations {
       const keep = this.bound === null ? '' : `; the admin listener stays on ${this.bound.address}:${this.bound.port}`;
       this.logger?.error({ err }, `admin listener: ${(err as Error).message}${keep}`);
     }
+  }
+
+  /**
+   * The daemon has just swapped in the new balancers (called synchronously with the swap, before
+   * the reload waits for listeners or workers): the dashboard compares them with what it saw last
+   * before one of its ticks can take the new members in as unexplained changes.
+   */
+  balancersSwapped(): void {
+    if (this.stopped) return;
     this.dashboard?.reloaded();
   }
 

@@ -74,7 +74,7 @@ export const command: CommandModule = {
       .option('port', { type: 'string', requiresArg: true, describe: `The proxy's port (sets ${PORT_VARIABLES.port}; default 8051)`, coerce: (v: unknown) => parsePort('port', v) })
       .option('admin-port', { type: 'string', requiresArg: true, describe: `The balancer-manager's port (sets ${PORT_VARIABLES.admin}; default 8052)`, coerce: (v: unknown) => parsePort('admin-port', v) })
       .option('node-ports', { type: 'string', requiresArg: true, describe: `The two nodes' HTTP ports, A,B (sets ${PORT_VARIABLES.nodes.join(', ')}; default 8081,8082)`, coerce: nodePorts })
-      .option('cluster-base-port', { type: 'string', default: '4000', requiresArg: true, describe: 'Demo node n replicates on this port + n', coerce: (v: unknown) => parsePort('cluster-base-port', v) }),
+      .option('cluster-base-port', { type: 'string', default: '4000', requiresArg: true, describe: 'Demo node n replicates on this port + n', coerce: (v: unknown) => clusterBasePort(v) }),
   async handler(argv) {
     const env: NodeJS.ProcessEnv = { ...process.env };
     if (argv.port !== undefined) env[PORT_VARIABLES.port] = String(argv.port);
@@ -177,3 +177,10 @@ export const command: CommandModule = {
     return shutdown(0);
   },
 };
+
+/** The replication base port: the demo's nodes listen on base + 1 and base + 2, which must be ports too. */
+function clusterBasePort(v: unknown): number {
+  const base = parsePort('cluster-base-port', v);
+  if (base + 2 > 65535) throw new Error(`--cluster-base-port must leave room for the two nodes (base + 1, base + 2 ≤ 65535; got ${base})`);
+  return base;
+}

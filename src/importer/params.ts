@@ -73,7 +73,7 @@ function unknownParameter(kind: 'Balancer' | 'Worker', key: string): string {
     : [[...MEMBER_KEYS], BALANCER_KEYS.includes(lower), 'Balancer', 'in ProxySet, or after the balancer:// URL of ProxyPass'];
   const where = `a ${otherKind} parameter: write it ${otherWhere}`;
   if (other) return `unknown ${kind} parameter (${key} is ${where})`;
-  const foreign = FOREIGN_NAMES[lower];
+  const foreign = Object.hasOwn(FOREIGN_NAMES, lower) ? FOREIGN_NAMES[lower] : undefined;
   if (foreign !== undefined && !own.includes(foreign)) return `unknown ${kind} parameter — did you mean ${foreign}=? (${where})`;
   const guess = foreign ?? didYouMean(lower, own);
   return `unknown ${kind} parameter${guess ? ` — did you mean ${guess}=?` : ''}`;

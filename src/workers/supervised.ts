@@ -249,6 +249,7 @@ export class SupervisedDaemon implements Daemon {
     // The balancers first (this thread allocates scoreboard slots; surviving members keep theirs).
     this.live = buildBalancers(config, this.board, this.live);
     this.current = config;
+    this.ops?.balancersSwapped();
     this.logger.level = config.log.level;
 
     const wanted = new Map(config.listen.map((l) => [listenKey(l), l]));

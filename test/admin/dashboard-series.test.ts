@@ -155,3 +155,24 @@ describe('the samples and their windows', () => {
     expect(keeper.read(fresh.figures(), end + 62_000, live, noBusy)!.balancers.get('c1')!.n).toBe(2);
   });
 });
+
+describe('series documents keyed by names that are data', () => {
+  it('a balancer named "constructor", removed while its samples remain, is a series like any other', async () => {
+    const { seriesDoc } = await import('../../src/admin/dashboard/state.js');
+    const member = { n: 3, sticky: 1, errors: null, lat: [], busy: 0 };
+    const sample = (t: number) => ({
+      t,
+      dt: 1000,
+      balancers: new Map([
+        ['constructor', { n: 3, sticky: 1, failovers: 0, unavailable: 0, lat: [], members: new Map([['toString', member]]) }],
+      ]),
+    });
+    const doc = seriesDoc([sample(1000), sample(2000)], []);
+    expect(Object.keys(doc.balancers)).toEqual(['constructor']);
+    expect(doc.balancers.constructor!.n).toEqual([3, 3]);
+    expect(Object.keys(doc.balancers.constructor!.members)).toEqual(['toString']);
+    expect(doc.balancers.constructor!.members.toString!.n).toEqual([3, 3]);
+    // What the page receives parses into the same figures.
+    expect(JSON.parse(JSON.stringify(doc)).balancers.constructor.n).toEqual([3, 3]);
+  });
+});

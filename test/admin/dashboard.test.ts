@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { BalancerDoc, DashboardEvent, MemberDoc, Snapshot } from '../../src/admin/dashboard/model.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { Reloader } from '../../src/config/reloader.js';
 import { startDaemon } from '../../src/daemon.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
@@ -239,6 +239,33 @@ describe('the dashboard on the admin listener', () => {
       ['a', 'disabled'],
       ['b', 'draining'],
     ]);
+  });
+
+  it('with two workers and a page watching, a reload is one event that names what it changed (no tick sees the new members first)', async () => {
+    const [a, b, c] = await backends();
+    const adminPort = await freePort();
+    const yaml = threeMembers(a, b, c).replace('port: ADMIN_PORT', `address: 127.0.0.1, port: ${adminPort}`);
+    const proxy = await startWorkers(yaml);
+    const s = {
+      adminUrl: `http://127.0.0.1:${adminPort}`,
+      reload: (next: string) => proxy.daemon.reload(parseConfig(`listen: [{ address: 127.0.0.1, port: ${proxy.port} }]\nserver: { servername: proxy.test, workers: 2 }\n${next}`, 'workers.yaml', {})),
+    };
+    const stream = await openStream(`${s.adminUrl}/dashboard/stream`, BEARER);
+    expect(stream.status).toBe(200);
+    for (let i = 0; i < 5; i++) {
+      const from = stream.events.length;
+      const next = i % 2 === 0
+        ? yaml.replace('route: a, loadfactor: 2', 'route: a, loadfactor: 2, status: +D').replace(`      - { url: ${c.url}, route: c, retry: 1s }\n`, '')
+        : yaml;
+      await s.reload(next);
+      const reload = await stream.next((e) => e.event === 'update' && updateOf(e).events.some((x) => x.kind === 'reload'), 5000, from);
+      const seen: DashboardEvent[] = [];
+      for (const e of stream.events.slice(from)) if (e.event === 'update') seen.push(...updateOf(e).events);
+      expect(seen.map((e) => [e.kind, e.text]), `reload ${i}`).toEqual([
+        ['reload', i % 2 === 0 ? `configuration reloaded: c1: a +D (disabled); removed ${c.url}` : `configuration reloaded: c1: a -D (enabled); added c`],
+      ]);
+      expect(reload).toBeDefined();
+    }
   });
 
   it('shows a reload the balancer file refused, with its first problem', async () => {

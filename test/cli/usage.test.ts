@@ -62,6 +62,7 @@ describe('a mistake shows the usage of the command meant and one line why, exit 
     [['demo', '--port', 'eighty'], 'stickyd demo', 'stickyd demo: --port must be a port number from 1 to 65535 (got "eighty")'],
     [['demo', '--node-ports', '9081'], 'stickyd demo', 'stickyd demo: --node-ports takes 2 ports, comma-separated, e.g. 9081,9082 (got "9081")'],
     [['demo', '--cluster-base-port', '70000'], 'stickyd demo', 'stickyd demo: --cluster-base-port must be a port number from 1 to 65535 (got "70000")'],
+    [['demo', '--cluster-base-port', '65534'], 'stickyd demo', 'stickyd demo: --cluster-base-port must leave room for the two nodes (base + 1, base + 2 ≤ 65535; got 65534)'],
     [['demo-backend', '--route', 'a', '--port', 'x', '--cluster-port', '4001'], 'stickyd demo-backend', 'stickyd demo-backend: --port must be a port number from 1 to 65535 (got "x")'],
     [['demo-backend', '--port', '8081', '--cluster-port', '4001'], 'stickyd demo-backend', 'stickyd demo-backend: missing option --route'],
     [['demo-backend', '--route', 'a', '--port', '1', '--port', '2', '--cluster-port', '4001'], 'stickyd demo-backend', 'stickyd demo-backend: --port is given 2 times; give it once'],

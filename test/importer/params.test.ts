@@ -87,6 +87,9 @@ describe('balancer parameters (apache-semantics §7.1)', () => {
     ['method', 'Request', /^invalid: unknown Balancer parameter — did you mean lbmethod=\?$/],
     ['maxattempt', '2', /^invalid: unknown Balancer parameter — did you mean maxattempts=\?$/],
     ['lbfactor', '2', /^invalid: unknown Balancer parameter — did you mean loadfactor=\? \(a BalancerMember parameter: write it on the BalancerMember line\)$/],
+    // Names are looked up as data: Object's own properties are no suggestion.
+    ['constructor', '1', /^invalid: unknown Balancer parameter$/],
+    ['__proto__', '1', /^invalid: unknown Balancer parameter$/],
   ];
   it.each(cases)('%s=%s', (key, value, expected) => {
     const result = readBalancerParam(key, value);

@@ -177,7 +177,8 @@
   /** @param {string} name */
   function seriesOf(name) {
     const n = history.t.length;
-    let b = history.balancers[name];
+    // Names are data: a balancer called "constructor" must not find Object's own property.
+    let b = Object.hasOwn(history.balancers, name) ? history.balancers[name] : undefined;
     if (b === undefined) {
       b = { n: zeros(n), e: zeros(n), p50: new Array(n).fill(null), p99: new Array(n).fill(null), members: {} };
       history.balancers[name] = b;
@@ -187,7 +188,7 @@
 
   /** @param {BalancerSeries} b @param {string} url */
   function memberSeriesOf(b, url) {
-    let m = b.members[url];
+    let m = Object.hasOwn(b.members, url) ? b.members[url] : undefined;
     if (m === undefined) {
       const n = history.t.length;
       m = { n: zeros(n), e: zeros(n), busy: zeros(n) };
@@ -205,13 +206,13 @@
     }
     history.t.push(s.t);
     for (const [name, hb] of Object.entries(history.balancers)) {
-      const b = s.balancers[name];
+      const b = Object.hasOwn(s.balancers, name) ? s.balancers[name] : undefined;
       hb.n.push(b?.n ?? 0);
       hb.e.push(b?.e ?? 0);
       hb.p50.push(b?.p50 ?? null);
       hb.p99.push(b?.p99 ?? null);
       for (const [url, hm] of Object.entries(hb.members)) {
-        const m = b?.members[url];
+        const m = b !== undefined && Object.hasOwn(b.members, url) ? b.members[url] : undefined;
         hm.n.push(m?.n ?? 0);
         hm.e.push(m?.e ?? 0);
         hm.busy.push(m?.busy ?? 0);

@@ -110,20 +110,21 @@ export function balancerDocs(target: AdminTarget, windows: Windows, totals: Tota
 
 /** The samples as columns: one array per figure, one entry per second (0 where a member was quiet). */
 export function seriesDoc(samples: readonly Sample[], balancers: readonly BalancerDoc[]): SeriesDoc {
-  const doc: SeriesDoc = { t: [], balancers: {} };
+  // Keyed by balancer name and member URL, which are data: no prototype to collide with.
+  const doc: SeriesDoc = { t: [], balancers: Object.create(null) as SeriesDoc['balancers'] };
   const columns = samples.map(sampleColumns);
   const length = columns.length;
   const zeros = (): number[] => new Array<number>(length).fill(0);
   const nulls = (): Array<number | null> => new Array<number | null>(length).fill(null);
   // The live balancers and members, and whatever else the samples name (members removed since).
   for (const b of balancers) {
-    doc.balancers[b.name] = { n: zeros(), e: zeros(), p50: nulls(), p99: nulls(), members: {} };
+    doc.balancers[b.name] = { n: zeros(), e: zeros(), p50: nulls(), p99: nulls(), members: Object.create(null) as SeriesDoc['balancers'][string]['members'] };
     for (const m of b.members) doc.balancers[b.name]!.members[m.url] = { n: zeros(), e: zeros(), busy: zeros() };
   }
   columns.forEach((c, i) => {
     doc.t.push(c.t);
     for (const [name, b] of Object.entries(c.balancers)) {
-      const db = (doc.balancers[name] ??= { n: zeros(), e: zeros(), p50: nulls(), p99: nulls(), members: {} });
+      const db = (doc.balancers[name] ??= { n: zeros(), e: zeros(), p50: nulls(), p99: nulls(), members: Object.create(null) as SeriesDoc['balancers'][string]['members'] });
       db.n[i] = b.n;
       db.e[i] = b.e;
       db.p50[i] = b.p50;

@@ -72,7 +72,7 @@ export class GroupChannel extends EventEmitter implements Channel {
   constructor(private readonly opts: ResolvedChannelOptions, logger: Logger | undefined) {
     super();
     this.now = opts.now;
-    // A wildcard receiver without `advertise` learns its address in start(), before anyone hears of it.
+    // A wildcard receiver without `advertise` learns its address in start().
     const host = opts.receiver.advertise ?? opts.receiver.address;
     this.local = createLocalMember(opts.jvmRoute, host, opts.receiver.port, opts.domain, this.now());
     this.log = (logger ?? pino({ level: 'silent' })).child({ component: 'cluster-channel', route: opts.jvmRoute });
@@ -126,6 +126,12 @@ export class GroupChannel extends EventEmitter implements Channel {
     if (this.state !== 'new') throw new Error('channel.start() can only be called once');
     this.state = 'starting';
     try {
+      // A wildcard receiver answers handshakes from the moment it listens, and a peer keeps the
+      // address it hears first: advertise an interface address already (DNS refines it below),
+      // never the wildcard itself, which a peer would dial as its own host.
+      if (this.opts.receiver.advertise === undefined && isWildcard(this.opts.receiver.address)) {
+        this.local.host = pickAdvertiseAddress(this.opts.receiver.address, []) ?? this.local.host;
+      }
       this.local.port = await this.receiver.listen(this.opts.receiver.address, this.opts.receiver.port);
       this.local.startedAt = this.now();
       const m = this.opts.membership;
