@@ -21,14 +21,14 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-/** A balancer file in a directory of its own (readable by everyone: some cases run as nobody). */
+/** A balancer file in a directory of its own (readable by everyone: some cases run as nobody); one worker thread: these cases are about the process, not its workers. */
 async function configFile(port: number, extra = '', mode = 0o644, server = ''): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stickyd-start-'));
   dirs.push(dir);
   await chmod(dir, 0o755);
   const backend = await startBackend('a');
   const file = path.join(dir, 'stickyd.yaml');
-  await writeFile(file, `listen: [{ address: 127.0.0.1, port: ${port} }]\nserver: { servername: proxy.test${server} }\n${extra}` +
+  await writeFile(file, `listen: [{ address: 127.0.0.1, port: ${port} }]\nserver: { servername: proxy.test, workers: 1${server} }\n${extra}` +
     `balancers:\n  c1:\n    members: [{ url: "${backend.url}" }]\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`, { mode });
   await chmod(file, mode);
   return file;
@@ -189,5 +189,5 @@ describe("the daemon's own messages", () => {
     await request(`http://127.0.0.1:${port}/x`);
     expect(JSON.parse(await keyed.waitFor(/"type":"access"/))).toMatchObject({ url: '/x', status: 200 });
     await keyed.stop();
-  });
+  }, 120_000); // three daemons one after the other: each start is a Node start-up, slow on a loaded machine
 });
