@@ -19,7 +19,7 @@ import { Scoreboard } from './balancer/scoreboard.js';
 import type { ReloadControl } from './config/reloader.js';
 import type { Config } from './config/types.js';
 import { AccessLog, destinationOf, type LineOutput, type Logger, type RequestObserver } from './log.js';
-import { ConnectorStore } from './proxy/connectors.js';
+import { ConnectorStore } from './members/connectors.js';
 import { ProxyCounters } from './proxy/counters.js';
 import { workerCount } from './workers/count.js';
 import { listenerUrl, Serving, type BoundAddress } from './workers/serving.js';

@@ -10,7 +10,7 @@ import { Flag } from '../balancer/flags.js';
 import type { Config } from '../config/types.js';
 import type { AccessRecord } from '../log.js';
 import { ProxyCounters, type ClientErrorReason } from '../proxy/counters.js';
-import type { BackendErrorKind } from '../proxy/connector.js';
+import type { BackendErrorKind } from '../members/connector.js';
 import { emptyLatency, latencyBucket } from './latency.js';
 
 /** Request duration buckets in seconds: sub-millisecond proxying up to slow backends. */

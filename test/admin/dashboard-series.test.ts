@@ -169,9 +169,11 @@ describe('series documents keyed by names that are data', () => {
     });
     const doc = seriesDoc([sample(1000), sample(2000)], []);
     expect(Object.keys(doc.balancers)).toEqual(['constructor']);
-    expect(doc.balancers.constructor!.n).toEqual([3, 3]);
-    expect(Object.keys(doc.balancers.constructor!.members)).toEqual(['toString']);
-    expect(doc.balancers.constructor!.members.toString!.n).toEqual([3, 3]);
+    const name: string = 'constructor';
+    const url: string = 'toString';
+    expect(doc.balancers[name]!.n).toEqual([3, 3]);
+    expect(Object.keys(doc.balancers[name]!.members)).toEqual(['toString']);
+    expect(doc.balancers[name]!.members[url]!.n).toEqual([3, 3]);
     // What the page receives parses into the same figures.
     expect(JSON.parse(JSON.stringify(doc)).balancers.constructor.n).toEqual([3, 3]);
   });

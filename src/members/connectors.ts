@@ -3,10 +3,10 @@
  * (mod_proxy_ajp's role) by the member URL's scheme, and the store that keeps them across
  * configuration reloads.
  */
-import { AjpConnector } from '../ajp/connector.js';
+import { AjpConnector } from './ajp/connector.js';
 import type { MemberConfig } from '../config/types.js';
 import type { MemberConnector } from './connector.js';
-import { HttpConnector, httpConnectionSettings } from './http-connector.js';
+import { HttpConnector, httpConnectionSettings } from './http/connector.js';
 
 /** A connector for one member, by scheme: http:// and https:// (TLS) share mod_proxy_http's. */
 export function createConnector(config: MemberConfig): MemberConnector {
