@@ -264,10 +264,11 @@ async function main(): Promise<void> {
   const onSignal = (sig: NodeJS.Signals) => {
     interrupted = true;
     log(`${sig}: stopping everything this benchmark started`);
-    void cleanup().finally(() => {
+    const exit = (): void => {
       rmSync(dir, { recursive: true, force: true });
       process.exit(130);
-    });
+    };
+    cleanup().then(exit, exit);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

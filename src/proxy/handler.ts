@@ -36,7 +36,10 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
     if (!res.writableFinished) ex.abort();
     ex.finish(req, res);
   });
-  void proxy(ex, req, res);
+  proxy(ex, req, res).catch((err: unknown) => {
+    // proxy() answers its own failures; this is the last resort if even that threw.
+    req.socket.destroy(err instanceof Error ? err : undefined);
+  });
 }
 
 /** The request, from its headers to the member's response head; never rejects. */

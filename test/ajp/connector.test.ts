@@ -11,7 +11,8 @@ import { AjpConnector, type AjpMemberConfig } from '../../src/members/ajp/connec
 import { encodeSendBodyChunk, encodeSendHeaders } from '../../src/members/ajp/response.js';
 import { BackendError } from '../../src/members/connector.js';
 import { ajpMember, backendRequest, pattern, readAll, request, trickle, type BackendRequest } from '../helpers/ajp-fixtures.js';
-import { echoHandler, startAjpServer, type AjpHandler, type AjpTestServer } from '../helpers/ajp-server.js';
+import { echoHandler, startAjpServer, type AjpHandler } from '../helpers/ajp-server.js';
+import { eventually } from '../helpers/patience.js';
 import { refusedPort } from '../helpers/ports.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -203,8 +204,7 @@ describe('connection reuse and the pool', () => {
     const { server, connector } = await setup(echoHandler, { ttl: 150 });
     await text(connector);
     expect(server.openConnections()).toBe(1);
-    await sleep(400);
-    expect(server.openConnections()).toBe(0);
+    await eventually('the idle connection to be closed', () => server.openConnections() === 0);
     expect(connector.stats().open).toBe(0);
     await text(connector);
     expect(server.connections).toBe(2);
@@ -213,8 +213,7 @@ describe('connection reuse and the pool', () => {
   it('drops a pooled connection the container closed while idle and opens a new one', async () => {
     const { server, connector } = await setup(async (ex) => { ex.sendHeaders(200); ex.end(true); if (ex.cycle === 1) setTimeout(() => ex.destroy(), 20); });
     await text(connector);
-    await sleep(100);
-    expect(connector.stats().open).toBe(0);
+    await eventually('the pooled connection to be dropped', () => connector.stats().open === 0);
     expect((await text(connector)).status).toBe(200);
     expect(server.connections).toBe(2);
   });
@@ -245,8 +244,7 @@ describe('connection reuse and the pool', () => {
     const closed = connector.close();
     expect((await inflight).status).toBe(200);
     await closed;
-    await sleep(20);
-    expect(server.openConnections()).toBe(0);
+    await eventually('the container to see the connection closed', () => server.openConnections() === 0);
     expect((await failure(request(connector, backendRequest()))).kind).toBe('connect');
   });
 });
@@ -383,8 +381,7 @@ describe('client abort', () => {
     await sleep(50);
     ac.abort();
     expect((await reading).kind).toBe('aborted');
-    await sleep(50);
-    expect(server.openConnections()).toBe(0);
+    await eventually('the container to see the connection closed', () => server.openConnections() === 0);
   });
 
   it("rejects with 'aborted' while waiting for the response head", async () => {
