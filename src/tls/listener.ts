@@ -16,7 +16,7 @@ import tls from 'node:tls';
 import type { LoadedCertificate } from './certificate.js';
 import { versionRange, type TlsVersion } from './protocols.js';
 import { CertificateSelector } from './sni.js';
-import type { TicketKeyRotator } from './tickets.js';
+import type { TicketKeySource } from './tickets.js';
 
 /** What a TLS listener is made of (the config loader's ListenTlsConfig has this shape). */
 export interface ListenerTlsSettings {
@@ -48,7 +48,7 @@ export class ListenerTls {
   private readonly servers = new Set<tls.Server>();
   private unsubscribe: (() => void) | null = null;
 
-  constructor(settings: ListenerTlsSettings, private readonly tickets: TicketKeyRotator | null = null) {
+  constructor(settings: ListenerTlsSettings, private readonly tickets: TicketKeySource | null = null) {
     this.settings = settings;
     this.build();
     if (tickets !== null) {

@@ -20,6 +20,7 @@ import { accessOutputOf, type Daemon, type DaemonOptions } from '../daemon.js';
 import { destinationOf, writeLines, type LinesOutput, type Logger, type RequestObserver } from '../log.js';
 import { ProxyCounters } from '../proxy/counters.js';
 import { buildBalancers } from '../proxy/runtime.js';
+import { TicketKeyStore } from '../tls/tickets.js';
 import { workerCount } from './count.js';
 import type { Placements } from './messages.js';
 import { listenerUrl, listenKey, type BoundAddress } from './serving.js';
@@ -57,6 +58,11 @@ export class SupervisedDaemon implements Daemon {
   private observers: RequestObserver[] = [];
   private figureKeepers = 0;
   private totals = new ProxyCounters();
+  /**
+   * The TLS listeners' session ticket keys, made and rotated here and posted to every worker:
+   * a client resumes its session whichever worker its next connection lands on.
+   */
+  readonly ticketKeys: TicketKeyStore;
 
   private constructor(config: Config, count: number, options: DaemonOptions) {
     const logger = options.logger;
@@ -65,6 +71,7 @@ export class SupervisedDaemon implements Daemon {
     this.reloads = options.reloads ?? null;
     this.accessOutput = accessOutputOf(options);
     this.live = buildBalancers(config, this.board);
+    this.ticketKeys = new TicketKeyStore((listener, key) => this.supervisor.ticketKey(listener, key));
     const logDestination: LinesOutput = destinationOf(logger);
     const accessDestination = this.accessOutput;
     this.supervisor = new Supervisor({
@@ -105,7 +112,11 @@ export class SupervisedDaemon implements Daemon {
   }
 
   private launch(): Launch {
-    return { config: this.current, placements: placementsOf(this.live), listen: this.listening, access: this.accessOutput !== null };
+    // Every TLS listener with tickets has its key before a worker opens it.
+    const keyed = this.listening.filter((l) => l.tls !== undefined && l.tls.sessiontickets);
+    for (const l of keyed) this.ticketKeys.source(listenKey(l), l.tls!.ticketkeyrotation);
+    this.ticketKeys.retain(new Set(keyed.map(listenKey)));
+    return { config: this.current, placements: placementsOf(this.live), listen: this.listening, access: this.accessOutput !== null, tickets: this.ticketKeys.snapshot() };
   }
 
   get config(): Config {
@@ -197,7 +208,7 @@ export class SupervisedDaemon implements Daemon {
     const open = new Set(listening.map(listenKey));
     for (const [key, l] of had) if (!open.has(key)) this.logger.info(`stickyd stopped listening on ${listenerUrl(l)}`);
     for (const l of listening) if (!had.has(listenKey(l))) this.logger.info(`stickyd listening on ${listenerUrl(l)}`);
-    this.bound = listening.map((l) => ({ address: l.address, port: l.port }));
+    this.bound = listening.map((l) => (l.tls !== undefined ? { address: l.address, port: l.port, tls: true } : { address: l.address, port: l.port }));
     // Health checks follow the new balancers; the admin listener its new settings.
     await this.ops?.reload();
   }
@@ -210,5 +221,6 @@ export class SupervisedDaemon implements Daemon {
   private async shutdown(): Promise<void> {
     await this.ops?.stop();
     await this.supervisor.stop(this.current.server.gracefultimeout);
+    this.ticketKeys.stop();
   }
 }
