@@ -14,7 +14,9 @@
  * - HTTP/2 requests look like HTTP/1.1 ones to the handler (EdgeH2Request.rawHeaders): the
  *   pseudo-headers are dropped, `:authority` becomes `Host` (RFC 9113 §8.3.1, as mod_http2 does),
  *   and the `cookie` fields a client may split (RFC 9113 §8.2.3) are joined with "; " into one
- *   Cookie header before the route is looked for in it.
+ *   Cookie header before the route is looked for in it. A body without content-length is
+ *   marked `transfer-encoding: chunked`, as it would be in HTTP/1.1 (the field is hop-by-hop:
+ *   the member gets the body with a length or chunked, never this field as sent).
  * - HTTP/2 responses drop the reason phrase (HTTP/2 has none; node would warn about it) and keep
  *   the head as text for LogFormat's `%{…}o`.
  */
@@ -120,15 +122,20 @@ Object.defineProperty(EdgeH2Request.prototype, 'rawHeaders', {
   configurable: true,
   enumerable: true,
   get(this: EdgeH2Request & { [kRaw]?: string[] }): string[] {
-    return (this[kRaw] ??= translateH2Headers(baseRawHeaders.call(this) as string[], factsOf(this.stream)?.secure === true));
+    return (this[kRaw] ??= translateH2Headers(baseRawHeaders.call(this) as string[], factsOf(this.stream)?.secure === true, !this.stream.endAfterHeaders));
   },
 });
 
-/** HTTP/2 fields as the request path reads HTTP/1.1 ones. */
-export function translateH2Headers(raw: readonly string[], secure: boolean): string[] {
+/**
+ * HTTP/2 fields as the request path reads HTTP/1.1 ones. `body`: the HEADERS frame did not end
+ * the stream, so a body follows; without content-length it is framed like a chunked one (its
+ * length is known only at its end), which is how the request path decides to read a body.
+ */
+export function translateH2Headers(raw: readonly string[], secure: boolean, body: boolean): string[] {
   let authority: string | null = null;
   let host: string | null = null;
   let cookie: string | null = null;
+  let length = false;
   const rest: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -146,6 +153,9 @@ export function translateH2Headers(raw: readonly string[], secure: boolean): str
       host ??= value;
       continue;
     }
+    // RFC 9113 §8.2.2: never in HTTP/2 (node refuses such a request already).
+    if (name === 'transfer-encoding') continue;
+    if (name === 'content-length') length = true;
     rest.push(name, value);
   }
   // RFC 9113 §8.3.1: :authority, else a Host field (a request with both: :authority wins).
@@ -154,6 +164,7 @@ export function translateH2Headers(raw: readonly string[], secure: boolean): str
   if (h !== null) out.push('host', h);
   if (cookie !== null) out.push('cookie', cookie);
   for (const x of rest) out.push(x);
+  if (body && !length) out.push('transfer-encoding', 'chunked');
   return secure ? withForwardedProtoHttps(out) : out;
 }
 
@@ -168,6 +179,9 @@ export class EdgeH2Response extends http2.Http2ServerResponse {
   override writeHead(statusCode: number, reason?: unknown, headers?: unknown): this {
     // HTTP/2 has no reason phrase: leave it out (node warns when one is given).
     if (typeof reason !== 'string' && reason !== undefined) headers = reason;
+    // Connection-specific fields have no place in HTTP/2 (RFC 9113 §8.2.2): the request path
+    // strips the member's already; this drops the `Connection: close` it adds to its own pages.
+    headers = withoutConnectionFields(headers);
     const hsts = factsOf(this.stream)?.hsts ?? null;
     if (hsts !== null) headers = withHsts(headers, hsts);
     super.writeHead(statusCode, headers as http2.OutgoingHttpHeaders);
@@ -185,6 +199,21 @@ Object.defineProperty(EdgeH2Response.prototype, '_header', {
     return this[kHead] ?? null;
   },
 });
+
+const CONNECTION_FIELDS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+function withoutConnectionFields(headers: unknown): unknown {
+  if (Array.isArray(headers)) {
+    if (headers.length > 0 && Array.isArray(headers[0])) return (headers as Array<[string, string]>).filter(([n]) => !CONNECTION_FIELDS.has(n.toLowerCase()));
+    const out: unknown[] = [];
+    for (let i = 0; i < headers.length; i += 2) if (!CONNECTION_FIELDS.has(String(headers[i]).toLowerCase())) out.push(headers[i], headers[i + 1]);
+    return out;
+  }
+  if (headers !== null && typeof headers === 'object') {
+    return Object.fromEntries(Object.entries(headers).filter(([n]) => !CONNECTION_FIELDS.has(n.toLowerCase())));
+  }
+  return headers;
+}
 
 function headText(status: number, headers: unknown): string {
   let text = `HTTP/2.0 ${status}\r\n`;
