@@ -342,12 +342,19 @@ export class EdgeListener {
     (session as WithEdge<http2.ServerHttp2Session>)[kEdge] = facts;
     this.sessions.add(session);
     let open = 0;
+    let tripped = false;
     const h = this.settings.http2;
     const guard = new H2Guard(h, (why) => {
+      tripped = true;
       this.counters.clientErrors[why === 'rapid-reset' ? 'h2-rapid-reset' : 'h2-flood']++;
       this.logger?.warn(`HTTP/2 client ${session.socket?.remoteAddress ?? ''} ${why === 'rapid-reset' ? `reset more than ${h.maxresets} streams in 10 s (server.http2.maxresets)` : `sent more than ${h.maxcontrolframes} PING/SETTINGS frames in 10 s (server.http2.maxcontrolframes)`}: GOAWAY ENHANCE_YOUR_CALM, connection closed`);
-      // destroy(code): the GOAWAY carries the code (node's typings know only destroy(error, code)).
-      (session.destroy as unknown as (code: number) => void).call(session, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      // GOAWAY first, and the connection cut a moment later: what the client sent meanwhile is
+      // read (and ignored: no new stream is accepted after a GOAWAY), so that closing does not
+      // reset the TCP connection over unread bytes and lose the GOAWAY on its way.
+      const calm = http2.constants.NGHTTP2_ENHANCE_YOUR_CALM;
+      session.goaway(calm);
+      // destroy(code) (node's typings know only destroy(error, code)).
+      setTimeout(() => (session.destroy as unknown as (code: number) => void).call(session, calm), 100).unref();
     });
     session.on('stream', (stream: http2.ServerHttp2Stream) => {
       open++;
@@ -360,6 +367,8 @@ export class EdgeListener {
     session.on('ping', () => guard.controlFrame());
     session.on('remoteSettings', () => guard.controlFrame());
     session.on('error', (err: Error & { code?: string }) => {
+      // Our own GOAWAY ENHANCE_YOUR_CALM (destroy with a code) comes back as an error: counted already.
+      if (tripped) return;
       const flood = /flood|CONTINUATION/i.test(err.message);
       this.counters.clientErrors[flood ? 'h2-flood' : 'h2-protocol']++;
       this.logger?.debug({ err }, `HTTP/2 connection from ${facts.secure ? 'a TLS' : 'a plain'} client closed: ${err.message}`);
