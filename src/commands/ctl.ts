@@ -11,9 +11,13 @@
  *   stickyd ctl reload                               re-read the balancer file (as SIGHUP); exit 1 when refused
  *
  * MEMBER is a route, or a member URL. `--admin` (STICKYD_ADMIN, default http://127.0.0.1:8052)
- * names the admin listener, `--token` (STICKYD_ADMIN_TOKEN) its token. On an error the API's
- * message is printed and the exit code is 1.
+ * names the admin listener, `--token` (STICKYD_ADMIN_TOKEN) its token; an https:// admin listener
+ * (admin.tls) is verified against node's public CAs, or the CA file given with `--cacert`
+ * (STICKYD_ADMIN_CACERT, curl's name for it). On an error the API's message is printed and the
+ * exit code is 1.
  */
+import { readFileSync } from 'node:fs';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { Argv, CommandModule } from 'yargs';
 import { strfsize } from '../admin/format.js';
 import type { BalancerView, MemberView } from '../admin/view.js';
@@ -30,6 +34,15 @@ class CtlError extends Error {
 interface Target {
   admin: string;
   token: string | undefined;
+  /** PEM CA certificates for an https:// admin listener (--cacert); null: node's public CAs. */
+  ca: string | null;
+}
+
+/** Why a TLS connection to the admin listener failed, with what to do about it. */
+function tlsHint(code: string | undefined): string {
+  if (code === undefined) return '';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|EXPIRED/.test(code)) return ' (is its certificate issued by the CA given with --cacert, and does it name the host in --admin?)';
+  return '';
 }
 
 async function call(t: Target, method: string, path: string, body?: unknown): Promise<unknown> {
@@ -38,11 +51,12 @@ async function call(t: Target, method: string, path: string, body?: unknown): Pr
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const url = `${t.admin.replace(/\/+$/, '')}${path}`;
   let res: Response;
+  const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(TIMEOUT_MS) };
   try {
-    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(TIMEOUT_MS) });
+    res = t.ca === null ? await fetch(url, init) : ((await undiciFetch(url, { ...init, dispatcher: new Agent({ connect: { ca: t.ca } }) })) as unknown as Response);
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new CtlError(`cannot reach the admin listener at ${t.admin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    throw new CtlError(`cannot reach the admin listener at ${t.admin}: ${cause?.code ?? cause?.message ?? (err as Error).message}${tlsHint(cause?.code)}`);
   }
   const text = await res.text();
   let doc: unknown;
@@ -140,7 +154,16 @@ async function daemonStatus(t: Target): Promise<DaemonStatus | null> {
 }
 
 function target(argv: Record<string, unknown>): Target {
-  return { admin: String(argv.admin), token: argv.token === undefined ? undefined : String(argv.token) };
+  let ca: string | null = null;
+  if (argv.cacert !== undefined && argv.cacert !== '') {
+    try {
+      ca = readFileSync(String(argv.cacert), 'latin1');
+    } catch (err) {
+      throw new CtlError(`cannot read the CA file ${String(argv.cacert)} (--cacert): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new CtlError(`${String(argv.cacert)} (--cacert) holds no PEM certificate`);
+  }
+  return { admin: String(argv.admin), token: argv.token === undefined ? undefined : String(argv.token), ca };
 }
 
 type Args = Record<string, unknown>;
@@ -183,6 +206,7 @@ export const command: CommandModule = {
     y
       .option('admin', { type: 'string', describe: 'admin listener URL (env STICKYD_ADMIN)', default: process.env.STICKYD_ADMIN || DEFAULT_ADMIN, requiresArg: true })
       .option('token', { type: 'string', describe: 'admin token (env STICKYD_ADMIN_TOKEN)', default: process.env.STICKYD_ADMIN_TOKEN, defaultDescription: '$STICKYD_ADMIN_TOKEN', requiresArg: true })
+      .option('cacert', { type: 'string', describe: 'PEM CA certificates for an https:// admin listener (env STICKYD_ADMIN_CACERT)', default: process.env.STICKYD_ADMIN_CACERT, defaultDescription: "$STICKYD_ADMIN_CACERT, else node's public CAs", requiresArg: true })
       .command({
         command: 'status [balancer]',
         describe: 'Balancers and members as a table',

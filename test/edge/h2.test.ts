@@ -52,7 +52,7 @@ describe('ALPN', () => {
 
   it('a listener without h2 in protocols never negotiates it', async () => {
     const e = await startEdge(`${tlsListen('[http/1.1]')}`);
-    const alpn = await new Promise<string | false>((resolve, reject) => {
+    const alpn = await new Promise<string | false | null>((resolve, reject) => {
       const s = tls.connect({ host: '127.0.0.1', port: e.ports[0]!, ca: pki.ca.cert, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'] }, () => {
         resolve(s.alpnProtocol);
         s.destroy();
