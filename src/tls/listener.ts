@@ -75,9 +75,13 @@ export class ListenerTls {
       maxVersion,
       ciphers: this.settings.ciphersuite,
       honorCipherOrder: true,
+      // A renegotiation the client starts (TLSv1.2) is refused, as mod_ssl and nginx refuse it:
+      // each one costs the server a full handshake (CVE-2011-1473), and node's own limit lets
+      // three per connection through. TLSv1.3 has no renegotiation.
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
     };
     if (this.settings.sessiontickets === false) {
-      o.secureOptions = constants.SSL_OP_NO_TICKET;
+      o.secureOptions! |= constants.SSL_OP_NO_TICKET;
     } else if (this.tickets !== null) {
       o.ticketKeys = this.tickets.current;
       // A ticket is worth nothing after its key is gone: say so to the client (lifetime hint).

@@ -96,6 +96,32 @@ describe('a TLS listener', () => {
     expect(e.daemon.counters.clientErrors['tls-handshake']).toBe(1);
   });
 
+  it('refuses a renegotiation the client starts (TLSv1.2), as mod_ssl and nginx do; the connection still serves', async () => {
+    // CVE-2011-1473: each renegotiation costs the server a full handshake; node's own limit
+    // (3 per 10 minutes) lets the first ones through. testssl.sh reports that as HIGH.
+    const b = await startBackend('a');
+    const e = await startEdge(await proxied(b.url, `  - address: 127.0.0.1\n    port: PORT0\n${tlsBlock()}`));
+    const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: e.ports[0]!, ca: pki.ca.cert, servername: 'localhost', maxVersion: 'TLSv1.2' }, () => resolve(s));
+      s.once('error', reject);
+    });
+    try {
+      expect(socket.getProtocol()).toBe('TLSv1.2');
+      const outcome = await new Promise<string>((resolve) => {
+        socket.once('error', (err) => resolve(err.message));
+        socket.renegotiate({ rejectUnauthorized: false }, (err) => resolve(err?.message ?? 'renegotiated'));
+        // A request after the new ClientHello: what makes the client read the server's answer to it.
+        socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+        socket.resume();
+      });
+      expect(outcome).toMatch(/no renegotiation/);
+    } finally {
+      socket.destroy();
+    }
+    // Nothing else suffered: a new connection is served.
+    expect((await httpsRequest(e.ports[0]!, '/', { ca: pki.ca.cert, maxVersion: 'TLSv1.2' })).status).toBe(200);
+  });
+
   it('staples the OCSP response of the certificate presented', async () => {
     const ocsp = pki.ocsp(pki.server);
     const e = await startEdge(`listen:\n  - address: 127.0.0.1\n    port: PORT0\n${tlsBlock(`      staplingfile: ${ocsp}\n`)}`);
