@@ -549,6 +549,7 @@ export const http2Schema = section({
   windowsize: withDefault(int(65535, 2 ** 31 - 1), 65535, { doc: 'Bytes of a request body a client may send ahead of stickyd reading them, per stream (SETTINGS_INITIAL_WINDOW_SIZE)', apache: 'H2WindowSize' }),
   maxresets: withDefault(int(1), 200, { doc: 'Streams a client may open and then reset (RST_STREAM) before their response ends, per connection and 10 s (a burst of this many at once); more: GOAWAY ENHANCE_YOUR_CALM and the connection is closed (rapid reset, CVE-2023-44487)' }),
   maxcontrolframes: withDefault(int(1), 200, { doc: 'PING and SETTINGS frames a client may send per connection and 10 s (a burst of this many at once); more: GOAWAY ENHANCE_YOUR_CALM and the connection is closed (CVE-2019-9512, CVE-2019-9515)' }),
+  websockets: withDefault(bool(), true, { doc: 'WebSocket over HTTP/2 (RFC 8441): SETTINGS_ENABLE_CONNECT_PROTOCOL is sent, and an extended CONNECT is tunnelled to the member as an HTTP/1.1 Upgrade (stickyd\'s default is on, httpd\'s off)', apache: 'H2WebSockets' }),
 });
 
 export const serverSchema = section({

@@ -99,6 +99,8 @@ export interface Http2Config {
   maxresets: number;
   /** PING and SETTINGS frames per connection and 10 s. Default 200. */
   maxcontrolframes: number;
+  /** `H2WebSockets`: WebSocket over HTTP/2 (RFC 8441 extended CONNECT). Default on. */
+  websockets: boolean;
 }
 
 /** `listen[].tls`: the certificates, loaded and checked, and the protocol settings. */

@@ -31,6 +31,7 @@ import { ListenerTls } from '../tls/listener.js';
 import type { TicketKeyProvider } from '../tls/tickets.js';
 import { HandshakeDeadline } from './handshake-deadline.js';
 import { H2Guard } from './h2-limits.js';
+import { ExtendedConnectSocket, newWebsocketKey, upgradeRequestOf } from './h2-websocket.js';
 import { hstsValue } from './hsts.js';
 import { EdgeH2Request, EdgeH2Response, EdgeRequest, EdgeResponse, kEdge, type EdgeFacts, type WithEdge } from './messages.js';
 import { sendRedirect } from './redirect.js';
@@ -321,6 +322,7 @@ export class EdgeListener {
         maxConcurrentStreams: h.maxsessionstreams,
         initialWindowSize: h.windowsize,
         maxHeaderListSize: this.settings.maxheadersize,
+        enableConnectProtocol: h.websockets,
       },
       Http2ServerRequest: EdgeH2Request,
       Http2ServerResponse: EdgeH2Response,
@@ -333,8 +335,26 @@ export class EdgeListener {
       // stream (a secondary connection that served nothing before).
       else this.handlers.request(r, s, 0);
     });
+    // CONNECT (node's compatibility API emits it instead of 'request'): with :protocol websocket,
+    // RFC 8441's WebSocket over HTTP/2; anything else is not for a reverse proxy.
+    server.on('connect', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => this.onConnect(req, res));
     server.on('session', (session: http2.ServerHttp2Session) => this.onSession(session));
     return server as unknown as http2.Http2Server;
+  }
+
+  /** An HTTP/2 CONNECT: with `:protocol: websocket` a WebSocket for the member (h2-websocket.ts). */
+  private onConnect(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
+    const protocol = req.headers[':protocol'];
+    if (this.entry.redirect !== undefined || !this.settings.http2.websockets || typeof protocol !== 'string' || protocol.toLowerCase() !== 'websocket') {
+      // A plain CONNECT asks for a forward proxy; another :protocol for something stickyd does not tunnel.
+      this.counters.requests++;
+      res.writeHead(typeof protocol === 'string' ? 501 : 405, {});
+      res.end();
+      return;
+    }
+    const key = newWebsocketKey();
+    const socket = new ExtendedConnectSocket(req, res, key);
+    this.handlers.upgrade(upgradeRequestOf(req, (req as unknown as http.IncomingMessage).rawHeaders, key), socket, Buffer.alloc(0));
   }
 
   private onSession(session: http2.ServerHttp2Session): void {

@@ -73,7 +73,7 @@ describe('defaults (apache-semantics §7; types.ts)', () => {
         timeout: 60_000,
         maxkeepaliverequests: 100,
         gracefultimeout: 30_000,
-        http2: { maxsessionstreams: 100, windowsize: 65535, maxresets: 200, maxcontrolframes: 200 },
+        http2: { maxsessionstreams: 100, windowsize: 65535, maxresets: 200, maxcontrolframes: 200, websockets: true },
         workers: 'auto',
       },
       proxy: { preservehost: false, addheaders: true, timeout: 60_000 },
