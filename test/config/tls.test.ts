@@ -219,6 +219,15 @@ describe('stickyd check and stickyd run', () => {
     expect(proc.output()).toContain(`${f}: OK (0 balancers, 0 members, 0 proxypass rules)`);
   });
 
+  it('check validates admin.tls as it does a listener: a key of another certificate, an expiring certificate', async () => {
+    const f = path.join(pki.dir, 'admin-tls.yaml');
+    writeFileSync(f, `listen:\n  - port: 8080\nadmin:\n  address: 127.0.0.1\n  port: 9090\n  tls:\n    certificatefile: ${pki.server.certFile}\n    certificatekeyfile: ${pki.other.keyFile}\n    certificates:\n      - { certificatefile: ${pki.expiring.certFile}, certificatekeyfile: ${pki.expiring.keyFile} }\n`);
+    const proc = spawnStickyd(['check', '-c', f]);
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toContain(`${f}:8:25: admin.tls.certificatekeyfile: the private key does not belong to the certificate CN=localhost`);
+    expect(proc.output()).toMatch(/:10:28: admin\.tls\.certificates\[0\]\.certificatefile: warning: the certificate CN=localhost expires in (9|10) days/);
+  });
+
   it('check exits 1 for an expired certificate', async () => {
     const f = path.join(pki.dir, 'expired.yaml');
     writeFileSync(f, `listen:\n  - port: 8443\n    tls:\n      certificatefile: ${pki.expired.certFile}\n      certificatekeyfile: ${pki.expired.keyFile}\n`);
