@@ -7,8 +7,9 @@
  * One stickyd (compiled as `npm run bench` compiles it; --source: src/ through tsx) with a TLS
  * listener offering h2 and http/1.1 (the default protocols, cipher suite and session tickets; an
  * EC P-256 certificate made by openssl for this run), in front of a node:http backend answering a
- * small body; then nginx (one worker) configured the same, as the yardstick (issue 10's target:
- * at least 0.8× nginx's handshakes per second on one core). Measured with server.workers 1, then 2:
+ * small body; then nginx (one worker) and Apache httpd -X (mod_ssl, mod_http2) configured the same,
+ * as yardsticks (issue 10's targets on one core: at least 0.8× nginx's handshakes per second, h2
+ * requests per second at least Apache mod_http2's). Measured with server.workers 1, then 2:
  *
  * - full handshakes/s: `openssl s_time -new -www /` (a new TCP connection with a full TLS 1.3
  *   handshake and one HTTP/1.0 request each), 4 clients at once;
@@ -21,14 +22,14 @@
  * Beside each rate, the CPU stickyd used (all its threads) per handshake or request: on a shared
  * machine the rate moves with other people's load, the CPU per operation much less.
  *
- * Layout on 2+ cores: stickyd with one worker, and nginx, run on CPU 0 and the clients and the
+ * Layout on 2+ cores: stickyd with one worker, nginx and Apache run on CPU 0 and the clients and the
  * backend on CPU 1; stickyd with two workers is not pinned (both threads need a core, and there are only two
  * here), so the clients and the backend share the cores with stickyd. Every server listens on
  * 127.0.0.1, every process is stopped by PID at the end (also on failure or Ctrl-C), every run is
- * bounded in time (about 2.5 minutes in all; --quick about 1 minute).
+ * bounded in time (about 3.5 minutes in all; --quick about 1.5 minutes).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { makePki, type Pki } from '../test/helpers/pki.js';
@@ -147,6 +148,45 @@ ${temp}
 `;
 }
 
+const APACHE = '/usr/sbin/apache2';
+const APACHE_MODULES = '/usr/lib/apache2/modules';
+
+/**
+ * Apache httpd with mod_ssl and mod_http2 as the same TLS front: `-X` (one process; the event
+ * MPM's threads), the same certificate, protocols and member, tickets and a session cache, no
+ * access log. Run as root it serves as nobody, so its directory is world-readable (nothing secret:
+ * the key is read before the privileges are dropped).
+ */
+function apacheTlsConfig(dir: string, port: number, backendPort: number, pki: Pki): string {
+  const modules: Array<[string, string]> = [
+    ['mpm_event_module', 'mod_mpm_event.so'], ['authz_core_module', 'mod_authz_core.so'], ['socache_shmcb_module', 'mod_socache_shmcb.so'],
+    ['ssl_module', 'mod_ssl.so'], ['http2_module', 'mod_http2.so'], ['proxy_module', 'mod_proxy.so'], ['proxy_http_module', 'mod_proxy_http.so'],
+    ['headers_module', 'mod_headers.so'],
+  ];
+  return [
+    `ServerRoot ${dir}`,
+    `PidFile ${path.join(dir, 'httpd.pid')}`,
+    `DefaultRuntimeDir ${dir}`,
+    `ErrorLog ${path.join(dir, 'error.log')}`,
+    'LogLevel warn',
+    'ServerName localhost',
+    ...modules.map(([id, file]) => `LoadModule ${id} ${path.join(APACHE_MODULES, file)}`),
+    ...(process.getuid?.() === 0 ? ['User nobody', 'Group nogroup'] : []),
+    `Listen 127.0.0.1:${port}`,
+    'KeepAlive On',
+    'MaxKeepAliveRequests 0',
+    'Protocols h2 http/1.1',
+    `SSLSessionCache shmcb:${path.join(dir, 'ssl_scache')}(512000)`,
+    'SSLEngine on',
+    `SSLCertificateFile ${pki.server.certFile}`,
+    `SSLCertificateKeyFile ${pki.server.keyFile}`,
+    'SSLProtocol -all +TLSv1.2 +TLSv1.3',
+    `ProxyPass / http://127.0.0.1:${backendPort}/`,
+    'RequestHeader set X-Forwarded-Proto https',
+    '',
+  ].join('\n');
+}
+
 function version(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]!.replace(/^nginx version: /, '').trim();
@@ -260,12 +300,25 @@ class EdgeBench {
     await this.measureTarget(proc, port!, this.nginxVersion, this.pinned ? 1 : null);
   }
 
+  /** Apache httpd -X with mod_ssl and mod_http2. */
+  async apache(backendPort: number): Promise<void> {
+    const [port] = await freePorts(1);
+    const dir = path.join(this.dir, 'apache');
+    await mkdir(dir, { recursive: true });
+    await chmod(dir, 0o755);
+    const conf = path.join(dir, 'httpd.conf');
+    await writeFile(conf, apacheTlsConfig(dir, port!, backendPort, this.pki));
+    const proc = this.group.start('apache', APACHE, ['-X', '-d', dir, '-f', conf], { cpu: this.pinned ? 0 : null, logFile: path.join(dir, 'stderr.log') });
+    const label = `Apache ${version(APACHE, ['-v']).replace(/^Server version: Apache\/(\S+).*/, '$1')} (mod_http2)`;
+    await this.measureTarget(proc, port!, label, this.pinned ? 1 : null);
+  }
+
   report(build: string): string {
     const lines = [
       '## stickyd: TLS and HTTP/2 on a listener',
       '',
       `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${this.cores} cores; node ${process.version}; stickyd ${build}; ${HANDSHAKE_CLIENTS} s_time clients × ${HANDSHAKE_SECONDS} s, h2load ${REQUEST_SECONDS} s after ${WARMUP_SECONDS} s warm-up.`,
-      'stickyd with 1 worker and nginx (1 worker): the server on CPU 0, clients and backend on CPU 1. stickyd with 2 workers: nothing pinned (everything shares the cores).',
+      'stickyd with 1 worker, nginx (1 worker) and Apache (-X): the server on CPU 0, clients and backend on CPU 1. stickyd with 2 workers: nothing pinned (everything shares the cores).',
       '',
       '| measure | server | per second | server CPU per op | server CPU (cores) | count | problems |',
       '| :-- | :-- | --: | --: | --: | --: | :-- |',
@@ -305,6 +358,8 @@ async function main(): Promise<void> {
     for (const workers of [1, 2]) await bench.stickyd(workers, backendPort!);
     if (commandExists(NGINX)) await bench.nginx(backendPort!);
     else log(`${NGINX} is missing: no comparison with nginx (apt-get install nginx)`);
+    if (commandExists(APACHE)) await bench.apache(backendPort!);
+    else log(`${APACHE} is missing: no comparison with Apache (apt-get install apache2-bin)`);
     console.log(bench.report(build.description));
   } finally {
     await stop();
