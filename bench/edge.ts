@@ -4,12 +4,13 @@
  *
  *   npm run bench:edge -- [--quick] [--source]
  *
- * One stickyd (compiled as `npm run bench` compiles it; --source: src/ through tsx) with a TLS
+ * stickyd (compiled as `npm run bench` compiles it; --source: src/ through tsx) with a TLS
  * listener offering h2 and http/1.1 (the default protocols, cipher suite and session tickets; an
- * EC P-256 certificate made by openssl for this run), in front of a node:http backend answering a
- * small body; then nginx (one worker) and Apache httpd -X (mod_ssl, mod_http2) configured the same,
- * as yardsticks (issue 10's targets on one core: at least 0.8× nginx's handshakes per second, h2
- * requests per second at least Apache mod_http2's). Measured with server.workers 1, then 2:
+ * EC P-256 certificate made by openssl for this run) in front of a node:http backend answering a
+ * small body, with server.workers 1, then 2. Then, as yardsticks configured the same, nginx (one
+ * worker), HAProxy (one thread) and Apache httpd -X with mod_ssl and mod_http2 (issue 10's targets
+ * on one core: at least 0.8× nginx's handshakes per second, h2 requests per second at least
+ * Apache mod_http2's). Each is measured with:
  *
  * - full handshakes/s: `openssl s_time -new -www /` (a new TCP connection with a full TLS 1.3
  *   handshake and one HTTP/1.0 request each), 4 clients at once;
@@ -19,14 +20,15 @@
  * - requests/s over HTTP/1.1 on TLS: `h2load --h1`, 50 keep-alive connections (the same 50
  *   requests in flight).
  *
- * Beside each rate, the CPU stickyd used (all its threads) per handshake or request: on a shared
- * machine the rate moves with other people's load, the CPU per operation much less.
+ * Beside each rate, the CPU the server used (all its threads and processes) per handshake or
+ * request: on a shared machine the rate moves with other people's load, the CPU per operation
+ * much less.
  *
- * Layout on 2+ cores: stickyd with one worker, nginx and Apache run on CPU 0 and the clients and the
- * backend on CPU 1; stickyd with two workers is not pinned (both threads need a core, and there are only two
- * here), so the clients and the backend share the cores with stickyd. Every server listens on
- * 127.0.0.1, every process is stopped by PID at the end (also on failure or Ctrl-C), every run is
- * bounded in time (about 3.5 minutes in all; --quick about 1.5 minutes).
+ * Layout on 2+ cores: the server under test on CPU 0 (stickyd with one worker, nginx, HAProxy,
+ * Apache), the clients and the backend on CPU 1; stickyd with two workers is not pinned (each
+ * thread needs a core, and there are only two here), so it shares the cores with the clients and
+ * the backend. Every server listens on 127.0.0.1, every process is stopped by PID at the end (also
+ * on failure or Ctrl-C), every run is bounded in time (about 4.5 minutes in all; --quick about 2).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -36,6 +38,7 @@ import { makePki, type Pki } from '../test/helpers/pki.js';
 import { freePorts, waitForPort } from '../test/helpers/ports.js';
 import { repoRoot } from '../test/helpers/spawn.js';
 import { commandExists, ProcessGroup, type BenchProcess } from './lib/processes.js';
+import { HAPROXY } from './lib/haproxy.js';
 import { NGINX, startNginx } from './lib/nginx.js';
 import { cpuSeconds } from './lib/proc-stats.js';
 import { buildStickyd, type StickydBuild } from './lib/stickyd.js';
@@ -145,6 +148,32 @@ ${temp}
     }
   }
 }
+`;
+}
+
+/** HAProxy as the same TLS front: one thread, the same certificate (HAProxy reads it with its key from one file), protocols and member. */
+function haproxyTlsConfig(port: number, backendPort: number, pemFile: string): string {
+  return `global
+  nbthread 1
+  maxconn 4096
+  ssl-default-bind-options ssl-min-ver TLSv1.2
+
+defaults
+  mode http
+  option http-keep-alive
+  option forwardfor
+  http-reuse always
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+
+frontend fe
+  bind 127.0.0.1:${port} ssl crt ${pemFile} alpn h2,http/1.1
+  http-request set-header X-Forwarded-Proto https
+  default_backend member
+
+backend member
+  server a 127.0.0.1:${backendPort}
 `;
 }
 
@@ -300,6 +329,17 @@ class EdgeBench {
     await this.measureTarget(proc, port!, this.nginxVersion, this.pinned ? 1 : null);
   }
 
+  /** HAProxy with one thread. */
+  async haproxy(backendPort: number): Promise<void> {
+    const [port] = await freePorts(1);
+    const pem = path.join(this.dir, 'haproxy.pem');
+    await writeFile(pem, this.pki.server.cert + this.pki.server.key, { mode: 0o600 });
+    const file = path.join(this.dir, 'haproxy.cfg');
+    await writeFile(file, haproxyTlsConfig(port!, backendPort, pem));
+    const proc = this.group.start('haproxy', HAPROXY, ['-db', '-f', file], { cpu: this.pinned ? 0 : null, logFile: path.join(this.dir, 'haproxy.log') });
+    await this.measureTarget(proc, port!, `HAProxy ${version(HAPROXY, ['-v']).replace(/^HAProxy version (\S+).*/, '$1')}`, this.pinned ? 1 : null);
+  }
+
   /** Apache httpd -X with mod_ssl and mod_http2. */
   async apache(backendPort: number): Promise<void> {
     const [port] = await freePorts(1);
@@ -318,7 +358,7 @@ class EdgeBench {
       '## stickyd: TLS and HTTP/2 on a listener',
       '',
       `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${this.cores} cores; node ${process.version}; stickyd ${build}; ${HANDSHAKE_CLIENTS} s_time clients × ${HANDSHAKE_SECONDS} s, h2load ${REQUEST_SECONDS} s after ${WARMUP_SECONDS} s warm-up.`,
-      'stickyd with 1 worker, nginx (1 worker) and Apache (-X): the server on CPU 0, clients and backend on CPU 1. stickyd with 2 workers: nothing pinned (everything shares the cores).',
+      'stickyd with 1 worker, nginx (1 worker), HAProxy (1 thread) and Apache (-X): the server on CPU 0, clients and backend on CPU 1. stickyd with 2 workers: nothing pinned (everything shares the cores).',
       '',
       '| measure | server | per second | server CPU per op | server CPU (cores) | count | problems |',
       '| :-- | :-- | --: | --: | --: | --: | :-- |',
@@ -358,6 +398,8 @@ async function main(): Promise<void> {
     for (const workers of [1, 2]) await bench.stickyd(workers, backendPort!);
     if (commandExists(NGINX)) await bench.nginx(backendPort!);
     else log(`${NGINX} is missing: no comparison with nginx (apt-get install nginx)`);
+    if (commandExists(HAPROXY)) await bench.haproxy(backendPort!);
+    else log(`${HAPROXY} is missing: no comparison with HAProxy (apt-get install haproxy)`);
     if (commandExists(APACHE)) await bench.apache(backendPort!);
     else log(`${APACHE} is missing: no comparison with Apache (apt-get install apache2-bin)`);
     console.log(bench.report(build.description));
