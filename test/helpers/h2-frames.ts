@@ -84,12 +84,12 @@ function hpackString(s: string | Buffer): Buffer {
   return Buffer.concat([hpackInt(b.length, 7, 0), b]);
 }
 
-/** A header field as a literal with a new name: `index` adds it to the dynamic table (§6.2.1), else without indexing (§6.2.2). */
+/** A header field as a literal with a new name: `index` adds it to the dynamic table (RFC 7541 §6.2.1), else without indexing (RFC 7541 §6.2.2). */
 export function hpackLiteral(name: string, value: string | Buffer, index = false): Buffer {
   return Buffer.concat([Buffer.from([index ? 0x40 : 0x00]), hpackString(name), hpackString(value)]);
 }
 
-/** An indexed header field (§6.1): 1..61 the static table, 62 the newest dynamic entry. */
+/** An indexed header field (RFC 7541 §6.1): 1..61 the static table, 62 the newest dynamic entry. */
 export function hpackIndexed(index: number): Buffer {
   return hpackInt(index, 7, 0x80);
 }
