@@ -409,7 +409,7 @@ async function killDetection(): Promise<void> {
 // after 60 s, and on Ctrl-C, stopping the child processes by PID first.
 const giveUp = (why: string, code: number) => {
   console.error(`bench/cluster.ts: ${why}; stopping child processes`);
-  void stopAll().finally(() => process.exit(code));
+  stopAll().then(() => process.exit(code), () => process.exit(code));
 };
 setTimeout(() => giveUp('still running after 60 s', 1), 60_000).unref();
 process.once('SIGINT', () => giveUp('interrupted', 130));

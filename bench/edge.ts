@@ -1,8 +1,8 @@
 /**
- * `npm run bench:edge`: what TLS and HTTP/2 on a listener cost in stickyd (issue 10 §6). Prints a
+ * `npm run bench -- edge`: what TLS and HTTP/2 on a listener cost in stickyd (issue 10 §6). Prints a
  * Markdown report on stdout (progress on stderr); asserts nothing.
  *
- *   npm run bench:edge -- [--quick] [--source]
+ *   npm run bench -- edge [--quick] [--source]
  *
  * stickyd (compiled as `npm run bench` compiles it; --source: src/ through tsx) with a TLS
  * listener offering h2 and http/1.1 (the default protocols, cipher suite and session tickets; an

@@ -44,5 +44,5 @@ process.on('SIGUSR2', () => {
 });
 console.log(`listening ${port}`);
 process.once('SIGTERM', () => {
-  void daemon.stop().then(() => process.exit(0));
+  daemon.stop().then(() => process.exit(0), () => process.exit(1));
 });

@@ -213,7 +213,7 @@ async function cacheAndMemory(redis: RedisServer): Promise<void> {
 
 const giveUp = (why: string, code: number) => {
   console.error(`bench/redis.ts: ${why}; stopping redis-server`);
-  void stopAllRedis().finally(() => process.exit(code));
+  stopAllRedis().then(() => process.exit(code), () => process.exit(code));
 };
 setTimeout(() => giveUp('still running after 180 s', 1), 180_000).unref();
 process.once('SIGINT', () => giveUp('interrupted', 130));

@@ -13,5 +13,10 @@ if (major < 22 || (major === 22 && minor < 12)) {
 // SIGUSR1 reopens the daemon's log files (logrotate). Without a listener, node opens its inspector
 // on that signal; listen from the first moment, so that a rotation during start-up cannot.
 process.on('SIGUSR1', () => {});
+// The daemon (`stickyd run`, also plain `stickyd -c FILE`) reloads on SIGHUP; one that arrives while
+// it is still loading, before it has read its file, has nothing to reload yet, and must not end
+// it (node's default). Other commands keep the default, so a closed terminal still ends them.
+const command = process.argv[2];
+if (command === undefined || command === 'run' || command.startsWith('-')) process.on('SIGHUP', () => {});
 // `healthcheck` (a container runs it every few seconds) loads only what it needs.
 await import(process.argv[2] === 'healthcheck' ? '../dist/healthcheck-main.js' : '../dist/main.js');

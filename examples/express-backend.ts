@@ -10,9 +10,14 @@
  * Environment (defaults in brackets):
  *   JVM_ROUTE [jvm_a]            this node's route (session id suffix; the proxy member's `route`)
  *   PORT [8081]                  HTTP port (127.0.0.1)
- *   CLUSTER_PORT [4000]          replication receiver port (127.0.0.1)
+ *   CLUSTER_PORT [4000]          replication receiver port
+ *   CLUSTER_ADDRESS [127.0.0.1]  replication receiver address (0.0.0.0 in a container: needs CLUSTER_SECRET)
  *   CLUSTER_MEMBERS []           other receivers, "host:port,host:port" (static membership)
  *   MULTICAST []                 "228.0.0.4:45564" = multicast membership instead (private networks only)
+ *   CLUSTER_DNS []               DNS membership instead: a name whose A/AAAA records are the nodes (receivers on
+ *                                CLUSTER_PORT), or "srv:<name>" for an SRV record; needs CLUSTER_SECRET
+ *   CLUSTER_DNS_SERVERS []       DNS servers for CLUSTER_DNS, "ip:port,ip:port" (default: the system's)
+ *   CLUSTER_DNS_INTERVAL [5s]    how often CLUSTER_DNS is looked up again
  *   MANAGER [delta]              delta | backup
  *   SEND_OPTIONS [manager's]     async | ack | sync
  *   CLUSTER_SECRET []            shared secret for cluster frames
@@ -46,6 +51,12 @@ const frequency = num(env.HEARTBEAT_FREQUENCY);
 const dropTime = num(env.DROP_TIME);
 const timing = { ...(frequency ? { frequency } : {}), ...(dropTime ? { dropTime } : {}) };
 const [mcastAddress, mcastPort] = list(env.MULTICAST)[0]?.split(':') ?? [];
+const dnsName = env.CLUSTER_DNS ?? '';
+const dns = {
+  ...(dnsName.startsWith('srv:') ? { name: dnsName.slice(4) } : { name: dnsName, port: clusterPort }),
+  ...(env.CLUSTER_DNS_SERVERS ? { servers: list(env.CLUSTER_DNS_SERVERS) } : {}),
+  ...(env.CLUSTER_DNS_INTERVAL ? { interval: env.CLUSTER_DNS_INTERVAL } : {}),
+};
 
 // Peer replication, or Redis: the application is the same, only this configuration differs.
 const [sentinelName, sentinels] = (env.REDIS_SENTINEL ?? '').split('@');
@@ -57,10 +68,12 @@ const store: RedisStoreOptions | null = env.REDIS_URL ? { type: 'redis', url: en
 const node = createClusterNode({
   jvmRoute: route,
   ...(store ? { store } : {
-    receiver: { address: '127.0.0.1', port: clusterPort },
+    receiver: { address: env.CLUSTER_ADDRESS ?? '127.0.0.1', port: clusterPort },
     membership: mcastAddress
       ? { type: 'multicast', address: mcastAddress, port: Number(mcastPort), ...timing }
-      : { type: 'static', members: list(env.CLUSTER_MEMBERS), ...timing },
+      : dnsName
+        ? { type: 'dns', ...dns, ...timing }
+        : { type: 'static', members: list(env.CLUSTER_MEMBERS), ...timing },
     manager: (env.MANAGER ?? 'delta') as 'delta' | 'backup',
   }),
   ...(env.SEND_OPTIONS ? { sendOptions: env.SEND_OPTIONS as 'async' | 'ack' | 'sync' } : {}),

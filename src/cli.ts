@@ -6,6 +6,7 @@
  */
 import yargs from 'yargs';
 import type { CommandModule } from 'yargs';
+import { UsageError, usageFailure, type UsagePrinter } from './commands/usage.js';
 import { versionText } from './version.js';
 
 /** Subcommand modules, in the order `stickyd --help` lists them. */
@@ -21,9 +22,20 @@ const commands: Array<() => Promise<{ command: CommandModule }>> = [
   () => import('./commands/help.js'),
 ];
 
+/** The first word of each command (run, check, ..., help), in the order of `commands`. */
+export async function commandNames(): Promise<string[]> {
+  const names: string[] = [];
+  for (const load of commands) {
+    const spec = (await load()).command.command;
+    names.push(String(Array.isArray(spec) ? spec[0] : spec).split(' ')[0]!);
+  }
+  return names;
+}
+
 /**
  * Runs the CLI. Commands report failure by setting process.exitCode (and printing why); the daemon's
- * command resolves once it has shut down.
+ * command resolves once it has shut down. A mistake on the command line prints the usage of the
+ * command meant and one line saying what is wrong (commands/usage.ts), exit code 1.
  */
 export async function main(argv: string[]): Promise<void> {
   // -v / --version anywhere (before a "--") answers alone, whatever else the line says.
@@ -41,9 +53,13 @@ export async function main(argv: string[]): Promise<void> {
     .version(false)
     .option('version', { alias: 'v', type: 'boolean', describe: 'Show the stickyd version, the Node.js version and the build' })
     .wrap(Math.min(100, process.stdout.columns ?? 100))
-    .fail((msg, err) => {
-      throw err ?? new Error(msg);
-    });
+    .fail((msg, err, usage) => usageFailure(msg, err, usage as unknown as UsagePrinter, argv));
   for (const load of commands) cli.command((await load()).command);
-  await cli.parseAsync();
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -19,7 +19,7 @@ import { Scoreboard } from './balancer/scoreboard.js';
 import type { ReloadControl } from './config/reloader.js';
 import type { Config } from './config/types.js';
 import { AccessLog, destinationOf, type LineOutput, type Logger, type RequestObserver } from './log.js';
-import { ConnectorStore } from './proxy/connectors.js';
+import { ConnectorStore } from './members/connectors.js';
 import { ProxyCounters } from './proxy/counters.js';
 import { TicketKeyStore } from './tls/tickets.js';
 import { workerCount } from './workers/count.js';
@@ -146,7 +146,10 @@ class InProcessDaemon implements Daemon {
   async reload(config: Config): Promise<void> {
     if (this.stopping) return;
     if (workerCount(config.server.workers) !== 1) this.logger.warn('server.workers changed: the new number of workers takes effect when stickyd restarts');
-    const changes = await this.serving.reload(config);
+    // serving.reload swaps the runtime before its first await; the dashboard hears of it then.
+    const reloading = this.serving.reload(config);
+    this.ops?.balancersSwapped();
+    const changes = await reloading;
     this.serving.state.access.configure(config.log.access);
     this.logger.level = config.log.level;
     for (const b of changes.closed) this.logger.info(`stickyd stopped listening on ${listenerUrl(b)}`);

@@ -1,8 +1,8 @@
 /**
  * Command-line options of `npm run bench` (bench/run.ts):
  *
- *   --quick            short durations and 100k requests in the RSS phase: a smoke run (~1 min)
- *   --only a,b         proxies to measure: stickyd, nginx, haproxy (the backend is always measured
+ *   --quick            short durations and 100k requests in the RSS phase: a smoke run (~3 min)
+ *   --only a,b         proxies to measure: stickyd, apache, nginx, haproxy (the backend is always measured
  *                      directly: it is the baseline of the added latency)
  *   --json FILE        also write every figure as JSON
  *   --source           run stickyd from src/ through tsx instead of compiling it
@@ -12,7 +12,7 @@
  *   --retry-disturbed N  measure a run again (at most N times) when other processes took more
  *                      than 10% of a core during it, and keep the least disturbed one
  */
-export const PROXIES = ['stickyd', 'nginx', 'haproxy'] as const;
+export const PROXIES = ['stickyd', 'apache', 'nginx', 'haproxy'] as const;
 export type ProxyName = (typeof PROXIES)[number];
 
 export interface BenchOptions {
@@ -107,10 +107,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     rssRequests: rssRequests ?? (quick ? 100_000 : 1_000_000),
     waitQuiet,
     retryDisturbed,
-    seconds: quick ? 3 : 10,
+    seconds: quick ? 3 : 8,
     warmup: quick ? 1 : 2,
-    latencySeconds: quick ? 3 : 8,
-    rssMaxSeconds: quick ? 20 : 110,
+    latencySeconds: quick ? 3 : 6,
+    rssMaxSeconds: quick ? 20 : 90,
     connections: 50,
   };
 }

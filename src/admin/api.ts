@@ -221,6 +221,7 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
     refuseUnknown(body, BALANCER_FIELDS);
     const changes = changeBalancer(b, balancerChanges(body));
     if (changes.length > 0) ctx.logger?.info(`admin API: balancer://${b.name}: ${changes.join(', ')}`);
+    ctx.dashboard?.changed('admin API', b.name, null, changes);
     return sendJson(res, 200, { balancer: view(b), changes });
   }
   if (parts[1] !== 'members' || parts.length > 3) throw new ApiError(404, `no such API path: ${path}`);
@@ -233,6 +234,7 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
     refuseUnknown(body, MEMBER_FIELDS, ['url']);
     const added = addMember(b, body.url, config.proxy.timeout, memberChanges(body));
     ctx.logger?.info(`admin API: balancer://${b.name}: ${added.changes.join(', ')}`);
+    ctx.dashboard?.changed('admin API', b.name, added.member.name, added.changes);
     return sendJson(res, 201, { member: memberView(added.member, ctx.health), changes: added.changes }, {
       Location: `${API_PREFIX}/${encodeURIComponent(b.name)}/members/${encodeURIComponent(added.member.name)}`,
     });
@@ -248,5 +250,6 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
   refuseUnknown(body, MEMBER_FIELDS);
   const changes = changeMember(b, m, memberChanges(body));
   if (changes.length > 0) ctx.logger?.info(`admin API: balancer://${b.name} member ${m.name}: ${changes.join(', ')}`);
+  ctx.dashboard?.changed('admin API', b.name, m.name, changes);
   return sendJson(res, 200, { member: memberView(m, ctx.health), changes });
 }

@@ -1,7 +1,7 @@
 /**
  * What the admin listener works on: the running daemon (its configuration, live balancers,
- * counters and request observer), the admin settings, the manager nonces, the health checker and
- * the metrics. The daemon satisfies AdminTarget; tests may pass anything shaped like it.
+ * counters and request observer), the admin settings, the manager nonces, the health checker,
+ * the metrics and the dashboard. The daemon satisfies AdminTarget; tests may pass anything shaped like it.
  */
 import type { Balancer } from '../balancer/balancer.js';
 import type { ReloadControl } from '../config/reloader.js';
@@ -9,6 +9,7 @@ import type { AdminConfig, Config } from '../config/types.js';
 import type { HealthChecker } from '../health/checker.js';
 import type { Logger, RequestObserver } from '../log.js';
 import type { ProxyCounters } from '../proxy/counters.js';
+import type { Dashboard } from './dashboard/dashboard.js';
 import type { Metrics } from './metrics.js';
 import type { RequestFigures } from './request-figures.js';
 import type { NonceStore } from './nonce.js';
@@ -46,5 +47,7 @@ export interface AdminContext {
   readonly nonces: NonceStore;
   readonly health: HealthChecker | null;
   readonly metrics: Metrics;
+  /** The live dashboard (its timeline is fed by the manager and the API); null while the listener is not up. */
+  readonly dashboard: Dashboard | null;
   readonly logger: Logger | undefined;
 }

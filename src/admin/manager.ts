@@ -146,6 +146,7 @@ export async function changeFromManager(ctx: AdminContext, req: IncomingMessage,
     return refuse(400, selected, err.message);
   }
   if (done.length > 0) ctx.logger?.info(`balancer-manager: balancer://${b.name}${w === null ? '' : ` member ${w}`}: ${done.join(', ')}`);
+  ctx.dashboard?.changed('balancer-manager', b.name, w, done);
   const q = new URLSearchParams({ b: b.name });
   if (w !== null) q.set('w', w);
   q.set('nonce', ctx.nonces.of(b));

@@ -17,7 +17,6 @@
  * Metric names and labels are listed in docs/operations.md.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { Balancer } from '../balancer/balancer.js';
 import { Flag } from '../balancer/flags.js';
 import type { Member } from '../balancer/member.js';
 import type { HealthChecker } from '../health/checker.js';
@@ -103,9 +102,14 @@ export class Metrics {
     return this.target.figures?.keep() ?? this.target.onRequest(this.observe);
   }
 
+  /** The request figures so far: this thread's, or the totals over the workers (the dashboard samples them). */
+  figures(): Promise<RequestFigures> {
+    return this.target.figures ? this.target.figures.collect() : Promise.resolve(this.sums.figures(this.target.counters));
+  }
+
   /** The text of GET /metrics. */
   async render(): Promise<{ contentType: string; body: string }> {
-    this.current = this.target.figures ? await this.target.figures.collect() : this.sums.figures(this.target.counters);
+    this.current = await this.figures();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 

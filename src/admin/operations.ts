@@ -1,7 +1,7 @@
 /**
  * Everything that operates a running daemon, in one handle the daemon starts, reloads and stops:
  * the active health checks (always, for members with an hcmethod) and, when `admin:` is
- * configured, the admin listener with its manager, API and metrics.
+ * configured, the admin listener with its manager, API, metrics and dashboard.
  *
  * On reload the health checks follow the new balancers (members keep their counts), and the admin
  * listener is moved when its address or port changed, closed when `admin:` was removed, started
@@ -13,6 +13,7 @@ import type { AdminConfig } from '../config/types.js';
 import { HealthChecker } from '../health/checker.js';
 import type { Logger } from '../log.js';
 import type { AdminContext, AdminTarget } from './context.js';
+import { Dashboard } from './dashboard/dashboard.js';
 import { Metrics } from './metrics.js';
 import { NonceStore } from './nonce.js';
 import { closeAdminServer, startAdminServer, updateAdminTls, type AdminListener, type BoundAdmin } from './server.js';
@@ -21,6 +22,8 @@ export interface Operations {
   /** Where the admin listener is bound; null while `admin:` is not configured. */
   readonly admin: BoundAdmin | null;
   readonly health: HealthChecker;
+  /** The target has just swapped in a new configuration's balancers (synchronously with the swap). */
+  balancersSwapped(): void;
   /** Follow a reload: the target already runs the new configuration. */
   reload(): Promise<void>;
   /** Stop health checks and close the admin listener. */
@@ -31,6 +34,7 @@ class RunningOperations implements Operations {
   readonly health: HealthChecker;
   private readonly nonces = new NonceStore();
   private metrics: Metrics | null = null;
+  private dashboard: Dashboard | null = null;
   private unsubscribe: (() => void) | null = null;
   private server: AdminListener | null = null;
   private bound: BoundAdmin | null = null;
@@ -55,6 +59,7 @@ class RunningOperations implements Operations {
       nonces: this.nonces,
       health: this.health,
       metrics: this.metrics!,
+      dashboard: this.dashboard,
       logger: this.logger,
     };
   }
@@ -75,6 +80,16 @@ class RunningOperations implements Operations {
     }
   }
 
+  /**
+   * The daemon has just swapped in the new balancers (called synchronously with the swap, before
+   * the reload waits for listeners or workers): the dashboard compares them with what it saw last
+   * before one of its ticks can take the new members in as unexplained changes.
+   */
+  balancersSwapped(): void {
+    if (this.stopped) return;
+    this.dashboard?.reloaded();
+  }
+
   private async syncAdmin(): Promise<void> {
     const wanted = this.target.config.admin;
     const current = this.listening;
@@ -86,6 +101,8 @@ class RunningOperations implements Operations {
     }
     if (wanted === null) {
       await this.closeAdmin();
+      this.dashboard?.stop();
+      this.dashboard = null;
       return;
     }
     // Moving to another port: open the new listener first, so that a port that cannot be had
@@ -103,8 +120,10 @@ class RunningOperations implements Operations {
     this.bound = bound;
     this.listening = wanted;
     this.unsubscribe = this.metrics.keep();
+    // The dashboard (and its timeline) stays when the listener moves to another address.
+    this.dashboard ??= new Dashboard(this.target, this.metrics, this.health, this.logger);
     const host = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
-    this.logger?.info(`admin listener on ${wanted.tls ? 'https' : 'http'}://${host}:${bound.port} (balancer-manager, /api/balancers, /metrics, /healthz, /readyz)`);
+    this.logger?.info(`admin listener on ${wanted.tls ? 'https' : 'http'}://${host}:${bound.port} (balancer-manager, dashboard, /api/balancers, /metrics, /healthz, /readyz)`);
   }
 
   private async closeAdmin(): Promise<void> {
@@ -119,6 +138,8 @@ class RunningOperations implements Operations {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.dashboard?.stop();
+    this.dashboard = null;
     await Promise.all([this.closeAdmin(), this.health.stop()]);
   }
 }

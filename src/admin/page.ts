@@ -159,6 +159,7 @@ ${membersTable(b)}
 <html lang="en"><head><meta charset="utf-8"><title>Balancer Manager</title><style>${STYLE}</style></head>
 <body><h1>Load Balancer Manager for ${h(p.host)}</h1>
 <dl><dt>Server Version: stickyd</dt><dt>Balancer changes will NOT be persisted on restart; they survive a reload (SIGHUP) for members that are still configured.</dt></dl>
+<p><a href="/dashboard" id="dashboard-link">Live dashboard</a>: member states in colour, request rates, response times and events, updated every second.</p>
 ${error}${readonly}
 ${sections.join('\n')}
 ${form}

@@ -1,7 +1,7 @@
 /**
- * The per-request figures /metrics publishes: sums over the access records (requests, sticky hits,
- * route changes, failovers, durations, per-member requests and errors) and the request path's own
- * counters. Every thread that serves requests keeps its own (the request observer only adds to
+ * The per-request figures /metrics publishes and the dashboard samples: sums over the access
+ * records (requests, sticky hits, route changes, failovers, durations, per-member requests, sticky
+ * hits, errors and response times) and the request path's own counters. Every thread that serves requests keeps its own (the request observer only adds to
  * plain numbers); the admin listener adds them up when Prometheus scrapes, so `/metrics` shows one
  * set of totals whatever `server.workers` is.
  */
@@ -10,7 +10,8 @@ import { Flag } from '../balancer/flags.js';
 import type { Config } from '../config/types.js';
 import type { AccessRecord } from '../log.js';
 import { ProxyCounters, type ClientErrorReason } from '../proxy/counters.js';
-import type { BackendErrorKind } from '../proxy/connector.js';
+import type { BackendErrorKind } from '../members/connector.js';
+import { emptyLatency, latencyBucket } from './latency.js';
 
 /** Request duration buckets in seconds: sub-millisecond proxying up to slow backends. */
 export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -21,8 +22,12 @@ export interface MemberSums {
   member: string;
   route: string;
   requests: number;
+  /** Of those, sticky hits: the member their session route named (the rest were load-balanced picks). */
+  sticky: number;
   responseBytes: number;
   errors: Record<string, number>;
+  /** Response times of its requests, in the dashboard's fine buckets (latency.ts). */
+  latency: number[];
 }
 
 /** Per-request sums of one balancer. */
@@ -38,6 +43,8 @@ export interface BalancerSums {
   buckets: number[];
   durationSum: number;
   durationCount: number;
+  /** The same durations in the dashboard's fine buckets (latency.ts), for its p50 and p99. */
+  latency: number[];
 }
 
 /** The request path's counters (ProxyCounters' fields), as plain data. */
@@ -94,8 +101,11 @@ export class RequestSums {
     let i = 0;
     while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
     if (i < DURATION_BUCKETS.length) b.buckets[i]!++;
+    const fine = latencyBucket(rec.duration);
+    b.latency[fine]!++;
+    const sticky = !rec.routeChanged && rec.sessionRoute !== null && rec.member !== null;
     if (rec.routeChanged) b.routeChanges++;
-    else if (rec.sessionRoute !== null && rec.member !== null) b.stickyHits++;
+    else if (sticky) b.stickyHits++;
     if (rec.attempts > 1) {
       b.failovers++;
       b.retries += rec.attempts - 1;
@@ -110,6 +120,8 @@ export class RequestSums {
     }
     const m = this.memberOf(live, rec.member, rec.memberRoute ?? '');
     m.requests++;
+    if (sticky) m.sticky++;
+    m.latency[fine]!++;
     m.responseBytes += rec.bytes;
     if (rec.status === null || balancer === undefined) return;
     if (balancer.config.failonstatus.includes(rec.status)) this.memberError(live, rec.member, m.route, 'failonstatus');
@@ -144,6 +156,7 @@ export class RequestSums {
           buckets: DURATION_BUCKETS.map(() => 0),
           durationSum: 0,
           durationCount: 0,
+          latency: emptyLatency(),
         },
         balancer: undefined,
         config: null,
@@ -169,7 +182,7 @@ export class RequestSums {
     if (m === undefined || m.route !== route) {
       m = this.memberSums.find((x) => x.balancer === b.sums.name && x.member === url && x.route === route);
       if (m === undefined) {
-        m = { balancer: b.sums.name, member: url, route, requests: 0, responseBytes: 0, errors: {} };
+        m = { balancer: b.sums.name, member: url, route, requests: 0, sticky: 0, responseBytes: 0, errors: {}, latency: emptyLatency() };
         this.memberSums.push(m);
       }
       b.members.set(url, m);
@@ -204,7 +217,7 @@ export function addFigures(parts: readonly RequestFigures[]): RequestFigures {
     for (const b of f.balancers) {
       let t = balancers.get(b.name);
       if (t === undefined) {
-        t = { ...b, buckets: [...b.buckets] };
+        t = { ...b, buckets: [...b.buckets], latency: [...b.latency] };
         balancers.set(b.name, t);
         total.balancers.push(t);
         continue;
@@ -218,17 +231,20 @@ export function addFigures(parts: readonly RequestFigures[]): RequestFigures {
       t.durationSum += b.durationSum;
       t.durationCount += b.durationCount;
       b.buckets.forEach((n, i) => (t.buckets[i] = (t.buckets[i] ?? 0) + n));
+      b.latency.forEach((n, i) => (t.latency[i] = (t.latency[i] ?? 0) + n));
     }
     for (const m of f.members) {
       const key = `${m.balancer}\u0000${m.member}\u0000${m.route}`;
       let t = members.get(key);
       if (t === undefined) {
-        t = { ...m, errors: { ...m.errors } };
+        t = { ...m, errors: { ...m.errors }, latency: [...m.latency] };
         members.set(key, t);
         total.members.push(t);
         continue;
       }
       t.requests += m.requests;
+      t.sticky += m.sticky;
+      m.latency.forEach((n, i) => (t.latency[i] = (t.latency[i] ?? 0) + n));
       t.responseBytes += m.responseBytes;
       for (const [kind, n] of Object.entries(m.errors)) t.errors[kind] = (t.errors[kind] ?? 0) + n;
     }

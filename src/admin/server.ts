@@ -6,6 +6,7 @@
  *   GET /healthz            200 "ok" while the process runs                     no token
  *   GET /readyz             200, or 503 with the reasons (readiness.ts)          no token
  *   /balancer-manager       the manager page and its forms (manager.ts)         Basic or Bearer
+ *   GET /dashboard[/data|/stream]  the live dashboard (dashboard/routes.ts)      Basic or Bearer
  *   GET /metrics            Prometheus text (metrics.ts)                        Bearer or Basic
  *   /api/balancers..., /api/status, /api/reload   the JSON API (api.ts)         Bearer only
  *
@@ -26,6 +27,7 @@ import { TicketKeyRotator } from '../tls/tickets.js';
 import { handleApi, isApiPath } from './api.js';
 import { authorized, type AuthScheme } from './auth.js';
 import type { AdminContext } from './context.js';
+import { handleDashboard, isDashboardPath } from './dashboard/routes.js';
 import { hostAllowed } from './host.js';
 import { send, sendJsonError, sendText } from './http.js';
 import { changeFromManager, showManager } from './manager.js';
@@ -38,9 +40,11 @@ export interface BoundAdmin {
 }
 
 /** Which credentials each area takes, and how a 401 asks for them. */
-const AREAS: Record<'manager' | 'metrics' | 'api', { schemes: AuthScheme[]; challenge: string }> = {
+const AREAS: Record<'manager' | 'dashboard' | 'metrics' | 'api', { schemes: AuthScheme[]; challenge: string }> = {
   // Browsers prompt for Basic; the token is the password (any user name).
   manager: { schemes: ['basic', 'bearer'], challenge: 'Basic realm="stickyd balancer-manager", charset="UTF-8"' },
+  // The manager's realm: a browser that has the manager open sends the same credentials, unasked.
+  dashboard: { schemes: ['basic', 'bearer'], challenge: 'Basic realm="stickyd balancer-manager", charset="UTF-8"' },
   metrics: { schemes: ['bearer', 'basic'], challenge: 'Bearer realm="stickyd metrics"' },
   api: { schemes: ['bearer'], challenge: 'Bearer realm="stickyd admin API"' },
 };
@@ -81,7 +85,7 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
     return sendText(res, r.ready ? 200 : 503, r.ready ? 'ready' : `not ready\n${r.reasons.join('\n')}`);
   }
 
-  const area = path === MANAGER_PATH ? 'manager' : path === '/metrics' ? 'metrics' : isApiPath(path) ? 'api' : null;
+  const area = path === MANAGER_PATH ? 'manager' : isDashboardPath(path) ? 'dashboard' : path === '/metrics' ? 'metrics' : isApiPath(path) ? 'api' : null;
   const { schemes, challenge } = AREAS[area ?? 'manager'];
   if (!authorized(req, ctx.admin.token, schemes)) {
     const headers = { 'WWW-Authenticate': challenge };
@@ -95,6 +99,8 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
       if (readOnlyMethod) return showManager(ctx, req, res, url.searchParams);
       if (method === 'POST') return changeFromManager(ctx, req, res);
       return methodNotAllowed(res, 'GET, HEAD, POST');
+    case 'dashboard':
+      return handleDashboard(ctx, req, res, path);
     case 'metrics': {
       if (!readOnlyMethod) return methodNotAllowed(res, 'GET, HEAD');
       const { contentType, body } = await ctx.metrics.render();
@@ -108,7 +114,7 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
         res.end();
         return;
       }
-      return sendText(res, 404, `not found: ${path} (see ${MANAGER_PATH}, /api/balancers, /metrics, /healthz, /readyz)`);
+      return sendText(res, 404, `not found: ${path} (see ${MANAGER_PATH}, /dashboard, /api/balancers, /metrics, /healthz, /readyz)`);
   }
 }
 

@@ -60,4 +60,5 @@ export type { SessionInspection } from './session/session.js';
 export type { ManagerStats, ManagerCounters, StateTransferStats } from './managers/stats.js';
 export { generateSessionId, splitSessionId } from './session/id.js';
 export type { Channel, ClusterMember, ChannelStats } from './channel/index.js';
+export type { DnsMembershipOptions, MulticastMembershipOptions, StaticMembershipOptions } from './channel/index.js';
 export { ChannelConfigError } from './channel/index.js';

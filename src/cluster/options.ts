@@ -6,7 +6,7 @@
  * bad input with an error that names the option.
  */
 import type { Logger } from 'pino';
-import type { MulticastMembershipOptions, StaticMembershipOptions } from './channel/options.js';
+import type { DnsMembershipOptions, MulticastMembershipOptions, StaticMembershipOptions } from './channel/options.js';
 import { ClusterOptionsError } from './errors.js';
 import { isValidCookieName, type SessionCookieOptions } from './session/cookie.js';
 import { compileFullMatch } from './session/filters.js';
@@ -19,10 +19,18 @@ export type SendMode = 'async' | 'ack' | 'sync';
 export interface ClusterNodeOptions {
   /** This node's route: every session id it creates ends in `.<jvmRoute>`; the proxy's member `route`. */
   jvmRoute: string;
-  /** Replication receiver (TCP) of this node. Use a concrete address, not 0.0.0.0. Required unless `store` is set. */
-  receiver?: { address: string; port: number; maxFrameSize?: number };
-  /** How nodes find each other: a static list of receivers, or multicast heartbeats. Required unless `store` is set. */
-  membership?: StaticMembershipOptions | MulticastMembershipOptions;
+  /**
+   * Replication receiver (TCP) of this node: the concrete address peers connect to, or `0.0.0.0`/`::`
+   * with a `secret` (then `advertise` is the address peers use; found by itself if omitted).
+   * Required unless `store` is set.
+   */
+  receiver?: { address: string; port: number; advertise?: string; maxFrameSize?: number };
+  /**
+   * How nodes find each other: a static list of receivers, multicast heartbeats, or a DNS name
+   * (`{ type: 'dns', name, port, interval }`: a Kubernetes headless Service, any A/AAAA/SRV record).
+   * Required unless `store` is set.
+   */
+  membership?: StaticMembershipOptions | MulticastMembershipOptions | DnsMembershipOptions;
   /**
    * Keep the sessions in Redis instead of replicating them between the nodes (store/options.ts):
    * `{ type: 'redis', url }`, `{ type: 'redis', cluster: [...] }` or `{ type: 'redis', sentinel:
@@ -31,7 +39,7 @@ export interface ClusterNodeOptions {
   store?: RedisStoreOptions;
   /** Application/cluster name: nodes with another domain are ignored. Default "". */
   domain?: string;
-  /** Shared secret authenticating every cluster frame (required for multicast and for members or a receiver beyond loopback). */
+  /** Shared secret authenticating every cluster frame (required for multicast, DNS, a wildcard receiver, and members or a receiver beyond loopback). */
   secret?: string;
   /** Channel sender options: `timeout` (ms) for acks and requests, default 3000. */
   sender?: { timeout?: number; maxQueueBytes?: number };

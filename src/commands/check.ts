@@ -1,5 +1,5 @@
 /**
- * `stickyd check -c FILE`: validate a balancer file without starting anything (like
+ * `stickyd check FILE` (or `-c FILE`): validate a balancer file without starting anything (like
  * `apachectl configtest`). Prints `FILE: OK (...)` and exits 0, or every problem as
  * `FILE:LINE:COL: key.path: message` on stderr and exits 1.
  *
@@ -10,7 +10,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { ConfigError, formatWarning, loadConfig, type Config } from '../config/index.js';
-import { configOption } from './options.js';
+import { configFile, explicitConfigOption } from './options.js';
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -23,11 +23,20 @@ export function summary(file: string, config: Config): string {
 }
 
 export const command: CommandModule = {
-  command: 'check',
+  command: 'check [file]',
   describe: 'Check a balancer file and exit (0 = valid)',
-  builder: (y) => y.option('config', configOption),
+  builder: (y) =>
+    y
+      .positional('file', { type: 'string', describe: 'The balancer file (the same as -c FILE)' })
+      .option('config', explicitConfigOption)
+      .check((argv) => {
+        if (argv.file !== undefined && argv.config !== undefined && argv.file !== argv.config) {
+          throw new Error(`two files given (${String(argv.file)} and -c ${String(argv.config)}): check one at a time`);
+        }
+        return true;
+      }),
   async handler(argv) {
-    const file = String(argv.config);
+    const file = argv.file === undefined ? configFile(argv) : String(argv.file);
     let config: Config;
     try {
       config = await loadConfig(file);

@@ -10,17 +10,21 @@
  *   stickyd ctl add BALANCER URL [KEY=VALUE...]      add a member (growth slots; starts disabled)
  *   stickyd ctl reload                               re-read the balancer file (as SIGHUP); exit 1 when refused
  *
- * MEMBER is a route, or a member URL. `--admin` (STICKYD_ADMIN, default http://127.0.0.1:8052)
- * names the admin listener, `--token` (STICKYD_ADMIN_TOKEN) its token; an https:// admin listener
- * (admin.tls) is verified against node's public CAs, or the CA file given with `--cacert`
- * (STICKYD_ADMIN_CACERT, curl's name for it). On an error the API's message is printed and the
- * exit code is 1.
+ * MEMBER is a route, or a member URL. Which daemon: `-c FILE` (or STICKYD_CONFIG) reads the admin
+ * listener's address and token from the balancer file's `admin:` section (https:// with
+ * `admin.tls`); `--admin` (STICKYD_ADMIN) and `--token` (STICKYD_ADMIN_TOKEN) override them;
+ * without any of these, http://127.0.0.1:8052 without a token. An https:// admin listener is
+ * verified against node's public CAs, or the CA file given with `--cacert` (STICKYD_ADMIN_CACERT,
+ * curl's name for it). On an error the API's message is printed and the exit code is 1.
  */
 import { readFileSync } from 'node:fs';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { Argv, CommandModule } from 'yargs';
 import { strfsize } from '../admin/format.js';
 import type { BalancerView, MemberView } from '../admin/view.js';
+import { formatProblem } from '../config/errors.js';
+import { loadAdminSection } from '../config/load.js';
+import { reachable } from './healthcheck.js';
 
 const DEFAULT_ADMIN = 'http://127.0.0.1:8052';
 /** A ctl call that takes longer than this has a problem worth reporting. */
@@ -153,17 +157,48 @@ async function daemonStatus(t: Target): Promise<DaemonStatus | null> {
   }
 }
 
-function target(argv: Record<string, unknown>): Target {
-  let ca: string | null = null;
-  if (argv.cacert !== undefined && argv.cacert !== '') {
-    try {
-      ca = readFileSync(String(argv.cacert), 'latin1');
-    } catch (err) {
-      throw new CtlError(`cannot read the CA file ${String(argv.cacert)} (--cacert): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new CtlError(`${String(argv.cacert)} (--cacert) holds no PEM certificate`);
+/** `--cacert` (or STICKYD_ADMIN_CACERT): PEM CA certificates, or null for node's public CAs. */
+function caOf(argv: Record<string, unknown>): string | null {
+  const file = argv.cacert === undefined ? process.env.STICKYD_ADMIN_CACERT || undefined : String(argv.cacert);
+  if (file === undefined || file === '') return null;
+  let ca: string;
+  try {
+    ca = readFileSync(file, 'latin1');
+  } catch (err) {
+    throw new CtlError(`cannot read the CA file ${file} (--cacert): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return { admin: String(argv.admin), token: argv.token === undefined ? undefined : String(argv.token), ca };
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new CtlError(`${file} (--cacert) holds no PEM certificate`);
+  return ca;
+}
+
+/**
+ * The daemon to talk to: --admin/STICKYD_ADMIN and --token/STICKYD_ADMIN_TOKEN when given; what
+ * they leave open from the `admin:` section of -c FILE (or STICKYD_CONFIG); else the default
+ * address without a token.
+ */
+async function target(argv: Record<string, unknown>): Promise<Target> {
+  const admin = argv.admin === undefined ? process.env.STICKYD_ADMIN || undefined : String(argv.admin);
+  const token = argv.token === undefined ? process.env.STICKYD_ADMIN_TOKEN : String(argv.token);
+  const ca = caOf(argv);
+  const file = argv.config === undefined ? process.env.STICKYD_CONFIG || undefined : String(argv.config);
+  if (file === undefined || (admin !== undefined && token !== undefined)) return { admin: admin ?? DEFAULT_ADMIN, token, ca };
+  const section = await loadAdminSection(file);
+  // A problem with a value that an option replaces does not matter.
+  const problems = section.problems.filter((p) => !(token !== undefined && p.path === 'admin.token') && !(admin !== undefined && /^admin\.(address|port|tls)\b/.test(p.path)));
+  if (problems.length > 0) {
+    const tokenHint = problems.some((p) => p.path === 'admin.token') ? '\n(give the token with --token or STICKYD_ADMIN_TOKEN)' : '';
+    throw new CtlError(`cannot take the admin listener from ${file}:\n${problems.map(formatProblem).join('\n')}${tokenHint}`);
+  }
+  if (section.admin === null && admin === undefined) {
+    throw new CtlError(`${file} has no admin: section, so its daemon runs no admin listener (add admin: { address: 127.0.0.1, port: 8052 }, or give --admin URL)`);
+  }
+  const fromFile = section.admin;
+  const host = fromFile === null ? '' : reachable(fromFile.address);
+  return {
+    admin: admin ?? `${fromFile!.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${fromFile!.port}`,
+    token: token ?? (fromFile?.token || undefined),
+    ca,
+  };
 }
 
 type Args = Record<string, unknown>;
@@ -172,7 +207,7 @@ type Args = Record<string, unknown>;
 function action(run: (t: Target, argv: Args) => Promise<void>) {
   return async (argv: Args): Promise<void> => {
     try {
-      await run(target(argv), argv);
+      await run(await target(argv), argv);
     } catch (err) {
       if (!(err instanceof CtlError)) throw err;
       console.error(`stickyd ctl: ${err.message}`);
@@ -204,9 +239,10 @@ export const command: CommandModule = {
   describe: 'Show and change balancers at runtime through the admin listener',
   builder: (y: Argv) =>
     y
-      .option('admin', { type: 'string', describe: 'admin listener URL (env STICKYD_ADMIN)', default: process.env.STICKYD_ADMIN || DEFAULT_ADMIN, requiresArg: true })
-      .option('token', { type: 'string', describe: 'admin token (env STICKYD_ADMIN_TOKEN)', default: process.env.STICKYD_ADMIN_TOKEN, defaultDescription: '$STICKYD_ADMIN_TOKEN', requiresArg: true })
-      .option('cacert', { type: 'string', describe: 'PEM CA certificates for an https:// admin listener (env STICKYD_ADMIN_CACERT)', default: process.env.STICKYD_ADMIN_CACERT, defaultDescription: "$STICKYD_ADMIN_CACERT, else node's public CAs", requiresArg: true })
+      .option('config', { alias: 'c', type: 'string', requiresArg: true, describe: "balancer file: the admin listener's address and token from its admin: section (env STICKYD_CONFIG)" })
+      .option('admin', { type: 'string', requiresArg: true, describe: `admin listener URL (env STICKYD_ADMIN; default: from -c FILE, else ${DEFAULT_ADMIN})` })
+      .option('token', { type: 'string', requiresArg: true, describe: 'admin token (env STICKYD_ADMIN_TOKEN; default: from -c FILE)' })
+      .option('cacert', { type: 'string', requiresArg: true, describe: "PEM CA certificates for an https:// admin listener (env STICKYD_ADMIN_CACERT; default: node's public CAs)" })
       .command({
         command: 'status [balancer]',
         describe: 'Balancers and members as a table',
@@ -258,7 +294,17 @@ export const command: CommandModule = {
       .command({
         command: 'set <balancer> <settings..>',
         describe: 'Change settings: BALANCER KEY=VALUE... or BALANCER MEMBER KEY=VALUE...',
-        builder: (s: Argv) => s.positional('balancer', { type: 'string' }).positional('settings', { type: 'string', array: true, describe: '[MEMBER] KEY=VALUE...' }),
+        builder: (s: Argv) =>
+          s
+            .positional('balancer', { type: 'string' })
+            .positional('settings', { type: 'string', array: true, describe: '[MEMBER] KEY=VALUE...' })
+            .check((argv) => {
+              const words = (argv.settings as unknown[]).map(String);
+              if (!words[0]?.includes('=')) words.shift();
+              if (words.length === 0) throw new Error('nothing to set: give KEY=VALUE');
+              assignments(words);
+              return true;
+            }),
         handler: action(async (t, argv) => {
           const balancer = String(argv.balancer);
           const words = (argv.settings as unknown[]).map(String);
@@ -277,7 +323,12 @@ export const command: CommandModule = {
       .command({
         command: 'add <balancer> <url> [settings..]',
         describe: `Add a member (it starts disabled; ${MEMBER_KEYS.join(', ')} may follow as KEY=VALUE)`,
-        builder: (s: Argv) => s.positional('balancer', { type: 'string' }).positional('url', { type: 'string' }).positional('settings', { type: 'string', array: true }),
+        builder: (s: Argv) =>
+          s
+            .positional('balancer', { type: 'string' })
+            .positional('url', { type: 'string' })
+            .positional('settings', { type: 'string', array: true })
+            .check((argv) => (assignments(((argv.settings as unknown[] | undefined) ?? []).map(String)), true)),
         handler: action(async (t, argv) => {
           const balancer = String(argv.balancer);
           const body = { url: String(argv.url), ...assignments(((argv.settings as unknown[] | undefined) ?? []).map(String)) };

@@ -3,68 +3,66 @@
  * nodes that embed stickyd/cluster and replicate their sessions to each other, so a user can watch
  * stickiness, kill a node, and see the session survive with its id renamed to the other route.
  * A node that dies is started again after a few seconds and receives the cluster's state.
+ *
+ * Robust to what a user does by accident: every port (proxy, admin, nodes, replication) is checked
+ * before anything starts, and a taken one is one message and exit 1; the nodes stop with the demo
+ * however it ends, kill -9 included (node-process.ts); a node that cannot start stops the demo.
+ *
+ * Ports: --port, --admin-port and --node-ports fill the variables demo.yaml reads (PORT_VARIABLES)
+ * (the environment may set them too); --cluster-base-port N puts the replication on N+1, N+2.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import type { Config } from '../config/types.js';
-import { listenerUrl, startDaemon } from '../daemon.js';
+import { listenerUrl, startDaemon, type Daemon } from '../daemon.js';
+import { DemoNodeProcess, type DemoNodeSpec } from '../demo/node-process.js';
+import { hostPort, portProblems, type PortUse } from '../demo/ports.js';
 import { createLogger, flushLogs } from '../log.js';
+import { startProblem } from './listen-problem.js';
 import { loadConfigOrReport } from './options.js';
+import { parsePort } from './usage.js';
 
 const DEMO_CONFIG = fileURLToPath(new URL('../../config/examples/demo.yaml', import.meta.url));
 const RESTART_DELAY_MS = 5000;
 
-interface DemoNode {
-  route: string;
-  port: number;
-  clusterPort: number;
-  child: ChildProcess | null;
+/** The variables config/examples/demo.yaml reads its ports from. */
+const PORT_VARIABLES = {
+  port: 'STICKYD_DEMO_PORT',
+  admin: 'STICKYD_DEMO_ADMIN_PORT',
+  nodes: ['STICKYD_DEMO_NODE_A_PORT', 'STICKYD_DEMO_NODE_B_PORT'],
+} as const;
+
+/** `--node-ports 9081,9082`: one port per demo node. */
+function nodePorts(value: unknown): number[] {
+  const words = String(value).split(',').map((w) => w.trim());
+  if (words.length !== PORT_VARIABLES.nodes.length) throw new Error(`--node-ports takes ${PORT_VARIABLES.nodes.length} ports, comma-separated, e.g. 9081,9082 (got "${String(value)}")`);
+  return words.map((w) => parsePort('node-ports', w));
 }
 
 /** The demo nodes are the members of the config's first balancer: route and port from each member. */
-function demoNodes(config: Config, clusterBasePort: number): DemoNode[] {
+function demoNodes(config: Config, clusterBasePort: number): DemoNodeSpec[] {
   const balancer = config.balancers.find((b) => !b.implicit);
   if (!balancer) throw new Error(`${config.file}: the demo needs a balancer`);
-  return balancer.members.map((m, i) => {
+  const specs = balancer.members.map((m, i) => {
     if (m.scheme !== 'http' || !['127.0.0.1', 'localhost'].includes(m.host)) {
       throw new Error(`${config.file}: demo members must be http://127.0.0.1:PORT (got ${m.url})`);
     }
-    return { route: m.route, port: m.port, clusterPort: clusterBasePort + i + 1, child: null };
+    return { route: m.route, port: m.port, clusterPort: clusterBasePort + i + 1, peers: [] as string[] };
   });
+  for (const s of specs) s.peers = specs.filter((o) => o !== s).map((o) => `127.0.0.1:${o.clusterPort}`);
+  return specs;
 }
 
-/** Resolves once 127.0.0.1:port accepts connections (a demo node listens only after its state transfer). */
-async function reachable(port: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(true)).once('error', () => resolve(false));
-      s.unref();
-      setTimeout(() => s.destroy(), 500).unref();
-    });
-    if (ok) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
-
-function startNode(node: DemoNode, all: DemoNode[], say: (line: string) => void, onExit: () => void): void {
-  const members = all.filter((n) => n !== node).map((n) => `127.0.0.1:${n.clusterPort}`);
-  // Same node binary and loader flags as this process (tsx in development, plain node for dist/).
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, process.argv[1]!, 'demo-backend', '--route', node.route, '--port', String(node.port),
-      '--cluster-port', String(node.clusterPort), '--members', members.join(',')],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
-  node.child = child;
-  child.once('exit', (code, signal) => {
-    node.child = null;
-    say(`node ${node.route} (pid ${child.pid}) exited (${signal ?? `code ${code}`})`);
-    onExit();
-  });
+/** Every port the demo is about to use, with what for. */
+function portsOf(config: Config, nodes: DemoNodeSpec[]): PortUse[] {
+  return [
+    ...config.listen.map((l) => ({ address: l.address, port: l.port, what: 'the proxy' })),
+    ...(config.admin ? [{ address: config.admin.address, port: config.admin.port, what: 'the balancer-manager' }] : []),
+    ...nodes.flatMap((n) => [
+      { address: '127.0.0.1', port: n.port, what: `node ${n.route}` },
+      { address: '127.0.0.1', port: n.clusterPort, what: `node ${n.route}'s replication` },
+    ]),
+  ];
 }
 
 export const command: CommandModule = {
@@ -72,42 +70,43 @@ export const command: CommandModule = {
   describe: 'Run stickyd on 127.0.0.1:8051 in front of two replicating demo nodes',
   builder: (y) =>
     y
-      .option('config', { alias: 'c', type: 'string', default: DEMO_CONFIG, describe: 'The demo balancer file' })
-      .option('cluster-base-port', { type: 'number', default: 4000, describe: 'Demo node n replicates on this port + n' }),
+      .option('config', { alias: 'c', type: 'string', default: DEMO_CONFIG, requiresArg: true, describe: 'The demo balancer file' })
+      .option('port', { type: 'string', requiresArg: true, describe: `The proxy's port (sets ${PORT_VARIABLES.port}; default 8051)`, coerce: (v: unknown) => parsePort('port', v) })
+      .option('admin-port', { type: 'string', requiresArg: true, describe: `The balancer-manager's port (sets ${PORT_VARIABLES.admin}; default 8052)`, coerce: (v: unknown) => parsePort('admin-port', v) })
+      .option('node-ports', { type: 'string', requiresArg: true, describe: `The two nodes' HTTP ports, A,B (sets ${PORT_VARIABLES.nodes.join(', ')}; default 8081,8082)`, coerce: nodePorts })
+      .option('cluster-base-port', { type: 'string', default: '4000', requiresArg: true, describe: 'Demo node n replicates on this port + n', coerce: (v: unknown) => clusterBasePort(v) }),
   async handler(argv) {
-    const config = await loadConfigOrReport(String(argv.config));
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    if (argv.port !== undefined) env[PORT_VARIABLES.port] = String(argv.port);
+    if (argv['admin-port'] !== undefined) env[PORT_VARIABLES.admin] = String(argv['admin-port']);
+    (argv['node-ports'] as number[] | undefined)?.forEach((p, i) => (env[PORT_VARIABLES.nodes[i]!] = String(p)));
+    const config = await loadConfigOrReport(String(argv.config), env);
     if (config === null) return;
     const say = (line: string): void => void process.stdout.write(`[demo] ${line}\n`);
-    const nodes = demoNodes(config, Number(argv['cluster-base-port']));
-    let stopping = false;
-    const restart = (node: DemoNode) => () => {
-      if (stopping) return;
-      say(`starting ${node.route} again in ${RESTART_DELAY_MS / 1000} s: it will fetch the sessions from the other node`);
-      setTimeout(() => {
-        if (stopping) return;
-        startNode(node, nodes, say, restart(node));
-        say(`node ${node.route} is pid ${node.child?.pid}`);
-      }, RESTART_DELAY_MS).unref();
+    const fail = (line: string): void => {
+      process.stderr.write(`stickyd demo: ${line}\n`);
+      process.exitCode = 1;
     };
-    for (const node of nodes) startNode(node, nodes, say, restart(node));
 
-    const logger = createLogger(config.log);
-    const daemon = await startDaemon(config, { logger });
-    for (const n of nodes) if (!(await reachable(n.port, 15_000))) say(`node ${n.route} is not answering on port ${n.port} yet`);
-    const proxy = `${listenerUrl(daemon.addresses[0]!)}/`;
-    const lines = [
-      'stickyd demo is running:',
-      `  proxy             ${proxy}   (open it in a browser and reload)`,
-      ...(config.admin ? [`  balancer-manager  http://${config.admin.address}:${config.admin.port}/balancer-manager`] : []),
-      ...nodes.map((n) => `  node ${n.route}        http://127.0.0.1:${n.port}/   pid ${n.child?.pid}`),
-      'Try:',
-      `  curl -s -b /tmp/stickyd-demo.jar -c /tmp/stickyd-demo.jar '${proxy}?format=json'   (again: same node, hits grow)`,
-      `  kill -9 ${nodes[0]?.child?.pid}   (then the same curl: node ${nodes[1]?.route} answers, same hits, id renamed to .${nodes[1]?.route})`,
-      'Ctrl-C stops everything.',
-    ];
-    say(lines.join('\n       '));
+    let specs: DemoNodeSpec[];
+    try {
+      specs = demoNodes(config, argv['cluster-base-port'] as number);
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    // Everything is checked before anything starts: a second demo is refused whole.
+    const problems = await portProblems(portsOf(config, specs));
+    if (problems.length > 0) {
+      return fail(
+        `cannot start: ${problems.length === 1 ? 'a port it needs is' : 'ports it needs are'} not free:\n` +
+          problems.map((p) => `  ${p}\n`).join('') +
+          'Is another demo running? Stop it (Ctrl-C), or give the demo other ports, e.g.\n' +
+          '  stickyd demo --port 9051 --admin-port 9052 --node-ports 9081,9082 --cluster-base-port 5000',
+      );
+    }
 
-    await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stopRequested = new Promise<void>((resolve) => {
       const stop = (): void => {
         stopping = true;
         resolve();
@@ -115,11 +114,73 @@ export const command: CommandModule = {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+    const nodes = specs.map((s) => new DemoNodeProcess(s));
+    const urls = new Map<DemoNodeProcess, string>();
+    let daemon: Daemon | null = null;
+    const logger = createLogger(config.log);
+    const shutdown = async (code: number): Promise<never> => {
+      stopping = true;
+      await Promise.all([...nodes.map((n) => n.stop()), daemon?.stop()]);
+      await flushLogs(logger);
+      process.exit(code);
+    };
+
+    const onExit = (node: DemoNodeProcess) => (pid: number, how: string): void => {
+      if (stopping) return;
+      say(`node ${node.spec.route} (pid ${pid}) exited (${how}); starting it again in ${RESTART_DELAY_MS / 1000} s: it will fetch the sessions from the other node`);
+      setTimeout(() => void restart(node), RESTART_DELAY_MS).unref();
+    };
+    const restart = async (node: DemoNodeProcess): Promise<void> => {
+      if (stopping) return;
+      try {
+        await node.start(onExit(node));
+        say(`node ${node.spec.route} is back: pid ${node.pid}, with the cluster's sessions`);
+      } catch (err) {
+        if (stopping) return;
+        say(`${(err as Error).message}; trying again in ${RESTART_DELAY_MS / 1000} s`);
+        setTimeout(() => void restart(node), RESTART_DELAY_MS).unref();
+      }
+    };
+
+    const started = await Promise.allSettled(nodes.map(async (n) => urls.set(n, await n.start(onExit(n)))));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      fail(`${(failed.reason as Error).message}; stopping the demo`);
+      return shutdown(1);
+    }
+    if (stopping) return shutdown(0);
+    try {
+      daemon = await startDaemon(config, { logger });
+    } catch (err) {
+      fail(`cannot start: ${startProblem(err)}`);
+      return shutdown(1);
+    }
+
+    const proxy = `${listenerUrl(daemon.addresses[0]!)}/`;
+    const [first, second] = nodes;
+    const lines = [
+      'stickyd demo is running:',
+      `  proxy             ${proxy}   (open it in a browser and reload)`,
+      ...(config.admin ? [`  balancer-manager  http://${hostPort(config.admin.address, config.admin.port)}/balancer-manager`] : []),
+      ...nodes.map((n) => `  node ${n.spec.route}        ${urls.get(n)}   pid ${n.pid}`),
+      'Try:',
+      `  curl -s -b /tmp/stickyd-demo.jar -c /tmp/stickyd-demo.jar '${proxy}?format=json'   (again: same node, hits grow)`,
+      ...(first && second
+        ? [`  kill -9 ${first.pid}   (then the same curl: node ${second.spec.route} answers, same hits, id renamed to .${second.spec.route})`]
+        : []),
+      'Ctrl-C stops everything.',
+    ];
+    say(lines.join('\n       '));
+
+    await stopRequested;
     say('stopping');
-    const exits = nodes.map((n) => (n.child ? new Promise((r) => n.child!.once('exit', r)) : Promise.resolve()));
-    for (const n of nodes) n.child?.kill('SIGTERM');
-    await Promise.all([daemon.stop(), ...exits]);
-    await flushLogs(logger);
-    process.exit(0);
+    return shutdown(0);
   },
 };
+
+/** The replication base port: the demo's nodes listen on base + 1 and base + 2, which must be ports too. */
+function clusterBasePort(v: unknown): number {
+  const base = parsePort('cluster-base-port', v);
+  if (base + 2 > 65535) throw new Error(`--cluster-base-port must leave room for the two nodes (base + 1, base + 2 ≤ 65535; got ${base})`);
+  return base;
+}

@@ -18,13 +18,30 @@ export const configOption = {
 } as const satisfies Options;
 
 /**
+ * `-c FILE` for a command that also takes the file as its argument (`stickyd check FILE`): no
+ * default here, so that configFile can tell whether it was given.
+ */
+export const explicitConfigOption = {
+  alias: 'c',
+  type: 'string',
+  describe: 'YAML balancer file (env STICKYD_CONFIG)',
+  defaultDescription: `$STICKYD_CONFIG or ${DEFAULT_CONFIG_FILE}`,
+  requiresArg: true,
+} as const satisfies Options;
+
+/** The balancer file of a command: `-c FILE`, else $STICKYD_CONFIG, else the default. */
+export function configFile(argv: Record<string, unknown>): string {
+  return argv.config === undefined ? process.env.STICKYD_CONFIG || DEFAULT_CONFIG_FILE : String(argv.config);
+}
+
+/**
  * Load a balancer file for a command. A bad file is not an exception but the command's answer:
  * every problem is printed on stderr (`FILE:LINE:COL: path: message`), the exit code becomes 1,
  * and the result is null.
  */
-export async function loadConfigOrReport(file: string): Promise<Config | null> {
+export async function loadConfigOrReport(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config | null> {
   try {
-    return await loadConfig(file);
+    return await loadConfig(file, env);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     console.error(e.message);

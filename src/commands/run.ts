@@ -21,27 +21,8 @@ import { createLogger, flushLogs, type Logger } from '../log.js';
 import { LogOutputs, messageFormatFromEnv } from '../log/outputs.js';
 import { claimPidfile, type Pidfile } from './pidfile.js';
 import { sdNotify } from './sd-notify.js';
+import { startProblem } from './listen-problem.js';
 import { configOption, loadConfigOrReport } from './options.js';
-
-/** A listen() failure as one sentence a user can act on. */
-export function startProblem(err: unknown): string {
-  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-  if (e.syscall === 'listen' || e.syscall === 'bind') {
-    const where = e.address === undefined ? '' : ` ${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}`;
-    switch (e.code) {
-      case 'EADDRINUSE':
-        return `cannot listen on${where}: the address is already in use (is another stickyd or server running there?)`;
-      case 'EACCES':
-      case 'EPERM':
-        return `cannot listen on${where}: permission denied (ports below 1024 need root or the CAP_NET_BIND_SERVICE capability)`;
-      case 'EADDRNOTAVAIL':
-        return `cannot listen on${where}: this machine has no such address`;
-      default:
-        return `cannot listen on${where}: ${e.message}`;
-    }
-  }
-  return e instanceof Error ? e.message : String(err);
-}
 
 /** Print why the daemon cannot start and set exit code 1. */
 function cannotStart(sentence: string, logger?: Logger, toFile = false): void {
@@ -61,12 +42,22 @@ export const command: CommandModule = {
     let logger: Logger | undefined;
     const reopen = (): void => {
       if (outputs === null) return;
-      void outputs.reopen().then((problems) => {
-        if (problems.length === 0) logger?.info(`SIGUSR1: reopened the log files${outputs!.files.length > 0 ? ` (${outputs!.files.join(', ')})` : ''}`);
-        for (const p of problems) logger?.error(`SIGUSR1: ${p}; writing on to the file that was open`);
-      });
+      outputs.reopen().then(
+        (problems) => {
+          if (problems.length === 0) logger?.info(`SIGUSR1: reopened the log files${outputs!.files.length > 0 ? ` (${outputs!.files.join(', ')})` : ''}`);
+          for (const p of problems) logger?.error(`SIGUSR1: ${p}; writing on to the file that was open`);
+        },
+        (err: unknown) => logger?.error({ err }, 'SIGUSR1: reopening the log files failed; writing on to the files that were open'),
+      );
     };
     process.on('SIGUSR1', reopen);
+    // A SIGHUP while starting (systemd's ExecReload, a script that does not wait) must not end the
+    // process, node's default for it: remember it and reload once the daemon runs.
+    let hupWhileStarting = false;
+    const hupEarly = (): void => {
+      hupWhileStarting = true;
+    };
+    process.on('SIGHUP', hupEarly);
 
     const config = await loadConfigOrReport(String(argv.config));
     if (config === null) return;
@@ -114,14 +105,20 @@ export const command: CommandModule = {
       if (next.server.pidfile !== (pidfile?.path ?? null)) logger!.warn('server.pidfile changed: the new pid file is used from the next start');
     });
     const notify = (fields: Record<string, string>): void => {
-      void sdNotify(fields).then((problem) => {
-        if (problem !== null) logger!.warn(`cannot notify systemd (${Object.keys(fields).join(', ')}): ${problem}`);
-      });
+      sdNotify(fields).then(
+        (problem) => {
+          if (problem !== null) logger!.warn(`cannot notify systemd (${Object.keys(fields).join(', ')}): ${problem}`);
+        },
+        (err: unknown) => logger!.warn({ err }, `cannot notify systemd (${Object.keys(fields).join(', ')})`),
+      );
     };
     const reload = (): void => {
-      void reloads.reload('SIGHUP');
+      // The reloader records and logs a failed reload itself; this catch is for its own bugs.
+      reloads.reload('SIGHUP').catch((err: unknown) => logger!.error({ err }, 'SIGHUP: the reload failed unexpectedly'));
     };
+    process.off('SIGHUP', hupEarly);
     process.on('SIGHUP', reload);
+    if (hupWhileStarting) reload();
 
     const stopped = new Promise<void>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {

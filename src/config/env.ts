@@ -53,3 +53,25 @@ export function expandEnv(input: string, env: NodeJS.ProcessEnv): Expansion {
 
 /** Whether a text holds a `${...}` reference that expandEnv would replace (for the JSON Schema). */
 export const ENV_REFERENCE_PATTERN = '\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}';
+
+/**
+ * YAML ends a plain value at `{`, `}`, `[`, `]` and `,` inside a flow collection, so
+ * `{ address: 127.0.0.1, port: ${PORT} }` would be a syntax error although the author means the
+ * obvious. Before parsing, the characters YAML gives a meaning to inside each one-line `${...}`
+ * reference are swapped for private-use characters of the same length (positions stay exact);
+ * unshieldReferences puts them back in every scalar after parsing, before expansion. A text that
+ * already holds one of those private-use characters is left as it is.
+ */
+const SHIELD: Readonly<Record<string, string>> = { '{': '\uE000', '}': '\uE001', '[': '\uE002', ']': '\uE003', ',': '\uE004', ':': '\uE005', '#': '\uE006' };
+const UNSHIELD: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(SHIELD).map(([c, p]) => [p, c]));
+const SHIELDED = /[\uE000-\uE006]/g;
+
+export function shieldReferences(text: string): string {
+  if (/[\uE000-\uE006]/.test(text)) return text;
+  return text.replace(/\$\{[^}\n]*\}/g, (ref) => `$${ref.slice(1).replace(/[{}[\],:#]/g, (c) => SHIELD[c]!)}`);
+}
+
+/** The original text of a scalar that went through shieldReferences. */
+export function unshieldReferences(value: string): string {
+  return value.replace(SHIELDED, (p) => UNSHIELD[p]!);
+}

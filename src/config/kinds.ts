@@ -226,7 +226,10 @@ export function int(min: number, max?: number): ValueType<number> {
     json,
     parse(v) {
       if (typeof v !== 'number' || !Number.isInteger(v)) {
-        return typeof v === 'number' ? new Reject(`must be a whole number (got ${v})`) : new Reject(`expected an integer (got ${describeValue(v)})`);
+        if (typeof v === 'number') return new Reject(`must be a whole number (got ${v})`);
+        // Only quotes make digits text (a plain value, also one from ${VAR}, is typed as YAML types it).
+        if (typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v)) return new Reject(`expected an integer (got the text "${v}": leave out the quotes; a \${VAR} reference works unquoted, also inside { } and [ ])`);
+        return new Reject(`expected an integer (got ${describeValue(v)})`);
       }
       if (v < min || (max !== undefined && v > max)) return new Reject(`must be ${range(min, max)} (got ${v})`);
       return v;

@@ -9,14 +9,15 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLError } from 'yaml';
+import { shieldReferences, unshieldReferences } from './env.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
-import { defaultsOf, INVALID, type Invalid, type ValueType } from './kinds.js';
-import { Reader } from './reader.js';
-import { balancerSchema, compressionSchema, configSchema, memberSchema, type ProxyTarget } from './schema.js';
+import { defaultsOf, INVALID, nullable, type Invalid, type ValueType } from './kinds.js';
+import { childPath, Reader } from './reader.js';
+import { adminSchema, balancerSchema, compressionSchema, configSchema, memberSchema, type ProxyTarget } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { TlsResolver } from './tls.js';
-import type { BalancerConfig, CompressionConfig, Config, CookieRewrite, ListenConfig, LogConfig, MemberConfig, MemberTlsConfig, ProxyPassRule, RedirectConfig, ReverseRule } from './types.js';
+import type { AdminConfig, BalancerConfig, CompressionConfig, Config, CookieRewrite, ListenConfig, LogConfig, MemberConfig, MemberTlsConfig, ProxyPassRule, RedirectConfig, ReverseRule } from './types.js';
 import type { MemberAddress } from './url.js';
 
 type Value<V> = V extends ValueType<infer T> ? Exclude<T, Invalid> : never;
@@ -24,17 +25,76 @@ type RawConfig = Value<typeof configSchema>;
 type RawBalancer = Value<typeof balancerSchema>;
 type RawMember = Value<typeof memberSchema>;
 
-/** Read and validate a balancer file. Throws ConfigError listing every problem (file:line:col). */
-export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
-  let text: string;
+/** The text of a balancer file, or a ConfigError saying why it cannot be read. */
+async function readBalancerFile(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.message;
     throw new ConfigError([{ file, line: 0, col: 0, path: '', message: `cannot read the balancer file: ${why}` }]);
   }
-  return parseConfig(text, file, env);
+}
+
+/** Read and validate a balancer file. Throws ConfigError listing every problem (file:line:col). */
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  return parseConfig(await readBalancerFile(file), file, env);
+}
+
+/** The `admin:` section as `stickyd ctl` reads it: `tls` says only whether the listener is HTTPS. */
+export type AdminSection = Omit<AdminConfig, 'tls'> & { tls: boolean };
+
+/**
+ * Only the `admin:` section of a balancer file, checked as the whole file checks it: what
+ * `stickyd ctl -c FILE` needs to reach the daemon. Problems elsewhere in the file (say a `${VAR}`
+ * that only the daemon's environment sets) do not matter here. `admin` is null when the file has
+ * no admin listener (or the section is no mapping); a key with a problem (in `problems`) is at its
+ * default in it.
+ */
+export async function loadAdminSection(file: string, env: NodeJS.ProcessEnv = process.env): Promise<{ admin: AdminSection | null; problems: ConfigProblem[] }> {
+  let text: string;
+  try {
+    text = await readBalancerFile(file);
+  } catch (e) {
+    if (e instanceof ConfigError) return { admin: null, problems: e.problems };
+    throw e;
+  }
+  const { doc, lines, syntax } = readDocument(text, file);
+  if (doc.errors.length > 0) return { admin: null, problems: syntax };
+  const r = new Reader(file, text, doc, lines, env);
+  dropDuplicateKeys(doc.contents, '', r);
+  const root = r.resolve(doc.contents);
+  const pair = isMap(root) ? root.items.find((p) => isScalar(p.key) && p.key.value === 'admin') : undefined;
+  if (pair === undefined) return { admin: null, problems: r.problems };
+  const node = r.resolve(pair.value as Node | null);
+  const raw = nullable(adminSchema).read(node, 'admin', (pair.key as Node).range?.[0] ?? 0, r);
+  // The certificate files are not read: whoever runs ctl may not be allowed to read the key.
+  const admin = raw === INVALID || raw === null ? null : { ...raw, allowedhosts: valid(raw.allowedhosts), tls: raw.tls !== null };
+  return { admin, problems: r.problems };
+}
+
+/** The YAML document of a balancer file, and its syntax problems (fatal when doc.errors is not empty). */
+function readDocument(text: string, file: string): { doc: Document.Parsed; lines: LineCounter; syntax: ConfigProblem[] } {
+  const lines = new LineCounter();
+  // `${VAR}` also inside { } and [ ] (env.ts); duplicate keys are found by dropDuplicateKeys, with their positions.
+  const shielded = shieldReferences(text);
+  const doc = parseDocument(shielded, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  if (shielded !== text) {
+    visit(doc, {
+      Scalar(_key, node) {
+        if (typeof node.value === 'string') node.value = unshieldReferences(node.value);
+      },
+    });
+  }
+  const sourceLines = text.split('\n');
+  const syntax: ConfigProblem[] = reportable([...doc.errors, ...doc.warnings]).map((e) => {
+    const { line, col } = lines.linePos(e.pos[0]);
+    const source = sourceLines[line - 1] ?? '';
+    const tab = tabInIndentation(source);
+    if (tab >= 0) return { file, line, col: tab + 1, path: '', message: tabMessage(source) };
+    return { file, line, col, path: '', message: syntaxMessage(e, source) };
+  });
+  return { doc, lines, syntax };
 }
 
 /**
@@ -42,17 +102,13 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
  * Config.file. `${VAR}` references are expanded from `env`.
  */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const syntax: ConfigProblem[] = reportable([...doc.errors, ...doc.warnings]).map((e) => {
-    const { line, col } = lines.linePos(e.pos[0]);
-    return { file, line, col, path: '', message: e.message + flowHint(text.split('\n')[line - 1] ?? '') };
-  });
+  const { doc, lines, syntax } = readDocument(text, file);
   // With a syntax error the tree may not be what the author meant: report only the syntax.
   if (doc.errors.length > 0) throw new ConfigError(syntax);
 
   const r = new Reader(file, text, doc, lines, env);
   r.problems.push(...syntax);
+  dropDuplicateKeys(doc.contents, '', r);
   const raw = configSchema.read(r.resolve(doc.contents), '', 0, r);
   const config = raw === INVALID ? null : build(raw, path.resolve(file), r);
   if (r.problems.length > 0 || !config) throw new ConfigError(r.problems, r.warnings);
@@ -61,23 +117,60 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 }
 
 /** YAML errors that stand on their own; any other kind derails the parser, so only its first one is worth reading. */
-const SELF_CONTAINED = new Set(['DUPLICATE_KEY', 'TAG_RESOLVE_FAILED', 'BAD_ALIAS', 'KEY_OVER_1024_CHARS', 'MULTIPLE_ANCHORS', 'MULTIPLE_TAGS']);
+const SELF_CONTAINED = new Set(['TAG_RESOLVE_FAILED', 'BAD_ALIAS', 'KEY_OVER_1024_CHARS', 'MULTIPLE_ANCHORS', 'MULTIPLE_TAGS']);
 
 function reportable(errors: YAMLError[]): YAMLError[] {
+  // A tab in the indentation throws the structure off around it: the tabs are the problem to report.
+  const tabs = errors.filter((e) => e.code === 'TAB_AS_INDENT');
+  if (tabs.length > 0) return tabs;
   const firstStructural = errors.find((e) => !SELF_CONTAINED.has(e.code));
   return errors.filter((e) => SELF_CONTAINED.has(e.code) || e === firstStructural);
 }
 
+/** The index of a tab in the leading white space of a line, or -1. */
+function tabInIndentation(line: string): number {
+  const indentation = /^[\t ]*/.exec(line)![0];
+  return line.length > indentation.length ? indentation.indexOf('\t') : -1;
+}
+
+/** Which key a tab indents (that is what the author looks for), or "this line". */
+function tabMessage(line: string): string {
+  const key = /^[\t ]*(?:-[\t ]+)?("[^"]*"|'[^']*'|[^\s:#"'-][^:#]*?)[\t ]*:(?:[\t ]|$)/.exec(line)?.[1];
+  const what = key === undefined ? 'this line' : `key ${/^["']/.test(key) ? key : `"${key}"`}`;
+  return `a tab in the indentation of ${what}: YAML indents with spaces only (replace the tab with spaces)`;
+}
+
+/** The parser's message, with a hint when the line holds a `${` (a reference not closed where meant throws YAML off). */
+function syntaxMessage(e: YAMLError, line: string): string {
+  return line.includes('${') ? `${e.message} (check the \${...} on this line: \${NAME} or \${NAME:-default}, closed by "}")` : e.message;
+}
+
 /**
- * `{ port: ${PORT} }` is a YAML syntax error: in a flow collection `{` and `}` end a plain value.
- * The parser's message does not say so, hence a hint when a line has a reference inside [ ] or { }.
+ * YAML allows a key once per mapping. A second one is reported at its key, naming where the first
+ * is, and dropped, so that the rest of the file is still read and its other problems reported.
  */
-function flowHint(line: string): string {
-  const ref = line.indexOf('${');
-  const opener = Math.max(line.lastIndexOf('{', ref - 1), line.lastIndexOf('[', ref - 1));
-  return ref > 0 && opener >= 0 && line[ref - 1] !== '"' && line[ref - 1] !== "'"
-    ? ' (inside { } or [ ], quote a value that holds ${...}: "${VAR}")'
-    : '';
+function dropDuplicateKeys(node: unknown, at: string, r: Reader): void {
+  if (isMap(node)) {
+    const first = new Map<string, number>();
+    node.items = node.items.filter((pair) => {
+      const key = isScalar(pair.key) ? String(pair.key.value) : null;
+      const keyPath = key === null ? at : childPath(at, key);
+      if (key !== null) {
+        const keyAt = (pair.key as Node).range?.[0] ?? 0;
+        const earlier = first.get(key);
+        if (earlier !== undefined) {
+          const { line, col } = r.position(earlier);
+          r.report(keyPath, keyAt, `duplicate key "${key}" (first at line ${line}, column ${col}): a key may appear once in a mapping`);
+          return false;
+        }
+        first.set(key, keyAt);
+      }
+      dropDuplicateKeys(pair.value, keyPath, r);
+      return true;
+    });
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => dropDuplicateKeys(item, `${at}[${i}]`, r));
+  }
 }
 
 function build(raw: RawConfig, file: string, r: Reader): Config {
@@ -155,6 +248,7 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
   });
 
   warnUnverified(balancers, tlsUsers, r);
+  warnShadowedRules(raw.proxypass, r);
 
   return {
     file,
@@ -269,6 +363,37 @@ function warnUnverified(balancers: BalancerConfig[], users: Map<MemberTlsConfig,
       r.warnAt(`${at}.verify`, `the certificates of ${members.join(', ')} are not verified (verify: none): anyone who can reach the path to ${members.length === 1 ? 'it' : 'them'} can pose as ${members.length === 1 ? 'it' : 'them'}`);
     }
   }
+}
+
+/**
+ * Whether every request path the prefix `later` matches is matched by `earlier` too, as the mount
+ * table matches (src/proxy/mounts.ts, httpd's alias_match): a run of "/" matches a run of "/", and a
+ * prefix matches whole path segments unless it ends in "/" (`/app` matches `/app/x`, not `/apple`).
+ */
+export function shadows(earlier: string, later: string): boolean {
+  const a = earlier.replace(/\/+/g, '/');
+  const b = later.replace(/\/+/g, '/');
+  if (!b.startsWith(a)) return false;
+  return a.endsWith('/') || b.length === a.length || b[a.length] === '/';
+}
+
+/**
+ * A rule that an earlier one shadows is never used: the first matching rule wins (apache-semantics
+ * §8), so `ProxyPass /static !` after `ProxyPass / …` never excludes anything. Valid (httpd takes it
+ * too), so a warning at the later rule's path, naming the earlier one.
+ */
+function warnShadowedRules(rules: RawConfig['proxypass'], r: Reader): void {
+  rules.forEach((later, j) => {
+    if (later === INVALID) return;
+    const i = rules.findIndex((earlier, k) => k < j && earlier !== INVALID && shadows(earlier.path, later.path));
+    if (i < 0) return;
+    const earlier = rules[i] as Exclude<(typeof rules)[number], Invalid>;
+    const { line } = r.position(r.offsetOf(`proxypass[${i}].path`));
+    const which = `proxypass[${i}] (${earlier.url.kind === 'exclude' ? 'the exclusion of ' : 'path '}${earlier.path} at line ${line})`;
+    r.warnAt(`proxypass[${j}].path`, later.url.kind === 'exclude'
+      ? `this exclusion never applies: ${which} comes first and matches every path it matches, and the first matching rule wins (put the exclusion first)`
+      : `this rule is never used: ${which} comes first and matches every path it matches, and the first matching rule wins (put the more specific rule first)`);
+  });
 }
 
 function valid<T>(items: Array<T | Invalid>): T[] {

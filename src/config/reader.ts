@@ -3,7 +3,7 @@
  * `${VAR}` in scalars, remembers where each key path sits in the file and collects problems with
  * their line and column. Positions are those of the original text, before any expansion.
  */
-import { isAlias, isScalar, parse as parseYaml, Scalar, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, parse as parseYaml, Scalar, type Document, type LineCounter, type Node } from 'yaml';
 import { expandEnv } from './env.js';
 import type { ConfigProblem } from './errors.js';
 

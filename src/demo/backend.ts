@@ -18,6 +18,10 @@ export interface DemoBackendOptions {
   members: string[];
   /** Replication receiver address; defaults to `address` (docker-compose passes the container's name). */
   clusterAddress?: string;
+  /** DNS membership instead of `members`: the nodes are `dns`'s A/AAAA records, receivers on `clusterPort`. */
+  dns?: string;
+  /** DNS servers for `dns` ("ip[:port]"), instead of the system's. */
+  dnsServers?: string[];
   secret?: string;
   logger: Logger;
   /** Human-readable lines about the cluster (members joining and leaving). */
@@ -35,7 +39,9 @@ export async function startDemoBackend(o: DemoBackendOptions): Promise<DemoBacke
   const node = createClusterNode({
     jvmRoute: o.route,
     receiver: { address: o.clusterAddress ?? o.address, port: o.clusterPort },
-    membership: { type: 'static', members: o.members },
+    membership: o.dns
+      ? { type: 'dns', name: o.dns, port: o.clusterPort, ...(o.dnsServers ? { servers: o.dnsServers } : {}) }
+      : { type: 'static', members: o.members },
     manager: 'delta',
     sendOptions: 'sync', // the page you see after a failover always has the last hit
     ...(o.secret ? { secret: o.secret } : {}),
@@ -79,11 +85,18 @@ export async function startDemoBackend(o: DemoBackendOptions): Promise<DemoBacke
       );
     }),
   );
-  await node.ready; // state transfer first, then accept requests (Tomcat starts its connector last)
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.address, () => resolve());
-  });
+  try {
+    await node.ready; // state transfer first, then accept requests (Tomcat starts its connector last)
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, o.address, () => resolve());
+    });
+  } catch (err) {
+    // The replication receiver (or the HTTP port) could not be had: leave nothing running, so
+    // that the process can exit.
+    await node.stop().catch(() => {});
+    throw err;
+  }
   return {
     url: `http://${o.address}:${o.port}/`,
     async stop() {

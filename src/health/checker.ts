@@ -122,7 +122,7 @@ export class HealthChecker {
     this.closed = true;
     const states = [...this.states.values()];
     for (const s of states) this.drop(s);
-    await Promise.all(states.map((s) => s.running));
+    await Promise.all(states.flatMap((s) => (s.running === null ? [] : [s.running])));
     await Promise.all(states.map((s) => s.probe.close()));
   }
 
@@ -131,7 +131,12 @@ export class HealthChecker {
     if (state.timer !== null) clearTimeout(state.timer);
     state.timer = null;
     this.states.delete(state.member);
-    if (!state.inFlight) void state.probe.close();
+    if (!state.inFlight) this.closeProbe(state);
+  }
+
+  /** Close a dropped member's probe connections; a failure to close them only costs a log line. */
+  private closeProbe(state: State): void {
+    state.probe.close().catch((err: unknown) => this.logger?.debug({ err }, `closing the health check connections of ${state.member.name} failed`));
   }
 
   private schedule(state: State, delay: number): void {
@@ -162,7 +167,7 @@ export class HealthChecker {
     }
     state.inFlight = false;
     if (state.stopped) {
-      void state.probe.close();
+      this.closeProbe(state);
       return;
     }
     state.last = { ...result, at: Date.now(), durationMs: Math.round(performance.now() - started) };

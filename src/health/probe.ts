@@ -15,12 +15,13 @@
  * stopped accepting connections, which a kept-alive socket would hide.
  */
 import net from 'node:net';
-import { connect as ajpConnect } from '../ajp/connection.js';
-import { encodeCPing } from '../ajp/request.js';
-import { decodeContainerPacket } from '../ajp/response.js';
+import { connect as ajpConnect } from '../members/ajp/connection.js';
+import { encodeCPing } from '../members/ajp/request.js';
+import { decodeContainerPacket } from '../members/ajp/response.js';
 import type { MemberConfig } from '../config/types.js';
-import type { BackendRequest, MemberConnector } from '../proxy/connector.js';
-import { connectionSettings, createConnector } from '../proxy/connectors.js';
+import { collectBody } from '../members/body.js';
+import { SignalClient, type Attempt, type MemberConnector } from '../members/connector.js';
+import { connectionSettings, createConnector } from '../members/connectors.js';
 import { HcExpr } from './expr.js';
 
 /** The outcome of one check, as the manager page shows it. */
@@ -103,26 +104,6 @@ function hostHeader(config: MemberConfig): string {
   return config.port === (config.scheme === 'https' ? 443 : 80) ? h : `${h}:${config.port}`;
 }
 
-/** Reads at most `limit` bytes of a body stream, then stops it. */
-function readLimited(body: NodeJS.ReadableStream & { destroy(): void }, limit: number): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (): void => {
-      body.removeAllListeners('data');
-      body.destroy();
-      resolve(Buffer.concat(chunks).subarray(0, limit).toString('utf8'));
-    };
-    body.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= limit) finish();
-    });
-    body.once('end', finish);
-    body.once('error', finish);
-  });
-}
-
 /**
  * OPTIONS / HEAD / GET through a connector of the member's scheme that does not reuse connections.
  * Bounded by the connector's connect and response timeouts, and by `deadlineMs` as a whole.
@@ -130,24 +111,26 @@ function readLimited(body: NodeJS.ReadableStream & { destroy(): void }, limit: n
 export async function probeHttp(connector: MemberConnector, config: MemberConfig, method: string, expr: HcExpr | null, deadlineMs: number): Promise<ProbeResult> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), deadlineMs);
-  const req: BackendRequest = {
+  const attempt: Attempt = {
     method,
     httpVersion: '1.1',
     path: checkPath(config.basepath, config.hcuri),
-    headers: [
-      ['Host', hostHeader(config)],
-      ['User-Agent', 'stickyd-hcheck'],
-    ],
+    // An HTTP member gets its own Host first (the connector's), an AJP one these headers as they are.
+    headers: ['User-Agent', 'stickyd-hcheck'],
+    clientHost: null,
+    preserveHost: false,
+    clientHeaders: ['Host', hostHeader(config), 'User-Agent', 'stickyd-hcheck'],
     body: null,
     bodyLength: null,
-    client: { remoteAddress: '127.0.0.1', remotePort: 0, localAddress: '127.0.0.1', localPort: 0, secure: false, serverName: 'stickyd-hcheck' },
+    client: new SignalClient(abort.signal),
+    info: { remoteAddress: '127.0.0.1', remotePort: 0, localAddress: '127.0.0.1', localPort: 0, secure: false, serverName: 'stickyd-hcheck' },
     route: config.route,
-    signal: abort.signal,
+    traffic: null,
   };
   try {
-    const res = await connector.request(req);
+    const res = await connector.send(attempt);
     const wantBody = method === 'GET' && expr !== null && expr.needsBody;
-    const body = wantBody ? await readLimited(res.body, MAX_BODY) : '';
+    const body = wantBody ? (await collectBody(res.body, MAX_BODY)).data.toString('utf8') : '';
     if (!wantBody) res.body.destroy();
     const status = `${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
     if (expr === null) {

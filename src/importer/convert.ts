@@ -17,7 +17,7 @@
  */
 import type { Diagnostic, Origin } from './diagnostics.js';
 import { at } from './diagnostics.js';
-import { newScope, type BalancerDraft, type Drafts, type MemberDraft, type RuleDraft, type Scope, type Setting, type WorkerDraft } from './drafts.js';
+import { newScope, type BalancerDraft, type Drafts, type MemberDraft, type RuleDraft, type Scope, type Setting } from './drafts.js';
 import { parseListen, serverNameHost } from './addresses.js';
 import { Duration, readBalancerParam, readMemberParam, templateDefaults, type HealthCheckDefinitions, type ParamResult } from './params.js';
 import type { ApacheDirective, ApacheNode, ApacheSection } from './parser.js';
@@ -711,7 +711,7 @@ export class Converter {
   private accessLog(d: ApacheDirective, ctx: Context, transferLog: boolean): void {
     if (!this.onlyServerLevel(d, ctx)) return;
     const [file, format, condition, ...extra] = d.args;
-    if (transferLog ? file === undefined || d.args.length > 1 : file === undefined || format === undefined || extra.length > 0) {
+    if (file === undefined || (transferLog ? d.args.length > 1 : format === undefined || extra.length > 0)) {
       return this.warn(d.origin, d.name, transferLog ? 'invalid: TransferLog takes a file name' : 'invalid: CustomLog takes a file, a format or nickname, and optionally env=… or expr=…');
     }
     if (format !== undefined && format.includes('%')) {

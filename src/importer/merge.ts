@@ -115,6 +115,8 @@ function covers(outer: string, inner: string): boolean {
 class Merger {
   readonly diagnostics: Diagnostic[] = [];
   private readonly serving: Scope[];
+  /** The serving servers that proxy (see proxyingScopes). */
+  private readonly proxying: Scope[];
   private readonly all: Scope[];
   /** Balancers that made it into the file (by name), for checking references. */
   private readonly kept = new Set<string>();
@@ -122,6 +124,21 @@ class Merger {
   constructor(private readonly drafts: Drafts, private readonly mainFile: string) {
     this.all = [drafts.main, ...drafts.vhosts];
     this.serving = this.servingScopes();
+    this.proxying = this.proxyingScopes();
+  }
+
+  /**
+   * The serving servers whose requests are proxied: those that hold ProxyPass rules, or inherit
+   * the main server's. The proxy-side settings (ServerName for X-Forwarded-Server, ProxyPreserveHost,
+   * ProxyAddHeaders, ProxyTimeout, SSLProxy*) are theirs: a main server that only answers an
+   * uncovered Listen, or a virtual host that serves files, proxies nothing, so its settings never
+   * applied to a proxied request. All serving servers when none proxies.
+   */
+  private proxyingScopes(): Scope[] {
+    const { main } = this.drafts;
+    const holds = (s: Scope): boolean => s.rules.length + s.locationRules.length > 0;
+    const proxying = this.serving.filter((s) => holds(s) || (s !== main && holds(main)));
+    return proxying.length > 0 ? proxying : this.serving;
   }
 
   private warn(origin: Origin, directive: string, message: string): void {
@@ -424,8 +441,8 @@ class Merger {
    * The one value of a setting. `derive` computes it for a server from its (inherited) settings,
    * returning the setting that decided it, or undefined for httpd's default.
    */
-  private agree(label: string, fallback: ParamValue | undefined, derive: (scope: Scope) => Setting | undefined): Setting | undefined {
-    const values = this.serving.map((scope) => ({ scope, setting: derive(scope) }));
+  private agree(label: string, fallback: ParamValue | undefined, derive: (scope: Scope) => Setting | undefined, scopes: Scope[] = this.serving): Setting | undefined {
+    const values = scopes.map((scope) => ({ scope, setting: derive(scope) }));
     const first = values[0] as { scope: Scope; setting: Setting | undefined };
     const valueOf = (v: typeof first) => v.setting?.value ?? fallback;
     const where = (scope: Scope) => (scope.origin ? `the <VirtualHost> at ${at(scope.origin)}` : 'the main server');
@@ -448,7 +465,7 @@ class Merger {
 
   private settings(doc: YamlDocument): void {
     const plain = (key: string) => (scope: Scope) => this.effective(scope, key);
-    const servername = this.agree('ServerName', undefined, plain('servername'));
+    const servername = this.agree('ServerName', undefined, plain('servername'), this.proxying);
     if (servername) doc.server.servername = yamlValue(servername.value);
 
     const keepalivetimeout = this.agree('KeepAliveTimeout', new Duration(5000), plain('keepalivetimeout'));
@@ -474,15 +491,15 @@ class Merger {
     }
     if (Object.keys(readTimeout).length > 0) doc.server.requestreadtimeout = readTimeout;
 
-    const preservehost = this.agree('ProxyPreserveHost', false, plain('preservehost'));
+    const preservehost = this.agree('ProxyPreserveHost', false, plain('preservehost'), this.proxying);
     if (preservehost) doc.proxy.preservehost = yamlValue(preservehost.value);
-    const addheaders = this.agree('ProxyAddHeaders', true, plain('addheaders'));
+    const addheaders = this.agree('ProxyAddHeaders', true, plain('addheaders'), this.proxying);
     if (addheaders) doc.proxy.addheaders = yamlValue(addheaders.value);
     // Members default to ProxyTimeout, else the server's Timeout (apache-semantics §7.2).
-    const timeout = this.agree('ProxyTimeout (or Timeout)', new Duration(60_000), (scope) => this.effective(scope, 'proxytimeout') ?? this.effective(scope, 'timeout'));
+    const timeout = this.agree('ProxyTimeout (or Timeout)', new Duration(60_000), (scope) => this.effective(scope, 'proxytimeout') ?? this.effective(scope, 'timeout'), this.proxying);
     if (timeout) doc.proxy.timeout = yamlValue(timeout.value);
-    // SSLProxy*: one value for every server, as the other settings.
-    const proxyTls = this.proxyTls((key) => this.agree(PROXY_DIRECTIVES[key] ?? key, undefined, (scope) => this.tlsSetting(scope, key)));
+    // SSLProxy*: one value for every server that proxies, as the other settings.
+    const proxyTls = this.proxyTls((key) => this.agree(PROXY_DIRECTIVES[key] ?? key, undefined, (scope) => this.tlsSetting(scope, key), this.proxying));
     if (Object.keys(proxyTls).length > 0) doc.proxy.tls = proxyTls;
 
     const globals: Record<string, boolean> = { proxypreservehost: (preservehost?.value ?? false) as boolean, proxyaddheaders: (addheaders?.value ?? true) as boolean };

@@ -7,6 +7,7 @@
  * Each reader returns what to set (`set`: key → value, usually one key), or why nothing is set.
  */
 import { applyStatus, Flag, StatusSyntaxError } from '../balancer/flags.js';
+import { didYouMean } from '../config/suggest.js';
 import { ApacheValueError, atof, atoi, atoiSeconds, onOff, timeoutParameter } from './values.js';
 
 /** A value as it goes into the YAML file: durations are milliseconds here (tagged), formatted by emit. */
@@ -41,6 +42,42 @@ function guarded(read: () => ParamResult): ParamResult {
 // Balancer parameters (apache-semantics §7.1)
 
 const LBMETHODS = ['byrequests', 'bybusyness', 'bytraffic'];
+
+/** The balancer parameters httpd knows (set_balancer_param). */
+const BALANCER_KEYS = ['stickysession', 'stickysessionsep', 'scolonpathdelim', 'nofailover', 'failontimeout', 'forcerecovery', 'timeout', 'maxattempts', 'lbmethod', 'failonstatus', 'nonce', 'growth'];
+
+/**
+ * Names people bring from elsewhere, for the did-you-mean of an unknown parameter: mod_jk's
+ * workers.properties (lbfactor, sticky_session, method, activation), HAProxy and nginx (weight),
+ * and httpd's own internal name of loadfactor (worker->s->lbfactor).
+ */
+const FOREIGN_NAMES: Record<string, string> = {
+  lbfactor: 'loadfactor',
+  weight: 'loadfactor',
+  activation: 'status',
+  jvmroute: 'route',
+  sticky: 'stickysession',
+  sticky_session: 'stickysession',
+  method: 'lbmethod',
+  balance: 'lbmethod',
+};
+
+/**
+ * Why httpd refuses an unknown parameter, with what was probably meant: a known name a typo away
+ * or a known foreign one, or the other kind of parameter (a BalancerMember one on a balancer).
+ */
+function unknownParameter(kind: 'Balancer' | 'Worker', key: string): string {
+  const lower = key.toLowerCase();
+  const [own, other, otherKind, otherWhere] = kind === 'Balancer'
+    ? [BALANCER_KEYS, isMemberParam(lower), 'BalancerMember', 'on the BalancerMember line']
+    : [[...MEMBER_KEYS], BALANCER_KEYS.includes(lower), 'Balancer', 'in ProxySet, or after the balancer:// URL of ProxyPass'];
+  const where = `a ${otherKind} parameter: write it ${otherWhere}`;
+  if (other) return `unknown ${kind} parameter (${key} is ${where})`;
+  const foreign = Object.hasOwn(FOREIGN_NAMES, lower) ? FOREIGN_NAMES[lower] : undefined;
+  if (foreign !== undefined && !own.includes(foreign)) return `unknown ${kind} parameter — did you mean ${foreign}=? (${where})`;
+  const guess = foreign ?? didYouMean(lower, own);
+  return `unknown ${kind} parameter${guess ? ` — did you mean ${guess}=?` : ''}`;
+}
 
 export function readBalancerParam(key: string, value: string): ParamResult {
   return guarded(() => {
@@ -94,7 +131,7 @@ export function readBalancerParam(key: string, value: string): ParamResult {
         return set('growth', n);
       }
       default:
-        throw new ApacheValueError(isMemberParam(key) ? `unknown Balancer parameter (${key} is a BalancerMember parameter)` : 'unknown Balancer parameter');
+        throw new ApacheValueError(unknownParameter('Balancer', key));
     }
   });
 }
@@ -213,9 +250,16 @@ export function readMemberParam(key: string, value: string, hc: HealthCheckDefin
       case 'secret':
         return set('secret', value);
       case 'upgrade':
-        // stickyd tunnels every Upgrade request to an http:// member (README, differences): what
-        // this parameter turns on in httpd is already on, so there is nothing to carry over.
-        return { kind: 'set', set: {} };
+        // stickyd tunnels every Upgrade request to an http:// or https:// member (README,
+        // differences): what this parameter turns on in httpd is always on. Accepted, with a word
+        // on the difference, since httpd tunnels only the protocols it names.
+        return {
+          kind: 'set',
+          set: {},
+          note: value === '*' || /^any$/i.test(value)
+            ? 'accepted, nothing to carry over: stickyd tunnels every Upgrade request to an http:// or https:// member, as this does in httpd'
+            : `accepted, nothing to carry over: stickyd tunnels every Upgrade request to an http:// or https:// member whatever its protocol (httpd: only ${value}); an ajp:// member answers one with 502`,
+        };
       case 'hcmethod': {
         const method = HC_METHODS[value.toLowerCase()];
         if (method) return set('hcmethod', method);
@@ -247,7 +291,7 @@ export function readMemberParam(key: string, value: string, hc: HealthCheckDefin
       default: {
         const why = UNSUPPORTED_MEMBER[lower];
         if (why) return { kind: 'unsupported', message: why };
-        throw new ApacheValueError('unknown Worker parameter');
+        throw new ApacheValueError(unknownParameter('Worker', key));
       }
     }
   });

@@ -155,6 +155,6 @@ export class LogOutputs {
   /** Flush, and close the files (stdout stays open: a last message may still come). */
   async close(): Promise<void> {
     await this.flush();
-    await Promise.all([...this.outputs].map(([key, o]) => (key === STDOUT ? undefined : o.sink.close())));
+    await Promise.all([...this.outputs].filter(([key]) => key !== STDOUT).map(([, o]) => o.sink.close()));
   }
 }

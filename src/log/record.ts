@@ -6,7 +6,7 @@
  * request: it is never serialised or sent elsewhere.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BackendErrorKind, ClientInfo } from '../proxy/connector.js';
+import type { BackendErrorKind, ClientInfo } from '../members/connector.js';
 
 /** One finished request, as the access log writes it. */
 export interface AccessRecord {

@@ -94,12 +94,14 @@ export class ClientInput {
   /**
    * Put a ClientInput between `socket` and node's parser. Returns null when node's 'data'
    * listener is not where it should be (the caller closes the connection: it must not be served
-   * unchecked).
+   * unchecked). node:http's connection listener adds exactly one: its `socketOnData` bound to the
+   * server, socket and parser (and lets the parser consume the socket in C++ until another 'data'
+   * listener comes); anything else is a node release whose internals changed, and
+   * test/proxy/client-input.test.ts fails loudly on it.
    */
   static attach(socket: Socket, options: ClientInputOptions): ClientInput | null {
-    const listeners = socket.listeners('data');
-    if (listeners.length !== 1) return null;
-    const parse = listeners[0] as DataListener;
+    const parse = nodeParserListener(socket);
+    if (parse === null) return null;
     const input = new ClientInput(socket, parse, options);
     socket.removeListener('data', parse);
     // Adding a 'data' listener takes the socket out of node's consumed mode: node's parser now
@@ -128,6 +130,12 @@ export class ClientInput {
   }
 
   private readonly onData = (chunk: Buffer): void => {
+    this.take(chunk);
+    // A header block still incomplete at the end of a read gets its timer now (see ReadDeadline).
+    this.headerDeadline.ensureArmed();
+  };
+
+  private take(chunk: Buffer): void {
     if (this.state === State.Refused) return;
     if (this.state === State.Pass) {
       this.feed(chunk);
@@ -161,7 +169,7 @@ export class ClientInput {
         this.settle();
       }
     }
-  };
+  }
 
   /** (A method, so that the compiler does not take `state` as fixed across scan() calls.) */
   private refused(): boolean {
@@ -213,7 +221,7 @@ export class ClientInput {
         case State.LineStart: {
           // The first byte of the next request starts its header stage (httpd waits for it with
           // the keep-alive timeout), unless responses are still due on this connection.
-          if (this.inFlight === 0) this.headerDeadline.start();
+          if (this.inFlight === 0) this.headerDeadline.start(false);
           // Empty lines before a request are skipped (httpd and node's parser both do).
           const begin = i;
           while (i < n && (chunk[i] === CR || chunk[i] === LF)) i++;
@@ -234,16 +242,21 @@ export class ClientInput {
             this.state = State.Pass; // node answers 431
             return n;
           }
-          this.line += chunk.toString('latin1', start, end);
-          if (lf < 0) return n;
-          const problem = requestLineProblem(this.line);
-          if (problem !== null) {
-            this.refuse(400, problem);
-            // Only the part of the line in this chunk is held back; an earlier part is harmless
-            // to the parser (it reports nothing before a header block is complete).
-            return start;
+          if (this.line === '' && lf >= 0 && strictRequestLine(chunk, start, lf)) {
+            // The usual case: the whole line is in this read and passes, checked on the bytes.
+            this.connect = chunk[start] === 0x43 /* C */ && chunk.toString('latin1', start, start + 8) === 'CONNECT ';
+          } else {
+            this.line += chunk.toString('latin1', start, end);
+            if (lf < 0) return n;
+            const problem = requestLineProblem(this.line);
+            if (problem !== null) {
+              this.refuse(400, problem);
+              // Only the part of the line in this chunk is held back; an earlier part is harmless
+              // to the parser (it reports nothing before a header block is complete).
+              return start;
+            }
+            this.connect = this.line.startsWith('CONNECT ');
           }
-          this.connect = this.line.startsWith('CONNECT ');
           this.contentLength = null;
           this.chunked = false;
           this.framingUnclear = false;
@@ -265,7 +278,14 @@ export class ClientInput {
             this.state = State.Pass;
             return n;
           }
-          // Only lines that may matter are copied out: Content-Length, Connection,
+          // A whole line in this read (the usual case) is looked at on the bytes: only
+          // Content-Length, Transfer-Encoding, Connection and Upgrade lines are copied out.
+          if (this.lineFresh && lf >= 0 && !(lf === start || (lf === start + 1 && chunk[start] === CR))) {
+            i = lf + 1;
+            if (framingHeader(chunk, start)) this.header(chunk.toString('latin1', start, lf));
+            break;
+          }
+          // Otherwise only lines that may matter are copied out: Content-Length, Connection,
           // Transfer-Encoding, Upgrade, and the empty line that ends the block.
           if (this.lineFresh) {
             const c = chunk[start]!;
@@ -381,4 +401,57 @@ export class ClientInput {
         break;
     }
   }
+}
+
+/** node:http's own 'data' listener on a server socket (its parser's input), or null when it is not there as expected. */
+export function nodeParserListener(socket: Socket): DataListener | null {
+  const listeners = socket.listeners('data');
+  if (listeners.length !== 1) return null;
+  const parse = listeners[0] as DataListener;
+  return parse.name === 'bound socketOnData' && (socket as Socket & { parser?: unknown }).parser != null ? parse : null;
+}
+
+/** RFC 9110 tchar, by byte: what a method may consist of. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+/**
+ * `chunk[start..lf)` is a request line requestLineProblem() accepts, checked on the bytes without
+ * making a string: `token SP target SP HTTP/d.d CR`, no control character, space, DEL or "#" in
+ * the target, major version not 0. false sends the line the slow way, which names the problem.
+ */
+export function strictRequestLine(chunk: Buffer, start: number, lf: number): boolean {
+  let i = start;
+  while (i < lf && TCHAR[chunk[i]!] === 1) i++;
+  if (i === start || i >= lf || chunk[i] !== 0x20) return false;
+  const target = ++i;
+  for (; i < lf; i++) {
+    const c = chunk[i]!;
+    if (c <= 0x20 || c === 0x7f || c === 0x23 /* # */) break;
+  }
+  if (i === target || i >= lf || chunk[i] !== 0x20) return false;
+  i++;
+  // "HTTP/d.d\r": 9 bytes up to the LF.
+  return lf - i === 9
+    && chunk[i] === 0x48 && chunk[i + 1] === 0x54 && chunk[i + 2] === 0x54 && chunk[i + 3] === 0x50 && chunk[i + 4] === 0x2f
+    && chunk[i + 5]! >= 0x31 && chunk[i + 5]! <= 0x39 && chunk[i + 6] === 0x2e && chunk[i + 7]! >= 0x30 && chunk[i + 7]! <= 0x39
+    && chunk[i + 8] === CR;
+}
+
+const FRAMING_NAMES = ['content-length:', 'transfer-encoding:', 'connection:', 'upgrade:'].map((n) => Buffer.from(n, 'latin1'));
+
+/** The header line at `start` names (case-insensitively) a header ClientInput follows: see header(). */
+function framingHeader(chunk: Buffer, start: number): boolean {
+  const first = chunk[start]! | 0x20;
+  if (first !== 0x63 /* c */ && first !== 0x74 /* t */ && first !== 0x75 /* u */) return false;
+  next: for (const name of FRAMING_NAMES) {
+    if (name[0] !== first || start + name.length > chunk.length) continue;
+    for (let k = 1; k < name.length; k++) {
+      const c = chunk[start + k]!;
+      // Lower-case letters only; ':' and '-' compare as they are.
+      if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== name[k]) continue next;
+    }
+    return true;
+  }
+  return false;
 }

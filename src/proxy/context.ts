@@ -7,7 +7,7 @@ import type { Balancer } from '../balancer/balancer.js';
 import type { Member } from '../balancer/member.js';
 import type { Config } from '../config/types.js';
 import type { AccessLog, Logger } from '../log.js';
-import type { MemberConnector } from './connector.js';
+import type { MemberConnector } from '../members/connector.js';
 import type { ProxyCounters } from './counters.js';
 import type { MountTable } from './mounts.js';
 import type { ReverseMap } from './reverse.js';
@@ -29,7 +29,10 @@ export interface ProxyContext {
   readonly tunnels: Set<{ destroy(): void }>;
 }
 
+/** This thread's time origin: fixed for the thread's life, and a getter into the runtime each time it is read. */
+const ORIGIN = performance.timeOrigin;
+
 /** The balancer clock: milliseconds with sub-millisecond resolution (select.ts explains why). */
 export function balancerNow(): number {
-  return performance.timeOrigin + performance.now();
+  return ORIGIN + performance.now();
 }

@@ -3,7 +3,7 @@
  * counted (never forwarded), member failures are counted by kind. Plain numbers, incremented in
  * place: cheap enough for the hot path.
  */
-import type { BackendErrorKind } from './connector.js';
+import type { BackendErrorKind } from '../members/connector.js';
 
 /** Why the client side refused or dropped a request. */
 export type ClientErrorReason =

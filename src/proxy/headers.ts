@@ -43,9 +43,9 @@ export function connectionTokens(values: readonly string[]): Set<string> | null 
 
 /**
  * The header list for the member, from node's `req.rawHeaders` (flat [name, value, ...], names as
- * sent, in order), without Host: that depends on the member (see `hostHeader`).
+ * sent, in order), as the same flat list, without Host: that depends on the member (see `hostHeader`).
  */
-export function forwardRequestHeaders(raw: readonly string[], o: RequestHeaderOptions): Array<[string, string]> {
+export function forwardRequestHeaders(raw: readonly string[], o: RequestHeaderOptions): string[] {
   let host: string | null = null;
   let connection: string[] | null = null;
   let xff: string | null = null;
@@ -62,7 +62,7 @@ export function forwardRequestHeaders(raw: readonly string[], o: RequestHeaderOp
   }
   const drop = o.tunnel ? TUNNEL_HOP_BY_HOP : REQUEST_HOP_BY_HOP;
   const listed = connection === null ? null : connectionTokens(connection);
-  const out: Array<[string, string]> = [];
+  const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -76,13 +76,13 @@ export function forwardRequestHeaders(raw: readonly string[], o: RequestHeaderOp
       if (lname === 'x-forwarded-host') { xfh = xfh === null ? value : `${xfh}, ${value}`; continue; }
       if (lname === 'x-forwarded-server') { xfs = xfs === null ? value : `${xfs}, ${value}`; continue; }
     }
-    out.push([name, value]);
+    out.push(name, value);
   }
   if (o.addHeaders) {
-    out.push(['X-Forwarded-For', xff === null ? o.clientAddress : `${xff}, ${o.clientAddress}`]);
+    out.push('X-Forwarded-For', xff === null ? o.clientAddress : `${xff}, ${o.clientAddress}`);
     // X-Forwarded-Host only when the request had a Host (U:4725-4748).
-    if (host !== null) out.push(['X-Forwarded-Host', xfh === null ? host : `${xfh}, ${host}`]);
-    out.push(['X-Forwarded-Server', xfs === null ? o.serverName : `${xfs}, ${o.serverName}`]);
+    if (host !== null) out.push('X-Forwarded-Host', xfh === null ? host : `${xfh}, ${host}`);
+    out.push('X-Forwarded-Server', xfs === null ? o.serverName : `${xfs}, ${o.serverName}`);
   }
   return out;
 }

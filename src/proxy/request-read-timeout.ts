@@ -7,8 +7,10 @@
  * can pass it on); stickyd suspends it while the member is not taking the body (`pause()`), so
  * that a slow member does not get its client cut off as too slow.
  *
- * One timer per deadline, armed at the start and re-armed only when it fires early: bytes that
- * arrive just move the deadline, they do not touch the timer.
+ * One timer per deadline, re-armed only when it fires early: bytes that arrive just move the
+ * deadline, they do not touch the timer. `start(false)` does not arm it at all: the header stage
+ * of a request whose header block comes whole in one read is over before any timer could fire,
+ * so the caller arms it (`arm()`) only when a read ends with the stage still running.
  */
 import type { ReadTimeoutStage } from '../config/request-read-timeout.js';
 
@@ -33,15 +35,21 @@ export class ReadDeadline {
     return this.running;
   }
 
-  /** Start the stage now (no-op when the stage is off or already running). */
-  start(): void {
+  /** Start the stage now (no-op when the stage is off or already running); `armNow` false: see ensureArmed(). */
+  start(armNow = true): void {
     if (!this.enabled || this.running) return;
     const now = performance.now();
     this.running = true;
     this.pausedAt = null;
     this.deadline = now + this.stage.timeout;
     this.cap = this.stage.max > 0 ? now + this.stage.max : Infinity;
-    this.arm(this.stage.timeout);
+    if (armNow) this.arm(this.stage.timeout);
+  }
+
+  /** A stage started with `start(false)` gets its timer now, if it still runs and has none. */
+  ensureArmed(): void {
+    if (!this.running || this.timer !== null || this.pausedAt !== null) return;
+    this.arm(this.deadline - performance.now());
   }
 
   /** `bytes` of the stage arrived: each `minrate` of them buy a second more, up to the cap. */

@@ -1,7 +1,7 @@
 /**
  * A member's response body on its way to the client (mod_proxy_http's body loop): each chunk is
- * written to the client response as the member's transport hands it over, with no stream layer
- * in between, and counted for bytraffic (member.read) and the access log (bytes).
+ * written to the client response as the member's transport (HTTP or AJP) hands it over, with no
+ * stream layer in between, and counted for bytraffic (member.read) and the access log (bytes).
  *
  * - Back-pressure: when the client's socket is full, the member's socket is paused until the
  *   client drains it.
@@ -15,8 +15,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Member } from '../balancer/member.js';
 import { ResponseEncoder, type CompressionPlan, type EncoderSink } from './compression/index.js';
-import type { ClientAbort, ClientGoneListener } from './connector.js';
-import type { BodySink, ForwardedBody } from './http-connector.js';
+import type { BodySink, ClientAbort, ClientGoneListener, ResponseBody } from '../members/connector.js';
 
 /** What the relay counts into: the request's Exchange. */
 export interface RelayedExchange extends ClientAbort {
@@ -34,7 +33,7 @@ export class ResponseRelay implements BodySink, ClientGoneListener, EncoderSink 
     private readonly ex: RelayedExchange,
     private readonly member: Member,
     private readonly res: ServerResponse,
-    private readonly body: ForwardedBody,
+    private readonly body: ResponseBody,
     compression: CompressionPlan | null = null,
   ) {
     this.encoder = compression === null ? null : new ResponseEncoder(compression.coding, compression.settings, compression.sizeHint, this);

@@ -130,7 +130,7 @@ export function createListener(settings: ServerConfig, handlers: ListenerHandler
     const input = socket[kInput];
     if (input !== undefined) {
       input.requestStarted();
-      res.once('close', () => input.requestEnded());
+      res.on('close', () => input.requestEnded()); // once per response: 'on' spares once's wrapper
     }
     const served = socket[kServed] ?? 0;
     socket[kServed] = served + 1;

@@ -16,12 +16,14 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Member } from '../balancer/member.js';
 import { postRequest } from '../balancer/select.js';
-import { BackendError, type BackendResponse } from './connector.js';
+import { BackendError, type MemberResponse, type UpgradeOutcome } from '../members/connector.js';
 import { balancerNow, type ProxyContext } from './context.js';
 import { errorPage } from './error-page.js';
-import { clientInfo, clientResponseHeaders, Exchange, resolveTarget, runAttempts, type AttemptSenders } from './handler.js';
+import { runAttempts, type Send } from './attempts.js';
+import { Exchange } from './exchange.js';
+import { clientInfo, resolveTarget } from './handler.js';
+import { clientResponseHeaders } from './responses.js';
 import { forwardRequestHeaders } from './headers.js';
-import type { UpgradeOutcome } from './http-connector.js';
 
 function statusLine(status: number, text?: string): string {
   return `HTTP/1.1 ${status} ${text || STATUS_CODES[status] || 'Unknown'}\r\n`;
@@ -46,11 +48,11 @@ function headerFacts(raw: readonly string[]): { host: string | null; cookie: str
   return { host, cookie };
 }
 
-/** Upgrades go to HTTP members only. */
-const UPGRADE_SEND: AttemptSenders<UpgradeOutcome> = {
-  http: (connector, attempt) => connector.upgrade(attempt),
-  other: () => Promise.reject(new BackendError('protocol', 'an ajp:// member cannot take an Upgrade request (AJP has no protocol switch)')),
-};
+/** An Upgrade goes to members whose transport can switch protocols (HTTP; AJP cannot). */
+const upgradeSend: Send<UpgradeOutcome> = (connector, attempt) =>
+  connector.upgrade !== undefined
+    ? connector.upgrade(attempt)
+    : Promise.reject(new BackendError('protocol', 'the member cannot take an Upgrade request (AJP has no protocol switch)'));
 
 /** Handle node's 'upgrade' event. Never throws. */
 export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -94,12 +96,12 @@ async function upgrade(ex: Exchange, req: IncomingMessage, socket: Duplex, head:
     target,
     sticky: { url: target.stickyUrl, cookie: facts.cookie },
     headers,
-    clientHeaders: [], // ajp:// members refuse upgrades before anything is sent (below)
+    clientHeaders: raw,
     host: facts.host,
     httpVersion: req.httpVersion,
     replay: null,
     contentLength: null,
-  }, UPGRADE_SEND, (value) => (value.kind === 'upgraded' ? value.reusedConnection : value.response.reusedConnection === true));
+  }, upgradeSend, (value) => (value.kind === 'upgraded' ? value.reusedConnection : value.response.reusedConnection));
 
   if (outcome.kind === 'aborted' || outcome.kind === 'drop') {
     socket.destroy();
@@ -123,7 +125,7 @@ async function upgrade(ex: Exchange, req: IncomingMessage, socket: Duplex, head:
 }
 
 /** The member did not switch protocols: relay its answer as a plain response, then close. */
-function relayRefusal(ex: Exchange, member: Member, response: BackendResponse, socket: Duplex, host: string | null): void {
+function relayRefusal(ex: Exchange, member: Member, response: MemberResponse, socket: Duplex, host: string | null): void {
   const headers = clientResponseHeaders(ex, response.headers, host);
   let text = statusLine(response.status, response.statusText);
   for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
@@ -132,14 +134,16 @@ function relayRefusal(ex: Exchange, member: Member, response: BackendResponse, s
   ex.status = response.status;
   socket.write(text, 'latin1');
   const body = response.body;
-  body.on('data', (chunk: Buffer) => {
-    member.addRead(chunk.length);
-    ex.bytes += chunk.length;
-    if (!socket.write(chunk)) body.pause();
+  body.attach({
+    write(chunk) {
+      member.addRead(chunk.length);
+      ex.bytes += chunk.length;
+      return socket.write(chunk);
+    },
+    end: () => socket.end(),
+    fail: () => socket.destroy(),
   });
   socket.on('drain', () => body.resume());
-  body.once('end', () => socket.end());
-  body.once('error', () => socket.destroy());
   socket.once('close', () => body.destroy());
 }
 

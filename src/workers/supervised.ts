@@ -7,7 +7,8 @@
  *
  * Before the workers open a `listen` address, this thread binds it once without SO_REUSEPORT and
  * lets it go: a port another process holds is an error here, as it is with one worker, rather than
- * a listener silently sharing connections with that process.
+ * a listener silently sharing connections with that process. Port 0 (a program embedding the daemon
+ * may give it) becomes one port for every worker: see claimListen.
  */
 import net from 'node:net';
 import { startOperations, type Operations } from '../admin/operations.js';
@@ -26,13 +27,79 @@ import type { Placements } from './messages.js';
 import { listenerUrl, listenKey, type BoundAddress } from './serving.js';
 import { Supervisor, type Launch } from './supervisor.js';
 
-/** Bind `l` exclusively and let it go again; rejects like a listener would (EADDRINUSE, EACCES, ...). */
-function checkListen(l: ListenConfig): Promise<void> {
+/** An address the workers may open, as `claimListen` found it. */
+interface Claim {
+  /** The entry with its port: the configuration's, or the one the kernel picked for port 0. */
+  entry: ListenConfig;
+  /** Let go of what this thread holds (once the workers listen). */
+  release(): Promise<void>;
+}
+
+function listenOn(server: net.Server, options: net.ListenOptions): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = net.createServer();
     server.once('error', reject);
-    server.listen({ port: l.port, host: l.address }, () => server.close(() => resolve()));
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
   });
+}
+
+function closed(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * Check that `l` can be had; rejects like a listener would (EADDRINUSE, EACCES, ...). A port is
+ * bound exclusively (no SO_REUSEPORT) and let go at once.
+ *
+ * Port 0 must become one port that every worker opens (each binding 0 itself would get a port of
+ * its own, and `addresses` would name only the first). The kernel picks a free port for an
+ * exclusive bind; this thread then listens on that port with SO_REUSEPORT (the workers join it) and
+ * holds it until the workers listen, so that nothing else takes the port meanwhile. Nobody knows
+ * the port before the daemon reports it, so no client connects to this thread's socket; a
+ * connection that does arrive is closed.
+ */
+async function claimListen(l: ListenConfig): Promise<Claim> {
+  if (l.port !== 0) {
+    const probe = net.createServer();
+    await listenOn(probe, { port: l.port, host: l.address });
+    await closed(probe);
+    return { entry: l, release: () => Promise.resolve() };
+  }
+  for (let attempt = 1; ; attempt++) {
+    const probe = net.createServer();
+    const port = await listenOn(probe, { port: 0, host: l.address });
+    const holder = net.createServer((socket) => socket.destroy());
+    // The probe's socket is closed at once (its callback comes later), so the port is free again
+    // for the holder's bind, which follows without a turn of the event loop in between.
+    const probed = closed(probe);
+    try {
+      await listenOn(holder, { port, host: l.address, reusePort: true });
+    } catch (err) {
+      await probed;
+      // Taken in that instant: another port.
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) continue;
+      throw err;
+    }
+    await probed;
+    return { entry: { ...l, port }, release: () => closed(holder) };
+  }
+}
+
+async function claimAll(entries: readonly ListenConfig[]): Promise<Claim[]> {
+  const claims: Claim[] = [];
+  try {
+    for (const l of entries) claims.push(await claimListen(l));
+  } catch (err) {
+    await releaseAll(claims);
+    throw err;
+  }
+  return claims;
+}
+
+async function releaseAll(claims: readonly Claim[]): Promise<void> {
+  await Promise.all(claims.map((c) => c.release()));
 }
 
 function placementsOf(balancers: ReadonlyMap<string, Balancer>): Placements {
@@ -47,8 +114,11 @@ export class SupervisedDaemon implements Daemon {
   private readonly board = Scoreboard.create();
   readonly supervisor: Supervisor;
   private bound: BoundAddress[] = [];
-  /** The listen entries the workers have open. */
-  private listening: ListenConfig[] = [];
+  /**
+   * The listen entries the workers have open, by the key of the configuration's entry (a port 0
+   * entry keeps the port it was given across reloads).
+   */
+  private listening = new Map<string, ListenConfig>();
   private ops: Operations | null = null;
   private stopping: Promise<void> | null = null;
   /** Where the workers' access lines are written (null: nowhere). */
@@ -99,9 +169,13 @@ export class SupervisedDaemon implements Daemon {
   static async start(config: Config, count: number, options: DaemonOptions): Promise<SupervisedDaemon> {
     const logger = options.logger;
     const daemon = new SupervisedDaemon(config, count, options);
-    for (const l of config.listen) await checkListen(l);
-    daemon.listening = config.listen;
-    daemon.bound = await daemon.supervisor.start(daemon.launch());
+    const claims = await claimAll(config.listen);
+    daemon.listening = new Map(config.listen.map((l, i) => [listenKey(l), claims[i]!.entry]));
+    try {
+      daemon.bound = await daemon.supervisor.start(daemon.launch());
+    } finally {
+      await releaseAll(claims);
+    }
     try {
       daemon.ops = await startOperations(daemon, logger);
     } catch (err) {
@@ -112,11 +186,13 @@ export class SupervisedDaemon implements Daemon {
   }
 
   private launch(): Launch {
-    // Every TLS listener with tickets has its key before a worker opens it.
-    const keyed = this.listening.filter((l) => l.tls !== undefined && l.tls.sessiontickets);
+    // Every TLS listener with tickets has its key before a worker opens it (keyed as the workers
+    // key their listeners: by the entry with the port it was given).
+    const entries = [...this.listening.values()];
+    const keyed = entries.filter((l) => l.tls !== undefined && l.tls.sessiontickets);
     for (const l of keyed) this.ticketKeys.source(listenKey(l), l.tls!.ticketkeyrotation);
     this.ticketKeys.retain(new Set(keyed.map(listenKey)));
-    return { config: this.current, placements: placementsOf(this.live), listen: this.listening, access: this.accessOutput !== null, tickets: this.ticketKeys.snapshot() };
+    return { config: this.current, placements: placementsOf(this.live), listen: entries, access: this.accessOutput !== null, tickets: this.ticketKeys.snapshot() };
   }
 
   get config(): Config {
@@ -186,29 +262,36 @@ export class SupervisedDaemon implements Daemon {
     // The balancers first (this thread allocates scoreboard slots; surviving members keep theirs).
     this.live = buildBalancers(config, this.board, this.live);
     this.current = config;
+    this.ops?.balancersSwapped();
     this.logger.level = config.log.level;
 
     const wanted = new Map(config.listen.map((l) => [listenKey(l), l]));
-    const had = new Map(this.listening.map((l) => [listenKey(l), l]));
-    const listening: ListenConfig[] = [];
+    const had = this.listening;
+    const listening = new Map<string, ListenConfig>();
+    const claims: Claim[] = [];
     for (const [key, l] of wanted) {
-      if (had.has(key)) {
-        listening.push(l);
+      const open = had.get(key);
+      if (open !== undefined) {
+        listening.set(key, { ...l, port: open.port });
         continue;
       }
       try {
-        await checkListen(l);
-        listening.push(l);
+        const claim = await claimListen(l);
+        claims.push(claim);
+        listening.set(key, claim.entry);
       } catch (err) {
         this.logger.error({ err }, `cannot listen on ${l.address}:${l.port}: ${(err as Error).message}`);
       }
     }
     this.listening = listening;
-    await this.supervisor.reload(this.launch());
-    const open = new Set(listening.map(listenKey));
-    for (const [key, l] of had) if (!open.has(key)) this.logger.info(`stickyd stopped listening on ${listenerUrl(l)}`);
-    for (const l of listening) if (!had.has(listenKey(l))) this.logger.info(`stickyd listening on ${listenerUrl(l)}`);
-    this.bound = listening.map((l) => (l.tls !== undefined ? { address: l.address, port: l.port, tls: true } : { address: l.address, port: l.port }));
+    try {
+      await this.supervisor.reload(this.launch());
+    } finally {
+      await releaseAll(claims);
+    }
+    for (const [key, l] of had) if (!listening.has(key)) this.logger.info(`stickyd stopped listening on ${listenerUrl(l)}`);
+    for (const [key, l] of listening) if (!had.has(key)) this.logger.info(`stickyd listening on ${listenerUrl(l)}`);
+    this.bound = [...listening.values()].map((l) => (l.tls !== undefined ? { address: l.address, port: l.port, tls: true } : { address: l.address, port: l.port }));
     // Health checks follow the new balancers; the admin listener its new settings.
     await this.ops?.reload();
   }

@@ -287,7 +287,8 @@ export class Supervisor {
     const ended = running.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
     this.send({ type: 'stop', graceMs });
     const limit = setTimeout(() => {
-      for (const w of running) void w.terminate();
+      // A worker that did not drain in time; its 'exit' settles `ended` either way.
+      for (const w of running) w.terminate().catch(() => {});
     }, graceMs + STOP_MARGIN_MS);
     await Promise.all(ended);
     clearTimeout(limit);

@@ -16,7 +16,7 @@ import { Balancer } from '../balancer/balancer.js';
 import { Scoreboard } from '../balancer/scoreboard.js';
 import type { Config } from '../config/types.js';
 import { AccessLog, postedLines, type AccessRecord, type LineChannel } from '../log.js';
-import { ConnectorStore } from '../proxy/connectors.js';
+import { ConnectorStore } from '../members/connectors.js';
 import { ProxyCounters } from '../proxy/counters.js';
 import type { BalancerBuilder, ProcessState } from '../proxy/runtime.js';
 import { SharedTicketKeys } from '../tls/tickets.js';

@@ -11,6 +11,7 @@ import { parseConfig } from '../../src/config/index.js';
 import type { Config } from '../../src/config/types.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import type { AccessRecord } from '../../src/log.js';
+import { patience, PATIENCE_MS } from '../helpers/patience.js';
 import { freePorts } from '../helpers/ports.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 
@@ -197,8 +198,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls `check` every 20 ms until it returns true, or fails after `timeoutMs` with `what`. */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+/**
+ * Polls `check` every 20 ms until it returns true, or fails with `what` after `timeoutMs` or
+ * PATIENCE_MS, whichever is longer (test/helpers/patience.ts).
+ */
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = PATIENCE_MS): Promise<void> {
+  timeoutMs = patience(timeoutMs);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;

@@ -135,7 +135,7 @@ proxypass:
   });
 
   it('a request without Host (HTTP/1.0, never a browser) is served; a malformed Host is refused', async () => {
-    const { s, port } = await stack();
+    const { port } = await stack();
     const raw = async (head: string): Promise<string> => {
       const net = await import('node:net');
       return new Promise((resolve, reject) => {

@@ -26,7 +26,7 @@ const quiet = () => pino({ level: 'silent' }, new Writable({ write: (_c, _e, cb)
 describe('the admin listener follows reloads', () => {
   it('is added, moved and removed by reloads, while the proxy keeps serving', async () => {
     const a = await startBackend('a');
-    const [p1, p2] = await freePorts(2);
+    const [p1, p2] = (await freePorts(2)) as [number, number];
     const body = (admin: string) => `${admin}
 balancers:
   c1:

@@ -5,9 +5,9 @@
  */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { MAX_BODY_CHUNK, METHOD_CODES, REQUEST_HEADER_CODES, RESPONSE_HEADER_NAMES } from '../../src/ajp/constants.js';
-import { PacketFramer } from '../../src/ajp/framer.js';
-import { AjpOverflowError, AjpProtocolError, PacketReader, PacketWriter } from '../../src/ajp/packet.js';
+import { MAX_BODY_CHUNK, METHOD_CODES, REQUEST_HEADER_CODES, RESPONSE_HEADER_NAMES } from '../../src/members/ajp/constants.js';
+import { PacketFramer } from '../../src/members/ajp/framer.js';
+import { AjpOverflowError, AjpProtocolError, PacketReader, PacketWriter } from '../../src/members/ajp/packet.js';
 import {
   decodeBodyChunk,
   decodeForwardRequest,
@@ -17,7 +17,7 @@ import {
   encodeForwardRequest,
   forwardRequestFor,
   type ForwardRequest,
-} from '../../src/ajp/request.js';
+} from '../../src/members/ajp/request.js';
 import {
   decodeContainerPacket,
   encodeCPong,
@@ -26,10 +26,10 @@ import {
   encodeSendBodyChunk,
   encodeSendHeaders,
   reasonPhrase,
-} from '../../src/ajp/response.js';
-import { backendRequest } from '../helpers/ajp-fixtures.js';
+} from '../../src/members/ajp/response.js';
+import { attemptOf, backendRequest } from '../helpers/ajp-fixtures.js';
 
-// ---- hand encoders for expected bytes (independent of src/ajp/packet.ts) ----
+// ---- hand encoders for expected bytes (independent of src/members/ajp/packet.ts) ----
 const int = (n: number) => [n >> 8, n & 0xff];
 const str = (s: string) => [...int(Buffer.byteLength(s, 'latin1')), ...Buffer.from(s, 'latin1'), 0];
 const NULL_STR = [0xff, 0xff];
@@ -59,7 +59,7 @@ describe('Forward Request encoding', () => {
       ],
       route: 'jvm_a',
     });
-    const bytes = encodeForwardRequest(forwardRequestFor(req, 's3cret'));
+    const bytes = encodeForwardRequest(forwardRequestFor(attemptOf(req), 's3cret'));
     const expected = toContainer([
       0x02, // JK_AJP13_FORWARD_REQUEST
       0x02, // method GET
@@ -123,7 +123,7 @@ describe('Forward Request encoding', () => {
 
   it('sends query_string only when the URL has a "?" (empty query kept), jvm_route only with a route, secret only when set', () => {
     const get = (path: string, route: string, secret: string) =>
-      decodeForwardRequest(payloadOf(encodeForwardRequest(forwardRequestFor(backendRequest({ path, route }), secret))));
+      decodeForwardRequest(payloadOf(encodeForwardRequest(forwardRequestFor(attemptOf(backendRequest({ path, route })), secret))));
     expect(get('/a', '', '')).toMatchObject({ uri: '/a', queryString: null, route: null, secret: null });
     expect(get('/a?', 'r', 'x')).toMatchObject({ uri: '/a', queryString: '', route: 'r', secret: 'x' });
     expect(get('/a%20b?q=%2F', 'jvm_b', '')).toMatchObject({ uri: '/a%20b', queryString: 'q=%2F', route: 'jvm_b' });
@@ -131,7 +131,7 @@ describe('Forward Request encoding', () => {
 
   it('makes Content-Length agree with the body this attempt sends', () => {
     const cl = (over: Parameters<typeof backendRequest>[0]) =>
-      forwardRequestFor(backendRequest(over), '').headers.filter(([n]) => n.toLowerCase() === 'content-length');
+      forwardRequestFor(attemptOf(backendRequest(over)), '').headers.filter(([n]) => n.toLowerCase() === 'content-length');
     const stream = Readable.from([]);
     // Known length: the header keeps its place and gets the real value; a repeated header is dropped.
     expect(cl({ headers: [['content-length', '999'], ['Content-Length', '5']], body: stream, bodyLength: 12 }))

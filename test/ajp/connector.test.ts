@@ -7,11 +7,12 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AjpConnector, type AjpMemberConfig } from '../../src/ajp/connector.js';
-import { encodeSendBodyChunk, encodeSendHeaders } from '../../src/ajp/response.js';
-import { BackendError, type BackendRequest } from '../../src/proxy/connector.js';
-import { ajpMember, backendRequest, pattern, readAll, trickle } from '../helpers/ajp-fixtures.js';
-import { echoHandler, startAjpServer, type AjpHandler, type AjpTestServer } from '../helpers/ajp-server.js';
+import { AjpConnector, type AjpMemberConfig } from '../../src/members/ajp/connector.js';
+import { encodeSendBodyChunk, encodeSendHeaders } from '../../src/members/ajp/response.js';
+import { BackendError } from '../../src/members/connector.js';
+import { ajpMember, backendRequest, pattern, readAll, request, trickle, type BackendRequest } from '../helpers/ajp-fixtures.js';
+import { echoHandler, startAjpServer, type AjpHandler } from '../helpers/ajp-server.js';
+import { eventually } from '../helpers/patience.js';
 import { refusedPort } from '../helpers/ports.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -27,7 +28,7 @@ async function setup(handler: AjpHandler = echoHandler, member: Partial<AjpMembe
 }
 
 async function text(connector: AjpConnector, req: Partial<BackendRequest> = {}) {
-  const res = await connector.request(backendRequest(req));
+  const res = await request(connector, backendRequest(req));
   return { ...res, text: (await readAll(res.body)).toString() };
 }
 
@@ -87,7 +88,7 @@ describe('a request over AJP', () => {
     const chunked = await text(connector, { method: 'POST', path: '/upload', body: trickle(up, 3000), bodyLength: null, headers: [['Transfer-Encoding', 'chunked']] });
     expect(chunked.text).toBe(sha(up));
     expect(server.requests[1]!.headers.some(([n]) => n === 'content-length')).toBe(false);
-    const res = await connector.request(backendRequest({ path: '/download' }));
+    const res = await request(connector, backendRequest({ path: '/download' }));
     // A slow reader: the connector must hold the member back, not buffer everything or lose bytes.
     const parts: Buffer[] = [];
     for await (const c of res.body) {
@@ -157,7 +158,7 @@ describe('connection reuse and the pool', () => {
       await ex.sendBody(pattern(200_000));
       ex.end();
     });
-    const res = await connector.request(backendRequest());
+    const res = await request(connector, backendRequest());
     for await (const _ of res.body) break; // read one chunk, then give up (destroys the stream)
     expect((await text(connector)).status).toBe(200);
     expect(server.connections).toBe(2);
@@ -181,7 +182,7 @@ describe('connection reuse and the pool', () => {
     const first = text(connector, { path: '/hold' });
     await sleep(50);
     const t0 = Date.now();
-    const err = await failure(connector.request(backendRequest()));
+    const err = await failure(request(connector, backendRequest()));
     expect(err.kind).toBe('acquire');
     expect(err.nothingSent).toBe(true);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
@@ -203,8 +204,7 @@ describe('connection reuse and the pool', () => {
     const { server, connector } = await setup(echoHandler, { ttl: 150 });
     await text(connector);
     expect(server.openConnections()).toBe(1);
-    await sleep(400);
-    expect(server.openConnections()).toBe(0);
+    await eventually('the idle connection to be closed', () => server.openConnections() === 0);
     expect(connector.stats().open).toBe(0);
     await text(connector);
     expect(server.connections).toBe(2);
@@ -213,8 +213,7 @@ describe('connection reuse and the pool', () => {
   it('drops a pooled connection the container closed while idle and opens a new one', async () => {
     const { server, connector } = await setup(async (ex) => { ex.sendHeaders(200); ex.end(true); if (ex.cycle === 1) setTimeout(() => ex.destroy(), 20); });
     await text(connector);
-    await sleep(100);
-    expect(connector.stats().open).toBe(0);
+    await eventually('the pooled connection to be dropped', () => connector.stats().open === 0);
     expect((await text(connector)).status).toBe(200);
     expect(server.connections).toBe(2);
   });
@@ -222,7 +221,7 @@ describe('connection reuse and the pool', () => {
   it("fails with 'connect' when nothing listens", async () => {
     const connector = new AjpConnector(ajpMember((await refusedPort()).port));
     cleanups.push(() => connector.destroy());
-    const err = await failure(connector.request(backendRequest()));
+    const err = await failure(request(connector, backendRequest()));
     expect(err.kind).toBe('connect');
     expect(err.nothingSent).toBe(true);
   });
@@ -233,7 +232,7 @@ describe('connection reuse and the pool', () => {
       lookup: (_host, _opts, cb) => process.nextTick(() => (cb as (e: Error) => void)(notFound)),
     });
     cleanups.push(() => connector.destroy());
-    const err = await failure(connector.request(backendRequest()));
+    const err = await failure(request(connector, backendRequest()));
     expect(err.kind).toBe('dns');
     expect(err.nothingSent).toBe(false);
   });
@@ -245,9 +244,8 @@ describe('connection reuse and the pool', () => {
     const closed = connector.close();
     expect((await inflight).status).toBe(200);
     await closed;
-    await sleep(20);
-    expect(server.openConnections()).toBe(0);
-    expect((await failure(connector.request(backendRequest()))).kind).toBe('connect');
+    await eventually('the container to see the connection closed', () => server.openConnections() === 0);
+    expect((await failure(request(connector, backendRequest()))).kind).toBe('connect');
   });
 });
 
@@ -267,7 +265,7 @@ describe('CPing/CPong', () => {
     const { server, connector } = await setup(echoHandler, { ping: 100 });
     server.cpong = { delayMs: 400 };
     const t0 = Date.now();
-    const err = await failure(connector.request(backendRequest()));
+    const err = await failure(request(connector, backendRequest()));
     expect(err.kind).toBe('ping');
     expect(err.nothingSent).toBe(true);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
@@ -281,9 +279,9 @@ describe('CPing/CPong', () => {
   it("fails with 'ping' when the answer is not a CPONG or never comes", async () => {
     const { server, connector } = await setup(echoHandler, { ping: 100 });
     server.cpong = 'garbage';
-    expect((await failure(connector.request(backendRequest()))).kind).toBe('ping');
+    expect((await failure(request(connector, backendRequest()))).kind).toBe('ping');
     server.cpong = 'ignore';
-    expect((await failure(connector.request(backendRequest()))).kind).toBe('ping');
+    expect((await failure(request(connector, backendRequest()))).kind).toBe('ping');
     expect(server.requests).toHaveLength(0);
   });
 });
@@ -304,7 +302,7 @@ describe('a misbehaving container', () => {
       if (ex.connection === 1) await bad(ex);
       else await echoHandler(ex);
     }, { timeout: 1000 });
-    const err = await failure(connector.request(backendRequest()));
+    const err = await failure(request(connector, backendRequest()));
     expect(err.kind).toBe(kind);
     expect(err.nothingSent).toBe(false);
     expect((await text(connector)).status).toBe(200);
@@ -314,7 +312,7 @@ describe('a misbehaving container', () => {
   it("reports 'timeout' when no response comes within timeout, without counting time spent waiting on the client", async () => {
     const { connector } = await setup(async (ex) => { if (ex.request.uri === '/mute') return; await echoHandler(ex); }, { timeout: 200 });
     const t0 = Date.now();
-    expect((await failure(connector.request(backendRequest({ path: '/mute' })))).kind).toBe('timeout');
+    expect((await failure(request(connector, backendRequest({ path: '/mute' })))).kind).toBe('timeout');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
     // A client uploading slower than `timeout` per packet is not the member's fault.
     const slowBody = new Readable({ read() {} });
@@ -331,7 +329,7 @@ describe('a misbehaving container', () => {
       if (ex.request.uri === '/close') setTimeout(() => ex.destroy(), 20);
     }, { timeout: 200 });
     for (const [path, kind] of [['/stall', 'timeout'], ['/close', 'closed']] as const) {
-      const res = await connector.request(backendRequest({ path }));
+      const res = await request(connector, backendRequest({ path }));
       expect(res.status).toBe(200);
       const err = await failure(readAll(res.body));
       expect(err.kind).toBe(kind);
@@ -343,14 +341,14 @@ describe('a misbehaving container', () => {
       ex.sendHeaders(200);
       ex.sendHeaders(200);
     });
-    const res = await connector.request(backendRequest());
+    const res = await request(connector, backendRequest());
     expect((await failure(readAll(res.body))).kind).toBe('protocol');
   });
 
   it("reports 'closed' with reusedConnection on a reused connection that dies before answering", async () => {
     const { connector } = await setup(async (ex) => { if (ex.cycle === 2) { ex.destroy(); return; } await echoHandler(ex); });
     await text(connector);
-    const err = await failure(connector.request(backendRequest()));
+    const err = await failure(request(connector, backendRequest()));
     expect(err).toMatchObject({ kind: 'closed', reusedConnection: true });
   });
 
@@ -362,7 +360,7 @@ describe('a misbehaving container', () => {
       ex.raw(Buffer.concat(Array.from({ length: 5000 }, () => ask)));
     }, { timeout: 300 });
     const big = new Readable({ read() { this.push(Buffer.alloc(64 * 1024, 1)); } });
-    const err = await failure(connector.request(backendRequest({ method: 'PUT', body: big, bodyLength: null })));
+    const err = await failure(request(connector, backendRequest({ method: 'PUT', body: big, bodyLength: null })));
     expect(err.kind).toBe('send-timeout');
     big.destroy();
   });
@@ -378,19 +376,18 @@ describe('client abort', () => {
       ex.end();
     });
     const ac = new AbortController();
-    const res = await connector.request(backendRequest({ signal: ac.signal }));
+    const res = await request(connector, backendRequest({ signal: ac.signal }));
     const reading = failure(readAll(res.body));
     await sleep(50);
     ac.abort();
     expect((await reading).kind).toBe('aborted');
-    await sleep(50);
-    expect(server.openConnections()).toBe(0);
+    await eventually('the container to see the connection closed', () => server.openConnections() === 0);
   });
 
   it("rejects with 'aborted' while waiting for the response head", async () => {
     const { connector } = await setup(async () => { await sleep(500); });
     const ac = new AbortController();
-    const p = connector.request(backendRequest({ signal: ac.signal }));
+    const p = request(connector, backendRequest({ signal: ac.signal }));
     setTimeout(() => ac.abort(), 50);
     expect((await failure(p)).kind).toBe('aborted');
   });

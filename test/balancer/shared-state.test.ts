@@ -116,7 +116,9 @@ describe('a thread that dies', () => {
     expect(b.board.reclaim(3)).toEqual({ busy: 0, locks: 1 });
     const started = performance.now();
     expect(picks(b, 2)).toBe('ab');
-    expect(performance.now() - started).toBeLessThan(1000); // not the 5 s a lock steal waits
+    // A lock left held would make the picks wait 5 s for a lock steal (scoreboard.ts LOCK_STEAL_MS);
+    // the bound only catches that, whatever the machine's load.
+    expect(performance.now() - started).toBeLessThan(4000);
   });
 });
 

@@ -89,7 +89,7 @@ describe('the manual page docs/stickyd.1', () => {
     const names = [...new Set(src.split('\n').filter(Boolean))].sort();
     expect(names.length).toBeGreaterThan(3);
     const section = manual.split(/^\.SH ENVIRONMENT$/m)[1]!.split(/^\.SH /m)[0]!;
-    expect([...section.matchAll(/^\.B (STICKYD_\w+)$/gm)].map((m) => m[1]).sort()).toEqual(names);
+    expect([...section.matchAll(/^\.B (STICKYD_\w+)$/gm)].map((m) => m[1]!).sort()).toEqual(names);
     for (const n of names) expect(readme, n).toContain(n);
   });
 

@@ -57,7 +57,9 @@ admin:
     expect(c.listen).toEqual([{ address: '127.0.0.1', port: 8051 }]);
     expect(c.admin).toMatchObject({ readonly: false, token: '4242424242424242' });
     expect(brief(problems(text, { PORT: '"8051"', N: '4242424242424242' }))).toEqual(['3:11 listen[0].port: expected an integer (got ""8051"")']);
-    expect(brief(problems(text.replace('port: ${PORT}', 'port: "${PORT}"'), { PORT: '8051', N: '4242424242424242' }))).toEqual(['3:11 listen[0].port: expected an integer (got "8051")']);
+    expect(brief(problems(text.replace('port: ${PORT}', 'port: "${PORT}"'), { PORT: '8051', N: '4242424242424242' }))).toEqual([
+      '3:11 listen[0].port: expected an integer (got the text "8051": leave out the quotes; a ${VAR} reference works unquoted, also inside { } and [ ])',
+    ]);
   });
 
   it('values expanded from the environment are validated like written ones, at the position of the reference', () => {

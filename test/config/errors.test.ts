@@ -62,13 +62,6 @@ describe('problem positions (1-based line and column of the value, or of the key
     expect(problems('listen:\n  - port: 8051\nbalancers: { a: [1, 2 }\nproxy: bad\n')).toEqual([
       { file: 'test.yaml', line: 3, col: 23, path: '', message: 'Flow sequence in block collection must be sufficiently indented and end with a ]' },
     ]);
-    expect(brief(problems('listen:\n  - port: 8051\nlisten: []\n'))).toEqual(['3:1 : Map keys must be unique']);
-  });
-
-  it('a ${VAR} in a flow collection gets a hint that it must be quoted', () => {
-    expect(brief(problems('listen: [{ port: ${PORT} }]\n'))[0]).toBe(
-      '1:19 : Unexpected flow-map-start at node end (inside { } or [ ], quote a value that holds ${...}: "${VAR}")',
-    );
   });
 
   it('an empty file or a file that is not a mapping', () => {

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { importApache } from '../../src/importer/index.js';
+import { patience } from '../helpers/patience.js';
 import { freePorts, waitForPort } from '../helpers/ports.js';
 import { spawnStickyd, type Proc } from '../helpers/spawn.js';
 import { startApache, type ApacheServer } from './harness/apache.js';
@@ -132,7 +133,7 @@ function linesOf(file: string): string[] {
 }
 
 async function waitForLines(file: string, n: number, timeoutMs = 5000): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + patience(timeoutMs);
   for (;;) {
     const lines = linesOf(file);
     if (lines.length >= n || Date.now() > deadline) return lines;
@@ -191,9 +192,9 @@ describeConformance('conformance: access log lines (LogFormat directives, BALANC
     writeFileSync(file, doc.toString());
     stickyd = spawnStickyd(['-c', file]);
     apache = await startApache(dir, apachePort, scenario);
-    await stickyd.waitFor(/stickyd listening on/, 20_000);
+    await stickyd.waitFor(/stickyd listening on/, 60_000);
     await waitForPort(stickydPort);
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await apache?.stop();

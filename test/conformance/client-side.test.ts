@@ -4,6 +4,7 @@
 // both fronts answer 408 and close.
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { patience } from '../helpers/patience.js';
 import { startBackend, type Backend } from './harness/backends.js';
 import { describeConformance, startPair, type Front, type Pair } from './harness/pair.js';
 
@@ -19,7 +20,10 @@ interface RawResult {
   forwarded: number;
 }
 
-/** Write `data` (pieces `gapMs` apart) and keep the connection open until the front closes it or `waitMs` passed. */
+/**
+ * Write `data` (pieces `gapMs` apart) and keep the connection open until the front closes it, or
+ * `waitMs` (at least PATIENCE_MS: every case here expects the close) passed.
+ */
 function raw(front: Front, data: string[], waitMs: number, gapMs = 50): Promise<RawResult> {
   const port = front === 'apache' ? pair.apache.port : pair.stickyd.port;
   const before = backends.reduce((n, b) => n + b.received.length, 0);
@@ -33,7 +37,7 @@ function raw(front: Front, data: string[], waitMs: number, gapMs = 50): Promise<
       const status = /^HTTP\/1\.1 (\d{3}) /.exec(out);
       resolve({ status: status ? Number(status[1]) : 0, closed, forwarded: backends.reduce((n, b) => n + b.received.length, 0) - before });
     };
-    const timer = setTimeout(done, waitMs);
+    const timer = setTimeout(done, patience(waitMs));
     s.on('data', (d: Buffer) => (out += d.toString('latin1')));
     s.on('end', () => {
       closed = true;

@@ -2,6 +2,7 @@
 // 1,1,1,2 and with fractional loadfactors; bybusyness and bytraffic on sequential traffic. Each
 // balancer serves one test, so the tests do not share lbstatus.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { patience } from '../helpers/patience.js';
 import { startBackend, type Backend } from './harness/backends.js';
 import { describeConformance, startPair, type Observation, type Pair, type Step } from './harness/pair.js';
 
@@ -9,7 +10,7 @@ let pair: Pair;
 let backends: Backend[];
 
 async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + patience(timeoutMs);
   while (!cond()) {
     if (Date.now() > deadline) throw new Error('timed out waiting for a backend to receive the held request');
     await new Promise((r) => setTimeout(r, 5));
@@ -126,7 +127,7 @@ ProxyPass /trafficexact balancer://trafficexact
     for (const front of ['apache', 'stickyd'] as const) {
       for (const step of gets('busy', 12)) {
         r[front].push((await pair.send(front, step)).observation);
-        for (const deadline = Date.now() + 5_000; (await pair.members('busy'))[front].some((m) => m.busy !== 0); ) {
+        for (const deadline = Date.now() + patience(5_000); (await pair.members('busy'))[front].some((m) => m.busy !== 0); ) {
           if (Date.now() > deadline) throw new Error(`${front}: a member of balancer://busy stayed busy`);
         }
       }

@@ -1,12 +1,13 @@
 // The daemon as a real process (`stickyd -c FILE`): refusing a bad file, SIGHUP reloads (good and
 // bad files), SIGTERM with a request in flight.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
-import { spawnStickyd, stopAll } from '../helpers/spawn.js';
+import { repoRoot, spawnNode, spawnStickyd, stopAll } from '../helpers/spawn.js';
 import { cleanup, echoed, request, sleep, startBackend } from '../proxy/helpers.js';
 import { agentOnWorker, cleanupWorkers } from '../workers/helpers.js';
 
@@ -38,7 +39,7 @@ function twoOnOneConnection(port: number, between: () => Promise<void>): Promise
     let buf = '';
     const bodies: string[] = [];
     s.on('error', reject);
-    s.on('data', async (d) => {
+    const onData = async (d: Buffer): Promise<void> => {
       buf += d.toString();
       const m = /\r\n\r\n/.exec(buf);
       if (!m) return;
@@ -53,6 +54,9 @@ function twoOnOneConnection(port: number, between: () => Promise<void>): Promise
         s.end();
         resolve(bodies);
       }
+    };
+    s.on('data', (d: Buffer) => {
+      onData(d).catch(reject);
     });
     s.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
   });
@@ -96,6 +100,35 @@ describe('stickyd -c FILE', () => {
     for (let i = 0; i < 3; i++) expect(echoed(await request(`http://127.0.0.1:${port}/`)).backend).toBe('good');
     // The member in error stayed in error across the reload: it never got another request.
     expect(bad.received).toHaveLength(1);
+  });
+
+  it('a SIGHUP while it is still starting neither ends it nor is lost: it reloads once it runs (workers: 2)', { timeout: 90_000 }, async () => {
+    const a = await startBackend('a');
+    const port = await freePort();
+    const file = await configFile(yaml(port, `      - { url: ${a.url} }`, '', 2));
+    // The built launcher, as installed: it takes SIGHUP over before it loads anything else.
+    const p = spawnNode([path.join(repoRoot, 'bin/stickyd.js'), '-c', file]);
+    let listening = false;
+    p.waitFor(/stickyd listening on/, 60_000).then(() => (listening = true), () => {});
+    // Before node runs any of our code a SIGHUP ends it, as it would any program: start once the
+    // process catches SIGHUP (its SigCgt mask, bit 0), then signal until it listens — while it
+    // loads, reads its file and starts its workers (systemd's ExecReload does not wait for READY=1).
+    await waitUntil(() => catchesSighup(p.pid), 20_000);
+    let sent = 0;
+    while (!listening) {
+      p.signal('SIGHUP');
+      sent++;
+      const code = await Promise.race([p.exited, sleep(10).then(() => null)]);
+      expect(code, `stickyd ended on a SIGHUP while starting:\n${p.output()}`).toBeNull();
+    }
+    // Loading the modules, reading the file and starting two workers take far longer than a few
+    // 10 ms rounds: SIGHUP was taken over at the start, not just before "listening".
+    expect(sent).toBeGreaterThanOrEqual(5);
+    // The signals that came once the file was read are not lost: a reload follows.
+    await p.waitFor(/"msg":"reloaded /, 30_000);
+    expect(echoed(await request(`http://127.0.0.1:${port}/x`)).backend).toBe('a');
+    p.signal('SIGTERM');
+    expect(await p.exited).toBe(0);
   });
 
   it('SIGHUP with a bad file logs the problems at error level and keeps serving the old configuration', async () => {
@@ -155,3 +188,22 @@ describe('stickyd -c FILE', () => {
     expect([await workerOf('/slow-1'), await workerOf('/slow-2')]).toEqual([1, 2]);
   });
 });
+
+/** The process has a handler for SIGHUP (bit 0 of SigCgt in /proc/PID/status). */
+function catchesSighup(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return mask !== undefined && (BigInt(`0x${mask}`) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntil(ok: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`still not true after ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}

@@ -6,7 +6,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, waitForPort } from '../helpers/ports.js';
+import { freePort } from '../helpers/ports.js';
 import { spawnStickyd, stopAll, type Proc } from '../helpers/spawn.js';
 import { cleanup, request, sleep, startBackend } from '../proxy/helpers.js';
 
@@ -46,9 +46,24 @@ async function start(log: string, dir?: string): Promise<Started> {
   await writeFile(file, `listen: [{ address: 127.0.0.1, port: ${port} }]\nserver: { servername: proxy.test }\n${log}\n` +
     `balancers:\n  c1:\n    members: [{ url: "${backend.url}", route: r1 }]\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`);
   const proc = spawnStickyd(['-c', file]);
-  // With the error log in a file, "listening" is not on stdout: wait for the port.
-  await Promise.race([waitForPort(port, 20_000), proc.exited.then((code) => Promise.reject(new Error(`stickyd exited (${code}):\n${proc.output()}`)))]);
+  // Wait for "stickyd listening on", which comes once the signal handlers are in place (the port
+  // answers a little earlier: a signal sent then could kill the process). With the error log in a
+  // file, the line is there rather than on stdout.
+  const errorFile = /error: \{ file: ([^ }]+) \}/.exec(log)?.[1];
+  const listening = errorFile === undefined
+    ? proc.waitFor(/stickyd listening on/, 30_000)
+    : lineIn(path.resolve(d, errorFile), /stickyd listening on/, 30_000);
+  await Promise.race([listening, proc.exited.then((code) => Promise.reject(new Error(`stickyd exited (${code}):\n${proc.output()}`)))]);
   return { proc, port, dir: d, file };
+}
+
+/** Wait until a line of `file` matches `re`. */
+async function lineIn(file: string, re: RegExp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await readLines(file)).some((l) => re.test(l))) {
+    if (Date.now() > deadline) throw new Error(`no line matching ${re} in ${file} after ${timeoutMs} ms`);
+    await sleep(20);
+  }
 }
 
 /** Wait until `file` has at least n lines. */

@@ -85,6 +85,22 @@ describe('admin.tls', () => {
     expect(refused.output()).toMatch(/cannot reach the admin listener at https:\/\/127\.0\.0\.1:\d+: \w+.*--cacert/);
   }, 60_000);
 
+  it('stickyd ctl -c FILE takes https:// from admin.tls (the key file need not be readable)', async () => {
+    const b = await startBackend('a');
+    const e = await startEdge(adminYaml(b.url));
+    const caFile = path.join(pki.dir, 'ctl-ca-2.pem');
+    writeFileSync(caFile, pki.ca.cert);
+    // The file ctl reads names a key file it cannot read (it need not: it is the daemon's).
+    const file = path.join(pki.dir, 'ctl-admin.yaml');
+    writeFileSync(file, adminYaml(b.url, pki.server.certFile, path.join(pki.dir, 'not-here.key')).replace('PORT0', String(e.ports[0])).replace('PORT1', String(e.ports[1])));
+    const ok = spawnStickyd(['ctl', '-c', file, '--cacert', caFile, 'status', 'c1']);
+    expect(await ok.exited).toBe(0);
+    expect(ok.output()).toContain('balancer://c1');
+    const refused = spawnStickyd(['ctl', '-c', file, 'status']);
+    expect(await refused.exited).toBe(1);
+    expect(refused.output()).toMatch(new RegExp(`cannot reach the admin listener at https://127\\.0\\.0\\.1:${e.ports[1]}: \\w+.*--cacert`));
+  }, 60_000);
+
   it('stickyd healthcheck trusts the certificate the file names, and only that one', async () => {
     const [port, adminPort] = await freePorts(2);
     const file = path.join(pki.dir, 'admin-health.yaml');

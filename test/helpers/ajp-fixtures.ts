@@ -1,7 +1,66 @@
-/** Builders for AJP connector tests: a BackendRequest and member settings with sensible defaults. */
+/** Builders for connector tests: a request, member settings with sensible defaults, bodies as streams. */
 import { Readable } from 'node:stream';
-import type { AjpMemberConfig } from '../../src/ajp/connector.js';
-import type { BackendRequest } from '../../src/proxy/connector.js';
+import type { AjpMemberConfig } from '../../src/members/ajp/connector.js';
+import { SignalClient, type Attempt, type ClientInfo, type MemberConnector, type MemberResponse } from '../../src/members/connector.js';
+
+/** A request as a test writes it: headers as pairs (Host among them), an AbortSignal. */
+export interface BackendRequest {
+  method: string;
+  httpVersion: string;
+  path: string;
+  headers: Array<[string, string]>;
+  body: Readable | null;
+  bodyLength: number | null;
+  client: ClientInfo;
+  route: string;
+  signal: AbortSignal;
+}
+
+/**
+ * The Attempt a connector gets for `r`: HTTP members get its Host first (preservehost) and the
+ * other headers in order, AJP members its headers as they are.
+ */
+export function attemptOf(r: BackendRequest): Attempt {
+  const clientHeaders = r.headers.flat();
+  const host = r.headers.find(([n]) => n.toLowerCase() === 'host');
+  return {
+    method: r.method,
+    httpVersion: r.httpVersion,
+    path: r.path,
+    headers: r.headers.filter((h) => h !== host).flat(),
+    clientHost: host === undefined ? null : host[1],
+    preserveHost: true,
+    clientHeaders,
+    body: r.body,
+    bodyLength: r.bodyLength,
+    client: new SignalClient(r.signal),
+    info: r.client,
+    route: r.route,
+    traffic: null,
+  };
+}
+
+/** A member response whose body is a Readable, for tests that read it as a stream. */
+export type StreamedResponse = Omit<MemberResponse, 'body'> & { body: Readable };
+
+/** `connector.send()`, with the body as a Readable. */
+export async function request(connector: MemberConnector, r: BackendRequest): Promise<StreamedResponse> {
+  const res = await connector.send(attemptOf(r));
+  const source = res.body;
+  const body = new Readable({
+    read: () => source.resume(),
+    destroy: (err, cb) => {
+      source.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  source.attach({
+    write: (chunk) => body.push(chunk),
+    end: () => body.push(null),
+    fail: (err) => body.destroy(err),
+  });
+  return { ...res, body };
+}
 
 export function backendRequest(over: Partial<BackendRequest> = {}): BackendRequest {
   return {

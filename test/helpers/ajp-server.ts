@@ -9,16 +9,16 @@
  * Tomcat does, so the connection stays in step.
  */
 import net from 'node:net';
-import { MAGIC_TO_CONTAINER, MAX_BODY_CHUNK, ServerPacket } from '../../src/ajp/constants.js';
-import { PacketFramer } from '../../src/ajp/framer.js';
-import { decodeBodyChunk, decodeForwardRequest, type ForwardRequest } from '../../src/ajp/request.js';
+import { MAGIC_TO_CONTAINER, MAX_BODY_CHUNK, ServerPacket } from '../../src/members/ajp/constants.js';
+import { PacketFramer } from '../../src/members/ajp/framer.js';
+import { decodeBodyChunk, decodeForwardRequest, type ForwardRequest } from '../../src/members/ajp/request.js';
 import {
   encodeCPong,
   encodeEndResponse,
   encodeGetBodyChunk,
   encodeSendBodyChunk,
   encodeSendHeaders,
-} from '../../src/ajp/response.js';
+} from '../../src/members/ajp/response.js';
 
 /** The most body bytes one SEND_BODY_CHUNK carries from Tomcat (packetSize - 8). */
 const MAX_SEND_CHUNK = 8192 - 8;

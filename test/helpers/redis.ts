@@ -92,12 +92,12 @@ export class RedisServer {
       resolve();
     }));
     child.stdin!.on('error', () => undefined);
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + SETUP_MS;
     for (;;) {
       if (!this.alive) throw new Error(`redis ${this.role} on ${this.port} exited:\n${this.out}`);
       const pong = this.redisPid > 0 ? await this.cli(['PING']).catch(() => '') : '';
       if (pong === 'PONG') return this;
-      if (Date.now() > deadline) throw new Error(`redis ${this.role} on ${this.port} not answering after 15 s:\n${this.out}`);
+      if (Date.now() > deadline) throw new Error(`redis ${this.role} on ${this.port} not answering after ${SETUP_MS} ms:\n${this.out}`);
       await sleep(50);
     }
   }
@@ -124,7 +124,7 @@ export class RedisServer {
   }
 
   /** redis-cli against this server; the reply as text, trimmed. */
-  async cli(args: string[], timeoutMs = 5000): Promise<string> {
+  async cli(args: string[], timeoutMs = 15_000): Promise<string> {
     const { stdout } = await run(REDIS_CLI, ['-h', '127.0.0.1', '-p', String(this.port), ...args], { timeout: timeoutMs });
     return stdout.trim();
   }
@@ -149,6 +149,13 @@ async function tempDir(name: string): Promise<string> {
 
 // Replicas start their full sync at once (Redis 7 waits 5 s by default to batch replicas): a test
 // that kills a master right after start-up must find a replica that has the data.
+/**
+ * How long a server, a cluster or a set of sentinels may take to come up, sync or fail over before a
+ * helper gives up (a deadline for what must happen, not a speed: see test/helpers/patience.ts;
+ * sentinels and cluster nodes agree over several rounds, each slower on a loaded machine).
+ */
+const SETUP_MS = 60_000;
+
 const BASE_ARGS = ['--bind', '127.0.0.1', '--protected-mode', 'no', '--save', '', '--daemonize', 'no', '--logfile', '', '--repl-diskless-sync-delay', '0'];
 
 export interface RedisOptions {
@@ -199,7 +206,7 @@ export async function startRedisCluster(options: { nodeTimeoutMs?: number } = {}
     ]));
   }
   await Promise.all(nodes.map((n) => n.start()));
-  await run(REDIS_CLI, ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 30_000 });
+  await run(REDIS_CLI, ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', '1', '--cluster-yes'], { timeout: SETUP_MS });
   const byPort = (port: number) => nodes.find((n) => n.port === port);
   // CLUSTER NODES: <id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges…>
   const portOf = (f: string[]) => Number(f[1]!.split('@')[0]!.split(':').pop());
@@ -226,7 +233,7 @@ export async function startRedisCluster(options: { nodeTimeoutMs?: number } = {}
       }
       throw new Error(`no live master serves slot ${slot}`);
     },
-    async waitPromoted(slot: number, dead: RedisServer, timeoutMs = 20_000) {
+    async waitPromoted(slot: number, dead: RedisServer, timeoutMs = SETUP_MS) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const m = await this.masterOf(slot).catch(() => null);
@@ -235,7 +242,7 @@ export async function startRedisCluster(options: { nodeTimeoutMs?: number } = {}
         await sleep(50);
       }
     },
-    async waitHealthy(timeoutMs = 20_000) {
+    async waitHealthy(timeoutMs = SETUP_MS) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const live = nodes.filter((n) => n.alive);
@@ -262,6 +269,13 @@ export interface SentinelSetup {
   seeds: string[];
   /** The master's port as the sentinels report it now. */
   currentMasterPort(): Promise<number>;
+  /**
+   * Resolves once every live sentinel names `port` as the master and none has a failover in
+   * progress. Until then a sentinel may still hold the old configuration, and an old master that
+   * comes back meanwhile (empty, as a master) can be taken for the real one: Redis then makes the
+   * promoted replica sync from it, and everything it held is gone.
+   */
+  failoverSettled(port: number, timeoutMs: number): Promise<void>;
 }
 
 /** 1 master, 1 replica, 3 sentinels (quorum 2, down-after 1000 ms). */
@@ -270,7 +284,7 @@ export async function startSentinelSetup(options: { downAfterMs?: number } = {})
   const [pm, pr, ...ps] = await freePorts(5);
   const master = await new RedisServer(pm!, await tempDir(`master-${pm}`), ['--port', String(pm), '--dir', '.', ...BASE_ARGS, '--appendonly', 'no']).start();
   const replica = await new RedisServer(pr!, await tempDir(`replica-${pr}`), ['--port', String(pr), '--dir', '.', ...BASE_ARGS, '--appendonly', 'no', '--replicaof', '127.0.0.1', String(pm)]).start();
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + SETUP_MS;
   while ((await replica.info('master_link_status', 'replication')) !== 'up') {
     if (Date.now() > deadline) throw new Error('the replica did not sync with the master');
     await sleep(50);
@@ -294,7 +308,7 @@ export async function startSentinelSetup(options: { downAfterMs?: number } = {})
   }
   await Promise.all(sentinels.map((s) => s.start()));
   // Ready once every sentinel knows the replica and the two other sentinels.
-  const ready = Date.now() + 20_000;
+  const ready = Date.now() + SETUP_MS;
   for (;;) {
     const views = await Promise.all(sentinels.map((s) => s.cli(['SENTINEL', 'MASTER', name]).catch(() => '')));
     const field = (text: string, key: string) => {
@@ -316,6 +330,19 @@ export async function startSentinelSetup(options: { downAfterMs?: number } = {})
       const live = sentinels.find((s) => s.alive)!;
       const reply = await live.cli(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name]);
       return Number(reply.split('\n')[1]);
+    },
+    async failoverSettled(port: number, timeoutMs: number) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const live = sentinels.filter((s) => s.alive);
+        const views = await Promise.all(live.map(async (s) => ({
+          addr: await s.cli(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name]).catch(() => ''),
+          master: await s.cli(['SENTINEL', 'MASTER', name]).catch(() => ''),
+        })));
+        if (views.every((v) => Number(v.addr.split('\n')[1]) === port && !v.master.includes('failover_in_progress'))) return;
+        if (Date.now() > deadline) throw new Error(`the sentinels did not settle on ${port} within ${timeoutMs} ms:\n${views.map((v) => v.master).join('\n---\n')}`);
+        await sleep(100);
+      }
     },
   };
 }

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { patience, PATIENCE_MS } from './patience.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -15,7 +16,7 @@ export interface Proc {
   pid: number;
   /** Everything written to stdout and stderr so far. */
   output(): string;
-  /** Resolves with the first output line matching re (rejects on exit or after timeoutMs). */
+  /** Resolves with the first output line matching re (rejects on exit, or after timeoutMs or PATIENCE_MS, the longer). */
   waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
   /** Resolves with the exit code (or the signal name) once the process has ended. */
   exited: Promise<number | string>;
@@ -73,7 +74,8 @@ export function spawnNode(nodeArgs: string[], options: SpawnOptions = {}): Proc 
     pid: child.pid ?? -1,
     output: () => out,
     exited,
-    waitFor(re, timeoutMs = 15_000) {
+    waitFor(re, timeoutMs = PATIENCE_MS) {
+      timeoutMs = patience(timeoutMs);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.splice(waiters.findIndex((w) => w.timer === timer), 1);

@@ -8,7 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { spawnStickyd, stopAll } from '../helpers/spawn.js';
 
-// The tests run concurrently, so processes are stopped once all are done (each one exits by itself).
+// Each test starts one or two real processes (node + tsx, from src/) and waits for them to exit.
+// One after the other: nine at once on two shared cores made every one of them slow enough to
+// miss the default test timeout, which is also raised for the same reason (a cold start of the
+// CLI takes seconds on a loaded machine).
 afterAll(stopAll);
 
 const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stickyd-import-cli-'));
@@ -35,8 +38,8 @@ async function stickyd(args: string[]): Promise<Run> {
 
 const fixture = (name: string) => `test/fixtures/apache/${name}`;
 
-describe('stickyd import-apache', () => {
-  it.concurrent('writes the seed deployment as YAML that stickyd check accepts, with nothing on stderr', async () => {
+describe('stickyd import-apache', { timeout: 90_000 }, () => {
+  it('writes the seed deployment as YAML that stickyd check accepts, with nothing on stderr', async () => {
     const run = await stickyd(['import-apache', fixture('seed.conf')]);
     expect(run.code).toBe(0);
     expect(run.stderr.trim()).toBe('');
@@ -50,7 +53,7 @@ describe('stickyd import-apache', () => {
     expect(check.stdout).toContain(`${out}: OK (1 balancer, 2 members, 1 proxypass rule)`);
   });
 
-  it.concurrent('lists what it did not convert on stderr only, and still exits 0', async () => {
+  it('lists what it did not convert on stderr only, and still exits 0', async () => {
     const run = await stickyd(['import-apache', fixture('cli/warnings.conf')]);
     expect(run.code).toBe(0);
     expect(run.stderr.trim().split('\n')).toEqual([
@@ -71,7 +74,7 @@ describe('stickyd import-apache', () => {
     expect((await stickyd(['check', '-c', out])).code).toBe(0);
   });
 
-  it.concurrent('takes -D NAME for <IfDefine> like httpd, without swallowing the file name', async () => {
+  it('takes -D NAME for <IfDefine> like httpd, without swallowing the file name', async () => {
     const run = await stickyd(['import-apache', '-D', 'PUBLIC', fixture('cli/ifdefine.conf')]);
     expect(run.code).toBe(0);
     expect(run.stderr.trim()).toBe('');
@@ -81,21 +84,21 @@ describe('stickyd import-apache', () => {
     ]);
   });
 
-  it.concurrent('exits 1 with FILE:LINE on an unclosed section, writing nothing to stdout', async () => {
+  it('exits 1 with FILE:LINE on an unclosed section, writing nothing to stdout', async () => {
     const run = await stickyd(['import-apache', fixture('cli/unclosed.conf')]);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr.trim()).toBe('stickyd import-apache: test/fixtures/apache/cli/unclosed.conf:4: <Proxy> was not closed (end of file reached)');
   });
 
-  it.concurrent('exits 1 with FILE:LINE on an unterminated quote', async () => {
+  it('exits 1 with FILE:LINE on an unterminated quote', async () => {
     const run = await stickyd(['import-apache', fixture('cli/quote.conf')]);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr.trim()).toBe('stickyd import-apache: test/fixtures/apache/cli/quote.conf:2: unterminated quoted argument "www.example.com: the closing " is missing');
   });
 
-  it.concurrent('exits 1 when there is no ProxyPass, after listing what it skipped', async () => {
+  it('exits 1 when there is no ProxyPass, after listing what it skipped', async () => {
     const run = await stickyd(['import-apache', fixture('cli/no-proxypass.conf')]);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
@@ -105,7 +108,7 @@ describe('stickyd import-apache', () => {
     ]);
   });
 
-  it.concurrent('exits 1 when the file cannot be read', async () => {
+  it('exits 1 when the file cannot be read', async () => {
     const run = await stickyd(['import-apache', fixture('cli/does-not-exist.conf')]);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');

@@ -86,7 +86,7 @@ describe('directives that are not converted are listed with FILE:LINE', () => {
       'httpd.conf:3: BalancerMember: flushpackets=on not converted: stickyd streams responses as they arrive',
       'httpd.conf:4: BalancerMember: fcgi://10.0.0.3 not converted: scheme must be http://, https:// or ajp:// (got "fcgi://10.0.0.3")',
       'httpd.conf:6: ProxyPass: lbmethod=heartbeat not converted: lbmethod heartbeat (mod_lbmethod_heartbeat) is not supported; the balancer keeps byrequests',
-      'httpd.conf:6: ProxyPass: retry=5 not converted: httpd refuses it: unknown Balancer parameter (retry is a BalancerMember parameter)',
+      'httpd.conf:6: ProxyPass: retry=5 not converted: httpd refuses it: unknown Balancer parameter (retry is a BalancerMember parameter: write it on the BalancerMember line)',
     ]);
     expect(r.config.balancers[0]?.members.map((m) => [m.url, m.route, m.loadfactor])).toEqual([['http://10.0.0.1:8080', 'a', 1]]);
   });
@@ -142,10 +142,34 @@ describe('Apache semantics of the converted values', () => {
     expect(r.config.server.maxkeepaliverequests).toBe(1);
   });
 
-  it('accepts upgrade= without a message: stickyd tunnels every Upgrade anyway', () => {
+  it('accepts upgrade= with a note: stickyd tunnels every Upgrade anyway, whatever the protocol', () => {
     const r = run({ 'httpd.conf': lines('Listen 80', '<Proxy balancer://c>', '  BalancerMember http://10.0.0.1:8080 upgrade=websocket route=a', '</Proxy>', 'ProxyPass / balancer://c/') });
-    expect(r.diagnostics).toEqual([]);
+    expect(r.messages).toEqual([
+      'httpd.conf:3: BalancerMember: upgrade=websocket: accepted, nothing to carry over: stickyd tunnels every Upgrade request to an http:// or https:// member whatever its protocol (httpd: only websocket); an ajp:// member answers one with 502',
+    ]);
     expect(r.config.balancers[0]?.members[0]?.route).toBe('a');
+    expect(r.yaml).not.toContain('upgrade');
+  });
+
+  it('says what was probably meant by an unknown parameter, and converts the rest of the line', () => {
+    const r = run({
+      'httpd.conf': lines(
+        'Listen 80',
+        '<Proxy balancer://c>',
+        '  BalancerMember http://10.0.0.1:8080 lbfactor=2 rout=a retry=10',
+        '  BalancerMember http://10.0.0.2:8080 route=b lbmethod=bybusyness',
+        '</Proxy>',
+        'ProxyPass / balancer://c/ stickysesion=JSESSIONID maxattempts=1',
+      ),
+    });
+    expect(r.messages).toEqual([
+      'httpd.conf:3: BalancerMember: lbfactor=2 not converted: httpd refuses it: unknown Worker parameter — did you mean loadfactor=?',
+      'httpd.conf:3: BalancerMember: rout=a not converted: httpd refuses it: unknown Worker parameter — did you mean route=?',
+      'httpd.conf:4: BalancerMember: lbmethod=bybusyness not converted: httpd refuses it: unknown Worker parameter (lbmethod is a Balancer parameter: write it in ProxySet, or after the balancer:// URL of ProxyPass)',
+      'httpd.conf:6: ProxyPass: stickysesion=JSESSIONID not converted: httpd refuses it: unknown Balancer parameter — did you mean stickysession=?',
+    ]);
+    expect(r.config.balancers[0]?.members.map((m) => [m.route, m.loadfactor, m.retry])).toEqual([['', 1, 10_000], ['b', 1, 60_000]]);
+    expect(r.config.balancers[0]?.maxattempts).toBe(1);
   });
 
   it('converts RequestReadTimeout stage by stage in Apache\'s syntax; a stage not given keeps Apache\'s default (the handshake stickyd\'s)', () => {
@@ -418,6 +442,59 @@ describe('virtual hosts are merged into one mount table', () => {
   it('keeps the main server\'s rules ahead of every virtual host\'s, as httpd inherits them', () => {
     const r = run({ 'httpd.conf': lines('Listen 80', cluster, '<VirtualHost *:80>', 'ProxyPass / balancer://c/', '</VirtualHost>', 'ProxyPass /static !') });
     expect(r.config.proxypass.map((p) => p.path)).toEqual(['/static', '/']);
+  });
+
+  it('takes ServerName and ProxyPreserveHost from the virtual host that holds the ProxyPass rules, not from a main server that proxies nothing', () => {
+    const r = run({
+      'httpd.conf': lines(
+        'Listen 80',
+        'Listen 8080',
+        'ServerName main.example',
+        cluster,
+        '<VirtualHost *:8080>',
+        '  ServerName app.example',
+        '  ProxyPreserveHost On',
+        '  ProxyAddHeaders Off',
+        '  ProxyTimeout 20',
+        '  ProxyPass / balancer://c/',
+        '</VirtualHost>',
+      ),
+    });
+    expect(r.messages).toEqual([
+      'httpd.conf:9: <VirtualHost>: its ProxyPass rules also serve 0.0.0.0:80, which no <VirtualHost> covers (httpd serves them from the main server): stickyd has one mount table for every listener',
+    ]);
+    expect(r.config.server.servername).toBe('app.example');
+    expect(r.config.proxy).toEqual({ preservehost: true, addheaders: false, timeout: 20_000 });
+  });
+
+  it('a virtual host that serves files does not outvote the one that proxies, wherever it is in the file', () => {
+    const r = run({
+      'httpd.conf': lines(
+        'Listen 80',
+        cluster,
+        '<VirtualHost *:80>',
+        '  ServerName static.example',
+        '  DocumentRoot /var/www/static',
+        '</VirtualHost>',
+        '<VirtualHost *:80>',
+        '  ServerName app.example',
+        '  ProxyPreserveHost On',
+        '  ProxyPass /app balancer://c/app',
+        '</VirtualHost>',
+      ),
+    });
+    expect(r.messages).toEqual(['httpd.conf:9: DocumentRoot: not converted: stickyd serves no files']);
+    expect(r.config.server.servername).toBe('app.example');
+    expect(r.config.proxy.preservehost).toBe(true);
+  });
+
+  it('virtual hosts that inherit the main server\'s rules all proxy: their settings must agree', () => {
+    const r = run({
+      'httpd.conf': lines('Listen 80', cluster, 'ProxyPass / balancer://c/', '<VirtualHost *:80>', '  ServerName a.example', '</VirtualHost>', '<VirtualHost *:80>', '  ServerName b.example', '</VirtualHost>'),
+    });
+    expect(r.messages).toEqual([
+      'httpd.conf:12: ServerName: conflicts with another server: stickyd has one ServerName for every listener and keeps a.example (ServerName at httpd.conf:9), not b.example (ServerName at httpd.conf:12)',
+    ]);
   });
 
   it('reports that a virtual host\'s rules also serve listeners httpd would give to the main server', () => {

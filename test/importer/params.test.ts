@@ -79,8 +79,17 @@ describe('balancer parameters (apache-semantics §7.1)', () => {
     ['nonce', 'x'.repeat(37), /invalid: Provided nonce is too large/],
     ['growth', '5', set({ growth: 5 })],
     ['growth', '0', /invalid: growth must be between 1 and 100/],
-    ['route', 'a', /invalid: unknown Balancer parameter \(route is a BalancerMember parameter\)/],
-    ['bogus', '1', /invalid: unknown Balancer parameter$/],
+    ['route', 'a', /^invalid: unknown Balancer parameter \(route is a BalancerMember parameter: write it on the BalancerMember line\)$/],
+    ['bogus', '1', /^invalid: unknown Balancer parameter$/],
+    // Did you mean: a typo away, or a name from mod_jk, HAProxy or nginx.
+    ['stickysesion', 'JSESSIONID', /^invalid: unknown Balancer parameter — did you mean stickysession=\?$/],
+    ['sticky_session', 'On', /^invalid: unknown Balancer parameter — did you mean stickysession=\?$/],
+    ['method', 'Request', /^invalid: unknown Balancer parameter — did you mean lbmethod=\?$/],
+    ['maxattempt', '2', /^invalid: unknown Balancer parameter — did you mean maxattempts=\?$/],
+    ['lbfactor', '2', /^invalid: unknown Balancer parameter — did you mean loadfactor=\? \(a BalancerMember parameter: write it on the BalancerMember line\)$/],
+    // Names are looked up as data: Object's own properties are no suggestion.
+    ['constructor', '1', /^invalid: unknown Balancer parameter$/],
+    ['__proto__', '1', /^invalid: unknown Balancer parameter$/],
   ];
   it.each(cases)('%s=%s', (key, value, expected) => {
     const result = readBalancerParam(key, value);
@@ -148,7 +157,19 @@ describe('member parameters (apache-semantics §7.2)', () => {
     ['hctemplate', 'other', /invalid: Unknown ProxyHCTemplate name: other/],
     ['smax', '10', /unsupported: stickyd has no soft pool limit/],
     ['flushpackets', 'on', /unsupported: /],
-    ['stickysession', 'X', /invalid: unknown Worker parameter/],
+    ['stickysession', 'X', /^invalid: unknown Worker parameter \(stickysession is a Balancer parameter: write it in ProxySet, or after the balancer:\/\/ URL of ProxyPass\)$/],
+    ['bogus', '1', /^invalid: unknown Worker parameter$/],
+    // Did you mean: a typo away, or a name from mod_jk (workers.properties), HAProxy or nginx.
+    ['lbfactor', '2', /^invalid: unknown Worker parameter — did you mean loadfactor=\?$/],
+    ['weight', '2', /^invalid: unknown Worker parameter — did you mean loadfactor=\?$/],
+    ['rout', 'jvm_a', /^invalid: unknown Worker parameter — did you mean route=\?$/],
+    ['jvmRoute', 'jvm_a', /^invalid: unknown Worker parameter — did you mean route=\?$/],
+    ['activation', 'D', /^invalid: unknown Worker parameter — did you mean status=\?$/],
+    ['connecttimeout', '2', /^invalid: unknown Worker parameter — did you mean connectiontimeout=\?$/],
+    ['loadfacter', '5', /^invalid: unknown Worker parameter — did you mean loadfactor=\?$/],
+    ['method', 'R', /^invalid: unknown Worker parameter — did you mean lbmethod=\? \(a Balancer parameter: write it in ProxySet, or after the balancer:\/\/ URL of ProxyPass\)$/],
+    ['upgrade', 'websocket', { kind: 'set', set: {}, note: 'accepted, nothing to carry over: stickyd tunnels every Upgrade request to an http:// or https:// member whatever its protocol (httpd: only websocket); an ajp:// member answers one with 502' }],
+    ['upgrade', '*', { kind: 'set', set: {}, note: 'accepted, nothing to carry over: stickyd tunnels every Upgrade request to an http:// or https:// member, as this does in httpd' }],
   ];
   it.each(cases)('%s=%s', (key, value, expected) => {
     const result = readMemberParam(key, value, hc);

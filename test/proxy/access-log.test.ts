@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.js';
 import { startDaemon } from '../../src/daemon.js';
 import { accessLine, type AccessRecord } from '../../src/log.js';
+import { eventually } from '../helpers/patience.js';
 import { freePort } from '../helpers/ports.js';
 import { cleanup, rawExchange, request, sleep, startBackend } from './helpers.js';
 
@@ -53,11 +54,14 @@ describe('access log', () => {
     const { daemon, lines, url } = await daemonWithLog(false);
     const seen: number[] = [];
     const stop = daemon.onRequest((r) => seen.push(r.status ?? 0));
+    // A second observer that stays: once it has the second record, the first would have had it.
+    const all: number[] = [];
+    daemon.onRequest((r) => all.push(r.status ?? 0));
     await request(`${url}/app/`);
-    await sleep(20);
+    await eventually('the first record', () => seen.length === 1);
     stop();
     await request(`${url}/app/`);
-    await sleep(20);
+    await eventually('the second record', () => all.length === 2);
     expect(seen).toEqual([200]);
     expect(lines.filter((l) => l.includes('"type":"access"'))).toEqual([]);
   });

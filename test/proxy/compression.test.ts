@@ -8,6 +8,7 @@ import http from 'node:http';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/patience.js';
 import { cleanup, deadPort, request, sleep, startBackend, startProxy, type Backend, type BackendHandler } from './helpers.js';
 
 afterEach(cleanup);
@@ -348,7 +349,7 @@ describe('streaming through the compressor', () => {
       req.on('error', () => {});
       req.end();
     });
-    for (let i = 0; i < 100 && !closed; i++) await sleep(20);
+    await eventually('the member to see its response closed', () => closed);
     expect(closed).toBe(true);
   });
 });

@@ -15,26 +15,26 @@ describe('forwardRequestHeaders (apache-semantics §8)', () => {
       ['Transfer-Encoding', 'chunked'], ['Expect', '100-continue'], ['Accept', '*/*'], ['cookie', 'a=1'], ['Cookie', 'b=2'],
     ]);
     const out = forwardRequestHeaders(raw, { ...base, addHeaders: false });
-    expect(out).toEqual([['Accept', '*/*'], ['cookie', 'a=1'], ['Cookie', 'b=2']]);
+    expect(out).toEqual(flat([['Accept', '*/*'], ['cookie', 'a=1'], ['Cookie', 'b=2']]));
   });
 
   it('appends X-Forwarded-For/-Host/-Server with ", " to values the client sent (merged first)', () => {
     const raw = flat([['Host', 'front:8080'], ['X-Forwarded-For', '10.0.0.9'], ['x-forwarded-for', '10.0.0.10'], ['X-Forwarded-Server', 'edge']]);
-    expect(forwardRequestHeaders(raw, base)).toEqual([
+    expect(forwardRequestHeaders(raw, base)).toEqual(flat([
       ['X-Forwarded-For', '10.0.0.9, 10.0.0.10, 127.0.0.1'],
       ['X-Forwarded-Host', 'front:8080'],
       ['X-Forwarded-Server', 'edge, www.example.com'],
-    ]);
+    ]));
   });
 
   it('adds no X-Forwarded-Host without a Host header, and nothing at all with addheaders off', () => {
-    expect(forwardRequestHeaders([], base)).toEqual([['X-Forwarded-For', '127.0.0.1'], ['X-Forwarded-Server', 'www.example.com']]);
-    expect(forwardRequestHeaders(flat([['X-Forwarded-For', '1.2.3.4']]), { ...base, addHeaders: false })).toEqual([['X-Forwarded-For', '1.2.3.4']]);
+    expect(forwardRequestHeaders([], base)).toEqual(flat([['X-Forwarded-For', '127.0.0.1'], ['X-Forwarded-Server', 'www.example.com']]));
+    expect(forwardRequestHeaders(flat([['X-Forwarded-For', '1.2.3.4']]), { ...base, addHeaders: false })).toEqual(flat([['X-Forwarded-For', '1.2.3.4']]));
   });
 
   it('a tunnel keeps Upgrade even though Connection names it', () => {
     const raw = flat([['Connection', 'Upgrade'], ['Upgrade', 'websocket'], ['Sec-WebSocket-Key', 'k']]);
-    expect(forwardRequestHeaders(raw, { ...base, addHeaders: false, tunnel: true })).toEqual([['Upgrade', 'websocket'], ['Sec-WebSocket-Key', 'k']]);
+    expect(forwardRequestHeaders(raw, { ...base, addHeaders: false, tunnel: true })).toEqual(flat([['Upgrade', 'websocket'], ['Sec-WebSocket-Key', 'k']]));
   });
 });
 

@@ -4,8 +4,9 @@ import type net from 'node:net';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MemberConfig } from '../../src/config/types.js';
-import { BackendError, type BackendRequest, type BackendResponse } from '../../src/proxy/connector.js';
-import { HttpConnector } from '../../src/proxy/http-connector.js';
+import { BackendError } from '../../src/members/connector.js';
+import { request, type BackendRequest, type StreamedResponse } from '../helpers/ajp-fixtures.js';
+import { HttpConnector } from '../../src/members/http/connector.js';
 import { blackholePort, cleanup, deadPort, sleep, startBackend, startRawBackend } from './helpers.js';
 
 const connectors: HttpConnector[] = [];
@@ -37,7 +38,7 @@ function req(path = '/', extra: Partial<BackendRequest> = {}): BackendRequest {
   };
 }
 
-async function text(r: BackendResponse): Promise<string> {
+async function text(r: StreamedResponse): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of r.body) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString();
@@ -58,13 +59,13 @@ describe('HttpConnector', () => {
     const big = 'x'.repeat(3 * 1024 * 1024);
     const b = await startBackend('a', (r, res) => res.end(r.url === '/big' ? big : 'small'));
     const c = connector(member(b.port));
-    const first = await c.request(req('/big'));
+    const first = await request(c, req('/big'));
     expect(first.status).toBe(200);
     expect((await text(first)).length).toBe(big.length);
     for (let i = 0; i < 3; i++) {
       // undici frees a connection for the pool a moment after the body ended.
       await sleep(5);
-      expect(await text(await c.request(req('/s')))).toBe('small');
+      expect(await text(await request(c, req('/s')))).toBe('small');
     }
     expect(b.connections).toBe(1);
   });
@@ -72,7 +73,7 @@ describe('HttpConnector', () => {
   it('disablereuse: a connection per request', async () => {
     const b = await startBackend('a', (_r, res) => res.end('ok'));
     const c = connector(member(b.port, { disablereuse: true }));
-    for (let i = 0; i < 3; i++) await text(await c.request(req()));
+    for (let i = 0; i < 3; i++) await text(await request(c, req()));
     expect(b.connections).toBe(3);
     expect(b.received.every((r) => r.headers.connection === 'close')).toBe(true);
   });
@@ -81,35 +82,35 @@ describe('HttpConnector', () => {
     const b = await startBackend('a', (_r, res, body) => res.end(String(body.length)));
     const c = connector(member(b.port));
     const body = Readable.from([Buffer.alloc(1000, 1), Buffer.alloc(2000, 2)]);
-    const r = await c.request(req('/up', { method: 'POST', body, headers: [['Host', 'h'], ['X-Zed', '1'], ['x-alpha', '2']] }));
+    const r = await request(c, req('/up', { method: 'POST', body, headers: [['Host', 'h'], ['X-Zed', '1'], ['x-alpha', '2']] }));
     expect(await text(r)).toBe('3000');
     expect(b.received[0]!.rawHeaders.filter((_, i) => i % 2 === 0).filter((n) => n.startsWith('X') || n.startsWith('x'))).toEqual(['X-Zed', 'x-alpha']);
     expect(b.received[0]!.headers['transfer-encoding']).toBe('chunked');
   });
 
   it('refused connection: kind connect, nothing sent', async () => {
-    const e = await failure(connector(member(await deadPort())).request(req()));
+    const e = await failure(request(connector(member(await deadPort())), req()));
     expect(e.kind).toBe('connect');
     expect(e.nothingSent).toBe(true);
   });
 
   it('connect that does not complete within connectiontimeout: kind connect, nothing sent', async () => {
     const port = await blackholePort();
-    const e = await failure(connector(member(port, { connectiontimeout: 300, timeout: 10_000 })).request(req()));
+    const e = await failure(request(connector(member(port, { connectiontimeout: 300, timeout: 10_000 })), req()));
     expect(e.kind).toBe('connect');
     expect(e.nothingSent).toBe(true);
   });
 
   it('no response head within timeout: kind timeout', async () => {
     const silent = await startRawBackend(() => {});
-    const e = await failure(connector(member(silent.port, { timeout: 200 })).request(req()));
+    const e = await failure(request(connector(member(silent.port, { timeout: 200 })), req()));
     expect(e.kind).toBe('timeout');
     expect(e.nothingSent).toBe(false);
   });
 
   it('closed without a response: kind closed, reusedConnection tells a fresh from a reused connection', async () => {
     const fresh = await startRawBackend((s) => s.once('data', () => s.destroy()));
-    const e1 = await failure(connector(member(fresh.port)).request(req()));
+    const e1 = await failure(request(connector(member(fresh.port)), req()));
     expect([e1.kind, e1.reusedConnection]).toEqual(['closed', false]);
 
     const second = await startRawBackend((s: net.Socket) => {
@@ -117,15 +118,15 @@ describe('HttpConnector', () => {
       s.on('data', () => (n++ === 0 ? s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok') : s.destroy()));
     });
     const c = connector(member(second.port));
-    expect(await text(await c.request(req()))).toBe('ok');
+    expect(await text(await request(c, req()))).toBe('ok');
     await sleep(5);
-    const e2 = await failure(c.request(req()));
+    const e2 = await failure(request(c, req()));
     expect([e2.kind, e2.reusedConnection]).toEqual(['closed', true]);
   });
 
   it('garbage: kind protocol', async () => {
     const g = await startRawBackend((s) => s.once('data', () => s.end('garbage\r\n\r\n')));
-    expect((await failure(connector(member(g.port)).request(req()))).kind).toBe('protocol');
+    expect((await failure(request(connector(member(g.port)), req()))).kind).toBe('protocol');
   });
 
   it('acquire: no free connection within acquire ms → kind acquire; the slot comes back afterwards', async () => {
@@ -135,14 +136,14 @@ describe('HttpConnector', () => {
       else res.end('ok');
     });
     const c = connector(member(b.port, { max: 1, acquire: 100 }));
-    const held = c.request(req('/hold'));
+    const held = request(c, req('/hold'));
     while (b.received.length === 0) await sleep(5);
-    const e = await failure(c.request(req('/next')));
+    const e = await failure(request(c, req('/next')));
     expect(e.kind).toBe('acquire');
     expect(e.nothingSent).toBe(true);
     release();
     expect(await text(await held)).toBe('held');
-    expect(await text(await c.request(req('/after')))).toBe('ok');
+    expect(await text(await request(c, req('/after')))).toBe('ok');
     expect(b.received.map((r) => r.url)).toEqual(['/hold', '/after']);
   });
 
@@ -153,17 +154,17 @@ describe('HttpConnector', () => {
       else res.end('ok');
     });
     const c = connector(member(b.port, { max: 1, acquire: 2000 }));
-    const held = c.request(req('/hold'));
+    const held = request(c, req('/hold'));
     while (b.received.length === 0) await sleep(5);
     const ac = new AbortController();
-    const waiting = failure(c.request(req('/gone', { signal: ac.signal })));
+    const waiting = failure(request(c, req('/gone', { signal: ac.signal })));
     await sleep(20);
     ac.abort();
     expect((await waiting).kind).toBe('aborted');
     release();
     expect(await text(await held)).toBe('held');
     // The slot went back to the pool, not to the attempt that was given up.
-    expect(await text(await c.request(req('/after')))).toBe('ok');
+    expect(await text(await request(c, req('/after')))).toBe('ok');
     expect(b.received.map((r) => r.url)).toEqual(['/hold', '/after']);
   });
 
@@ -172,7 +173,7 @@ describe('HttpConnector', () => {
     const closed = new Promise<void>((r) => (closedAtMember = r));
     const b = await startBackend('a', (_r, res) => res.on('close', () => closedAtMember()));
     const ac = new AbortController();
-    const p = connector(member(b.port)).request(req('/', { signal: ac.signal }));
+    const p = request(connector(member(b.port)), req('/', { signal: ac.signal }));
     while (b.received.length === 0) await sleep(5);
     ac.abort();
     expect((await failure(p)).kind).toBe('aborted');
@@ -186,9 +187,10 @@ describe('HttpConnector', () => {
       res.write('first part');
       res.on('close', () => closedAtMember());
     });
-    const r = await connector(member(b.port)).request(req());
+    const r = await request(connector(member(b.port)), req());
     await new Promise((resolve) => r.body.once('data', resolve));
     r.body.destroy();
-    await closed;
+    // The member's response sees its connection close: the request was aborted there too.
+    await expect(closed).resolves.toBeUndefined();
   });
 });

@@ -128,7 +128,7 @@ describe('a member that closes without a response (§9.9)', () => {
     expect(status(proxy, closer.url)).toBe('Init Ok ');
   });
 
-  // httpd closes such a client connection WITHOUT ANY response (AH01104; see handler.ts), so the
+  // httpd closes such a client connection WITHOUT ANY response (AH01104; see attempts.ts), so the
   // client can retry as after a keep-alive race; node's client reports "socket hang up".
   it('on a keep-alive client connection, new member connection: closed without a response, member in error', async () => {
     let conns = 0;

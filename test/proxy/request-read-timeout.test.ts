@@ -6,6 +6,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/patience.js';
 import { cleanup, request, sleep, startBackend, startProxy, type Backend } from './helpers.js';
 
 afterEach(cleanup);
@@ -88,7 +89,7 @@ describe('RequestReadTimeout header=', () => {
     c.socket.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
     await sleep(600); // idle longer than the header stage: not a timeout
     c.socket.write('GET /2 HTTP/1.1\r\nHost: x\r\n\r\n');
-    await sleep(200);
+    await eventually('the second request at the member', () => backend.received.length >= 2);
     expect(backend.received.map((r) => r.url)).toEqual(['/1', '/2']);
     c.socket.write('GET /3 HTTP/1.1\r\n'); // ...and never finished
     await c.closed;

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import { eventually as until, patience } from '../helpers/patience.js';
 import { cleanupWorkers, startWorkers } from '../workers/helpers.js';
 import { cleanup, rawExchange, sleep, startBackend, startProxy } from './helpers.js';
 
@@ -76,7 +77,7 @@ describe('WebSocket through the proxy', () => {
     const ws = await open(`${wsUrl}/`);
     await roundTrip(ws, 'hi');
     ws.close(1000);
-    await sleep(100);
+    await until('the member to see the close', () => a.closes.length + b.closes.length > 0);
     expect([...a.closes, ...b.closes]).toEqual([1000]);
 
     const ws2 = await open(`${wsUrl}/`);
@@ -85,10 +86,14 @@ describe('WebSocket through the proxy', () => {
       ws2.send('bye');
     });
     expect(code).toBe(4000);
-    await sleep(100);
-    expect(proxy.daemon.balancers.get('c1')!.members.map((m) => m.busy)).toEqual([0, 0]);
+    await until('busy released', () => proxy.daemon.balancers.get('c1')!.members.every((m) => m.busy === 0));
   });
 
+  // The idle timeout of a tunnel is max(server.timeout, member timeout) of silence either way.
+  // Timing here is asserted from below only: a timeout never fires before its time, while when a
+  // timer or a sleep fires late depends on the machine. So "still open at t" is shown by a close
+  // that came no sooner than the longer timeout, and the gaps of the traffic are ten times shorter
+  // than the timeout they must not reach (seconds of margin for a slow machine).
   describe('an idle tunnel is closed after the larger of server.timeout and the member timeout (httpd)', () => {
     async function idleCluster(serverTimeout: string, memberTimeout: string) {
       const a = await wsBackend('a');
@@ -96,38 +101,45 @@ describe('WebSocket through the proxy', () => {
         `server: { servername: proxy.test, timeout: ${serverTimeout} }\nbalancers:\n  c1:\n    members:\n      - { url: ${a.url}, timeout: ${memberTimeout} }\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`,
       );
       const ws = await open(`ws://127.0.0.1:${proxy.port}/`);
+      const openedAt = Date.now();
       const closed = new Promise<number>((resolve) => ws.once('close', () => resolve(Date.now())));
-      return { a, proxy, ws, closed, isOpen: () => ws.readyState === WebSocket.OPEN };
+      // A tunnel that is never closed fails here, after a wait that is not about speed.
+      const closedAt = () => Promise.race([closed, sleep(patience(0)).then(() => null)]);
+      /** An echo through the tunnel; fails (instead of hanging) if the tunnel closes first. */
+      const echo = (text: string) =>
+        Promise.race([roundTrip(ws, text), closed.then(() => Promise.reject(new Error(`the tunnel closed before the echo of ${text}`)))]);
+      return { a, proxy, openedAt, closedAt, echo };
     }
 
     it('server.timeout longer: open past the member timeout, traffic either way keeps it open, then closed on both sides', async () => {
-      const { a, proxy, ws, closed, isOpen } = await idleCluster('400ms', '100ms');
-      await sleep(250);
-      expect(isOpen()).toBe(true);
-      // Client → member every 100 ms, and the member's echo back: ~1 s, well past 400 ms.
-      for (let i = 0; i < 10; i++) {
-        await sleep(100);
-        expect(await roundTrip(ws, `m${i}`)).toBe(`a:m${i}`);
+      const { a, proxy, openedAt, closedAt, echo } = await idleCluster('4s', '400ms');
+      // Client → member every 800 ms (twice the member timeout), and the member's echo back, for
+      // longer than server.timeout: only silence counts.
+      let last = openedAt;
+      let i = 0;
+      while (Date.now() - openedAt < 4800) {
+        await sleep(800);
+        expect(Date.now() - last).toBeGreaterThan(400); // a silence longer than the member timeout
+        expect(await echo(`m${i}`)).toBe(`a:m${i}`);
+        last = Date.now();
+        i++;
       }
-      expect(isOpen()).toBe(true);
-      const quietSince = Date.now();
-      const at = await Promise.race([closed, sleep(3000).then(() => null)]);
+      const quietSince = last;
+      const at = await closedAt();
       expect(at, 'the idle tunnel was never closed').not.toBeNull();
-      expect(at! - quietSince).toBeGreaterThanOrEqual(350);
-      await sleep(100);
+      expect(at! - quietSince).toBeGreaterThanOrEqual(3950);
+      await until('the member side to be cut', () => a.closes.length > 0);
       expect(a.closes).toEqual([1006]); // the member's side was cut too, without a close frame
-      expect(proxy.daemon.balancers.get('c1')!.members[0]!.busy).toBe(0);
+      await until('busy released', () => proxy.daemon.balancers.get('c1')!.members[0]!.busy === 0);
       expect(proxy.records.at(-1)).toMatchObject({ status: 101 });
     });
 
     it('member timeout longer: the member timeout decides', async () => {
-      const { closed, isOpen } = await idleCluster('100ms', '600ms');
-      const start = Date.now();
-      await sleep(350);
-      expect(isOpen()).toBe(true);
-      const at = await Promise.race([closed, sleep(3000).then(() => null)]);
+      const { openedAt, closedAt } = await idleCluster('300ms', '3s');
+      const at = await closedAt();
       expect(at, 'the idle tunnel was never closed').not.toBeNull();
-      expect(at! - start).toBeGreaterThanOrEqual(550);
+      // Open well past server.timeout: the member timeout decided.
+      expect(at! - openedAt).toBeGreaterThanOrEqual(2950);
     });
   });
 
@@ -179,11 +191,12 @@ describe('WebSocket through two worker threads', { timeout: 120_000 }, () => {
       ws.close(1000);
       workers.add(await proxy.workerOf(`/chat/${tunnels}`));
     }
-    expect([...workers].sort()).toEqual([1, 2]);
+    expect([...workers].sort((x, y) => x - y)).toEqual([1, 2]);
     expect(proxy.records.every((r) => r.status === 101 && r.memberRoute === 'jvm_b')).toBe(true);
-    await sleep(100);
+    await until('the member to see every close', () => b.closes.length >= tunnels);
     expect(b.closes).toHaveLength(tunnels);
     const members = proxy.daemon.balancers.get('c1')!.members;
+    await until('busy released', () => members.every((m) => m.busy === 0));
     expect(members.map((m) => [m.busy, m.elected])).toEqual([[0, 0], [0, tunnels]]);
     const figures = await proxy.supervised.figures.collect();
     expect(figures.counters.tunnels).toBe(tunnels);

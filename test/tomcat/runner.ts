@@ -13,8 +13,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { AjpConnector } from '../../src/ajp/connector.js';
-import { ajpMember, backendRequest, pattern, readAll } from '../helpers/ajp-fixtures.js';
+import { AjpConnector } from '../../src/members/ajp/connector.js';
+import { ajpMember, backendRequest, pattern, readAll, request } from '../helpers/ajp-fixtures.js';
 import { freePorts, waitForPort } from '../helpers/ports.js';
 import { spawnStickyd, stopAll, type Proc } from '../helpers/spawn.js';
 import { get, sessionPage, type SessionPage } from './client.js';
@@ -65,15 +65,15 @@ async function connectorChecks(node: TomcatNode): Promise<void> {
   const good = new AjpConnector(ajpMember(port, { secret: SECRET, ping: 2_000, timeout: 20_000 }));
   const wrong = new AjpConnector(ajpMember(port, { secret: 'not-the-secret' }));
   try {
-    const echo = await good.request(backendRequest({ path: `${CONTEXT}/echo.jsp?x=1&y=%20`, headers: [['Host', 'shop.example:8051']] }));
+    const echo = await request(good, backendRequest({ path: `${CONTEXT}/echo.jsp?x=1&y=%20`, headers: [['Host', 'shop.example:8051']] }));
     const echoBody = await json<Record<string, unknown>>('GET echo.jsp over AJP', echo);
-    const denied = await wrong.request(backendRequest({ path: `${CONTEXT}/echo.jsp` }));
+    const denied = await request(wrong, backendRequest({ path: `${CONTEXT}/echo.jsp` }));
     await readAll(denied.body);
 
     const up = pattern(1_500_000, 3);
     const sha = createHash('sha256').update(up).digest('hex');
     const post = async (chunked: boolean) => {
-      const r = await good.request(backendRequest({
+      const r = await request(good, backendRequest({
         method: 'POST', path: `${CONTEXT}/echo.jsp`, body: Readable.from(chunkify(up, 50_000)), bodyLength: chunked ? null : up.length,
         headers: [['Host', 'shop.example'], ['Content-Type', 'application/octet-stream']],
       }));
@@ -83,12 +83,12 @@ async function connectorChecks(node: TomcatNode): Promise<void> {
     const chunked = await post(true);
 
     const n = 2_000_000;
-    const big = await good.request(backendRequest({ path: `${CONTEXT}/big.jsp?n=${n}` }));
+    const big = await request(good, backendRequest({ path: `${CONTEXT}/big.jsp?n=${n}` }));
     const got = await readAll(big.body);
     let firstBad = -1;
     for (let i = 0; i < got.length; i++) if (got[i] !== 97 + ((i * 7) % 26)) { firstBad = i; break; }
 
-    const session = await good.request(backendRequest({ path: `${CONTEXT}/index.jsp` }));
+    const session = await request(good, backendRequest({ path: `${CONTEXT}/index.jsp` }));
     const sessionBody = await json<SessionPage>('GET index.jsp over AJP', session);
 
     emit({

@@ -12,7 +12,6 @@ import { startDaemon, type Daemon } from '../../src/daemon.js';
 import type { AccessRecord } from '../../src/log.js';
 import type { SupervisedDaemon } from '../../src/workers/supervised.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
-import { freePort } from '../helpers/ports.js';
 import { request, sleep, type Reply } from '../proxy/helpers.js';
 
 const closers: Array<() => Promise<void>> = [];
@@ -40,12 +39,15 @@ export interface WorkersProxy {
  * `server:` line in the text is not allowed, give `server` instead).
  */
 export async function startWorkers(yaml: string, options: { workers?: number; server?: string } = {}): Promise<WorkersProxy> {
-  const port = await freePort();
   const server = `server: { servername: proxy.test, workers: ${options.workers ?? 2}${options.server ? `, ${options.server}` : ''} }\n`;
-  const config = parseConfig(`listen: [{ address: 127.0.0.1, port: ${port} }]\n${server}${yaml}`, 'workers.yaml', {});
+  const config = parseConfig(`listen: [{ address: 127.0.0.1, port: 1 }]\n${server}${yaml}`, 'workers.yaml', {});
+  // Port 0: the kernel picks the port, every worker listens on it, the daemon says which it is
+  // (test/workers/port-zero.test.ts). The file's key table wants 1-65535, hence the placeholder.
+  config.listen[0]!.port = 0;
   const { logger, lines: logLines } = memoryLogger();
   const daemon = await startDaemon(config, { logger, accessLogger: null });
   closers.push(() => daemon.stop());
+  const port = daemon.addresses[0]!.port;
   const records: AccessRecord[] = [];
   daemon.onRequest((r) => records.push(r));
   const url = `http://127.0.0.1:${port}`;

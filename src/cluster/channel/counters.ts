@@ -33,5 +33,7 @@ export function emptyStats(): ChannelStats {
     framesDropped: 0,
     suspectsKept: 0,
     internalErrors: 0,
+    dnsRefreshes: 0,
+    dnsFailures: 0,
   };
 }

@@ -1,13 +1,15 @@
 /**
- * GroupChannel: Tribes' GroupChannel for Node — membership (static over TCP, or multicast), the
+ * GroupChannel: Tribes' GroupChannel for Node — membership (static over TCP, DNS, or multicast), the
  * TcpFailureDetector, the DomainFilterInterceptor and the TCP transport, behind the `Channel`
  * interface the session managers use (types.ts).
  *
  * The parts and who decides what:
  * - membership.ts decides (pure): add after a live probe, suspect after dropTime, remove only when a
  *   probe fails or on graceful leave.
- * - static heartbeats go over each PeerSender's connection; multicast ones over UDP. Both feed the
- *   same table, so the two modes share all add/suspect/remove rules.
+ * - static and DNS heartbeats go over each PeerSender's connection; multicast ones over UDP. All feed
+ *   the same table, so the modes share all add/suspect/remove rules. DNS membership is a static
+ *   list that dns-membership.ts replaces on every answer (the addresses to contact, never a verdict
+ *   on who is alive).
  * - peer-sender.ts (outgoing) and receiver.ts (incoming) move frames; inbox.ts runs each peer's
  *   handlers one at a time, in order.
  *
@@ -19,14 +21,16 @@ import { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
 import type { Counters, DropReason } from './counters.js';
 import { emptyStats } from './counters.js';
+import { DnsMembership } from './dns-membership.js';
 import { ChannelError } from './errors.js';
 import { probeMember } from './failure-detector.js';
 import { FrameType, idAndText } from './frame.js';
 import { PeerInbox, type InboxItem } from './inbox.js';
+import { interfaceAddresses, pickAdvertiseAddress } from './local-addresses.js';
 import { SHUTDOWN_COMMAND, addressOf, createLocalMember, describeMember } from './member.js';
 import { MembershipTable, type MembershipAction } from './membership.js';
 import { MulticastMembership } from './multicast-membership.js';
-import type { HostPort, ResolvedChannelOptions } from './options.js';
+import { ChannelConfigError, isWildcard, type HostPort, type ResolvedChannelOptions } from './options.js';
 import { PeerSender, type PeerSenderContext } from './peer-sender.js';
 import { Receiver, type InboundConnection } from './receiver.js';
 import { parseClusterJson, toClusterJson } from './safe-json.js';
@@ -37,6 +41,8 @@ type RequestHandler = (from: ClusterMember, msg: unknown) => unknown | Promise<u
 
 /** How often suspects and unverifiable members are probed again: Tribes' channel heartbeat (5 s). */
 const REPROBE_INTERVAL_MS = 5000;
+/** Lookups of a DNS membership's name at start while its server cannot answer, before starting alone. */
+const DNS_START_ATTEMPTS = 3;
 /** Failed sends that say something about the peer's health (not its handler's verdict). */
 const HEALTH_ERRORS = new Set(['ERR_TIMEOUT', 'ERR_CONNECTION_LOST', 'ERR_QUEUE_FULL']);
 
@@ -49,8 +55,10 @@ export class GroupChannel extends EventEmitter implements Channel {
   private readonly senders = new Map<string, PeerSender>();
   private readonly inboxes = new Map<string, PeerInbox>();
   private readonly senderContext: PeerSenderContext;
-  private readonly staticTargets: HostPort[];
+  /** Addresses to contact and heartbeat: the static member list, or the last DNS answer. */
+  private targets: HostPort[];
   private multicast: MulticastMembership | undefined;
+  private dns: DnsMembership | undefined;
   private messageHandler: MessageHandler | undefined;
   private requestHandler: RequestHandler | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -64,7 +72,9 @@ export class GroupChannel extends EventEmitter implements Channel {
   constructor(private readonly opts: ResolvedChannelOptions, logger: Logger | undefined) {
     super();
     this.now = opts.now;
-    this.local = createLocalMember(opts.jvmRoute, opts.receiver.address, opts.receiver.port, opts.domain, this.now());
+    // A wildcard receiver without `advertise` learns its address in start().
+    const host = opts.receiver.advertise ?? opts.receiver.address;
+    this.local = createLocalMember(opts.jvmRoute, host, opts.receiver.port, opts.domain, this.now());
     this.log = (logger ?? pino({ level: 'silent' })).child({ component: 'cluster-channel', route: opts.jvmRoute });
     const stats = emptyStats();
     this.counters = { stats, drop: (reason, detail) => this.onDrop(reason, detail) };
@@ -76,7 +86,7 @@ export class GroupChannel extends EventEmitter implements Channel {
       reprobeInterval: Math.max(REPROBE_INTERVAL_MS, opts.membership.frequency),
       tombstoneTime: replayWindow,
     });
-    this.staticTargets = opts.membership.type === 'static' ? opts.membership.members : [];
+    this.targets = opts.membership.type === 'static' ? opts.membership.members : [];
     this.senderContext = {
       local: this.local,
       now: this.now,
@@ -116,6 +126,12 @@ export class GroupChannel extends EventEmitter implements Channel {
     if (this.state !== 'new') throw new Error('channel.start() can only be called once');
     this.state = 'starting';
     try {
+      // A wildcard receiver answers handshakes from the moment it listens, and a peer keeps the
+      // address it hears first: advertise an interface address already (DNS refines it below),
+      // never the wildcard itself, which a peer would dial as its own host.
+      if (this.opts.receiver.advertise === undefined && isWildcard(this.opts.receiver.address)) {
+        this.local.host = pickAdvertiseAddress(this.opts.receiver.address, []) ?? this.local.host;
+      }
       this.local.port = await this.receiver.listen(this.opts.receiver.address, this.opts.receiver.port);
       this.local.startedAt = this.now();
       const m = this.opts.membership;
@@ -135,9 +151,30 @@ export class GroupChannel extends EventEmitter implements Channel {
           internalError: (err, where) => this.internalError(err, where),
         });
         await this.multicast.start();
+      } else if (m.type === 'dns') {
+        this.dns = new DnsMembership({
+          name: m.name,
+          port: m.port,
+          interval: m.interval,
+          servers: m.servers,
+          timeout: m.timeout,
+          tries: m.tries,
+          now: this.now,
+          logger: this.log,
+          counters: this.counters,
+          selfAddresses: () => this.selfAddresses(),
+          onTargets: (next, previous) => this.onDnsTargets(next, previous),
+        });
+        // The first answer before anyone is contacted: a joiner must know the members (and the
+        // oldest of them) before it asks for state. A server in trouble is asked again a few
+        // times; after that (or on NXDOMAIN: nobody there yet) the node starts alone.
+        await this.dns.initial(DNS_START_ATTEMPTS, m.frequency);
       }
+      if (this.opts.receiver.advertise === undefined) this.local.host = this.advertisedAddress();
     } catch (err) {
       this.state = 'stopped';
+      this.dns?.close();
+      this.multicast?.close();
       await this.receiver.close();
       throw err;
     }
@@ -152,7 +189,12 @@ export class GroupChannel extends EventEmitter implements Channel {
     this.ticker.unref();
     await this.waitForMembers();
     this.log.info(
-      { id: this.local.id, receiver: addressOf(this.local), members: this.table.members().map(describeMember) },
+      {
+        id: this.local.id,
+        receiver: addressOf(this.local),
+        bound: addressOf({ host: this.opts.receiver.address, port: this.local.port }),
+        members: this.table.members().map(describeMember),
+      },
       'cluster channel started',
     );
   }
@@ -254,17 +296,18 @@ export class GroupChannel extends EventEmitter implements Channel {
   }
 
   /**
-   * Closes the sender of a removed member unless its address is still needed (a static target, or
-   * another live member there), so members that come and go on new ports do not accumulate connections.
+   * Closes the senders nobody needs any more — not a target (static or DNS), not a live member's
+   * address, not the open connection to a live member — so members that come and go on new ports,
+   * and addresses that leave the DNS answer, do not accumulate connections.
    */
-  private retireSender(gone: ClusterMember): void {
-    const key = addressOf(gone);
-    if (this.staticTargets.some((t) => addressOf(t) === key)) return;
-    if (this.table.members().some((m) => addressOf(m) === key)) return;
-    const s = this.senders.get(key);
-    if (!s) return;
-    this.senders.delete(key);
-    s.close();
+  private retireSenders(): void {
+    const needed = new Set([...this.targets.map(addressOf), ...this.table.members().map(addressOf)]);
+    for (const [key, s] of this.senders) {
+      if (needed.has(key)) continue;
+      if (s.remote && this.table.member(s.remote.id) && s.isConnected()) continue;
+      this.senders.delete(key);
+      s.close();
+    }
   }
 
   private onSenderTrouble(sender: PeerSender, targets: Set<string>): void {
@@ -287,6 +330,7 @@ export class GroupChannel extends EventEmitter implements Channel {
     } else {
       this.staticHeartbeats();
     }
+    if (this.dns?.due(now)) this.dns.refresh().catch((err: unknown) => this.internalError(err, 'DNS membership'));
     for (const [id, inbox] of this.inboxes) {
       const st = this.table.state(id);
       if (inbox.isEmpty() && st !== 'alive' && st !== 'suspect' && st !== 'verifying') this.inboxes.delete(id);
@@ -294,12 +338,12 @@ export class GroupChannel extends EventEmitter implements Channel {
   }
 
   /**
-   * Static membership: a heartbeat frame to every configured address, and to every member we know
-   * (so a node listed on only one side still hears from both: lists need not be symmetric).
+   * Static and DNS membership: a heartbeat frame to every target address, and to every member we
+   * know (so a node listed on only one side still hears from both: lists need not be symmetric).
    */
   private staticHeartbeats(): void {
     const done = new Set<string>([addressOf(this.local)]);
-    for (const t of this.staticTargets) {
+    for (const t of this.targets) {
       const key = addressOf(t);
       if (done.has(key)) continue;
       done.add(key);
@@ -321,16 +365,60 @@ export class GroupChannel extends EventEmitter implements Channel {
     const began = this.now();
     const window = 2 * this.opts.membership.frequency;
     const limit = window + this.opts.connectTimeout + 500;
+    const listed = this.opts.membership.type === 'static' || this.opts.membership.type === 'dns';
     for (;;) {
       if (this.state !== 'running') return;
       const elapsed = this.now() - began;
       const staticSettled =
-        this.opts.membership.type === 'static' &&
-        this.staticTargets.every((t) => addressOf(t) === addressOf(this.local) || this.senderFor(t).settled());
+        listed && this.targets.every((t) => addressOf(t) === addressOf(this.local) || this.senderFor(t).settled());
       if ((elapsed >= window || staticSettled) && !this.table.verifying()) return;
       if (elapsed >= limit) return;
       await new Promise((r) => setTimeout(r, 10));
     }
+  }
+
+  /**
+   * A DNS answer changed the targets. An address that left it is verified at once (Tomcat's
+   * memberDisappeared → TcpFailureDetector): its member is removed only if the probe fails. A new
+   * address is contacted at once rather than at the next heartbeat.
+   */
+  private onDnsTargets(next: HostPort[], previous: HostPort[]): void {
+    this.targets = next;
+    if (this.state !== 'running') return;
+    const now = this.now();
+    const keys = new Set(next.map(addressOf));
+    const before = new Set(previous.map(addressOf));
+    for (const gone of previous) {
+      const key = addressOf(gone);
+      if (keys.has(key)) continue;
+      for (const m of this.table.members()) {
+        if (addressOf(m) === key) this.apply(this.table.connectionLost(m.id, now, 'dns'));
+      }
+    }
+    this.retireSenders();
+    for (const t of next) if (!before.has(addressOf(t)) && addressOf(t) !== addressOf(this.local)) this.senderFor(t).heartbeat();
+  }
+
+  /** This node's own receiver in a DNS answer: the advertised address, and with a wildcard bind every interface's. */
+  private selfAddresses(): Set<string> {
+    const port = this.local.port;
+    const hosts = new Set([this.local.host.toLowerCase(), this.opts.receiver.address.toLowerCase()]);
+    if (isWildcard(this.opts.receiver.address)) for (const i of interfaceAddresses()) hosts.add(i.address);
+    return new Set([...hosts].map((host) => addressOf({ host, port })));
+  }
+
+  /** The address peers reach a wildcard receiver at (options.ts: receiver.advertise). */
+  private advertisedAddress(): string {
+    const fromDns = (this.dns?.lastAnswer() ?? []).filter((t) => t.port === this.local.port).map((t) => t.host);
+    const host = pickAdvertiseAddress(this.opts.receiver.address, fromDns);
+    if (!host) {
+      throw new ChannelConfigError(
+        `receiver.address ${JSON.stringify(this.opts.receiver.address)}: this host has no address peers could connect to ` +
+          `(no non-internal interface); set receiver.advertise`,
+      );
+    }
+    this.log.info({ advertise: host, from: fromDns.includes(host) ? 'dns' : 'interfaces' }, 'cluster receiver: advertising this address');
+    return host;
   }
 
   private apply(actions: MembershipAction[]): void {
@@ -369,7 +457,7 @@ export class GroupChannel extends EventEmitter implements Channel {
           this.log.info({ member: describeMember(m), reason: a.reason }, 'member removed');
           const gone = new ChannelError('ERR_NOT_A_MEMBER', `${describeMember(m)} left the cluster (${a.reason})`);
           for (const s of this.senders.values()) s.failFor(m.id, gone);
-          this.retireSender(m);
+          this.retireSenders();
           this.receiver.memberRefused(m.id, `sender left the cluster (${a.reason})`);
           this.emitSafely('memberRemoved', m, a.reason);
           break;
@@ -533,6 +621,7 @@ export class GroupChannel extends EventEmitter implements Channel {
     ]);
     for (const s of this.senders.values()) s.close();
     this.multicast?.close();
+    this.dns?.close();
     await this.receiver.close();
     this.state = 'stopped';
     this.log.info('cluster channel stopped');

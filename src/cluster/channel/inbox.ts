@@ -31,7 +31,7 @@ export class PeerInbox {
    *   moves on (a fire-and-forget loop must never turn into an unhandled rejection that kills the node).
    */
   constructor(
-    private readonly deliver: (item: InboxItem) => unknown,
+    private readonly deliver: (item: InboxItem) => void | Promise<void>,
     private readonly onError: (err: unknown) => void,
   ) {}
 
@@ -73,8 +73,9 @@ export class PeerInbox {
     try {
       for (let item = this.items.shift(); item; item = this.items.shift()) {
         try {
+          // Synchronous deliveries run back to back; only an asynchronous one is waited for.
           const r = this.deliver(item);
-          if (r && typeof (r as Promise<unknown>).then === 'function') await r;
+          if (r !== undefined) await r;
         } catch (err) {
           this.onError(err);
         } finally {

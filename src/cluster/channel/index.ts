@@ -1,5 +1,5 @@
 /**
- * stickyd/cluster's group channel: membership (static or multicast), TCP failure detection and the
+ * stickyd/cluster's group channel: membership (static, DNS or multicast), TCP failure detection and the
  * authenticated TCP transport the session managers replicate over. See types.ts for the contract
  * and options.ts for every option with its Tomcat name and default.
  */
@@ -8,7 +8,7 @@ import { resolveChannelOptions, type ChannelOptions } from './options.js';
 import type { Channel } from './types.js';
 
 export type { Channel, ChannelStats, ClusterMember, SendOptions, SendResult } from './types.js';
-export type { ChannelOptions, MulticastMembershipOptions, StaticMembershipOptions } from './options.js';
+export type { ChannelOptions, DnsMembershipOptions, MulticastMembershipOptions, StaticMembershipOptions } from './options.js';
 export { CHANNEL_DEFAULTS, ChannelConfigError } from './options.js';
 export { ChannelError, RemoteHandlerError, type ChannelErrorCode } from './errors.js';
 export type { DropReason } from './counters.js';

@@ -19,8 +19,10 @@
  *   suspect (counted once per episode: stats.suspectsKept) and re-probed every `reprobeInterval`;
  *   a heartbeat clears the suspicion without a new 'added' (no state-transfer storm).
  * - Early check: a lost connection or failed send to a live member probes it at once (Tribes does
- *   this for send errors); only a failed probe removes it ('send-failure'). A member whose port
- *   answers is therefore never removed.
+ *   this for send errors); only a failed probe removes it ('send-failure'). So does its address
+ *   leaving the DNS answer (DNS membership: Tomcat's memberDisappeared, verified by the
+ *   TcpFailureDetector) — removed only if the probe fails ('dns'). A member whose port answers is
+ *   therefore never removed.
  * - Graceful leave: a shutdown command removes at once without probing, and the id is remembered
  *   (tombstone) so a late or replayed heartbeat cannot bring it back.
  * - Restart: when a member is added, other members advertising the same host:port are probed; the
@@ -30,7 +32,7 @@
 import { SHUTDOWN_COMMAND, addressOf, compareMembers } from './member.js';
 import type { ClusterMember } from './types.js';
 
-export type RemovalReason = 'shutdown' | 'timeout' | 'send-failure';
+export type RemovalReason = 'shutdown' | 'timeout' | 'send-failure' | 'dns';
 
 export type MembershipAction =
   | { type: 'probe'; member: ClusterMember }
@@ -62,8 +64,8 @@ interface Entry {
   /** When the probe in flight started (a heartbeat after it is newer evidence than its verdict). */
   probeStartedAt: number;
   lastProbeAt: number;
-  /** Why it is suspected, which becomes the removal reason if the probe fails. */
-  suspectReason: 'timeout' | 'send-failure';
+  /** Why it is suspected or checked early, which becomes the removal reason if the probe fails. */
+  suspectReason: 'timeout' | 'send-failure' | 'dns';
   /** Whether this suspicion episode was already counted as kept. */
   kept: boolean;
 }
@@ -144,10 +146,14 @@ export class MembershipTable {
     }
   }
 
-  /** A connection to or from the member broke, or a send to it failed: check it now. */
-  connectionLost(id: string, now: number): MembershipAction[] {
+  /**
+   * A connection to or from the member broke, or a send to it failed ('send-failure'), or its
+   * address left the DNS answer ('dns'): check it now.
+   */
+  connectionLost(id: string, now: number, why: 'send-failure' | 'dns' = 'send-failure'): MembershipAction[] {
     const e = this.entries.get(id);
     if (!e || e.probing || (e.state !== 'alive' && e.state !== 'suspect')) return [];
+    if (e.state === 'alive') e.suspectReason = why;
     return [this.startProbe(e, now)];
   }
 
@@ -174,6 +180,7 @@ export class MembershipTable {
             (other.state === 'alive' || other.state === 'suspect') &&
             addressOf(other.member) === addressOf(e.member)
           ) {
+            if (other.state === 'alive') other.suspectReason = 'send-failure';
             actions.push(this.startProbe(other, now));
           }
         }
@@ -183,7 +190,7 @@ export class MembershipTable {
         // An early check (lost connection, failed send) found the port closed: removed, unless a
         // heartbeat arrived after the probe started — that is newer evidence than the probe.
         if (alive || e.lastHeard > e.probeStartedAt) return [];
-        return this.remove(e, 'send-failure');
+        return this.remove(e, e.suspectReason === 'dns' ? 'dns' : 'send-failure');
       case 'suspect':
         if (!alive) return this.remove(e, e.suspectReason);
         if (e.kept) return [];

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { DurationSyntaxError, parseDuration } from '../../config/duration.js';
 import { addressOf } from './member.js';
 
 /** Static membership (no multicast): for clouds, containers and laptops; the demo uses it. */
@@ -39,6 +40,35 @@ export interface MulticastMembershipOptions {
   bind?: string;
 }
 
+/**
+ * DNS membership (Tomcat's DNSMembershipProvider, cloud membership): the members are the addresses
+ * a name resolves to, looked up again every `interval` — a Kubernetes headless Service, a compose
+ * network alias, or any A/AAAA/SRV record. DNS says where to look for members; the heartbeats and
+ * TCP probes say who is alive (see dns-membership.ts). Always needs a secret: DNS can name any host.
+ */
+export interface DnsMembershipOptions {
+  type: 'dns';
+  /** The name to resolve, e.g. `app-headless.default.svc.cluster.local` or `_cluster._tcp.app.example`. */
+  name: string;
+  /**
+   * Receiver port of the members: then `name`'s A and AAAA records are the members' addresses.
+   * Without `port`, `name` is looked up as an SRV record, which gives every member's host and port.
+   */
+  port?: number;
+  /** How often the name is resolved again: ms, or a duration such as `'5s'`. Default 5000. */
+  interval?: number | string;
+  /** DNS servers to ask (`"ip"` or `"ip:port"`, `"[v6]:port"`), instead of the system's (/etc/resolv.conf). */
+  servers?: string[];
+  /** Per-try timeout of a lookup in ms (node:dns Resolver `timeout`). Default 2000. */
+  timeout?: number;
+  /** Tries per server before a lookup fails (node:dns Resolver `tries`). Default 2. */
+  tries?: number;
+  /** Heartbeat interval in ms (Tomcat's mcastFrequency). Default 500. */
+  frequency?: number;
+  /** Silence after which a member is suspected and TCP-verified (memberDropTime). Default 3000. */
+  dropTime?: number;
+}
+
 export interface ChannelOptions {
   /** This node's jvmRoute (the session id suffix the proxy routes on). */
   jvmRoute: string;
@@ -48,21 +78,28 @@ export interface ChannelOptions {
    */
   domain?: string;
   /**
-   * Where this node receives replication traffic: TCP `address:port` (Tomcat's Receiver). The address
-   * is also what peers connect to, so it must be a concrete address (not 0.0.0.0). `port: 0` picks a
-   * free port; `channel.local.port` holds it after `start()`.
+   * Where this node receives replication traffic: TCP `address:port` (Tomcat's Receiver). A concrete
+   * address is also what peers connect to. `0.0.0.0` or `::` (every interface) is allowed with a
+   * secret; peers then connect to `advertise`. `port: 0` picks a free port; `channel.local.port`
+   * holds it after `start()`.
    */
   receiver: {
     address: string;
     port: number;
+    /**
+     * The address peers reach this node at, when `address` is `0.0.0.0`/`::` (e.g. a pod's IP from
+     * the downward API). Default: with DNS membership the address of the DNS answer that belongs to
+     * one of this host's interfaces, else the host's first non-internal IPv4 (then IPv6) address.
+     */
+    advertise?: string;
     /** Largest accepted frame in bytes, checked from the length header before buffering. Default 16 MiB. */
     maxFrameSize?: number;
   };
-  membership: StaticMembershipOptions | MulticastMembershipOptions;
+  membership: StaticMembershipOptions | MulticastMembershipOptions | DnsMembershipOptions;
   /**
    * Shared secret (the same on every node): connections are authenticated by a challenge–response
    * handshake and every frame and heartbeat carries an HMAC-SHA256 with replay protection. Required
-   * whenever the membership can reach other hosts — multicast, a static member that is not a
+   * whenever the membership can reach other hosts — multicast, DNS, a static member that is not a
    * loopback address, or a receiver beyond loopback — since the cluster would otherwise accept
    * anyone's members and sessions.
    */
@@ -94,6 +131,9 @@ export const CHANNEL_DEFAULTS = {
   dropTime: 3000,
   multicastAddress: '228.0.0.4',
   multicastPort: 45564,
+  dnsInterval: 5000,
+  dnsTimeout: 2000,
+  dnsTries: 2,
   senderTimeout: 3000,
   maxQueueBytes: 64 * 1024 * 1024,
   connectTimeout: 1000,
@@ -108,9 +148,22 @@ export interface HostPort {
 export interface ResolvedChannelOptions {
   jvmRoute: string;
   domain: string;
-  receiver: { address: string; port: number; maxFrameSize: number };
+  /** `advertise` is the address peers connect to: set, or undefined for a wildcard bind (found at start). */
+  receiver: { address: string; port: number; advertise: string | undefined; maxFrameSize: number };
   membership:
     | { type: 'static'; members: HostPort[]; frequency: number; dropTime: number }
+    | {
+        type: 'dns';
+        name: string;
+        /** A/AAAA port, or undefined for SRV. */
+        port: number | undefined;
+        interval: number;
+        servers: string[] | undefined;
+        timeout: number;
+        tries: number;
+        frequency: number;
+        dropTime: number;
+      }
     | {
         type: 'multicast';
         address: string;
@@ -167,7 +220,7 @@ export function isLoopback(address: string): boolean {
   return mapped ? mapped[1]!.startsWith('127.') : false;
 }
 
-function isWildcard(address: string): boolean {
+export function isWildcard(address: string): boolean {
   return address === '0.0.0.0' || address === '::' || address === '';
 }
 
@@ -181,29 +234,43 @@ export function resolveChannelOptions(options: ChannelOptions): ResolvedChannelO
   const domain = options.domain ?? CHANNEL_DEFAULTS.domain;
   if (typeof domain !== 'string') fail(`domain must be a string (got ${JSON.stringify(domain)})`);
 
-  const r = options.receiver;
-  if (!r || typeof r !== 'object') fail('receiver { address, port } is required');
-  if (typeof r.address !== 'string' || isWildcard(r.address)) {
-    fail(
-      `receiver.address must be the concrete address peers connect to, e.g. "127.0.0.1" or this host's IP ` +
-        `(got ${JSON.stringify(r.address)})`,
-    );
-  }
-  const receiver = {
-    address: r.address,
-    port: portNumber(r.port, 'receiver.port', true),
-    maxFrameSize: positiveInt(r.maxFrameSize, 'receiver.maxFrameSize', CHANNEL_DEFAULTS.maxFrameSize),
-  };
-  if (receiver.maxFrameSize < 1024) fail('receiver.maxFrameSize must be at least 1024 bytes');
-
   if (options.secret !== undefined && (typeof options.secret !== 'string' || options.secret === '')) {
     fail('secret must be a non-empty string');
   }
   const secret = options.secret ? Buffer.from(options.secret, 'utf8') : null;
+
+  const r = options.receiver;
+  if (!r || typeof r !== 'object') fail('receiver { address, port } is required');
+  if (typeof r.address !== 'string' || r.address === '') {
+    fail(`receiver.address must be an address such as "127.0.0.1", this host's IP, or "0.0.0.0" (got ${JSON.stringify(r.address)})`);
+  }
+  const wildcard = isWildcard(r.address);
+  if (wildcard && !secret) {
+    // Every interface means other hosts: and without a concrete address, peers need `advertise`.
+    fail(
+      `secret is required: receiver.address ${JSON.stringify(r.address)} listens on every interface; set the same ` +
+        `secret on every node, or bind the concrete address peers connect to`,
+    );
+  }
+  if (r.advertise !== undefined) {
+    if (typeof r.advertise !== 'string' || !net.isIP(r.advertise) || isWildcard(r.advertise)) {
+      fail(`receiver.advertise must be the IP address peers connect to, e.g. "10.1.2.3" (got ${JSON.stringify(r.advertise)})`);
+    }
+    if (!wildcard && r.advertise !== r.address) {
+      fail(`receiver.advertise is only for a receiver bound to 0.0.0.0 or ::; with a concrete address peers connect to receiver.address`);
+    }
+  }
+  const receiver = {
+    address: r.address,
+    port: portNumber(r.port, 'receiver.port', true),
+    advertise: wildcard ? r.advertise : r.address,
+    maxFrameSize: positiveInt(r.maxFrameSize, 'receiver.maxFrameSize', CHANNEL_DEFAULTS.maxFrameSize),
+  };
+  if (receiver.maxFrameSize < 1024) fail('receiver.maxFrameSize must be at least 1024 bytes');
   if (options.clock !== undefined && typeof options.clock !== 'function') fail('clock must be a function returning ms since the epoch');
 
   const m = options.membership;
-  if (!m || typeof m !== 'object') fail("membership { type: 'static' | 'multicast', ... } is required");
+  if (!m || typeof m !== 'object') fail("membership { type: 'static' | 'multicast' | 'dns', ... } is required");
   const frequency = positiveInt(m.frequency, 'membership.frequency', CHANNEL_DEFAULTS.frequency);
   const dropTime = positiveInt(m.dropTime, 'membership.dropTime', CHANNEL_DEFAULTS.dropTime);
   if (dropTime <= frequency) {
@@ -238,8 +305,10 @@ export function resolveChannelOptions(options: ChannelOptions): ResolvedChannelO
       ttl: m.ttl,
       bind: m.bind,
     };
+  } else if (m.type === 'dns') {
+    membership = { type: 'dns', ...resolveDns(m), frequency, dropTime };
   } else {
-    fail(`membership.type must be 'static' or 'multicast' (got ${JSON.stringify((m as { type?: unknown }).type)})`);
+    fail(`membership.type must be 'static', 'multicast' or 'dns' (got ${JSON.stringify((m as { type?: unknown }).type)})`);
   }
 
   // Tomcat assumes a trusted network; we refuse to exchange members and sessions with other hosts
@@ -266,9 +335,48 @@ export function resolveChannelOptions(options: ChannelOptions): ResolvedChannelO
   };
 }
 
+/** A DNS name as a resolver takes it: labels of letters, digits, '-' and '_' (SRV), dot-separated. */
+const DNS_NAME = /^(?=.{1,253}\.?$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+function resolveDns(m: DnsMembershipOptions): Omit<Extract<ResolvedChannelOptions['membership'], { type: 'dns' }>, 'type' | 'frequency' | 'dropTime'> {
+  if (typeof m.name !== 'string' || !DNS_NAME.test(m.name) || net.isIP(m.name)) {
+    fail(`membership.name must be a DNS name such as "app-headless.default.svc.cluster.local" (got ${JSON.stringify(m.name)})`);
+  }
+  let interval: number = CHANNEL_DEFAULTS.dnsInterval;
+  if (typeof m.interval === 'string') {
+    try {
+      interval = parseDuration(m.interval, true);
+    } catch (err) {
+      if (!(err instanceof DurationSyntaxError)) throw err;
+      fail(`membership.interval: ${err.message}`);
+    }
+    if (interval <= 0) fail(`membership.interval must be positive (got ${JSON.stringify(m.interval)})`);
+  } else {
+    interval = positiveInt(m.interval, 'membership.interval', CHANNEL_DEFAULTS.dnsInterval);
+  }
+  let servers: string[] | undefined;
+  if (m.servers !== undefined) {
+    if (!Array.isArray(m.servers) || m.servers.length === 0) fail('membership.servers must be a non-empty array of "ip" or "ip:port" strings');
+    servers = m.servers.map((s, i) => {
+      const hp = typeof s === 'string' && net.isIP(s) ? { host: s, port: 53 } : parseHostPort(s, `membership.servers[${i}]`);
+      if (!net.isIP(hp.host)) fail(`membership.servers[${i}] must be an IP address, not a name (got ${JSON.stringify(s)})`);
+      return addressOf(hp);
+    });
+  }
+  return {
+    name: m.name.replace(/\.$/, ''),
+    port: m.port === undefined ? undefined : portNumber(m.port, 'membership.port', false),
+    interval,
+    servers,
+    timeout: positiveInt(m.timeout, 'membership.timeout', CHANNEL_DEFAULTS.dnsTimeout),
+    tries: positiveInt(m.tries, 'membership.tries', CHANNEL_DEFAULTS.dnsTries),
+  };
+}
+
 /** What makes this configuration reach other hosts (for the error message), or null for loopback only. */
 function reachBeyondLoopback(receiverAddress: string, membership: ResolvedChannelOptions['membership']): string | null {
   if (membership.type === 'multicast') return "membership.type 'multicast'";
+  if (membership.type === 'dns') return "membership.type 'dns' (DNS can name any host)";
   if (!isLoopback(receiverAddress)) return `receiver.address ${JSON.stringify(receiverAddress)}`;
   const i = membership.members.findIndex((t) => !isLoopback(t.host));
   if (i >= 0) return `membership.members[${i}] ${JSON.stringify(addressOf(membership.members[i]!))}`;

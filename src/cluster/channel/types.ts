@@ -60,13 +60,18 @@ export interface ChannelStats {
   suspectsKept: number;
   /** Unexpected exceptions caught in the channel's own callbacks (a bug: logged at error level, never fatal). */
   internalErrors: number;
+  /** DNS membership: lookups that answered. */
+  dnsRefreshes: number;
+  /** DNS membership: lookups that failed (NXDOMAIN, SERVFAIL, timeout, no records); the last known addresses were kept. */
+  dnsFailures: number;
 }
 
 /**
  * Events:
  * - 'memberAdded' (m: ClusterMember): verified alive and ready to receive.
- * - 'memberRemoved' (m: ClusterMember, reason: 'shutdown' | 'timeout' | 'send-failure'): gone; after a
- *   graceful leave at once, after missing heartbeats only once a TCP probe failed too.
+ * - 'memberRemoved' (m: ClusterMember, reason: 'shutdown' | 'timeout' | 'send-failure' | 'dns'): gone;
+ *   after a graceful leave at once; otherwise only once a TCP probe failed too, the probe prompted
+ *   by missing heartbeats, a broken connection or failed send, or the address leaving the DNS answer.
  * - 'message' (from: ClusterMember, msg: unknown, done: Promise-returning handlers are awaited before
  *   the next message from that peer is delivered and before an ack is sent): see `onMessage`.
  * - 'dropped' (reason: string): a frame was dropped (also counted in stats()).

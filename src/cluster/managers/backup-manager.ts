@@ -22,7 +22,7 @@
  */
 import type { ClusterMember } from '../channel/types.js';
 import { applyDelta, diffAttributes, isEmptyDelta } from '../session/attributes.js';
-import { fromSessionData, inspectSession, toSessionData, type ClusterSession, type SessionData, type SessionInspection } from '../session/session.js';
+import { fromSessionData, inspectSession, toSessionData, type ClusterSession, type SessionInspection } from '../session/session.js';
 import { ClusterManagerBase } from './manager-base.js';
 import { REPLICATION_OK, type ReplicationOutcome } from './manager.js';
 import {

@@ -34,6 +34,6 @@ export class NoChannel extends EventEmitter implements Channel {
   }
 
   stats(): ChannelStats {
-    return { membersAdded: 0, membersRemoved: 0, framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, framesDropped: 0, suspectsKept: 0, internalErrors: 0 };
+    return { membersAdded: 0, membersRemoved: 0, framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, framesDropped: 0, suspectsKept: 0, internalErrors: 0, dnsRefreshes: 0, dnsFailures: 0 };
   }
 }

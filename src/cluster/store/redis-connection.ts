@@ -111,7 +111,11 @@ export class RedisConnection {
       this.call = (_key, ro, args) => sentinel.sendCommand(ro, args);
       this.connectClient = async () => void (await sentinel.connect());
       this.closeClient = async () => void (await sentinel.close());
-      this.destroyClient = () => sentinel.destroy();
+      // Sentinel's destroy() returns a promise (the client's and cluster's do not); its failure
+      // changes nothing for a connection being given up.
+      this.destroyClient = () => {
+        sentinel.destroy().catch(() => {});
+      };
       this.listMasters = async () => [(args) => sentinel.sendCommand(false, args)];
     }
   }

@@ -22,11 +22,11 @@ const fakes: FakeReceiver[] = [];
 const raws: RawPeer[] = [];
 
 async function setup(secret: Buffer | null) {
-  [node, friend] = await staticCluster(['N', 'F'], {
+  [node, friend] = (await staticCluster(['N', 'F'], {
     ...(secret ? { secret: secret.toString() } : {}),
     maxFrameSize: MAX_FRAME,
     senderTimeout: HOLD_MS,
-  });
+  })) as [Channel, Channel];
   handled = [];
   drops = [];
   node.onMessage((_from, msg) => void handled.push(msg));

@@ -4,6 +4,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { createChannel, type Channel, type ChannelOptions } from '../../../src/cluster/channel/index.js';
+import { patience } from '../../helpers/patience.js';
 import { freePorts } from '../../helpers/ports.js';
 
 /** Short timings so failure detection tests take seconds, not minutes. */
@@ -53,7 +54,9 @@ export async function staticCluster(routes: string[], o: StaticClusterOptions = 
   return nodes;
 }
 
+/** Waits until `pred` holds; `timeoutMs` or PATIENCE_MS, whichever is longer (test/helpers/patience.ts). */
 export async function waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  timeoutMs = patience(timeoutMs);
   const deadline = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -61,13 +64,14 @@ export async function waitFor(pred: () => boolean, timeoutMs: number, what: stri
   }
 }
 
-/** The next `event` whose arguments satisfy `pred`. */
+/** The next `event` whose arguments satisfy `pred`, within `timeoutMs` or PATIENCE_MS (the longer). */
 export function nextEvent<T extends unknown[]>(
   emitter: EventEmitter,
   event: string,
   timeoutMs: number,
   pred: (...args: T) => boolean = () => true,
 ): Promise<T> {
+  timeoutMs = patience(timeoutMs);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       emitter.off(event, listener);

@@ -19,7 +19,7 @@ let drops: string[];
 const raws: RawPeer[] = [];
 
 async function setup(secret: string | undefined) {
-  [node, friend] = await staticCluster(['N', 'F'], { secret, maxFrameSize: MAX_FRAME });
+  [node, friend] = (await staticCluster(['N', 'F'], { secret, maxFrameSize: MAX_FRAME })) as [Channel, Channel];
   handled = [];
   drops = [];
   node.onMessage((_from, msg) => void handled.push(msg));

@@ -206,6 +206,24 @@ describe('early checks after a lost connection or failed send', () => {
     expect(names(t.probeResult(a.id, false, DROP + 2))).toEqual(['removed n1 timeout']);
   });
 
+  it("an address leaving the DNS answer probes its member at once: kept while its port answers, removed ('dns') when not", () => {
+    const t = table();
+    const a = member(1);
+    join(t, a);
+    expect(names(t.connectionLost(a.id, 100, 'dns'))).toEqual(['probe n1']);
+    expect(names(t.probeResult(a.id, true, 101))).toEqual([]); // DNS alone never removes a live member
+    expect(t.members()).toEqual([a]);
+    t.connectionLost(a.id, 200, 'dns');
+    expect(names(t.probeResult(a.id, false, 201))).toEqual(['removed n1 dns']);
+    // A later lost connection of another member is reported as such, not as 'dns'.
+    const b = member(2);
+    join(t, b);
+    t.connectionLost(b.id, 300, 'dns');
+    t.probeResult(b.id, true, 301);
+    t.connectionLost(b.id, 400);
+    expect(names(t.probeResult(b.id, false, 401))).toEqual(['removed n2 send-failure']);
+  });
+
   it('does nothing for members it does not track or has not verified', () => {
     const t = table();
     expect(t.connectionLost(member(1).id, 0)).toEqual([]);

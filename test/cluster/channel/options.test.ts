@@ -30,6 +30,28 @@ describe('defaults', () => {
     expect(CHANNEL_DEFAULTS.maxQueueBytes).toBe(r.maxQueueBytes);
   });
 
+  it('DNS membership: A/AAAA with a port, SRV without; interval in ms or as a duration; servers with port 53 by default', () => {
+    const dns = (m: object) => resolveChannelOptions({ ...base, membership: { type: 'dns', ...m } as never, secret: 's' }).membership;
+    expect(dns({ name: 'app-headless.default.svc.cluster.local.', port: 4000 })).toEqual({
+      type: 'dns',
+      name: 'app-headless.default.svc.cluster.local',
+      port: 4000,
+      interval: 5000,
+      servers: undefined,
+      timeout: 2000,
+      tries: 2,
+      frequency: 500,
+      dropTime: 3000,
+    });
+    expect(dns({ name: '_cluster._tcp.app.example' })).toMatchObject({ name: '_cluster._tcp.app.example', port: undefined });
+    expect(dns({ name: 'app', interval: '5s' })).toMatchObject({ interval: 5000 });
+    expect(dns({ name: 'app', interval: '250ms' })).toMatchObject({ interval: 250 });
+    expect(dns({ name: 'app', interval: 1500 })).toMatchObject({ interval: 1500 });
+    expect(dns({ name: 'app', servers: ['10.96.0.10', '127.0.0.1:5353', '[::1]:5353', 'fd00::53'] })).toMatchObject({
+      servers: ['10.96.0.10:53', '127.0.0.1:5353', '[::1]:5353', '[fd00::53]:53'],
+    });
+  });
+
   it('parses static member lists, IPv6 included', () => {
     const r = resolveChannelOptions({ ...base, membership: { type: 'static', members: ['10.0.0.2:4000', '[::1]:4001'] }, secret: 's' });
     expect(r.membership.type === 'static' && r.membership.members).toEqual([
@@ -56,6 +78,24 @@ describe('refused configurations', () => {
     expect(attempt('s')).not.toThrow();
   });
 
+  it('requires a secret for DNS membership, even when the name resolves to loopback (DNS can name any host)', () => {
+    const attempt = (secret?: string) => () =>
+      createChannel({ ...base, membership: { type: 'dns', name: 'app.test', port: 4000 }, ...(secret ? { secret } : {}) });
+    expect(attempt()).toThrow(ChannelConfigError);
+    expect(attempt()).toThrow("secret is required: membership.type 'dns' (DNS can name any host) reaches beyond this host");
+    expect(attempt('s')).not.toThrow();
+  });
+
+  it('allows a receiver on every interface (0.0.0.0 or ::) with a secret, advertising a given or a found address', () => {
+    const wild = (address: string, advertise?: string) =>
+      resolveChannelOptions({ ...base, receiver: { address, port: 4000, ...(advertise ? { advertise } : {}) }, secret: 's' }).receiver;
+    expect(wild('0.0.0.0')).toEqual({ address: '0.0.0.0', port: 4000, advertise: undefined, maxFrameSize: 16 * 1024 * 1024 });
+    expect(wild('::', 'fd00::7').advertise).toBe('fd00::7');
+    expect(wild('0.0.0.0', '10.1.2.3').advertise).toBe('10.1.2.3');
+    // A concrete address is what peers connect to.
+    expect(resolveChannelOptions(base).receiver.advertise).toBe('127.0.0.1');
+  });
+
   it('requires a secret for a static member that is not a loopback address, naming the entry', () => {
     const members = (list: string[], secret?: string) => () =>
       createChannel({ ...base, membership: { type: 'static', members: list }, ...(secret ? { secret } : {}) });
@@ -70,14 +110,25 @@ describe('refused configurations', () => {
   it.each<[string, Partial<ChannelOptions>, RegExp]>([
     ['empty jvmRoute', { jvmRoute: '' }, /jvmRoute/],
     ['route with a space', { jvmRoute: 'a b' }, /jvmRoute/],
-    ['wildcard receiver', { receiver: { address: '0.0.0.0', port: 4000 }, secret: 'x' }, /concrete address/],
+    ['wildcard receiver without a secret', { receiver: { address: '0.0.0.0', port: 4000 } }, /secret is required: receiver\.address "0\.0\.0\.0" listens on every interface/],
+    ['advertise that is not an IP', { receiver: { address: '0.0.0.0', port: 4000, advertise: 'node-a' }, secret: 'x' }, /receiver\.advertise must be the IP address/],
+    ['advertise with a concrete bind', { receiver: { address: '127.0.0.1', port: 4000, advertise: '127.0.0.2' } }, /receiver\.advertise is only for a receiver bound to 0\.0\.0\.0/],
     ['bad port', { receiver: { address: '127.0.0.1', port: 70000 } }, /receiver\.port/],
     ['tiny frame limit', { receiver: { address: '127.0.0.1', port: 1, maxFrameSize: 10 } }, /maxFrameSize/],
     ['bad member entry', { membership: { type: 'static', members: ['nohost'] } }, /members\[0\].*host:port/],
     ['dropTime below frequency', { membership: { type: 'static', members: [], frequency: 500, dropTime: 400 } }, /dropTime/],
     ['non-multicast group', { membership: { type: 'multicast', address: '10.0.0.1' } }, /multicast address/],
     ['bad ttl', { membership: { type: 'multicast', ttl: 300 } }, /ttl/],
-    ['unknown membership type', { membership: { type: 'dns' } as never }, /membership\.type/],
+    ['unknown membership type', { membership: { type: 'kubernetes' } as never }, /membership\.type must be 'static', 'multicast' or 'dns'/],
+    ['dns without a name', { membership: { type: 'dns' } as never, secret: 'x' }, /membership\.name must be a DNS name/],
+    ['dns name that is an address', { membership: { type: 'dns', name: '10.0.0.1', port: 4000 }, secret: 'x' }, /membership\.name/],
+    ['dns name with a space', { membership: { type: 'dns', name: 'app svc', port: 4000 }, secret: 'x' }, /membership\.name/],
+    ['dns interval without a unit', { membership: { type: 'dns', name: 'app', interval: '5' }, secret: 'x' }, /membership\.interval: give a unit/],
+    ['dns interval of 0', { membership: { type: 'dns', name: 'app', interval: '0s' }, secret: 'x' }, /membership\.interval must be positive/],
+    ['dns bad port', { membership: { type: 'dns', name: 'app', port: 0 }, secret: 'x' }, /membership\.port/],
+    ['dns server by name', { membership: { type: 'dns', name: 'app', servers: ['ns1:53'] }, secret: 'x' }, /membership\.servers\[0\] must be an IP address/],
+    ['dns empty server list', { membership: { type: 'dns', name: 'app', servers: [] }, secret: 'x' }, /membership\.servers must be a non-empty array/],
+    ['dns bad tries', { membership: { type: 'dns', name: 'app', tries: 0 }, secret: 'x' }, /membership\.tries/],
     ['empty secret', { secret: '' }, /secret/],
     ['negative timeout', { sender: { timeout: -1 } }, /sender\.timeout/],
   ])('%s', (_name, patch, message) => {

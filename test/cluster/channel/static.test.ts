@@ -147,11 +147,11 @@ describe('leaving and restarting', () => {
     await b!.stop();
     const [[removed, reason], [removedOnC]] = await Promise.all([onA, onC]);
     const ms = performance.now() - t0;
-    console.log(`graceful leave → memberRemoved on peers after ${ms.toFixed(1)} ms (target ≤ 200 ms)`);
+    console.log(`graceful leave → memberRemoved on peers after ${ms.toFixed(1)} ms (dropTime ${FAST.dropTime} ms)`);
     expect(removed.route).toBe('B');
     expect(removedOnC.route).toBe('B');
+    // The leave message, not the silence: a removal after dropTime would say 'timeout'.
     expect(reason).toBe('shutdown');
-    expect(ms).toBeLessThan(FAST.dropTime); // generous: proves it was the leave, not the timeout path
     expect(a!.members().map((m) => m.route)).toEqual(['C']);
   });
 
@@ -160,7 +160,8 @@ describe('leaving and restarting', () => {
     const order: string[] = [];
     a!.onMessage((_f, msg) => void order.push(`msg ${(msg as { n: number }).n}`));
     a!.on('memberRemoved', () => order.push('removed'));
-    for (let n = 0; n < 100; n++) void b!.send({ n }, { ack: false });
+    // Not awaited: stop() follows the sends at once; a send that failed would be missing from `order`.
+    for (let n = 0; n < 100; n++) b!.send({ n }, { ack: false }).catch(() => {});
     await b!.stop();
     await waitFor(() => order.includes('removed'), 2000, 'removal');
     expect(order).toEqual([...Array.from({ length: 100 }, (_, n) => `msg ${n}`), 'removed']);

@@ -125,4 +125,4 @@ it('backup mode, 3 nodes under load, kill -9 of one: no survivor exits, no sessi
   expect(a.proc.child.exitCode).toBeNull();
   expect(b.proc.child.exitCode).toBeNull();
   console.log(`backup kill -9 under load: ${sessions.reduce((t, s) => t + s.writes, 0)} writes, ${errors} failed requests`);
-}, 60_000);
+}, 180_000);

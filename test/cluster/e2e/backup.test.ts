@@ -68,4 +68,4 @@ it('backup mode, 3 nodes: B,C,B,C; promote on kill -9; fetch on a proxy; restart
   expect(lost.json.attributes).toEqual({});
   expect(lost.json.sessionId).toBeNull();
   await waitUntil(async () => (await inspect(survivor, s5)) === null, 3000, 'the survivor to forget s5');
-}, 60_000);
+}, 180_000);

@@ -107,4 +107,4 @@ it('express-session: unsigned .route cookie, touch vs set, regenerate deletes cl
   const out = await get(a.port, '/logout', after.json.sessionId);
   expect(out.json).toEqual({ ok: true });
   expect(a.node.inspect(after.json.sessionId)).toBeUndefined();
-}, 30_000);
+}, 120_000);

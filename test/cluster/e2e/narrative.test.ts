@@ -105,10 +105,15 @@ it('the 9-step narrative: create, crash, fail-over with rename, restart with sta
 
   // 9. S2 idles past its timeout: B expires it at 2 s (± the 200 ms sweep) and tells everyone.
   const createdAt = Date.now();
+  const expiresHeard = async (peer: Backend): Promise<number> => (await stats(peer)).received.expire ?? 0;
+  const heardBefore = [await expiresHeard(a), await expiresHeard(c)];
   await waitUntil(async () => (await inspect(b, s2)) === null, 5000, 'B to expire S2');
   figures.primaryExpiryMs = Date.now() - createdAt;
   expect(figures.primaryExpiryMs).toBeGreaterThan(1500);
   for (const peer of [a, c]) await waitUntil(async () => (await inspect(peer, s2)) === null, 1000, `S2 gone on ${peer.route}`);
+  // Gone because B told them (one expire message each), not because their replicas expired by
+  // themselves (orphans do, at 2 × the timeout: step 9').
+  expect([await expiresHeard(a), await expiresHeard(c)]).toEqual(heardBefore.map((n) => n + 1));
 
   // 9'. Variant: kill B first — its orphaned S3 expires on A by itself at 2 × timeout, not sooner than 1×.
   const r9 = await get(proxy.port, '/set?name=maxInactiveInterval&value=2', routeCookie('B'));
@@ -122,4 +127,4 @@ it('the 9-step narrative: create, crash, fail-over with rename, restart with sta
   figures.orphanExpiryMs = Date.now() - s3At;
   expect(figures.orphanExpiryMs).toBeGreaterThan(3500);
   console.log(`narrative figures: ${JSON.stringify(figures)}`);
-}, 90_000);
+}, 180_000);

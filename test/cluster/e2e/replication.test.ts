@@ -102,7 +102,8 @@ describe('replication over 127.0.0.1', () => {
     nodes = await startInproc([{ route: 'A' }, { route: 'B' }], { sendOptions: 'ack' });
     const [a, b] = nodes as [InprocNode, InprocNode];
     const id = (await get(a.port, '/set?name=n&value=1')).sessionCookie!;
-    await waitUntil(() => b.node.inspect(id)?.attributes.n === 1, 500, 'value on B');
+    // B acknowledged the create before A answered: it has the value already, no waiting.
+    expect(b.node.inspect(id)?.attributes.n).toBe(1);
     expect(a.node.stats().counters.replicationFailures).toBe(0);
   });
 
@@ -114,9 +115,9 @@ describe('replication over 127.0.0.1', () => {
     const t0 = Date.now();
     const removed = new Promise((r) => b.node.once('memberRemoved', (_m, reason) => r(reason)));
     await a.stop();
+    // 'shutdown': the leave message removed A, not the silence (that would be 'timeout').
     expect(await removed).toBe('shutdown');
     const leaveMs = Date.now() - t0;
-    expect(leaveMs).toBeLessThan(500); // ≪ dropTime (1000 here, 3000 by default)
     expect(b.node.inspect(s1)).toMatchObject({ attributes: { k: 1 } });
     await c.stop(); // expireSessionsOnShutdown
     await waitUntil(() => b.node.inspect(s1) === undefined, 2000, 'cluster-wide expiry on C\'s shutdown');

@@ -53,8 +53,11 @@ export async function plan(specs: BackendSpec[], script = 'examples/express-back
   }));
 }
 
-/** Starts (or restarts) a planned node and waits for its "ready" log line (after state transfer). */
-export async function start(n: Omit<Backend, 'proc'>, timeoutMs = 20_000): Promise<Backend> {
+/**
+ * Starts (or restarts) a planned node and waits for its "ready" log line (after state transfer).
+ * A cold start (node + tsx + express) takes seconds on a loaded machine: the deadline is generous.
+ */
+export async function start(n: Omit<Backend, 'proc'>, timeoutMs = 60_000): Promise<Backend> {
   const proc = spawnTs(n.script, [], { env: { ...n.env, LOG_LEVEL: 'info' } });
   await proc.waitFor(new RegExp(`"msg":"ready ${n.route} `), timeoutMs);
   return { ...n, proc };
@@ -103,7 +106,7 @@ export async function startProxy(members: Array<{ route: string; port: number }>
   await writeFile(file, yaml);
   const proc = spawnStickyd(['-c', file]);
   try {
-    await waitForPort(port!, 20_000);
+    await waitForPort(port!, 60_000);
   } catch (e) {
     throw new Error(`stickyd did not listen on ${port}: ${(e as Error).message}\n${proc.output().slice(-2000)}`);
   }

@@ -1,5 +1,6 @@
 /** A tiny HTTP client for cluster tests: one request on a fresh connection to 127.0.0.1, cookies by hand. */
 import http from 'node:http';
+import { patience } from '../../helpers/patience.js';
 
 export interface Reply {
   status: number;
@@ -46,8 +47,12 @@ export function get(port: number, path: string, cookie?: string | null, cookieNa
   });
 }
 
-/** Polls `check` until it returns a truthy value (returned) or `timeoutMs` passes (throws with `what`). */
+/**
+ * Polls `check` until it returns a truthy value (returned) or the deadline passes (throws with
+ * `what`): `timeoutMs`, or PATIENCE_MS when that is longer (test/helpers/patience.ts).
+ */
 export async function waitUntil<T>(check: () => T | Promise<T>, timeoutMs: number, what: string, everyMs = 20): Promise<T> {
+  timeoutMs = patience(timeoutMs);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

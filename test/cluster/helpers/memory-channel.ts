@@ -39,7 +39,7 @@ export class MemoryChannel extends EventEmitter implements Channel {
   readonly sentLog: Array<[string, unknown]> = [];
   private readonly counters: ChannelStats = {
     membersAdded: 0, membersRemoved: 0, framesSent: 0, framesReceived: 0,
-    bytesSent: 0, bytesReceived: 0, framesDropped: 0, suspectsKept: 0, internalErrors: 0,
+    bytesSent: 0, bytesReceived: 0, framesDropped: 0, suspectsKept: 0, internalErrors: 0, dnsRefreshes: 0, dnsFailures: 0,
   };
 
   constructor(private readonly net: MemoryNetwork, route: string, startedAt: number) {

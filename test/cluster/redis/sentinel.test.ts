@@ -11,6 +11,10 @@ import { stopInproc, type InprocNode } from '../helpers/inproc.js';
 import { sentinelReader, startRedisNodes } from './helpers.js';
 import { lostWrites, WriteLoad } from './load.js';
 
+// The deadlines of the fail-over waits are generous: the sentinels agree over several rounds, each
+// slower on a loaded machine; the load keeps running (bounded by LOAD_MAX_MS) until the test stops it.
+const LOAD_MAX_MS = 150_000;
+
 let nodes: InprocNode[] = [];
 afterEach(async () => {
   try {
@@ -39,17 +43,23 @@ describe.skipIf(!redisInstalled())('store: redis with Sentinel', () => {
       await get(nodes[0]!.port, '/get', ids[0]);
       expect((await get(nodes[1]!.port, '/set?name=x&value=1', ids[0])).status).toBe(200);
 
-      const load = new WriteLoad(ids, (id) => byRoute.get(id.split('.')[1]!)!, 8, 40_000);
+      const load = new WriteLoad(ids, (id) => byRoute.get(id.split('.')[1]!)!, 8, LOAD_MAX_MS);
       await new Promise((r) => setTimeout(r, 1000));
       const killedAt = Date.now();
       await setup.master.kill('SIGKILL');
       load.mark();
-      await waitUntil(async () => (await setup.currentMasterPort()) === setup.replica.port, 20_000, 'the sentinels to promote the replica');
+      await waitUntil(async () => (await setup.currentMasterPort()) === setup.replica.port, 60_000, 'the sentinels to promote the replica');
       const promotedMs = Date.now() - killedAt;
       // With WAIT the new master needs a replica before it can acknowledge: the old master comes
-      // back (a supervisor restarting it) and the sentinels make it a replica of the new one.
-      if (withWait) await setup.master.restart();
-      await waitUntil(() => load.result.sessions.every((s) => s.ackedAfterMark >= 3), 25_000, 'requests to resume for every session');
+      // back (a supervisor restarting it) and the sentinels make it a replica of the new one. It
+      // comes back once the failover is over: an empty master back while a sentinel still holds
+      // the old configuration can win, and then Redis itself empties the promoted replica (no
+      // persistence here; docs/cluster.md says to restart a failed master only after the failover).
+      if (withWait) {
+        await setup.failoverSettled(setup.replica.port, 60_000);
+        await setup.master.restart();
+      }
+      await waitUntil(() => load.result.sessions.every((s) => s.ackedAfterMark >= 3), 60_000, 'requests to resume for every session');
       const result = await load.stop();
       const reader = await sentinelReader(() => setup.currentMasterPort());
       const lost = await lostWrites(result.sessions, (id) => reader.hash(id));
@@ -58,6 +68,6 @@ describe.skipIf(!redisInstalled())('store: redis with Sentinel', () => {
       const stats = nodes[0]!.node.stats().store!;
       expect(stats.topology).toBe('sentinel');
       expect(stats.available).toBe(true);
-    }, 90_000);
+    }, 240_000);
   }
 });

@@ -224,7 +224,9 @@ describe.skipIf(!redisInstalled())('store: redis (one server)', () => {
     await sb.set(ids[2]!, { cookie, user: 'u2' });
     expect(await sb.get(ids[0]!)).toEqual({ cookie, user: 'u0' });
     expect((await look.hash(ids[0]!))['m:mii']).toBe('120'); // cookie.maxAge → the session's timeout (TTL)
-    await new Promise<void>((resolve, reject) => sa.touch(ids[0]!, { cookie }, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => {
+      sa.touch(ids[0]!, { cookie }, (err) => (err ? reject(err) : resolve())).catch(reject);
+    });
     expect((await sb.ids()).sort()).toEqual(ids.slice().sort()); // every session in Redis, not just B's
     expect(await sb.length()).toBe(3);
     expect(Object.keys(await sb.all()).sort()).toEqual(ids.slice().sort());

@@ -106,7 +106,7 @@ describe('BackupManager', () => {
   it('a joiner gets keys and locations only', async () => {
     cluster = new MemoryCluster({ manager: 'backup' });
     const a = await cluster.manager('A');
-    const b = await cluster.manager('B');
+    await cluster.manager('B');
     const { session } = await createWith(a.manager, { k: 1 });
     await settle();
     const c = await cluster.manager('C');

@@ -32,10 +32,14 @@ describe('express-session store API', () => {
     await sa.set(id, { cookie, user: 'u', cart: [1] });
     await settle();
     expect(await sb.get(id)).toEqual({ cookie, user: 'u', cart: [1] });
-    const viaCb = await new Promise((resolve, reject) => sb.get(id, (err, v) => (err ? reject(err) : resolve(v))));
+    const viaCb = await new Promise((resolve, reject) => {
+      sb.get(id, (err, v) => (err ? reject(err) : resolve(v))).catch(reject);
+    });
     expect(viaCb).toEqual({ cookie, user: 'u', cart: [1] });
     expect(await sa.get('nope.A')).toBeNull();
-    await new Promise<void>((resolve, reject) => sa.touch(id, { cookie }, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => {
+      sa.touch(id, { cookie }, (err) => (err ? reject(err) : resolve())).catch(reject);
+    });
     expect(a.stats().sent.access).toBe(1);
     await sa.destroy(id);
     await settle();
@@ -94,7 +98,10 @@ describe('express-session store API', () => {
     const a = await cluster.node('A', { maxActiveSessions: 1 });
     const store = a.store(session);
     await store.set(a.genid(), { cookie });
-    const err = await new Promise((resolve) => store.set(a.genid(), { cookie }, resolve));
+    // With a callback the error goes to the callback; the returned promise then resolves.
+    const err = await new Promise((resolve, reject) => {
+      store.set(a.genid(), { cookie }, resolve).catch(reject);
+    });
     expect(err).toBeInstanceOf(TooManyActiveSessionsError);
     await expect(store.set((await store.ids())[0]!, { cookie, bad: 10n })).rejects.toThrow(/cannot be replicated/);
   });

@@ -140,7 +140,10 @@ export async function startApache(dir: string, port: number, scenarioFile: strin
     resolve();
   }));
   let gone = false;
-  void exited.then(() => (gone = true));
+  const markGone = (): void => {
+    gone = true;
+  };
+  exited.then(markGone, markGone);
   const stop = async (): Promise<void> => {
     if (gone || child.pid === undefined) return;
     // SIGTERM lets httpd remove its shared memory; SIGKILL only if it hangs.
@@ -153,7 +156,7 @@ export async function startApache(dir: string, port: number, scenarioFile: strin
   };
   try {
     await Promise.race([
-      waitForPort(port, 10_000),
+      waitForPort(port, 60_000), // a deadline for what must happen (test/helpers/patience.ts), not a speed
       exited.then(() => {
         throw new Error(`httpd exited at startup:\n${output}\n${errorLog()}`);
       }),

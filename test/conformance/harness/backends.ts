@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import { freePort, refusedPort } from '../../helpers/ports.js';
+import { refusedPort } from '../../helpers/ports.js';
 
 export interface Received {
   method: string;
@@ -106,8 +106,13 @@ function respond(b: Backend, req: http.IncomingMessage, res: http.ServerResponse
   res.end(JSON.stringify({ backend: b.name, method: req.method, url: path, bodyLength: body.length }));
 }
 
-/** A backend on 127.0.0.1, closed by its `close()`. */
-export async function startBackend(name: string): Promise<Backend> {
+/** A backend on 127.0.0.1 (on a port the kernel picks), closed by its `close()`. */
+export function startBackend(name: string): Promise<Backend> {
+  return startBackendOn(name, 0);
+}
+
+/** A backend on a given port: one started again where a closed one was (a member that comes back). */
+export async function startBackendOn(name: string, port: number): Promise<Backend> {
   const sockets = new Set<net.Socket>();
   const server = http.createServer();
   const held: Array<{ key: string; go: () => void }> = [];
@@ -149,7 +154,10 @@ export async function startBackend(name: string): Promise<Backend> {
       respond(b, req, res, body, (key, go) => held.push({ key, go }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
   b.port = (server.address() as net.AddressInfo).port;
   b.url = `http://127.0.0.1:${b.port}`;
   return b;

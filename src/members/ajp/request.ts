@@ -9,7 +9,7 @@
  *   num_headers × (int 0xA0xx code | string name, string value),
  *   attributes: byte code + value(s) …, byte 0xFF.
  */
-import type { BackendRequest } from '../proxy/connector.js';
+import type { Attempt } from '../connector.js';
 import {
   Attribute,
   HEADER_CODE_MARK,
@@ -66,7 +66,7 @@ export interface ForwardRequest {
  *   expects the first body packet unasked exactly when Content-Length > 0, so a stale value
  *   would desynchronise the connection.
  */
-export function forwardRequestFor(req: BackendRequest, secret: string): ForwardRequest {
+export function forwardRequestFor(req: Attempt, secret: string): ForwardRequest {
   const q = req.path.indexOf('?');
   const uri = q === -1 ? req.path : req.path.slice(0, q);
   const queryString = q === -1 ? null : req.path.slice(q + 1);
@@ -75,7 +75,10 @@ export function forwardRequestFor(req: BackendRequest, secret: string): ForwardR
   const headers: Array<[string, string]> = [];
   let host: string | undefined;
   let lengthSent = false;
-  for (const [name, value] of req.headers) {
+  const raw = req.clientHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
     const lower = name.toLowerCase();
     if (lower === 'content-length') {
       // Keep the header's place, but with the length this attempt really sends; drop repeats.
@@ -92,18 +95,18 @@ export function forwardRequestFor(req: BackendRequest, secret: string): ForwardR
     method: req.method,
     protocol: `HTTP/${req.httpVersion}`,
     uri: uri === '' ? '/' : uri,
-    remoteAddr: req.client.remoteAddress,
+    remoteAddr: req.info.remoteAddress,
     remoteHost: null,
-    serverName: host !== undefined ? hostWithoutPort(host) : req.client.serverName,
-    serverPort: req.client.localPort,
-    isSsl: req.client.secure,
+    serverName: host !== undefined ? hostWithoutPort(host) : req.info.serverName,
+    serverPort: req.info.localPort,
+    isSsl: req.info.secure,
     headers,
     queryString,
     route: req.route === '' ? null : req.route,
     secret: secret === '' ? null : secret,
     attributes: [
-      [REMOTE_PORT_ATTRIBUTE, String(req.client.remotePort)],
-      [LOCAL_ADDR_ATTRIBUTE, req.client.localAddress],
+      [REMOTE_PORT_ATTRIBUTE, String(req.info.remotePort)],
+      [LOCAL_ADDR_ATTRIBUTE, req.info.localAddress],
     ],
   };
 }
@@ -113,7 +116,7 @@ export function forwardRequestFor(req: BackendRequest, secret: string): ForwardR
  * declared a length but has no body stream, null (no header: the container asks for data until
  * the empty packet) for a chunked body or none at all.
  */
-export function framedBodyLength(req: Pick<BackendRequest, 'body' | 'bodyLength'>): number | null {
+export function framedBodyLength(req: Pick<Attempt, 'body' | 'bodyLength'>): number | null {
   if (req.bodyLength === null) return null;
   return req.body === null ? 0 : req.bodyLength;
 }

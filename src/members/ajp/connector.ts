@@ -5,12 +5,13 @@
  *
  * Member settings used (MemberConfig, apache-semantics §7.2): host, port, max, ttl, acquire, disablereuse,
  * connectiontimeout (connect), timeout (I/O), keepalive, ping (CPing timeout), secret.
- * The route travels per request (BackendRequest.route → jvm_route).
+ * The route travels per request (Attempt.route → jvm_route). AJP has no protocol switch: this
+ * connector has no `upgrade` capability.
  */
 import type { LookupFunction } from 'node:net';
-import { Readable } from 'node:stream';
-import type { MemberConfig } from '../config/types.js';
-import { BackendError, type BackendRequest, type BackendResponse, type MemberConnector } from '../proxy/connector.js';
+import type { MemberConfig } from '../../config/types.js';
+import { DeliveredBody } from '../body.js';
+import { BackendError, type Attempt, type MemberConnector, type MemberResponse } from '../connector.js';
 import type { AjpConnection, ConnectionListener } from './connection.js';
 import { runExchange } from './exchange.js';
 import { AjpOverflowError } from './packet.js';
@@ -51,7 +52,7 @@ export class AjpConnector implements MemberConnector {
     return this.pool.stats();
   }
 
-  async request(req: BackendRequest): Promise<BackendResponse> {
+  async send(req: Attempt): Promise<MemberResponse> {
     // Encode before taking a connection: a request that cannot be expressed in one AJP packet is
     // answered 400 without touching the member (mod_proxy_ajp: AJP_EOVERFLOW → HTTP_BAD_REQUEST).
     let forwardRequest: Buffer;
@@ -62,15 +63,17 @@ export class AjpConnector implements MemberConnector {
       throw err;
     }
 
-    let conn = await this.pool.acquire(req.signal);
-    if (this.member.ping > 0) conn = await this.checkAlive(conn, req.signal);
+    const signal = req.client.signal;
+    let conn = await this.pool.acquire(req.client);
+    if (this.member.ping > 0) conn = await this.checkAlive(conn, signal);
 
     return runExchange(conn, {
       forwardRequest,
       body: req.body,
       bodyLength: framedBodyLength(req),
       timeout: this.member.timeout,
-      signal: req.signal,
+      signal,
+      traffic: req.traffic,
       member: this.name,
       done: (reusable) => this.pool.release(conn, reusable && !this.member.disablereuse),
     });
@@ -95,7 +98,7 @@ export class AjpConnector implements MemberConnector {
           throw err;
         }
       }
-      conn = await this.pool.reopen(conn, signal);
+      conn = await this.pool.reopen(conn);
     }
   }
 
@@ -145,16 +148,30 @@ function cping(conn: AjpConnection, ms: number, signal: AbortSignal, member: str
   });
 }
 
+/** A body that is there whole from the start (stickyd's own answer, not a member's). */
+class LocalBody extends DeliveredBody {
+  constructor(data: Buffer) {
+    super();
+    this.deliver(data);
+    this.complete();
+  }
+
+  resume(): void {}
+
+  destroy(): void {}
+}
+
 /** The local 400 answer for a request too large for one AJP packet. */
-function badRequest(reason: string): BackendResponse {
-  const text = `Bad Request: ${reason}\n`;
+function badRequest(reason: string): MemberResponse {
+  const text = Buffer.from(`Bad Request: ${reason}\n`);
   return {
     status: 400,
     statusText: 'Bad Request',
     headers: [
       ['Content-Type', 'text/plain; charset=utf-8'],
-      ['Content-Length', String(Buffer.byteLength(text))],
+      ['Content-Length', String(text.length)],
     ],
-    body: Readable.from([Buffer.from(text)]),
+    body: new LocalBody(text),
+    reusedConnection: false,
   };
 }

@@ -3,10 +3,10 @@
  * (mod_proxy_ajp's role) by the member URL's scheme, and the store that keeps them across
  * configuration reloads.
  */
-import { AjpConnector } from '../ajp/connector.js';
+import { AjpConnector } from './ajp/connector.js';
 import type { MemberConfig } from '../config/types.js';
-import { BackendError, type BackendRequest, type BackendResponse, type MemberConnector } from './connector.js';
-import { HttpConnector, httpConnectionSettings } from './http-connector.js';
+import type { MemberConnector } from './connector.js';
+import { HttpConnector, httpConnectionSettings } from './http/connector.js';
 
 /** A connector for one member, by scheme: http:// and https:// (TLS) share mod_proxy_http's. */
 export function createConnector(config: MemberConfig): MemberConnector {
@@ -20,19 +20,6 @@ export function createConnector(config: MemberConfig): MemberConnector {
  */
 export function connectionSettings(config: MemberConfig): string {
   return `${httpConnectionSettings(config)}|${config.ping}|${config.secret}`;
-}
-
-/** A connector that refuses every request, as a connect failure (nothing sent → failover). */
-class UnavailableConnector implements MemberConnector {
-  constructor(readonly config: MemberConfig, private readonly reason: string) {}
-
-  request(_req: BackendRequest): Promise<BackendResponse> {
-    return Promise.reject(new BackendError('connect', this.reason));
-  }
-
-  async close(): Promise<void> {}
-
-  async destroy(): Promise<void> {}
 }
 
 interface Entry {

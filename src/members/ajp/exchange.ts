@@ -5,13 +5,14 @@
  *   → Forward Request; → the first body packet unasked when Content-Length > 0 (Tomcat waits for
  *     it); then, in any order until END_RESPONSE:
  *   ← GET_BODY_CHUNK n   → up to n bytes of the client's body, or the empty packet at its end
- *   ← SEND_HEADERS       → the request() promise resolves with status, headers and body stream
- *   ← SEND_BODY_CHUNK    → pushed into the response body stream (backpressure pauses the socket)
- *   ← END_RESPONSE reuse → body stream ends; the connection goes back to the pool only when the
+ *   ← SEND_HEADERS       → the send() promise resolves with status, headers and the body (this
+ *                          exchange: a DeliveredBody, like the HTTP transport's)
+ *   ← SEND_BODY_CHUNK    → written into the consumer's sink (a full sink pauses the socket)
+ *   ← END_RESPONSE reuse → the body ends; the connection goes back to the pool only when the
  *                          container allows it AND the cycle is cleanly over (no body packet of
  *                          ours still due, nothing unread) — otherwise it is closed.
  *
- * Failures, in the BackendError kinds of proxy/connector.ts:
+ * Failures, in the BackendError kinds of members/connector.ts:
  * - no packet from the member for `timeout` ms while we wait for it → 'timeout' (apache-semantics §4.2);
  *   the clock stops while the member is waiting for us (client body data, or a slow client
  *   reading the response);
@@ -19,11 +20,16 @@
  * - malformed or unexpected packets, or a connection cut inside a packet → 'protocol';
  * - the connection closed between packets → 'closed' (reusedConnection tells a keep-alive race);
  * - the client went away (signal) → 'aborted'.
- * Before SEND_HEADERS the promise rejects; afterwards the response body is destroyed with the
- * error. Either way the connection is destroyed, never reused.
+ * Before SEND_HEADERS the promise rejects; afterwards the consumer's sink is told the body failed.
+ * Either way the connection is destroyed, never reused.
+ *
+ * bytraffic (apache-semantics §3.4): mod_proxy_ajp counts the body bytes only, both ways; the
+ * request body bytes this exchange sends in data packets are added to the member's transferred
+ * here, the response body's read by whoever relays it.
  */
-import { Readable } from 'node:stream';
-import { BackendError, type BackendResponse } from '../proxy/connector.js';
+import type { Readable } from 'node:stream';
+import { DeliveredBody } from '../body.js';
+import { BackendError, type MemberResponse, type TrafficCounter } from '../connector.js';
 import { BodySource } from './body-source.js';
 import type { AjpConnection, ConnectionListener } from './connection.js';
 import { MAX_BODY_CHUNK } from './constants.js';
@@ -41,6 +47,8 @@ export interface ExchangeOptions {
   /** Member I/O timeout in ms. */
   timeout: number;
   signal: AbortSignal;
+  /** Where the request body bytes sent are counted (the member); null: not counted. */
+  traffic: TrafficCounter | null;
   /** "ajp://host:port", for messages. */
   member: string;
   /** Called exactly once when the cycle is over; `reusable` says the connection may serve another. */
@@ -50,15 +58,14 @@ export interface ExchangeOptions {
 type Phase = 'head' | 'body' | 'over';
 
 /** Runs the cycle; resolves at SEND_HEADERS. */
-export function runExchange(conn: AjpConnection, opts: ExchangeOptions): Promise<BackendResponse> {
+export function runExchange(conn: AjpConnection, opts: ExchangeOptions): Promise<MemberResponse> {
   return new Promise((resolve, reject) => {
     new Exchange(conn, opts, resolve, reject).start();
   });
 }
 
-class Exchange implements ConnectionListener {
+class Exchange extends DeliveredBody implements ConnectionListener {
   private phase: Phase = 'head';
-  private response: Readable | null = null;
   private readonly source: BodySource | null;
   /** The client's body has ended: every further GET_BODY_CHUNK gets the empty packet. */
   private bodyExhausted: boolean;
@@ -76,9 +83,10 @@ class Exchange implements ConnectionListener {
   constructor(
     private readonly conn: AjpConnection,
     private readonly opts: ExchangeOptions,
-    private readonly resolve: (r: BackendResponse) => void,
+    private readonly resolve: (r: MemberResponse) => void,
     private readonly reject: (e: BackendError) => void,
   ) {
+    super();
     this.source = opts.body ? new BodySource(opts.body) : null;
     this.bodyExhausted = this.source === null;
   }
@@ -110,19 +118,21 @@ class Exchange implements ConnectionListener {
       case 'headers': {
         if (this.phase !== 'head') throw new AjpProtocolError('a second SEND_HEADERS in one response');
         this.phase = 'body';
-        this.response = this.makeBody();
         this.resolve({
           status: msg.status,
           statusText: reasonPhrase(msg.status, msg.message),
           headers: msg.headers,
-          body: this.response,
+          body: this,
+          // A successful AJP attempt counts as on a new connection, so it always resets the
+          // member's error time (apache-semantics §4.3), as stickyd has done since AJP came.
+          reusedConnection: false,
         });
         return;
       }
       case 'body': {
         if (this.phase !== 'body') throw new AjpProtocolError('SEND_BODY_CHUNK before SEND_HEADERS');
         // A zero-length chunk is Tomcat's flush marker (ajpFlush): nothing to pass on.
-        if (msg.data.length > 0 && !this.response!.push(msg.data)) {
+        if (msg.data.length > 0 && !this.deliver(msg.data)) {
           this.backpressure = true;
           this.conn.socket.pause();
           this.armIo();
@@ -134,8 +144,8 @@ class Exchange implements ConnectionListener {
         const reusable = msg.reuse && this.bodyDue === 0 && !this.conn.partialPacket;
         this.finish();
         if (reusable) this.conn.cycles++;
-        this.response!.push(null);
         this.opts.done(reusable);
+        this.complete();
         return;
       }
       case 'get-body':
@@ -192,36 +202,29 @@ class Exchange implements ConnectionListener {
       if (data === null) this.bodyExhausted = true;
     }
     this.bodyDue--;
+    if (data !== null) this.opts.traffic?.addTransferred(data.length);
     this.write(data === null ? encodeEmptyBodyChunk() : encodeBodyChunk(data));
     this.armIo();
   }
 
-  // ---- response body ----
+  // ---- response body (DeliveredBody) ----
 
-  private makeBody(): Readable {
-    const body = new Readable({
-      highWaterMark: 64 * 1024,
-      read: () => {
-        if (this.backpressure && this.phase === 'body') {
-          this.backpressure = false;
-          this.conn.socket.resume();
-          this.armIo();
-        }
-      },
-      destroy: (err, cb) => {
-        // The consumer gave up before END_RESPONSE: the rest of the response is still on the
-        // wire, so the connection cannot serve another request.
-        if (this.phase !== 'over') {
-          this.finish();
-          this.opts.done(false);
-        }
-        cb(err);
-      },
-    });
-    // The error still reaches whoever reads the body (for await, pipeline); this listener only
-    // keeps an error on a body nobody has started reading from becoming an uncaught exception.
-    body.on('error', () => {});
-    return body;
+  /** The consumer has room again: read from the member again. */
+  resume(): void {
+    if (this.backpressure && this.phase === 'body') {
+      this.backpressure = false;
+      this.conn.socket.resume();
+      this.armIo();
+    }
+  }
+
+  /** The consumer gave up before END_RESPONSE: the rest of the response is still on the wire, so the connection cannot serve another request. */
+  destroy(): void {
+    this.dropped = true;
+    if (this.phase !== 'over') {
+      this.finish();
+      this.opts.done(false);
+    }
   }
 
   // ---- plumbing ----
@@ -266,7 +269,7 @@ class Exchange implements ConnectionListener {
     this.finish();
     this.conn.destroy(err);
     this.opts.done(false);
-    if (hadHead) this.response!.destroy(err);
+    if (hadHead) this.bodyFailed(err);
     else this.reject(err);
   }
 }

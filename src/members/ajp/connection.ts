@@ -9,7 +9,7 @@
  * errors all end in destroy() and one `closed(error)` call to the listener.
  */
 import net from 'node:net';
-import { BackendError } from '../proxy/connector.js';
+import { BackendError } from '../connector.js';
 import { MAGIC_FROM_CONTAINER } from './constants.js';
 import { PacketFramer } from './framer.js';
 import { AjpProtocolError } from './packet.js';
