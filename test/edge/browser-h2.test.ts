@@ -56,12 +56,16 @@ describe.skipIf(!available)('the demo in Chromium over HTTPS and HTTP/2', () => 
   it('loads over h2 with TLSv1.3, sticks to one node, and the session survives that node\'s death', async () => {
     const [proxyPort, a, b] = await freePorts(3);
     const yaml = fs.readFileSync(path.join(repoRoot, 'config/examples/demo.yaml'), 'utf8')
-      .replace('    port: 8051\n', `    port: ${proxyPort}\n    protocols: [h2, http/1.1]\n    tls:\n      certificatefile: ${pki.server.certFile}\n      certificatekeyfile: ${pki.server.keyFile}\n      hsts: on\n`)
-      .replace('127.0.0.1:8081', `127.0.0.1:${a}`)
-      .replace('127.0.0.1:8082', `127.0.0.1:${b}`)
+      .replace('    port: ${STICKYD_DEMO_PORT:-8051}\n', `    port: ${proxyPort}\n    protocols: [h2, http/1.1]\n    tls:\n      certificatefile: ${pki.server.certFile}\n      certificatekeyfile: ${pki.server.keyFile}\n      hsts: on\n`)
+      .replace('127.0.0.1:${STICKYD_DEMO_NODE_A_PORT:-8081}', `127.0.0.1:${a}`)
+      .replace('127.0.0.1:${STICKYD_DEMO_NODE_B_PORT:-8082}', `127.0.0.1:${b}`)
       .replace(/\nadmin:\n[\s\S]*?\n\n/, '\n')
       .replace(/retry: 5s/g, 'retry: 1s');
     const config = path.join(pki.dir, 'demo-h2.yaml');
+    // The demo file's shape, which this test edits, must not drift from under it.
+    expect(yaml).toContain(`port: ${proxyPort}\n    protocols: [h2, http/1.1]`);
+    expect(yaml).toContain(`127.0.0.1:${a}`);
+    expect(yaml).not.toContain('\nadmin:');
     fs.writeFileSync(config, yaml);
     const demo = spawnStickyd(['demo', '-c', config, '--cluster-base-port', String(await clusterBase())]);
     const banner = await demo.waitFor(/kill -9 \d+/, 30_000);
