@@ -6,6 +6,8 @@
  *   npm run bench -- cluster       stickyd/cluster: peer replication (bench/cluster.ts), then the
  *                                  Redis session store beside the delta and backup managers (bench/redis.ts)
  *   npm run bench -- cluster --quick
+ *   npm run bench -- edge          TLS handshakes (full and resumed) and h2 / HTTP/1.1-over-TLS req/s,
+ *                                  stickyd with 1 and 2 workers beside nginx, HAProxy and Apache (bench/edge.ts)
  *
  * Each part runs as its own Node process (the cluster part needs --expose-gc for stable heap
  * figures) and is bounded in time by its own script; this entry only chooses and waits.
@@ -21,6 +23,7 @@ const PARTS: Record<string, Array<{ script: string; nodeFlags: string[] }>> = {
     { script: 'cluster.ts', nodeFlags: ['--expose-gc'] },
     { script: 'redis.ts', nodeFlags: [] },
   ],
+  edge: [{ script: 'edge.ts', nodeFlags: [] }],
 };
 
 const args = process.argv.slice(2);

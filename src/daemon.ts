@@ -21,6 +21,7 @@ import type { Config } from './config/types.js';
 import { AccessLog, destinationOf, type LineOutput, type Logger, type RequestObserver } from './log.js';
 import { ConnectorStore } from './members/connectors.js';
 import { ProxyCounters } from './proxy/counters.js';
+import { TicketKeyStore } from './tls/tickets.js';
 import { workerCount } from './workers/count.js';
 import { listenerUrl, Serving, type BoundAddress } from './workers/serving.js';
 import { SupervisedDaemon } from './workers/supervised.js';
@@ -85,6 +86,8 @@ class InProcessDaemon implements Daemon {
   private stopping: Promise<void> | null = null;
   private ops: Operations | null = null;
   readonly reloads: ReloadControl | null;
+  /** The TLS listeners' session ticket keys (rotated here: there is no other thread to share them with). */
+  readonly ticketKeys = new TicketKeyStore();
 
   constructor(config: Config, private readonly logger: Logger, options: DaemonOptions) {
     this.reloads = options.reloads ?? null;
@@ -96,7 +99,7 @@ class InProcessDaemon implements Daemon {
       logger,
       tunnels: new Set(),
       draining: false,
-    }, false);
+    }, false, this.ticketKeys);
   }
 
   get config(): Config {
@@ -165,6 +168,7 @@ class InProcessDaemon implements Daemon {
     this.serving.state.draining = true;
     await this.ops?.stop();
     await this.serving.stop(this.config.server.gracefultimeout);
+    this.ticketKeys.stop();
   }
 }
 

@@ -9,7 +9,6 @@
  * settings per request). The metrics observer is subscribed only while the admin listener runs,
  * so a daemon without `admin:` pays nothing for it.
  */
-import type http from 'node:http';
 import type { AdminConfig } from '../config/types.js';
 import { HealthChecker } from '../health/checker.js';
 import type { Logger } from '../log.js';
@@ -17,7 +16,7 @@ import type { AdminContext, AdminTarget } from './context.js';
 import { Dashboard } from './dashboard/dashboard.js';
 import { Metrics } from './metrics.js';
 import { NonceStore } from './nonce.js';
-import { closeAdminServer, startAdminServer, type BoundAdmin } from './server.js';
+import { closeAdminServer, startAdminServer, updateAdminTls, type AdminListener, type BoundAdmin } from './server.js';
 
 export interface Operations {
   /** Where the admin listener is bound; null while `admin:` is not configured. */
@@ -37,7 +36,7 @@ class RunningOperations implements Operations {
   private metrics: Metrics | null = null;
   private dashboard: Dashboard | null = null;
   private unsubscribe: (() => void) | null = null;
-  private server: http.Server | null = null;
+  private server: AdminListener | null = null;
   private bound: BoundAdmin | null = null;
   private listening: AdminConfig | null = null;
   private stopped = false;
@@ -94,7 +93,9 @@ class RunningOperations implements Operations {
   private async syncAdmin(): Promise<void> {
     const wanted = this.target.config.admin;
     const current = this.listening;
-    if (wanted !== null && current !== null && wanted.address === current.address && wanted.port === current.port) {
+    // The same address, and TLS or not as before: the listener stays (new certificates for new handshakes).
+    if (wanted !== null && current !== null && wanted.address === current.address && wanted.port === current.port && !wanted.tls === !current.tls) {
+      if (wanted.tls && this.server !== null) updateAdminTls(this.server, wanted.tls);
       this.listening = wanted;
       return;
     }
@@ -112,16 +113,17 @@ class RunningOperations implements Operations {
       this.metrics = new Metrics(this.target);
       this.metrics.attachHealth(this.health);
     }
-    const { server, bound } = await startAdminServer(wanted.address, wanted.port, () => this.context());
+    const server = await startAdminServer(wanted.address, wanted.port, () => this.context(), wanted.tls);
     await this.closeAdmin();
     this.server = server;
+    const bound = server.bound;
     this.bound = bound;
     this.listening = wanted;
     this.unsubscribe = this.metrics.keep();
     // The dashboard (and its timeline) stays when the listener moves to another address.
     this.dashboard ??= new Dashboard(this.target, this.metrics, this.health, this.logger);
     const host = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
-    this.logger?.info(`admin listener on http://${host}:${bound.port} (balancer-manager, dashboard, /api/balancers, /metrics, /healthz, /readyz)`);
+    this.logger?.info(`admin listener on ${wanted.tls ? 'https' : 'http'}://${host}:${bound.port} (balancer-manager, dashboard, /api/balancers, /metrics, /healthz, /readyz)`);
   }
 
   private async closeAdmin(): Promise<void> {

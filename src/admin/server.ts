@@ -13,9 +13,17 @@
  * With admin.token set, everything but the two probes needs it (401 with WWW-Authenticate);
  * without one (allowed on loopback only) everything is open. Before any of that, every path
  * answers only requests whose Host names this listener, else 421 (host.ts: DNS rebinding).
+ *
+ * With `admin.tls` the listener speaks HTTPS, HTTP/2 (ALPN h2) and HTTP/1.1, with the listeners'
+ * TLS blocks (tls/listener.ts: SNI, stapling, a rotated ticket key of its own); a reload that
+ * changes the certificates gives new handshakes the new ones (AdminListener.updateTls).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http2 from 'node:http2';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import type { ListenTlsConfig } from '../config/types.js';
+import { ListenerTls } from '../tls/listener.js';
+import { TicketKeyRotator } from '../tls/tickets.js';
 import { handleApi, isApiPath } from './api.js';
 import { authorized, type AuthScheme } from './auth.js';
 import type { AdminContext } from './context.js';
@@ -110,24 +118,59 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
   }
 }
 
-/**
- * Starts the admin listener. `context()` is read per request, so a reload's new admin settings
- * (token, readonly) and balancers apply at once.
- */
-export async function startAdminServer(address: string, port: number, context: () => AdminContext): Promise<{ server: http.Server; bound: BoundAdmin }> {
-  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+/** A running admin listener: its server, and with TLS what makes its handshakes. */
+export interface AdminListener {
+  server: Server;
+  bound: BoundAdmin;
+  /** null for plain HTTP. */
+  tls: { edge: ListenerTls; tickets: TicketKeyRotator | null } | null;
+  sockets: Set<Socket>;
+}
+
+function onRequest(context: () => AdminContext) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
     const ctx = context();
+    // HTTP/2 has :authority where HTTP/1.1 has Host (RFC 9113 §8.3.1): the Host checks read it there.
+    if (req.httpVersion === '2.0' && req.headers.host === undefined) req.headers.host = req.headers[':authority'] as string | undefined;
     route(ctx, req, res).catch((err: unknown) => {
       ctx.logger?.error({ err }, `admin request ${req.method} ${req.url} failed`);
       if (!res.headersSent) sendText(res, 500, 'internal error (see the daemon log)');
       else res.destroy();
     });
-  });
-  server.on('clientError', (_err, socket) => {
-    socket.on('error', () => {});
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
+  };
+}
+
+/**
+ * Starts the admin listener. `context()` is read per request, so a reload's new admin settings
+ * (token, readonly) and balancers apply at once. With `tls` it speaks HTTPS (h2 and http/1.1).
+ */
+export async function startAdminServer(address: string, port: number, context: () => AdminContext, tls?: ListenTlsConfig | null): Promise<AdminListener> {
+  let server: Server;
+  let tlsParts: AdminListener['tls'] = null;
+  if (!tls) {
+    const plain = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 });
+    plain.on('request', onRequest(context));
+    plain.on('clientError', (_err, socket) => {
+      socket.on('error', () => {});
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+    server = plain;
+  } else {
+    const tickets = tls.sessiontickets ? new TicketKeyRotator({ period: tls.ticketkeyrotation }) : null;
+    tickets?.start();
+    const edge = new ListenerTls(tls, tickets);
+    const secure = http2.createSecureServer({ ...edge.serverOptions(), allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'] });
+    edge.attach(secure);
+    secure.on('request', onRequest(context) as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+    secure.setTimeout(30_000);
+    server = secure;
+    tlsParts = { edge, tickets };
+  }
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -138,13 +181,22 @@ export async function startAdminServer(address: string, port: number, context: (
     });
   });
   const info = server.address() as AddressInfo;
-  return { server, bound: { address: info.address, port: info.port } };
+  return { server, bound: { address: info.address, port: info.port }, tls: tlsParts, sockets };
+}
+
+/** New certificates for new handshakes (a reload); connections open go on. */
+export function updateAdminTls(listener: AdminListener, tls: ListenTlsConfig): void {
+  listener.tls?.edge.update(tls);
 }
 
 /** Closes the listener and its connections. */
-export function closeAdminServer(server: http.Server): Promise<void> {
+export function closeAdminServer(listener: AdminListener): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
+    listener.server.close(() => resolve());
+    for (const s of listener.sockets) s.destroy();
+    if (listener.tls !== null) {
+      listener.tls.edge.close();
+      listener.tls.tickets?.stop();
+    }
   });
 }

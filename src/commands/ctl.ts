@@ -11,11 +11,14 @@
  *   stickyd ctl reload                               re-read the balancer file (as SIGHUP); exit 1 when refused
  *
  * MEMBER is a route, or a member URL. Which daemon: `-c FILE` (or STICKYD_CONFIG) reads the admin
- * listener's address and token from the balancer file's `admin:` section; `--admin`
- * (STICKYD_ADMIN) and `--token` (STICKYD_ADMIN_TOKEN) override them; without any of these,
- * http://127.0.0.1:8052 without a token. On an error the API's message is printed and the exit
- * code is 1.
+ * listener's address and token from the balancer file's `admin:` section (https:// with
+ * `admin.tls`); `--admin` (STICKYD_ADMIN) and `--token` (STICKYD_ADMIN_TOKEN) override them;
+ * without any of these, http://127.0.0.1:8052 without a token. An https:// admin listener is
+ * verified against node's public CAs, or the CA file given with `--cacert` (STICKYD_ADMIN_CACERT,
+ * curl's name for it). On an error the API's message is printed and the exit code is 1.
  */
+import { readFileSync } from 'node:fs';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { Argv, CommandModule } from 'yargs';
 import { strfsize } from '../admin/format.js';
 import type { BalancerView, MemberView } from '../admin/view.js';
@@ -35,6 +38,15 @@ class CtlError extends Error {
 interface Target {
   admin: string;
   token: string | undefined;
+  /** PEM CA certificates for an https:// admin listener (--cacert); null: node's public CAs. */
+  ca: string | null;
+}
+
+/** Why a TLS connection to the admin listener failed, with what to do about it. */
+function tlsHint(code: string | undefined): string {
+  if (code === undefined) return '';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|EXPIRED/.test(code)) return ' (is its certificate issued by the CA given with --cacert, and does it name the host in --admin?)';
+  return '';
 }
 
 async function call(t: Target, method: string, path: string, body?: unknown): Promise<unknown> {
@@ -43,11 +55,12 @@ async function call(t: Target, method: string, path: string, body?: unknown): Pr
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const url = `${t.admin.replace(/\/+$/, '')}${path}`;
   let res: Response;
+  const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(TIMEOUT_MS) };
   try {
-    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(TIMEOUT_MS) });
+    res = t.ca === null ? await fetch(url, init) : ((await undiciFetch(url, { ...init, dispatcher: new Agent({ connect: { ca: t.ca } }) })) as unknown as Response);
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new CtlError(`cannot reach the admin listener at ${t.admin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    throw new CtlError(`cannot reach the admin listener at ${t.admin}: ${cause?.code ?? cause?.message ?? (err as Error).message}${tlsHint(cause?.code)}`);
   }
   const text = await res.text();
   let doc: unknown;
@@ -144,6 +157,20 @@ async function daemonStatus(t: Target): Promise<DaemonStatus | null> {
   }
 }
 
+/** `--cacert` (or STICKYD_ADMIN_CACERT): PEM CA certificates, or null for node's public CAs. */
+function caOf(argv: Record<string, unknown>): string | null {
+  const file = argv.cacert === undefined ? process.env.STICKYD_ADMIN_CACERT || undefined : String(argv.cacert);
+  if (file === undefined || file === '') return null;
+  let ca: string;
+  try {
+    ca = readFileSync(file, 'latin1');
+  } catch (err) {
+    throw new CtlError(`cannot read the CA file ${file} (--cacert): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new CtlError(`${file} (--cacert) holds no PEM certificate`);
+  return ca;
+}
+
 /**
  * The daemon to talk to: --admin/STICKYD_ADMIN and --token/STICKYD_ADMIN_TOKEN when given; what
  * they leave open from the `admin:` section of -c FILE (or STICKYD_CONFIG); else the default
@@ -152,11 +179,12 @@ async function daemonStatus(t: Target): Promise<DaemonStatus | null> {
 async function target(argv: Record<string, unknown>): Promise<Target> {
   const admin = argv.admin === undefined ? process.env.STICKYD_ADMIN || undefined : String(argv.admin);
   const token = argv.token === undefined ? process.env.STICKYD_ADMIN_TOKEN : String(argv.token);
+  const ca = caOf(argv);
   const file = argv.config === undefined ? process.env.STICKYD_CONFIG || undefined : String(argv.config);
-  if (file === undefined || (admin !== undefined && token !== undefined)) return { admin: admin ?? DEFAULT_ADMIN, token };
+  if (file === undefined || (admin !== undefined && token !== undefined)) return { admin: admin ?? DEFAULT_ADMIN, token, ca };
   const section = await loadAdminSection(file);
   // A problem with a value that an option replaces does not matter.
-  const problems = section.problems.filter((p) => !(token !== undefined && p.path === 'admin.token') && !(admin !== undefined && /^admin\.(address|port)$/.test(p.path)));
+  const problems = section.problems.filter((p) => !(token !== undefined && p.path === 'admin.token') && !(admin !== undefined && /^admin\.(address|port|tls)\b/.test(p.path)));
   if (problems.length > 0) {
     const tokenHint = problems.some((p) => p.path === 'admin.token') ? '\n(give the token with --token or STICKYD_ADMIN_TOKEN)' : '';
     throw new CtlError(`cannot take the admin listener from ${file}:\n${problems.map(formatProblem).join('\n')}${tokenHint}`);
@@ -167,8 +195,9 @@ async function target(argv: Record<string, unknown>): Promise<Target> {
   const fromFile = section.admin;
   const host = fromFile === null ? '' : reachable(fromFile.address);
   return {
-    admin: admin ?? `http://${host.includes(':') ? `[${host}]` : host}:${fromFile!.port}`,
+    admin: admin ?? `${fromFile!.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${fromFile!.port}`,
     token: token ?? (fromFile?.token || undefined),
+    ca,
   };
 }
 
@@ -213,6 +242,7 @@ export const command: CommandModule = {
       .option('config', { alias: 'c', type: 'string', requiresArg: true, describe: "balancer file: the admin listener's address and token from its admin: section (env STICKYD_CONFIG)" })
       .option('admin', { type: 'string', requiresArg: true, describe: `admin listener URL (env STICKYD_ADMIN; default: from -c FILE, else ${DEFAULT_ADMIN})` })
       .option('token', { type: 'string', requiresArg: true, describe: 'admin token (env STICKYD_ADMIN_TOKEN; default: from -c FILE)' })
+      .option('cacert', { type: 'string', requiresArg: true, describe: "PEM CA certificates for an https:// admin listener (env STICKYD_ADMIN_CACERT; default: node's public CAs)" })
       .command({
         command: 'status [balancer]',
         describe: 'Balancers and members as a table',

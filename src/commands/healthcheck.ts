@@ -3,13 +3,19 @@
  * HEALTHCHECK and other supervisors: with an `admin:` listener, `GET /healthz` on it must answer
  * 200; without one, a TCP connection to the first `listen` entry must open. Exit 0 or 1, within
  * 2 seconds in any case. A wildcard address (0.0.0.0, ::) is reached on the loopback address.
+ * An admin listener with `tls` is reached over HTTPS and must present one of the certificates
+ * the file names (pinned: whatever CA issued it, and whatever name it has for the address).
  *
  * It runs every 10 s in a container, so it is kept cheap: bin/stickyd.js starts it through
  * src/healthcheck-main.ts, which loads this file and the configuration loader only, not the
  * whole command line (about 5× less CPU per check; README "Docker").
  */
+import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import http from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import type { ListenTlsConfig } from '../config/types.js';
 import type { CommandModule } from 'yargs';
 import { configOption, loadConfigOrReport } from './options.js';
 
@@ -23,14 +29,29 @@ export function reachable(address: string): string {
   return address;
 }
 
-function getHealthz(host: string, port: number, deadline: AbortSignal): Promise<string | null> {
+/** The SHA-256 fingerprints (node's colon form) of the certificates an admin listener may present. */
+function pins(tls: ListenTlsConfig): Set<string> {
+  return new Set(tls.certificates.map((c) => new X509Certificate(c.cert).fingerprint256));
+}
+
+function getHealthz(host: string, port: number, deadline: AbortSignal, tls: ListenTlsConfig | null): Promise<string | null> {
   return new Promise((resolve) => {
-    const req = http.get({ host, port, path: '/healthz', agent: false, signal: deadline }, (res) => {
+    const options = { host, port, path: '/healthz', agent: false, signal: deadline };
+    const get = tls ? https.get({ ...options, rejectUnauthorized: false, servername: undefined }, check) : http.get(options, check);
+    function check(res: http.IncomingMessage): void {
+      if (tls) {
+        const presented = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
+        if (!pins(tls).has(presented)) {
+          res.destroy();
+          resolve(`the admin listener presented a certificate (SHA-256 ${presented}) that admin.tls does not name (was it renewed without a reload?)`);
+          return;
+        }
+      }
       res.resume();
       res.once('end', () => resolve(res.statusCode === 200 ? null : `GET /healthz answered ${res.statusCode}`));
       res.once('error', (err) => resolve(err.message));
-    });
-    req.once('error', (err) => resolve(deadline.aborted ? `no answer within ${HEALTHCHECK_TIMEOUT_MS} ms` : err.message));
+    }
+    get.once('error', (err) => resolve(deadline.aborted ? `no answer within ${HEALTHCHECK_TIMEOUT_MS} ms` : err.message));
   });
 }
 
@@ -71,8 +92,8 @@ export async function healthcheck(file: string): Promise<void> {
     let problem: string | null;
     if (config.admin !== null) {
       const host = reachable(config.admin.address);
-      target = `http://${host.includes(':') ? `[${host}]` : host}:${config.admin.port}/healthz`;
-      problem = await getHealthz(host, config.admin.port, deadline);
+      target = `${config.admin.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${config.admin.port}/healthz`;
+      problem = await getHealthz(host, config.admin.port, deadline, config.admin.tls ?? null);
     } else {
       const first = config.listen[0]!;
       const host = reachable(first.address);

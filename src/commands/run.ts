@@ -19,7 +19,6 @@ import type { Config } from '../config/types.js';
 import { listenerUrl, startDaemon, type Daemon } from '../daemon.js';
 import { createLogger, flushLogs, type Logger } from '../log.js';
 import { LogOutputs, messageFormatFromEnv } from '../log/outputs.js';
-import { pendingListenerFeatures } from '../tls/pending.js';
 import { claimPidfile, type Pidfile } from './pidfile.js';
 import { sdNotify } from './sd-notify.js';
 import { startProblem } from './listen-problem.js';
@@ -62,8 +61,6 @@ export const command: CommandModule = {
 
     const config = await loadConfigOrReport(String(argv.config));
     if (config === null) return;
-    const pending = pendingListenerFeatures(config.listen);
-    if (pending !== null) return cannotStart(`${config.file}: ${pending}`);
     try {
       outputs = await LogOutputs.open(config.log, { format: messageFormatFromEnv() });
     } catch (err) {
@@ -100,8 +97,6 @@ export const command: CommandModule = {
     }
     const logs = outputs;
     reloads.attach(async (next: Config) => {
-      const refused = pendingListenerFeatures(next.listen);
-      if (refused !== null) throw new Error(refused);
       for (const w of next.warnings) logger!.warn(formatWarning(w));
       // Lines of requests that ended before this reload go where the running configuration says.
       await daemon.flushLines();

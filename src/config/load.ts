@@ -17,7 +17,7 @@ import { childPath, Reader } from './reader.js';
 import { adminSchema, balancerSchema, compressionSchema, configSchema, memberSchema, type ProxyTarget } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { TlsResolver } from './tls.js';
-import type { AdminConfig, BalancerConfig, CompressionConfig, Config, CookieRewrite, ListenConfig, LogConfig, MemberConfig, MemberTlsConfig, ProxyPassRule, ReverseRule } from './types.js';
+import type { AdminConfig, BalancerConfig, CompressionConfig, Config, CookieRewrite, ListenConfig, LogConfig, MemberConfig, MemberTlsConfig, ProxyPassRule, RedirectConfig, ReverseRule } from './types.js';
 import type { MemberAddress } from './url.js';
 
 type Value<V> = V extends ValueType<infer T> ? Exclude<T, Invalid> : never;
@@ -41,6 +41,9 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
   return parseConfig(await readBalancerFile(file), file, env);
 }
 
+/** The `admin:` section as `stickyd ctl` reads it: `tls` says only whether the listener is HTTPS. */
+export type AdminSection = Omit<AdminConfig, 'tls'> & { tls: boolean };
+
 /**
  * Only the `admin:` section of a balancer file, checked as the whole file checks it: what
  * `stickyd ctl -c FILE` needs to reach the daemon. Problems elsewhere in the file (say a `${VAR}`
@@ -48,7 +51,7 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
  * no admin listener (or the section is no mapping); a key with a problem (in `problems`) is at its
  * default in it.
  */
-export async function loadAdminSection(file: string, env: NodeJS.ProcessEnv = process.env): Promise<{ admin: AdminConfig | null; problems: ConfigProblem[] }> {
+export async function loadAdminSection(file: string, env: NodeJS.ProcessEnv = process.env): Promise<{ admin: AdminSection | null; problems: ConfigProblem[] }> {
   let text: string;
   try {
     text = await readBalancerFile(file);
@@ -65,7 +68,8 @@ export async function loadAdminSection(file: string, env: NodeJS.ProcessEnv = pr
   if (pair === undefined) return { admin: null, problems: r.problems };
   const node = r.resolve(pair.value as Node | null);
   const raw = nullable(adminSchema).read(node, 'admin', (pair.key as Node).range?.[0] ?? 0, r);
-  const admin = raw === INVALID || raw === null ? null : { ...raw, allowedhosts: valid(raw.allowedhosts) };
+  // The certificate files are not read: whoever runs ctl may not be allowed to read the key.
+  const admin = raw === INVALID || raw === null ? null : { ...raw, allowedhosts: valid(raw.allowedhosts), tls: raw.tls !== null };
   return { admin, problems: r.problems };
 }
 
@@ -173,6 +177,7 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
   const tls = new TlsResolver(r, path.dirname(file));
   const listen = listeners(raw.listen, tls, r);
   checkListeners(listen, raw.admin, r);
+  const adminTls = raw.admin && raw.admin.tls !== null ? tls.listener('admin.tls', raw.admin.tls) : null;
   // proxy.tls has every key (with its defaults), so it resolves on its own.
   const proxyTls = tls.memberTls(null, raw.proxy.tls, 'proxy.tls');
   const tlsUsers = new Map<MemberTlsConfig, { at: string; members: string[] }>();
@@ -256,7 +261,7 @@ function build(raw: RawConfig, file: string, r: Reader): Config {
     proxypassreverse: [...proxypassreverse, ...derivedReverse],
     cookiepath: [...valid(raw.cookiepath), ...derivedCookiePath],
     cookiedomain: valid(raw.cookiedomain),
-    admin: raw.admin && { ...raw.admin, allowedhosts: valid(raw.admin.allowedhosts) },
+    admin: raw.admin && { ...raw.admin, allowedhosts: valid(raw.admin.allowedhosts), tls: adminTls },
     log: logConfig(raw.log, file),
     compression,
     warnings: r.warnings,
@@ -284,6 +289,7 @@ function logConfig(raw: RawConfig['log'], file: string): LogConfig {
  */
 function listeners(raw: RawConfig['listen'], tls: TlsResolver, r: Reader): ListenConfig[] {
   const out: ListenConfig[] = [];
+  const sameHostRedirects: Array<[string, RedirectConfig]> = [];
   raw.forEach((l, i) => {
     if (l === INVALID) return;
     const at = `listen[${i}]`;
@@ -300,9 +306,27 @@ function listeners(raw: RawConfig['listen'], tls: TlsResolver, r: Reader): Liste
       const listenerTls = tls.listener(`${at}.tls`, l.tls);
       if (listenerTls !== null) listener.tls = listenerTls;
     }
+    if (l.redirect !== null) {
+      listener.redirect = { status: l.redirect.status, url: redirectTarget(l.redirect.url), port: 0 };
+      if (listener.redirect.url === null) sameHostRedirects.push([`${at}.redirect`, listener.redirect]);
+    }
     out.push(listener);
   });
+  // A redirect without url goes to the first TLS listener's port, on the request's own host.
+  const firstTls = raw.find((l): l is Exclude<typeof l, Invalid> => l !== INVALID && l.tls !== null && l.redirect === null);
+  for (const [at, redirect] of sameHostRedirects) {
+    if (firstTls !== undefined) redirect.port = firstTls.port;
+    else r.reportAt(at, 'no TLS listener to redirect to: add one, or give the target, e.g. redirect: { url: "https://www.example.com/" }');
+  }
   return out;
+}
+
+/** Redirect's target as it is appended to: with a "/" at the end of its path. */
+function redirectTarget(url: string | null): string | null {
+  if (url === null) return null;
+  const u = new URL(url);
+  if (!u.pathname.endsWith('/')) u.pathname += '/';
+  return u.href;
 }
 
 function defaultCompression(): CompressionConfig {

@@ -444,23 +444,95 @@ const certificateKeys = {
 
 export const listenCertificateSchema = section(certificateKeys);
 
-export const listenTlsSchema = section({
+/** What every TLS listener has, the admin listener's included (mod_ssl's keys of a virtual host). */
+const tlsListenerKeys = {
   ...certificateKeys,
   certificates: withDefault(list(listenCertificateSchema), [], { defaultDoc: 'none', doc: 'More certificates, chosen by SNI from their own names (SAN); no match gets the first one', apache: 'SSLCertificateFile in name-based <VirtualHost>s' }),
   protocol: withDefault(tlsProtocols(), ['TLSv1.2', 'TLSv1.3'], { doc: 'TLS versions offered (TLSv1.2, TLSv1.3; never lower)', apache: 'SSLProtocol' }),
   ciphersuite: withDefault(cipherSuite(), DEFAULT_CIPHERSUITE, { defaultDoc: 'TLSv1.3 suites, then ECDHE with AES-GCM/ChaCha20 (forward secrecy, AEAD only)', doc: 'Cipher suites in order of preference (OpenSSL names; TLS_… names are TLSv1.3 suites)', apache: 'SSLCipherSuite' }),
-  sessiontickets: withDefault(bool(), true, { doc: 'Session resumption with tickets (the key is rotated every ticketkeyrotation)', apache: 'SSLSessionTickets' }),
+  sessiontickets: withDefault(bool(), true, { doc: 'Session resumption with tickets (the key is rotated every ticketkeyrotation, the same key in every worker)', apache: 'SSLSessionTickets' }),
   ticketkeyrotation: withDefault(duration({ min: 1000 }), DEFAULT_TICKET_ROTATION_MS, { doc: 'How often the session ticket key is replaced' }),
+};
+
+/** Two years: what browsers' HSTS preload lists ask for, and Mozilla's recommended value. */
+export const DEFAULT_HSTS_MAXAGE = 63_072_000;
+
+/** `Header always set Strict-Transport-Security "max-age=…; includeSubDomains; preload"`. */
+export const hstsSchema = section({
+  maxage: withDefault(int(0, 2 ** 31 - 1), DEFAULT_HSTS_MAXAGE, { doc: 'max-age in seconds (2 years; 0 tells browsers to forget the policy)', apache: 'Strict-Transport-Security "max-age=…"' }),
+  includesubdomains: withDefault(bool(), false, { doc: 'Add includeSubDomains: every subdomain must then serve HTTPS too', apache: 'Strict-Transport-Security "…; includeSubDomains"' }),
+  preload: withDefault(bool(), false, { doc: 'Add preload (asks to be listed in browsers; needs includesubdomains and a max-age of a year or more)', apache: 'Strict-Transport-Security "…; preload"' }),
+});
+
+export const listenTlsSchema = section({
+  ...tlsListenerKeys,
+  hsts: withDefault(nullable(either(bool(), hstsSchema)), null, { defaultDoc: 'off', doc: 'Send Strict-Transport-Security on every response of this listener (On = every key at its default)', apache: 'Header always set Strict-Transport-Security' }),
+});
+
+/** `admin.tls`: the admin listener over TLS (the listeners' keys, without HSTS). */
+export const adminTlsSchema = section(tlsListenerKeys);
+
+/** `Redirect permanent|temp|seeother|3xx`: the status of the redirect listener's answers. */
+const REDIRECT_STATUS: Record<string, number> = { permanent: 301, temp: 302, seeother: 303 };
+
+function redirectStatus(): ValueType<number> {
+  return scalar({
+    expected: 'permanent, temp, seeother or a 3xx status',
+    summary: 'permanent | temp | seeother | 301 | 302 | 303 | 307 | 308',
+    json: { anyOf: [{ enum: Object.keys(REDIRECT_STATUS) }, { enum: [301, 302, 303, 307, 308] }] },
+    parse(v) {
+      if (typeof v === 'string' && REDIRECT_STATUS[v.toLowerCase()] !== undefined) return REDIRECT_STATUS[v.toLowerCase()]!;
+      if (typeof v === 'number' && [301, 302, 303, 307, 308].includes(v)) return v;
+      return new Reject(`expected permanent (301), temp (302), seeother (303), 307 or 308, as Apache's Redirect takes them (got ${describeValue(v)})`);
+    },
+    toYaml: (n) => Object.keys(REDIRECT_STATUS).find((k) => REDIRECT_STATUS[k] === n) ?? n,
+  });
+}
+
+/** The target of `Redirect / URL`: an absolute http:// or https:// URL without query or fragment. */
+function redirectUrl(): ValueType<string> {
+  return str({
+    summary: 'https:// URL',
+    minLength: 1,
+    pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+    check: (s) => {
+      let u: URL;
+      try {
+        u = new URL(s);
+      } catch {
+        return `expected an absolute URL such as https://www.example.com/ (got "${s}")`;
+      }
+      if (u.protocol !== 'https:' && u.protocol !== 'http:') return `expected an https:// (or http://) URL (got "${s}")`;
+      if (u.search !== '' || u.hash !== '') return `the request's own query is appended; write the URL without ?… or #… (got "${s}")`;
+      if (u.username !== '' || u.password !== '') return 'must not contain a user name or password';
+      return null;
+    },
+  });
+}
+
+/** `Redirect permanent / https://www.example.com/` on a listener: every request is answered with a redirect. */
+export const redirectSchema = section({
+  url: withDefault(nullable(redirectUrl()), null, {
+    defaultDoc: "https:// on the request's own host, at the port of the first TLS listener",
+    doc: 'Where to: the request path and query are appended (Redirect / URL appends what follows /)',
+    apache: 'Redirect … / <URL>',
+  }),
+  status: withDefault(redirectStatus(), 301, { doc: 'permanent (301), temp (302), seeother (303), 307 or 308 (307/308 keep the method and body)', apache: 'Redirect <status>' }),
 });
 
 export const listenSchema = section({
   address: withDefault(ipAddress(), '0.0.0.0', { doc: 'IP address to bind; 0.0.0.0 = every IPv4 address, :: = every address', apache: 'Listen address:port' }),
   port: required(int(1, 65535), { doc: 'TCP port', apache: 'Listen [address:]port' }),
-  protocols: withDefault(list(oneOf(PROTOCOLS), { minItems: 1, tooFew: 'name at least one protocol, e.g. [http/1.1]' }), ['http/1.1'], { doc: 'Protocols offered, by preference: h2 (with tls, by ALPN), h2c (without tls), http/1.1 (checked now; h2 and h2c are served by a later version: run refuses them)', apache: 'Protocols' }),
-  tls: withDefault(nullable(listenTlsSchema), null, { defaultDoc: 'none (plain HTTP)', doc: 'TLS on this listener (checked now, files included; served by a later version: run refuses it)', apache: 'SSLEngine on' }),
+  protocols: withDefault(list(oneOf(PROTOCOLS), { minItems: 1, tooFew: 'name at least one protocol, e.g. [http/1.1]' }), ['http/1.1'], { doc: 'Protocols offered, by preference: h2 (with tls, by ALPN), h2c (without tls, by prior knowledge), http/1.1', apache: 'Protocols' }),
+  tls: withDefault(nullable(listenTlsSchema), null, { defaultDoc: 'none (plain HTTP)', doc: 'TLS on this listener (HTTPS)', apache: 'SSLEngine on' }),
+  redirect: withDefault(nullable(redirectSchema), null, { defaultDoc: 'none (requests are proxied)', doc: 'Answer every request of this listener with a redirect instead of proxying it (e.g. plain HTTP to https://)', apache: 'Redirect permanent / https://…' }),
 });
 
 export const readTimeoutSchema = section({
+  handshake: withDefault(readTimeoutStage(), { timeout: 10_000, max: 0, minrate: 0 }, {
+    doc: 'The TLS handshake of a connection to a TLS listener (from its first byte, or from the connection when none comes); the connection is closed after; 0 = no limit (stickyd\'s default is 10 s, httpd\'s is 0)',
+    apache: 'RequestReadTimeout handshake=',
+  }),
   header: withDefault(readTimeoutStage(), { timeout: 20_000, max: 40_000, minrate: 500 }, {
     doc: 'The request line and header block: initial seconds, extended by a second per MinRate bytes received, up to the maximum; 408 after; 0 = no limit',
     apache: 'RequestReadTimeout header=',
@@ -469,6 +541,15 @@ export const readTimeoutSchema = section({
     doc: 'The request body: initial seconds, extended by a second per MinRate bytes received (no maximum unless given); 408 after; 0 = no limit',
     apache: 'RequestReadTimeout body=',
   }),
+});
+
+/** HTTP/2 to clients (mod_http2's H2* directives), and the limits that guard it against known attacks. */
+export const http2Schema = section({
+  maxsessionstreams: withDefault(int(1, 65535), 100, { doc: 'Streams (requests) one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused (REFUSED_STREAM)', apache: 'H2MaxSessionStreams' }),
+  windowsize: withDefault(int(65535, 2 ** 31 - 1), 65535, { doc: 'Bytes of a request body a client may send ahead of stickyd reading them, per stream (SETTINGS_INITIAL_WINDOW_SIZE)', apache: 'H2WindowSize' }),
+  maxresets: withDefault(int(1), 200, { doc: 'Streams a client may open and then reset (RST_STREAM) before their response ends, per connection and 10 s (a burst of this many at once); more: GOAWAY ENHANCE_YOUR_CALM and the connection is closed (rapid reset, CVE-2023-44487)' }),
+  maxcontrolframes: withDefault(int(1), 200, { doc: 'PING and SETTINGS frames a client may send per connection and 10 s (a burst of this many at once); more: GOAWAY ENHANCE_YOUR_CALM and the connection is closed (CVE-2019-9512, CVE-2019-9515)' }),
+  websockets: withDefault(bool(), true, { doc: 'WebSocket over HTTP/2 (RFC 8441): SETTINGS_ENABLE_CONNECT_PROTOCOL is sent, and an extended CONNECT is tunnelled to the member as an HTTP/1.1 Upgrade (stickyd\'s default is on, httpd\'s off)', apache: 'H2WebSockets' }),
 });
 
 export const serverSchema = section({
@@ -481,6 +562,7 @@ export const serverSchema = section({
   timeout: withDefault(duration({ min: 1 }), 60_000, { doc: "Idle time of an Upgrade (WebSocket) tunnel, or the member's timeout when that is longer (httpd's tunnel rule)", apache: 'Timeout' }),
   maxkeepaliverequests: withDefault(int(0), 100, { doc: 'Requests per client connection; 0 = unlimited', apache: 'MaxKeepAliveRequests' }),
   gracefultimeout: withDefault(duration({ min: 0 }), 30_000, { doc: 'On SIGTERM/SIGINT: how long in-flight requests may take before connections are cut', apache: 'GracefulShutdownTimeout' }),
+  http2: withDefault(http2Schema, defaultsOf(http2Schema), { doc: 'HTTP/2 to clients (listeners with h2 or h2c in protocols)', apache: 'H2* (mod_http2)' }),
   workers: withDefault(workerCount(), 'auto', {
     doc: `Worker threads serving requests (like nginx worker_processes, HAProxy nbthread), each with its own listeners (SO_REUSEPORT) and member connections, one shared balancer state; auto = the CPUs this process may use, at most ${MAX_WORKERS}; a change takes effect at restart`,
   }),
@@ -624,6 +706,7 @@ export const adminSchema = section({
     defaultDoc: "none: the listener's address (any IP address on 0.0.0.0 / ::), localhost on loopback, server.servername",
     doc: 'More Host names the admin listener answers to; other names get 421 (DNS rebinding guard); "*" = any',
   }),
+  tls: withDefault(nullable(adminTlsSchema), null, { defaultDoc: 'none (plain HTTP)', doc: 'The admin listener over TLS (HTTPS): the keys of listen[].tls; stickyd ctl takes --cacert, stickyd healthcheck trusts this certificate', apache: 'SSLEngine on (in the manager\'s <VirtualHost>)' }),
 });
 
 export const compressionSchema = section({

@@ -14,16 +14,19 @@ import { isCertificateBlock, pemBlocks } from '../tls/pem.js';
 import { cipherSuiteProblem, type TlsVersion } from '../tls/protocols.js';
 import { INVALID, type Invalid } from './kinds.js';
 import type { Reader } from './reader.js';
-import type { LoadedCertificate, ListenTlsConfig, MemberTlsConfig } from './types.js';
+import type { HstsConfig, LoadedCertificate, ListenTlsConfig, MemberTlsConfig } from './types.js';
 
-/** `listen[].tls` as read from the file (schema.ts listenTlsSchema). */
+/** `listen[].tls` (or `admin.tls`, without hsts) as read from the file (schema.ts listenTlsSchema). */
 export interface RawListenTls extends CertificateFiles {
   certificates: Array<CertificateFiles | Invalid>;
   protocol: Array<TlsVersion | Invalid>;
   ciphersuite: string;
   sessiontickets: boolean;
   ticketkeyrotation: number;
+  hsts?: boolean | HstsConfig | null;
 }
+
+const HSTS_DEFAULTS: HstsConfig = { maxage: 63_072_000, includesubdomains: false, preload: false };
 
 /** `proxy.tls` (every key) or a balancer's `tls` (keys left out are undefined). */
 export interface RawMemberTls {
@@ -86,8 +89,13 @@ export class TlsResolver {
       if (c === INVALID) ok = false;
       else load(c, `${at}.certificates[${i}]`);
     });
+    const hsts = raw.hsts === true ? HSTS_DEFAULTS : raw.hsts === false || raw.hsts === undefined ? null : raw.hsts;
+    // Browsers' preload lists take a domain only with includeSubDomains and a max-age of a year or more.
+    if (hsts?.preload === true && (!hsts.includesubdomains || hsts.maxage < 31_536_000)) {
+      this.r.reportAt(`${at}.hsts.preload`, 'preload needs includesubdomains: on and a maxage of at least 31536000 (a year): browsers refuse to preload a policy without them');
+    }
     if (!ok) return null;
-    return { certificates, protocol, ciphersuite: raw.ciphersuite, sessiontickets: raw.sessiontickets, ticketkeyrotation: raw.ticketkeyrotation };
+    return { certificates, protocol, ciphersuite: raw.ciphersuite, sessiontickets: raw.sessiontickets, ticketkeyrotation: raw.ticketkeyrotation, hsts };
   }
 
   /** A CA list (SSLProxyCACertificateFile): PEM certificates, read and parsed. Null after a problem. */

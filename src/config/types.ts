@@ -64,6 +64,43 @@ export interface ListenConfig {
   protocols?: ListenProtocol[];
   /** TLS on this listener (mod_ssl's SSLEngine on); absent = plain HTTP (the default). */
   tls?: ListenTlsConfig;
+  /** `Redirect <status> / <url>`: every request is answered with a redirect; absent = proxied (the default). */
+  redirect?: RedirectConfig;
+}
+
+/** A listener's `redirect`: Apache's `Redirect <status> / <url>`. */
+export interface RedirectConfig {
+  /** 301 (permanent, the default), 302, 303, 307 or 308. */
+  status: number;
+  /**
+   * The target, ending with "/": the request's path after its leading "/" and its query are
+   * appended. null: https:// on the request's own host (its port dropped), at `port`.
+   */
+  url: string | null;
+  /** With url null: the port of the first TLS listener (443 is left out of the URL). */
+  port: number;
+}
+
+/** `listen[].tls.hsts`: the Strict-Transport-Security header sent on every response (RFC 6797). */
+export interface HstsConfig {
+  /** max-age, in seconds. */
+  maxage: number;
+  includesubdomains: boolean;
+  preload: boolean;
+}
+
+/** `server.http2`: mod_http2's settings, and the limits against known HTTP/2 attacks. */
+export interface Http2Config {
+  /** `H2MaxSessionStreams`: SETTINGS_MAX_CONCURRENT_STREAMS. Default 100. */
+  maxsessionstreams: number;
+  /** `H2WindowSize`: SETTINGS_INITIAL_WINDOW_SIZE. Default 65535. */
+  windowsize: number;
+  /** Streams a client may reset before their response ended, per connection and 10 s (rapid reset). Default 200. */
+  maxresets: number;
+  /** PING and SETTINGS frames per connection and 10 s. Default 200. */
+  maxcontrolframes: number;
+  /** `H2WebSockets`: WebSocket over HTTP/2 (RFC 8441 extended CONNECT). Default on. */
+  websockets: boolean;
 }
 
 /** `listen[].tls`: the certificates, loaded and checked, and the protocol settings. */
@@ -81,6 +118,8 @@ export interface ListenTlsConfig {
   sessiontickets: boolean;
   /** How often the session ticket key is replaced, in ms. Default 1 h. */
   ticketkeyrotation: number;
+  /** Strict-Transport-Security on every response; null = none (the default; always null on the admin listener). */
+  hsts: HstsConfig | null;
 }
 
 /** A content coding stickyd can apply to responses. */
@@ -117,7 +156,7 @@ export interface ServerConfig {
    * initial time that each `minrate` bytes received extend by a second, up to `max`; 408 after.
    * Defaults are Apache's: header 20-40,MinRate=500, body 20,MinRate=500.
    */
-  requestreadtimeout: { header: ReadTimeoutStage; body: ReadTimeoutStage };
+  requestreadtimeout: { handshake: ReadTimeoutStage; header: ReadTimeoutStage; body: ReadTimeoutStage };
   /** Upper bound for receiving a whole request, body included, whatever the rate; 408 after. Default 300 s. */
   requesttimeout: number;
   /** `KeepAliveTimeout`: idle time of a client keep-alive connection. Default 5 s. */
@@ -131,6 +170,8 @@ export interface ServerConfig {
   maxkeepaliverequests: number;
   /** On SIGTERM/SIGINT: how long in-flight requests may take before connections are cut. Default 30 s. */
   gracefultimeout: number;
+  /** HTTP/2 to clients: mod_http2's settings and the attack limits. */
+  http2: Http2Config;
   /**
    * Worker threads serving requests (each with its own listeners and member pools, one shared
    * balancer state); 'auto' = the CPUs the process may use. 1 serves on the main thread. Default auto.
@@ -356,6 +397,8 @@ export interface AdminConfig {
    * (admin/host.ts). Default none.
    */
   allowedhosts: string[];
+  /** The admin listener over TLS; null = plain HTTP (the default). */
+  tls: ListenTlsConfig | null;
 }
 
 export interface LogConfig {

@@ -314,8 +314,9 @@ export class Converter {
   }
 
   /**
-   * `RequestReadTimeout header=… body=…` (mod_reqtimeout): each stage goes to
-   * server.requestreadtimeout in Apache's own syntax; a stage not given keeps Apache's default.
+   * `RequestReadTimeout handshake=… header=… body=…` (mod_reqtimeout): each stage goes to
+   * server.requestreadtimeout in Apache's own syntax; header and body not given keep Apache's
+   * defaults, a handshake not given keeps stickyd's (10 s; httpd's is none).
    */
   private requestReadTimeout(d: ApacheDirective, ctx: Context): void {
     if (!this.onlyServerLevel(d, ctx)) return;
@@ -324,11 +325,7 @@ export class Converter {
       const eq = arg.indexOf('=');
       const stage = eq < 0 ? '' : arg.slice(0, eq).toLowerCase();
       const value = arg.slice(eq + 1);
-      if (stage === 'handshake') {
-        this.warn(d.origin, d.name, `${arg} not converted: stickyd speaks plain HTTP, there is no TLS handshake to time`);
-        continue;
-      }
-      if (stage !== 'header' && stage !== 'body') {
+      if (stage !== 'header' && stage !== 'body' && stage !== 'handshake') {
         this.warn(d.origin, d.name, `invalid: ${arg}: httpd refuses it: Unknown RequestReadTimeout parameter`);
         continue;
       }

@@ -482,9 +482,10 @@ class Merger {
     if (maxRequests) doc.server.maxkeepaliverequests = yamlValue(maxRequests.value);
     const graceful = this.drafts.main.settings.get('gracefultimeout');
     if (graceful) doc.server.gracefultimeout = yamlValue(graceful.value);
-    // RequestReadTimeout: each stage on its own, Apache's defaults for a stage not given.
+    // RequestReadTimeout: each stage on its own, Apache's defaults for header and body not given
+    // (a handshake not given keeps stickyd's default: httpd's is none at all).
     const readTimeout: Record<string, YamlValue> = {};
-    for (const [stage, fallback] of [['header', '20-40,MinRate=500'], ['body', '20,MinRate=500']] as const) {
+    for (const [stage, fallback] of [['handshake', undefined], ['header', '20-40,MinRate=500'], ['body', '20,MinRate=500']] as const) {
       const setting = this.agree(`RequestReadTimeout ${stage}=`, fallback, plain(`requestreadtimeout.${stage}`));
       if (setting) readTimeout[stage] = yamlValue(setting.value);
     }

@@ -15,7 +15,7 @@ export interface ClientInfo {
   remotePort: number;
   localAddress: string;
   localPort: number;
-  /** The client connection is TLS (stickyd's listeners speak plain HTTP today; false). */
+  /** The client connection is TLS (a TLS listener): AJP's is_ssl, Tomcat's request.isSecure(). */
   secure: boolean;
   /** `ServerName`, for AJP's server_name and X-Forwarded-Server. */
   serverName: string;

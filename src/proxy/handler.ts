@@ -186,7 +186,8 @@ export function clientInfo(req: IncomingMessage, serverName: string): ClientInfo
     remotePort: s.remotePort ?? 0,
     localAddress: s.localAddress ?? '',
     localPort: s.localPort ?? 0,
-    secure: false,
+    // A TLS listener's connection (over HTTP/2 too: the stream's socket is the session's).
+    secure: (s as { encrypted?: boolean }).encrypted === true,
     serverName,
   };
 }

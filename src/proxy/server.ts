@@ -17,6 +17,7 @@
  * does not arrive in time 408. Every refusal is counted (ProxyCounters.clientErrors).
  */
 import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
@@ -71,8 +72,15 @@ function classifyClientError(code: string | undefined): { status: number; reason
   }
 }
 
-export function createListener(settings: ServerConfig, handlers: ListenerHandlers, counters: ProxyCounters): http.Server {
+/** node:http's request and response classes, when the listener extends them (edge/messages.ts). */
+export interface ListenerClasses {
+  IncomingMessage: typeof http.IncomingMessage;
+  ServerResponse: typeof http.ServerResponse;
+}
+
+export function createListener(settings: ServerConfig, handlers: ListenerHandlers, counters: ProxyCounters, classes?: ListenerClasses): http.Server {
   const server = http.createServer({
+    ...classes,
     maxHeaderSize: settings.maxheadersize,
     insecureHTTPParser: false,
     // The handler answers a missing Host itself, so that the refusal is counted like the others.
@@ -191,7 +199,7 @@ export function applyServerSettings(server: http.Server, s: ServerConfig): void 
  * thread has a listening socket of its own on the same address and the kernel spreads new
  * connections over them (Linux; node ≥ 22.12).
  */
-export function listen(server: http.Server, address: string, port: number, reusePort = false): Promise<AddressInfo> {
+export function listen(server: net.Server, address: string, port: number, reusePort = false): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);

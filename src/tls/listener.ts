@@ -16,7 +16,7 @@ import tls from 'node:tls';
 import type { LoadedCertificate } from './certificate.js';
 import { versionRange, type TlsVersion } from './protocols.js';
 import { CertificateSelector } from './sni.js';
-import type { TicketKeyRotator } from './tickets.js';
+import type { TicketKeySource } from './tickets.js';
 
 /** What a TLS listener is made of (the config loader's ListenTlsConfig has this shape). */
 export interface ListenerTlsSettings {
@@ -48,7 +48,7 @@ export class ListenerTls {
   private readonly servers = new Set<tls.Server>();
   private unsubscribe: (() => void) | null = null;
 
-  constructor(settings: ListenerTlsSettings, private readonly tickets: TicketKeyRotator | null = null) {
+  constructor(settings: ListenerTlsSettings, private readonly tickets: TicketKeySource | null = null) {
     this.settings = settings;
     this.build();
     if (tickets !== null) {
@@ -75,9 +75,13 @@ export class ListenerTls {
       maxVersion,
       ciphers: this.settings.ciphersuite,
       honorCipherOrder: true,
+      // A renegotiation the client starts (TLSv1.2) is refused, as mod_ssl and nginx refuse it:
+      // each one costs the server a full handshake (CVE-2011-1473), and node's own limit lets
+      // three per connection through. TLSv1.3 has no renegotiation.
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
     };
     if (this.settings.sessiontickets === false) {
-      o.secureOptions = constants.SSL_OP_NO_TICKET;
+      o.secureOptions! |= constants.SSL_OP_NO_TICKET;
     } else if (this.tickets !== null) {
       o.ticketKeys = this.tickets.current;
       // A ticket is worth nothing after its key is gone: say so to the client (lifetime hint).

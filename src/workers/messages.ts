@@ -7,6 +7,7 @@ import type { ScoreboardHandle } from '../balancer/scoreboard.js';
 import type { Config, ListenConfig } from '../config/types.js';
 import type { AccessRecord, LineChannel } from '../log.js';
 import type { RequestFigures } from '../admin/request-figures.js';
+import type { TicketKeySnapshot } from '../tls/tickets.js';
 import type { BoundAddress } from './serving.js';
 
 /** Where each balancer of a configuration lives in the scoreboard, by name. */
@@ -27,10 +28,14 @@ export interface WorkerStart {
   figures: boolean;
   /** Post every access record to the main thread (in-process observers). */
   observe: boolean;
+  /** The session ticket key of every TLS listener (made and rotated on the main thread). */
+  tickets: TicketKeySnapshot;
 }
 
 export type ToWorker =
-  | { type: 'reload'; config: Config; placements: Placements; listen: ListenConfig[]; access: boolean }
+  | { type: 'reload'; config: Config; placements: Placements; listen: ListenConfig[]; access: boolean; tickets: TicketKeySnapshot }
+  /** The main thread rotated the session ticket key of a TLS listener: every worker installs it. */
+  | { type: 'ticket-key'; listener: string; key: Uint8Array }
   | { type: 'figures'; on: boolean }
   | { type: 'observe'; on: boolean }
   | { type: 'collect'; id: number }

@@ -8,26 +8,28 @@
  * A reload swaps the runtime and opens or closes listeners; open client connections stay on the
  * listener they came in on and requests in flight finish on the configuration they started with.
  */
-import type http from 'node:http';
 import type { Config, ListenConfig } from '../config/types.js';
-import { handleRequest } from '../proxy/handler.js';
+import { EdgeListener, listenKey } from '../edge/listener.js';
+import type { AccessRecord } from '../log.js';
+import { clientInfo, handleRequest } from '../proxy/handler.js';
 import { ProxyRuntime, type BalancerBuilder, type ProcessState } from '../proxy/runtime.js';
-import { applyServerSettings, createListener, listen } from '../proxy/server.js';
 import { handleUpgrade } from '../proxy/upgrade.js';
+import type { TicketKeyProvider } from '../tls/tickets.js';
+
+export { listenKey };
 
 export interface BoundAddress {
   address: string;
   port: number;
-}
-
-export function listenKey(l: ListenConfig): string {
-  return `${l.address}|${l.port}`;
+  /** A TLS listener (absent for plain HTTP). */
+  tls?: true;
 }
 
 interface Listener {
   key: string;
-  server: http.Server;
+  edge: EdgeListener;
   bound: BoundAddress;
+  tls: boolean;
 }
 
 /** What a reload did to the listeners, for the caller to log. */
@@ -41,23 +43,55 @@ export class Serving {
   runtime: ProxyRuntime;
   private listeners: Listener[] = [];
 
-  constructor(config: Config, readonly state: ProcessState, private readonly reusePort: boolean, build?: BalancerBuilder) {
+  constructor(config: Config, readonly state: ProcessState, private readonly reusePort: boolean, private readonly tickets: TicketKeyProvider, build?: BalancerBuilder) {
     this.runtime = new ProxyRuntime(config, state, undefined, build);
   }
 
   /** The addresses the listeners are bound to, in `listen` order. */
   get addresses(): BoundAddress[] {
-    return this.listeners.map((l) => l.bound);
+    return this.listeners.map((l) => (l.tls ? { ...l.bound, tls: true } : l.bound));
+  }
+
+  /** The listener of a `listen` entry (tests). */
+  listener(key: string): EdgeListener | undefined {
+    return this.listeners.find((l) => l.key === key)?.edge;
   }
 
   private async open(l: ListenConfig): Promise<Listener> {
-    const server = createListener(this.runtime.config.server, {
+    const edge = new EdgeListener(l, this.runtime.config.server, {
       // Each request runs on the configuration current when it arrives.
       request: (req, res, keepalives) => handleRequest(this.runtime, req, res, keepalives),
       upgrade: (req, socket, head) => handleUpgrade(this.runtime, req, socket, head),
-    }, this.state.counters);
-    const info = await listen(server, l.address, l.port, this.reusePort);
-    return { key: listenKey(l), server, bound: { address: info.address, port: info.port } };
+      answered: (req, res, a) => this.logAnswered(req, res, a),
+      serverName: () => this.runtime.config.server.servername,
+    }, this.state.counters, this.tickets, this.state.logger);
+    const info = await edge.listen(this.reusePort);
+    return { key: listenKey(l), edge, bound: { address: info.address, port: info.port }, tls: l.tls !== undefined };
+  }
+
+  /** The access record of a request the listener answered itself (a redirect). */
+  private logAnswered(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, a: { status: number; bytes: number; startMs: number; started: number }): void {
+    const { access, config } = this.runtime;
+    if (!access.wanted) return;
+    const client = clientInfo(req, config.server.servername);
+    const record: AccessRecord = {
+      time: new Date(a.startMs).toISOString(),
+      client: client.remoteAddress,
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      status: a.status,
+      bytes: a.bytes,
+      duration: Math.round((performance.now() - a.started) * 1000) / 1000,
+      balancer: null,
+      member: null,
+      memberRoute: null,
+      sessionRoute: null,
+      stickyName: null,
+      routeChanged: false,
+      attempts: 0,
+      context: { req, res, startMs: a.startMs, keepalives: 0, client, implicit: false },
+    };
+    access.emit(record);
   }
 
   /** Open the listeners of `entries` (at start); on a failure, close what was opened and throw. */
@@ -84,15 +118,19 @@ export class Serving {
     const wanted = new Map(entries.map((l) => [listenKey(l), l]));
     const kept: Listener[] = [];
     for (const l of this.listeners) {
-      if (wanted.has(l.key)) {
-        applyServerSettings(l.server, config.server);
+      const entry = wanted.get(l.key);
+      if (entry !== undefined) {
+        l.edge.update(entry, config.server);
+        l.tls = entry.tls !== undefined;
         kept.push(l);
       } else {
-        l.server.close();
-        l.server.closeIdleConnections();
-        changes.closed.push(l.bound);
+        l.edge.stopAccepting();
+        l.edge.closeIdle();
+        changes.closed.push(l.tls ? { ...l.bound, tls: true } : l.bound);
       }
     }
+    // Ticket keys of listeners that are gone (or no longer TLS) are dropped.
+    this.tickets.retain(new Set(entries.filter((l) => l.tls !== undefined && l.tls.sessiontickets).map(listenKey)));
     const keys = new Set(kept.map((l) => l.key));
     const added: Listener[] = [];
     for (const [key, l] of wanted) {
@@ -100,7 +138,7 @@ export class Serving {
       try {
         const opened = await this.open(l);
         added.push(opened);
-        changes.opened.push(opened.bound);
+        changes.opened.push(opened.tls ? { ...opened.bound, tls: true } : opened.bound);
       } catch (err) {
         changes.failed.push({ entry: l, error: err as Error });
       }
@@ -125,30 +163,31 @@ export class Serving {
 
   /** Stop accepting; wait up to `graceMs` for open connections to finish, then cut them. */
   private async close(graceMs: number): Promise<void> {
-    const servers = this.listeners.map((l) => l.server);
-    const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    const edges = this.listeners.map((l) => l.edge);
+    for (const e of edges) e.stopAccepting();
+    const closed = Promise.all(edges.map((e) => e.drained()));
     // Connections that go idle after their last response are closed as soon as they do.
     const sweep = setInterval(() => {
-      for (const s of servers) s.closeIdleConnections();
+      for (const e of edges) e.closeIdle();
     }, 50);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
     });
-    for (const s of servers) s.closeIdleConnections();
+    for (const e of edges) e.closeIdle();
     await Promise.race([closed, deadline]);
     clearInterval(sweep);
     clearTimeout(timer);
-    for (const s of servers) s.closeAllConnections();
+    for (const e of edges) e.closeAll();
     for (const t of this.state.tunnels) t.destroy();
   }
 }
 
-function hostPort(b: BoundAddress): string {
+function hostPort(b: { address: string; port: number }): string {
   return b.address.includes(':') ? `[${b.address}]:${b.port}` : `${b.address}:${b.port}`;
 }
 
-/** `http://ADDR:PORT` of a bound address, for messages. */
-export function listenerUrl(b: BoundAddress): string {
-  return `http://${hostPort(b)}`;
+/** `http://ADDR:PORT` (`https://` for a TLS listener) of a bound address, for messages. */
+export function listenerUrl(b: { address: string; port: number; tls?: unknown }): string {
+  return `${b.tls ? 'https' : 'http'}://${hostPort(b)}`;
 }

@@ -21,6 +21,7 @@ import { accessOutputOf, type Daemon, type DaemonOptions } from '../daemon.js';
 import { destinationOf, writeLines, type LinesOutput, type Logger, type RequestObserver } from '../log.js';
 import { ProxyCounters } from '../proxy/counters.js';
 import { buildBalancers } from '../proxy/runtime.js';
+import { TicketKeyStore } from '../tls/tickets.js';
 import { workerCount } from './count.js';
 import type { Placements } from './messages.js';
 import { listenerUrl, listenKey, type BoundAddress } from './serving.js';
@@ -127,6 +128,11 @@ export class SupervisedDaemon implements Daemon {
   private observers: RequestObserver[] = [];
   private figureKeepers = 0;
   private totals = new ProxyCounters();
+  /**
+   * The TLS listeners' session ticket keys, made and rotated here and posted to every worker:
+   * a client resumes its session whichever worker its next connection lands on.
+   */
+  readonly ticketKeys: TicketKeyStore;
 
   private constructor(config: Config, count: number, options: DaemonOptions) {
     const logger = options.logger;
@@ -135,6 +141,7 @@ export class SupervisedDaemon implements Daemon {
     this.reloads = options.reloads ?? null;
     this.accessOutput = accessOutputOf(options);
     this.live = buildBalancers(config, this.board);
+    this.ticketKeys = new TicketKeyStore((listener, key) => this.supervisor.ticketKey(listener, key));
     const logDestination: LinesOutput = destinationOf(logger);
     const accessDestination = this.accessOutput;
     this.supervisor = new Supervisor({
@@ -179,7 +186,13 @@ export class SupervisedDaemon implements Daemon {
   }
 
   private launch(): Launch {
-    return { config: this.current, placements: placementsOf(this.live), listen: [...this.listening.values()], access: this.accessOutput !== null };
+    // Every TLS listener with tickets has its key before a worker opens it (keyed as the workers
+    // key their listeners: by the entry with the port it was given).
+    const entries = [...this.listening.values()];
+    const keyed = entries.filter((l) => l.tls !== undefined && l.tls.sessiontickets);
+    for (const l of keyed) this.ticketKeys.source(listenKey(l), l.tls!.ticketkeyrotation);
+    this.ticketKeys.retain(new Set(keyed.map(listenKey)));
+    return { config: this.current, placements: placementsOf(this.live), listen: entries, access: this.accessOutput !== null, tickets: this.ticketKeys.snapshot() };
   }
 
   get config(): Config {
@@ -278,7 +291,7 @@ export class SupervisedDaemon implements Daemon {
     }
     for (const [key, l] of had) if (!listening.has(key)) this.logger.info(`stickyd stopped listening on ${listenerUrl(l)}`);
     for (const [key, l] of listening) if (!had.has(key)) this.logger.info(`stickyd listening on ${listenerUrl(l)}`);
-    this.bound = [...listening.values()].map((l) => ({ address: l.address, port: l.port }));
+    this.bound = [...listening.values()].map((l) => (l.tls !== undefined ? { address: l.address, port: l.port, tls: true } : { address: l.address, port: l.port }));
     // Health checks follow the new balancers; the admin listener its new settings.
     await this.ops?.reload();
   }
@@ -291,5 +304,6 @@ export class SupervisedDaemon implements Daemon {
   private async shutdown(): Promise<void> {
     await this.ops?.stop();
     await this.supervisor.stop(this.current.server.gracefultimeout);
+    this.ticketKeys.stop();
   }
 }

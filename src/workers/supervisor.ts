@@ -14,6 +14,7 @@ import type { Scoreboard } from '../balancer/scoreboard.js';
 import type { Config, ListenConfig } from '../config/types.js';
 import type { AccessRecord, LineChannel, Logger } from '../log.js';
 import { addFigures, emptyFigures, type RequestFigures } from '../admin/request-figures.js';
+import type { TicketKeySnapshot } from '../tls/tickets.js';
 import type { FromWorker, Placements, ToWorker, WorkerStart } from './messages.js';
 import type { BoundAddress } from './serving.js';
 
@@ -44,6 +45,8 @@ export interface Launch {
   placements: Placements;
   listen: ListenConfig[];
   access: boolean;
+  /** The TLS listeners' session ticket keys now. */
+  tickets: TicketKeySnapshot;
 }
 
 export interface SupervisorOptions {
@@ -122,6 +125,7 @@ export class Supervisor {
       access: launch.access,
       figures: this.figuresOn,
       observe: this.observeOn,
+      tickets: launch.tickets,
     };
     const worker = new Worker(entry.url, { workerData: start, execArgv: entry.execArgv, name: `stickyd worker ${slot.id}` });
     slot.worker = worker;
@@ -193,6 +197,15 @@ export class Supervisor {
     }, delay);
   }
 
+  /** A TLS listener's new session ticket key, for every worker (and for workers started later). */
+  ticketKey(listener: string, key: Buffer): void {
+    if (this.launch !== null) {
+      const had = this.launch.tickets[listener];
+      this.launch = { ...this.launch, tickets: { ...this.launch.tickets, [listener]: { key: new Uint8Array(key), period: had?.period ?? 0 } } };
+    }
+    this.send({ type: 'ticket-key', listener, key: new Uint8Array(key) });
+  }
+
   private send(message: ToWorker): void {
     for (const slot of this.slots) slot.worker?.postMessage(message);
   }
@@ -201,7 +214,7 @@ export class Supervisor {
   async reload(launch: Launch): Promise<void> {
     this.launch = launch;
     const done = this.slots.map((slot) => (slot.worker === null ? Promise.resolve() : this.reply(slot.worker, 'stickyd:reloaded')));
-    this.send({ type: 'reload', config: launch.config, placements: launch.placements, listen: launch.listen, access: launch.access });
+    this.send({ type: 'reload', config: launch.config, placements: launch.placements, listen: launch.listen, access: launch.access, tickets: launch.tickets });
     await Promise.all(done);
   }
 

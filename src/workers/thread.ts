@@ -19,6 +19,7 @@ import { AccessLog, postedLines, type AccessRecord, type LineChannel } from '../
 import { ConnectorStore } from '../members/connectors.js';
 import { ProxyCounters } from '../proxy/counters.js';
 import type { BalancerBuilder, ProcessState } from '../proxy/runtime.js';
+import { SharedTicketKeys } from '../tls/tickets.js';
 import type { FromWorker, Placements, ToWorker, WorkerStart } from './messages.js';
 import { Serving } from './serving.js';
 
@@ -59,7 +60,9 @@ const state: ProcessState = {
   tunnels: new Set(),
   draining: false,
 };
-const serving = new Serving(start.config, state, true, attach(start.config, start.placements));
+/** The TLS listeners' ticket keys: the main thread's, the same in every worker. */
+const tickets = new SharedTicketKeys(start.tickets);
+const serving = new Serving(start.config, state, true, tickets, attach(start.config, start.placements));
 const source: FiguresSource = {
   get config() {
     return serving.runtime.config;
@@ -124,7 +127,11 @@ function observe(on: boolean): void {
 
 async function handle(m: ToWorker): Promise<void> {
   switch (m.type) {
+    case 'ticket-key':
+      tickets.apply(m.listener, m.key);
+      return;
     case 'reload': {
+      tickets.applyAll(m.tickets);
       const changes = await serving.reload(m.config, attach(m.config, m.placements), m.listen);
       state.access.configure(m.access ? m.config.log.access : null);
       logger.level = m.config.log.level;

@@ -67,12 +67,13 @@ describe('defaults (apache-semantics §7; types.ts)', () => {
         servername: os.hostname(),
         pidfile: null,
         maxheadersize: 16_384,
-        requestreadtimeout: { header: { timeout: 20_000, max: 40_000, minrate: 500 }, body: { timeout: 20_000, max: 0, minrate: 500 } },
+        requestreadtimeout: { handshake: { timeout: 10_000, max: 0, minrate: 0 }, header: { timeout: 20_000, max: 40_000, minrate: 500 }, body: { timeout: 20_000, max: 0, minrate: 500 } },
         requesttimeout: 300_000,
         keepalivetimeout: 5_000,
         timeout: 60_000,
         maxkeepaliverequests: 100,
         gracefultimeout: 30_000,
+        http2: { maxsessionstreams: 100, windowsize: 65535, maxresets: 200, maxcontrolframes: 200, websockets: true },
         workers: 'auto',
       },
       proxy: { preservehost: false, addheaders: true, timeout: 60_000 },
@@ -99,7 +100,7 @@ describe('defaults (apache-semantics §7; types.ts)', () => {
     expect(c.server).toEqual({ ...parse(MINIMAL).server, servername: 'front' });
     expect(c.proxy).toEqual({ preservehost: true, addheaders: true, timeout: 60_000 });
     expect(c.log).toEqual({ level: 'warn', access: { format: 'json', file: null }, error: { file: null, format: 'auto' } });
-    expect(c.admin).toEqual({ address: '127.0.0.1', port: 8052, token: '', readonly: false, allowedhosts: [] });
+    expect(c.admin).toEqual({ address: '127.0.0.1', port: 8052, token: '', readonly: false, allowedhosts: [], tls: null });
   });
 
   it('an empty value means off for admin and routecookie, and "not set" for maxattempts', () => {

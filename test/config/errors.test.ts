@@ -42,7 +42,7 @@ describe('problem positions (1-based line and column of the value, or of the key
 
   it('an unknown key with nothing close lists the known keys; Apache spelling finds the lower-case key', () => {
     expect(brief(problems('listen:\n  - port: 8051\n  - port: 8052\n    bogus: 1\nLogLevel: debug\n'))).toEqual([
-      '4:5 listen[1].bogus: unknown key "bogus" (known keys: address, port, protocols, tls)',
+      '4:5 listen[1].bogus: unknown key "bogus" (known keys: address, port, protocols, tls, redirect)',
       '5:1 LogLevel: unknown key "LogLevel" (known keys: listen, server, proxy, balancers, proxypass, proxypassreverse, cookiepath, cookiedomain, admin, log, compression)',
     ]);
     expect(brief(problems('listen:\n  - port: 8051\nproxy: { PreserveHost: On }\n'))).toEqual([
@@ -165,6 +165,7 @@ describe('cross-key checks', () => {
       token: '',
       readonly: false,
       allowedhosts: [],
+      tls: null,
     });
   });
 });

@@ -6,8 +6,9 @@ import { brief, parse, problems } from './util.js';
 const file = (stages: string): string => `listen:\n  - port: 8051\nserver:\n  requestreadtimeout:\n${stages}`;
 
 describe('server.requestreadtimeout (RequestReadTimeout)', () => {
-  it('defaults to mod_reqtimeout\'s: header=20-40,MinRate=500 body=20,MinRate=500', () => {
+  it('defaults to mod_reqtimeout\'s: header=20-40,MinRate=500 body=20,MinRate=500 (and handshake=10, where httpd has 0)', () => {
     expect(parse('listen:\n  - port: 8051\n').server.requestreadtimeout).toEqual({
+      handshake: { timeout: 10_000, max: 0, minrate: 0 },
       header: { timeout: 20_000, max: 40_000, minrate: 500 },
       body: { timeout: 20_000, max: 0, minrate: 500 },
     });

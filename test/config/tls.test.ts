@@ -4,6 +4,7 @@
 // run` as real processes.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, type ConfigProblem } from '../../src/config/index.js';
@@ -218,6 +219,15 @@ describe('stickyd check and stickyd run', () => {
     expect(proc.output()).toContain(`${f}: OK (0 balancers, 0 members, 0 proxypass rules)`);
   });
 
+  it('check validates admin.tls as it does a listener: a key of another certificate, an expiring certificate', async () => {
+    const f = path.join(pki.dir, 'admin-tls.yaml');
+    writeFileSync(f, `listen:\n  - port: 8080\nadmin:\n  address: 127.0.0.1\n  port: 9090\n  tls:\n    certificatefile: ${pki.server.certFile}\n    certificatekeyfile: ${pki.other.keyFile}\n    certificates:\n      - { certificatefile: ${pki.expiring.certFile}, certificatekeyfile: ${pki.expiring.keyFile} }\n`);
+    const proc = spawnStickyd(['check', '-c', f]);
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toContain(`${f}:8:25: admin.tls.certificatekeyfile: the private key does not belong to the certificate CN=localhost`);
+    expect(proc.output()).toMatch(/:10:28: admin\.tls\.certificates\[0\]\.certificatefile: warning: the certificate CN=localhost expires in (9|10) days/);
+  });
+
   it('check exits 1 for an expired certificate', async () => {
     const f = path.join(pki.dir, 'expired.yaml');
     writeFileSync(f, `listen:\n  - port: 8443\n    tls:\n      certificatefile: ${pki.expired.certFile}\n      certificatekeyfile: ${pki.expired.keyFile}\n`);
@@ -226,13 +236,21 @@ describe('stickyd check and stickyd run', () => {
     expect(proc.output()).toMatch(/:4:24: listen\[0\]\.tls\.certificatefile: the certificate CN=localhost expired on/);
   });
 
-  it('run refuses a TLS listener with a clear message until the listeners serve TLS', async () => {
+  it('run serves a TLS listener and announces it as https://', async () => {
     const f = path.join(pki.dir, 'tls-listener.yaml');
-    writeFileSync(f, `listen:\n  - address: 127.0.0.1\n    port: ${await freePort()}\n    tls:\n      certificatefile: ${pki.server.certFile}\n      certificatekeyfile: ${pki.server.keyFile}\n`);
+    const port = await freePort();
+    writeFileSync(f, `listen:\n  - address: 127.0.0.1\n    port: ${port}\n    tls:\n      certificatefile: ${pki.server.certFile}\n      certificatekeyfile: ${pki.server.keyFile}\n`);
     const proc = spawnStickyd(['run', '-c', f]);
-    expect(await proc.exited).toBe(1);
-    expect(proc.output()).toMatch(/listen\[0\] \(127\.0\.0\.1:\d+\) has tls: TLS listeners and HTTP\/2 arrive in a later version of stickyd/);
-  });
+    await proc.waitFor(new RegExp(`stickyd listening on https://127\\.0\\.0\\.1:${port}`), 30_000);
+    const status = await new Promise<number>((resolve, reject) => {
+      https.get({ host: '127.0.0.1', port, path: '/', ca: pki.ca.cert, servername: 'localhost', agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      }).on('error', reject);
+    });
+    expect(status).toBe(404);
+    expect(await proc.stop()).toBe(0);
+  }, 60_000);
 
   it('run logs verify: none at start and again on every reload', async () => {
     const f = path.join(pki.dir, 'unverified.yaml');

@@ -48,6 +48,8 @@ export interface IssueOptions {
   viaIntermediate?: boolean;
   /** Make a CA certificate (basicConstraints CA:true). */
   ca?: boolean;
+  /** An OCSP responder URL in authorityInfoAccess (never contacted by the tests; scanners want one). */
+  ocspUrl?: string;
 }
 
 export interface Pki {
@@ -123,6 +125,7 @@ export function makePki(): Pki {
       lines.push(`extendedKeyUsage = ${o.usage === 'client' ? 'clientAuth' : 'serverAuth'}`);
       const san = [...(o.dns ?? []).map((n) => `DNS:${n}`), ...(o.ip ?? []).map((a) => `IP:${a}`)];
       if (san.length) lines.push(`subjectAltName = ${san.join(', ')}`);
+      if (o.ocspUrl !== undefined) lines.push(`authorityInfoAccess = OCSP;URI:${o.ocspUrl}`);
     }
     const file = path.join(dir, `${name}.ext`);
     writeFileSync(file, `${lines.join('\n')}\n`);

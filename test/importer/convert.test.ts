@@ -172,10 +172,12 @@ describe('Apache semantics of the converted values', () => {
     expect(r.config.balancers[0]?.maxattempts).toBe(1);
   });
 
-  it('converts RequestReadTimeout stage by stage in Apache\'s syntax; a stage not given keeps Apache\'s default', () => {
+  it('converts RequestReadTimeout stage by stage in Apache\'s syntax; a stage not given keeps Apache\'s default (the handshake stickyd\'s)', () => {
     const r = run({ 'httpd.conf': lines('Listen 80', 'RequestReadTimeout header=10-30,MinRate=1000 handshake=5', 'RequestReadTimeout body=60', cluster, 'ProxyPass / balancer://c/') });
-    expect(r.messages).toEqual(['httpd.conf:2: RequestReadTimeout: handshake=5 not converted: stickyd speaks plain HTTP, there is no TLS handshake to time']);
-    expect(r.config.server.requestreadtimeout).toEqual({ header: { timeout: 10_000, max: 30_000, minrate: 1000 }, body: { timeout: 60_000, max: 0, minrate: 0 } });
+    expect(r.messages).toEqual([]);
+    expect(r.config.server.requestreadtimeout).toEqual({ handshake: { timeout: 5_000, max: 0, minrate: 0 }, header: { timeout: 10_000, max: 30_000, minrate: 1000 }, body: { timeout: 60_000, max: 0, minrate: 0 } });
+    const none = run({ 'httpd.conf': lines('Listen 80', 'RequestReadTimeout body=60', cluster, 'ProxyPass / balancer://c/') });
+    expect(none.config.server.requestreadtimeout.handshake).toEqual({ timeout: 10_000, max: 0, minrate: 0 });
   });
 
   it('refuses RequestReadTimeout values httpd refuses, with httpd\'s reason', () => {
@@ -186,7 +188,7 @@ describe('Apache semantics of the converted values', () => {
       'httpd.conf:2: RequestReadTimeout: invalid: bogus=1: httpd refuses it: Unknown RequestReadTimeout parameter',
       'httpd.conf:2: RequestReadTimeout: invalid: body=30-20,MinRate=500: httpd refuses it: the maximum timeout must be larger than the initial timeout (got 30-20,MinRate=500)',
     ]);
-    expect(r.config.server.requestreadtimeout).toEqual({ header: { timeout: 20_000, max: 40_000, minrate: 500 }, body: { timeout: 20_000, max: 0, minrate: 500 } });
+    expect(r.config.server.requestreadtimeout).toEqual({ handshake: { timeout: 10_000, max: 0, minrate: 0 }, header: { timeout: 20_000, max: 40_000, minrate: 500 }, body: { timeout: 20_000, max: 0, minrate: 500 } });
   });
 
   it('takes HttpProtocolOptions Strict Require1.0 silently (what stickyd does) and says it cannot be lenient', () => {

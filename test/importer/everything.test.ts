@@ -64,8 +64,9 @@ describe('the everything fixture', () => {
       maxkeepaliverequests: 500,
       gracefultimeout: 15_000,
       maxheadersize: 16384,
-      requestreadtimeout: { header: { timeout: 20_000, max: 40_000, minrate: 500 }, body: { timeout: 20_000, max: 0, minrate: 500 } },
+      requestreadtimeout: { handshake: { timeout: 10_000, max: 0, minrate: 0 }, header: { timeout: 20_000, max: 40_000, minrate: 500 }, body: { timeout: 20_000, max: 0, minrate: 500 } },
       requesttimeout: 300_000,
+      http2: { maxsessionstreams: 100, windowsize: 65535, maxresets: 200, maxcontrolframes: 200, websockets: true },
       workers: 'auto', // Apache's MPM settings are not converted: stickyd's default
     });
     expect(config.proxy).toEqual({ preservehost: true, addheaders: false, timeout: 90_000 });
