@@ -130,6 +130,11 @@ describe('back-pressure', () => {
     // Acked sends fail too (queue full, or no ack within the sender timeout) — and B is still a member.
     const acked = await a.send({ extra: true }, { ack: true });
     expect(acked.failed).toHaveLength(1);
+    // Refused at the queue, it never leaves; queued and only its ack late (ERR_TIMEOUT: the queue
+    // had drained into the kernel by then), it is delivered once B runs again, like any accepted one.
+    const extraCode = (acked.failed[0]!.error as { code?: string }).code;
+    expect(['ERR_QUEUE_FULL', 'ERR_TIMEOUT']).toContain(extraCode);
+    if (extraCode === 'ERR_TIMEOUT') accepted++;
     expect(a.members().map((m) => m.route)).toEqual(['B']);
 
     child.signal('SIGCONT');
