@@ -130,11 +130,11 @@ describe('back-pressure', () => {
     // Acked sends fail too (queue full, or no ack within the sender timeout) — and B is still a member.
     const acked = await a.send({ extra: true }, { ack: true });
     expect(acked.failed).toHaveLength(1);
-    // Refused at the queue, it never leaves; queued and only its ack late (ERR_TIMEOUT: the queue
-    // had drained into the kernel by then), it is delivered once B runs again, like any accepted one.
+    // Refused at the queue, it never leaves. Failed on its ack's timeout, its fate is unknown to
+    // the sender, as with any message whose ack did not come: B may or may not get it.
     const extraCode = (acked.failed[0]!.error as { code?: string }).code;
     expect(['ERR_QUEUE_FULL', 'ERR_TIMEOUT']).toContain(extraCode);
-    if (extraCode === 'ERR_TIMEOUT') accepted++;
+    const mayArrive = extraCode === 'ERR_TIMEOUT' ? 1 : 0;
     expect(a.members().map((m) => m.route)).toEqual(['B']);
 
     child.signal('SIGCONT');
@@ -147,7 +147,11 @@ describe('back-pressure', () => {
       c = await counts();
     }
     // Everything accepted was delivered, in order; nothing refused was.
-    expect(c).toEqual({ received: accepted, outOfOrder: 0 });
+    await sleep(200);
+    c = await counts();
+    expect(c.outOfOrder).toBe(0);
+    expect(c.received - accepted).toBeGreaterThanOrEqual(0);
+    expect(c.received - accepted).toBeLessThanOrEqual(mayArrive);
     expect(events).toEqual([]);
   }, 30_000);
 });
