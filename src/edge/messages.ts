@@ -86,10 +86,8 @@ function factsOf(stream: http2.ServerHttp2Stream): EdgeFacts | undefined {
 /** An HTTP/1.x request; on TLS with X-Forwarded-Proto: https (the accessor is defined below). */
 export class EdgeRequest extends http.IncomingMessage {}
 
-// node's parser assigns rawHeaders once the header block is complete. IncomingMessage builds its
-// `headers` object from the count of fields the parser had, so the field added here is in
-// rawHeaders, which the request path reads, and not in `headers`, which it does not. (An accessor
-// on the prototype: TypeScript does not let a class turn a base property into one.)
+// node's parser assigns rawHeaders once the header block is complete. (Accessors on the
+// prototype: TypeScript does not let a class turn a base property into one.)
 Object.defineProperty(EdgeRequest.prototype, 'rawHeaders', {
   configurable: true,
   enumerable: true,
@@ -98,6 +96,50 @@ Object.defineProperty(EdgeRequest.prototype, 'rawHeaders', {
   },
   set(this: EdgeRequest & { [kRaw]?: string[] }, raw: string[]) {
     this[kRaw] = raw.length > 0 && (this.socket as WithEdge<Socket> | null)?.[kEdge]?.secure === true ? withForwardedProtoHttps(raw) : raw;
+  },
+});
+
+// IncomingMessage builds `headers` and `headersDistinct` lazily from rawHeaders, for as many
+// fields as the parser counted. The list above can be shorter (several X-Forwarded-Proto fields
+// become one), and node reading past its end threw inside the parser: one request could take the
+// process down. So both are built here from the list itself, whatever its length.
+const kHeaders = Symbol('stickyd.headers');
+const kHeadersDistinct = Symbol('stickyd.headersDistinct');
+type LazyHeaders = EdgeRequest & { [kHeaders]?: http.IncomingHttpHeaders; [kHeadersDistinct]?: NodeJS.Dict<string[]> };
+type HeaderLineAdders = {
+  _addHeaderLine(field: string, value: string, dest: http.IncomingHttpHeaders): void;
+  _addHeaderLineDistinct(field: string, value: string, dest: NodeJS.Dict<string[]>): void;
+};
+Object.defineProperty(EdgeRequest.prototype, 'headers', {
+  configurable: true,
+  enumerable: true,
+  get(this: LazyHeaders): http.IncomingHttpHeaders {
+    if (this[kHeaders] === undefined) {
+      const dest: http.IncomingHttpHeaders = {};
+      const raw = this.rawHeaders;
+      for (let i = 0; i + 1 < raw.length; i += 2) (this as unknown as HeaderLineAdders)._addHeaderLine(raw[i]!, raw[i + 1]!, dest);
+      this[kHeaders] = dest;
+    }
+    return this[kHeaders];
+  },
+  set(this: LazyHeaders, value: http.IncomingHttpHeaders) {
+    this[kHeaders] = value;
+  },
+});
+Object.defineProperty(EdgeRequest.prototype, 'headersDistinct', {
+  configurable: true,
+  enumerable: true,
+  get(this: LazyHeaders): NodeJS.Dict<string[]> {
+    if (this[kHeadersDistinct] === undefined) {
+      const dest: NodeJS.Dict<string[]> = {};
+      const raw = this.rawHeaders;
+      for (let i = 0; i + 1 < raw.length; i += 2) (this as unknown as HeaderLineAdders)._addHeaderLineDistinct(raw[i]!, raw[i + 1]!, dest);
+      this[kHeadersDistinct] = dest;
+    }
+    return this[kHeadersDistinct];
+  },
+  set(this: LazyHeaders, value: NodeJS.Dict<string[]>) {
+    this[kHeadersDistinct] = value;
   },
 });
 

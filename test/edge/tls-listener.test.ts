@@ -36,6 +36,27 @@ describe('a TLS listener', () => {
     expect(got.headers['x-forwarded-for']).toBe('127.0.0.1');
   });
 
+  it('a request with several X-Forwarded-Proto fields gets one, https, and the listener keeps serving', async () => {
+    const b = await startBackend('a');
+    const e = await startEdge(await proxied(b.url, `  - address: 127.0.0.1\n    port: PORT0\n${tlsBlock()}`));
+    const reply = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: e.ports[0]!, servername: 'localhost', ca: pki.ca.cert }, () => {
+        s.write('GET /dup HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Proto: gopher\r\nx-forwarded-proto: ftp\r\nX-Other: 1\r\nConnection: close\r\n\r\n');
+      });
+      let text = '';
+      s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      s.on('end', () => resolve(text));
+      s.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 200 /);
+    const got = b.received[0]!;
+    expect(got.rawHeaders.filter((_v, i) => i % 2 === 0 && got.rawHeaders[i]!.toLowerCase() === 'x-forwarded-proto')).toHaveLength(1);
+    expect(got.headers['x-forwarded-proto']).toBe('https');
+    expect(got.headers['x-other']).toBe('1');
+    // The daemon is still there.
+    expect((await httpsRequest(e.ports[0]!, '/after', { ca: pki.ca.cert })).status).toBe(200);
+  });
+
   it('leaves X-Forwarded-Proto to the client on a plain listener, as httpd does', async () => {
     const b = await startBackend('a');
     const e = await startEdge(await proxied(b.url, '  - { address: 127.0.0.1, port: PORT0 }\n'));
