@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { eventually } from '../helpers/patience.js';
 import { main } from '../../src/cli.js';
 import { freePorts } from '../helpers/ports.js';
 import { spawnStickyd, stopAll, type Proc } from '../helpers/spawn.js';
@@ -120,8 +121,13 @@ describe('reloads through the admin API', () => {
     r.write('c');
     r.daemon.signal('SIGHUP');
     await r.daemon.waitFor(/SIGHUP: reloading/);
-    await r.daemon.waitFor(/"msg":"reloaded /);
-    const doc = json<{ reload: { trigger: string; successful: boolean }; pid: number; config: string }>(await request(`${r.admin}/api/status`, { token: TOKEN }));
+    // The earlier reload's "reloaded" line is in the output already: wait for the status to change.
+    type Status = { reload: { trigger: string; successful: boolean }; pid: number; config: string };
+    let doc!: Status;
+    await eventually('the SIGHUP reload in /api/status', async () => {
+      doc = json<Status>(await request(`${r.admin}/api/status`, { token: TOKEN }));
+      return doc.reload.trigger === 'SIGHUP';
+    });
     expect(doc).toMatchObject({ reload: { trigger: 'SIGHUP', successful: true }, pid: r.daemon.pid, config: r.file });
   }, 90_000);
 
