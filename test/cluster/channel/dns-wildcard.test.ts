@@ -2,49 +2,23 @@
 // network namespace (fixtures/dns-wildcard-scenario.ts runs under `unshare -rn` with a veth pair as
 // its "host network"): the node finds its own address in the DNS answer and advertises it, never
 // connects to itself although every interface address is its own, and an explicit `advertise` wins.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
+import { runScenario, stopScenarios, unshareWorks } from '../../helpers/netns-scenario.js';
 import { repoRoot } from '../../helpers/spawn.js';
 
 const NETNS_SETUP =
   'ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add 10.9.0.1/24 dev v0 && ' +
   'ip addr add 10.9.0.2/24 dev v1 && ip link set v0 up && ip link set v1 up';
 
-const canUnshare = spawnSync('unshare', ['-rn', 'sh', '-c', NETNS_SETUP]).status === 0;
+const canUnshare = unshareWorks(NETNS_SETUP);
 
-let scenario: ChildProcess | undefined;
-
-afterEach(async () => {
-  const p = scenario;
-  scenario = undefined;
-  if (!p || p.exitCode !== null || p.signalCode !== null || !p.pid) return;
-  const gone = new Promise((r) => p.once('exit', r));
-  process.kill(p.pid, 'SIGKILL');
-  await gone;
-});
-
-function runScenario(): Promise<Record<string, any>> {
-  const script = path.join(repoRoot, 'test/cluster/channel/fixtures/dns-wildcard-scenario.ts');
-  const node = `exec '${process.execPath}' --conditions=stickyd-source --import tsx '${script}'`;
-  const p = spawn('unshare', ['-rn', 'sh', '-c', `${NETNS_SETUP} && ${node}`], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  scenario = p;
-  let out = '';
-  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) => {
-    p.once('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (!line) reject(new Error(`scenario exited ${code} without a result:\n${out}`));
-      else resolve(JSON.parse(line.slice('RESULT '.length)));
-    });
-  });
-}
+afterEach(stopScenarios);
 
 it.skipIf(!canUnshare)(
   'a receiver on 0.0.0.0 advertises its address from the DNS answer and skips every address of its own; :: with advertise; a static node outside DNS joins (inside unshare -rn)',
   async () => {
-    const r = await runScenario();
+    const r = await runScenario({ script: path.join(repoRoot, 'test/cluster/channel/fixtures/dns-wildcard-scenario.ts'), setup: NETNS_SETUP });
     expect(r.error).toBeUndefined();
     expect(r.ok).toBe(true);
     const { p1, p2, p3, p4 } = r.ports;

@@ -1,53 +1,23 @@
 // Multicast membership (McastService semantics, cluster-semantics §1.1) — only inside a private network
 // namespace: the scenario (fixtures/multicast-scenario.ts) runs under `unshare -rn` with multicast
 // routed to that namespace's loopback, spawns its nodes there and prints what it observed.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
+import { runScenario, stopScenarios, unshareWorks } from '../../helpers/netns-scenario.js';
 import { repoRoot } from '../../helpers/spawn.js';
 
 const DROP = 600; // the scenario's dropTime
 
-const canUnshare = spawnSync('unshare', ['-rn', 'sh', '-c', 'ip link set lo up multicast on && ip route add 224.0.0.0/4 dev lo'])
-  .status === 0;
+const MULTICAST_SETUP = 'ip link set lo up multicast on && ip route add 224.0.0.0/4 dev lo';
+const canUnshare = unshareWorks(MULTICAST_SETUP);
 
-let scenario: ChildProcess | undefined;
-
-afterEach(async () => {
-  const p = scenario;
-  scenario = undefined;
-  if (!p || p.exitCode !== null || p.signalCode !== null || !p.pid) return;
-  const gone = new Promise((r) => p.once('exit', r));
-  process.kill(p.pid, 'SIGTERM'); // the scenario stops its own nodes on SIGTERM
-  const t = setTimeout(() => p.pid && process.kill(p.pid, 'SIGKILL'), 5000);
-  await gone;
-  clearTimeout(t);
-});
-
-function runScenario(): Promise<Record<string, any>> {
-  const script = path.join(repoRoot, 'test/cluster/channel/fixtures/multicast-scenario.ts');
-  const node = `exec '${process.execPath}' --conditions=stickyd-source --import tsx '${script}'`;
-  const p = spawn('unshare', ['-rn', 'sh', '-c', `ip link set lo up multicast on && ip route add 224.0.0.0/4 dev lo && ${node}`], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  scenario = p;
-  let out = '';
-  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) => {
-    p.once('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (!line) reject(new Error(`scenario exited ${code} without a result:\n${out}`));
-      else resolve(JSON.parse(line.slice('RESULT '.length)));
-    });
-  });
-}
+afterEach(stopScenarios);
 
 it.skipIf(!canUnshare)(
   'multicast: join, domain filter, wrong secret, forged and replayed datagrams, SIGSTOP/SIGCONT, graceful leave, kill -9 (inside unshare -rn)',
   async () => {
-    const r = await runScenario();
+    // The scenario stops its own nodes on SIGTERM.
+    const r = await runScenario({ script: path.join(repoRoot, 'test/cluster/channel/fixtures/multicast-scenario.ts'), setup: MULTICAST_SETUP, stopWith: 'SIGTERM' });
     expect(r.error).toBeUndefined();
     expect(r.ok).toBe(true);
     console.log(

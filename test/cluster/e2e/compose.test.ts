@@ -2,11 +2,11 @@
 // 0.0.0.0 with a secret), so the file fixes no subnet and no addresses. Docker cannot run here: the
 // file is checked as data, and then run without Docker — each backend in a network namespace of its
 // own on a bridge, stickyd in front (fixtures/compose-scenario.ts, inside `unshare -rnm`).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { runScenario, stopScenarios, unshareWorks } from '../../helpers/netns-scenario.js';
 import { repoRoot } from '../../helpers/spawn.js';
 
 const compose = YAML.parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8')) as { services: Record<string, any>; networks: any };
@@ -38,45 +38,20 @@ describe('docker-compose.yml', () => {
 });
 
 const SETUP = 'ip link set lo up';
-const canUnshare = spawnSync('unshare', ['-rnm', 'sh', '-c', `${SETUP} && ip link add br0 type bridge && which nsenter`]).status === 0;
+const canUnshare = unshareWorks(`${SETUP} && ip link add br0 type bridge && which nsenter`, '-rnm');
 
-let scenario: ChildProcess | undefined;
-afterEach(async () => {
-  const p = scenario;
-  scenario = undefined;
-  if (!p || p.exitCode !== null || p.signalCode !== null || !p.pid) return;
-  const gone = new Promise((r) => p.once('exit', r));
-  process.kill(p.pid, 'SIGTERM');
-  const t = setTimeout(() => p.pid && process.kill(p.pid, 'SIGKILL'), 5000);
-  await gone;
-  clearTimeout(t);
-});
-
-function runScenario(): Promise<Record<string, any>> {
-  const script = path.join(repoRoot, 'test/cluster/e2e/fixtures/compose-scenario.ts');
-  // Everything the scenario starts lives in this namespace and dies with it (unshare --kill-child).
-  const p = spawn('unshare', ['-rnm', '--kill-child', process.execPath, '--conditions=stickyd-source', '--import', 'tsx', script], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CLUSTER_SECRET: '', STICKYD_ADMIN_TOKEN: '' }, // the file's defaults, as in a plain `docker compose up`
-  });
-  scenario = p;
-  let out = '';
-  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) => {
-    p.once('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (!line) reject(new Error(`scenario exited ${code} without a result:\n${out}`));
-      else resolve(JSON.parse(line.slice('RESULT '.length)));
-    });
-  });
-}
+afterEach(stopScenarios);
 
 it.skipIf(!canUnshare)(
   'runs as composed: the nodes find each other through the alias, a session survives kill -9 of its node (namespaces, no Docker)',
   async () => {
-    const r = await runScenario();
+    // Everything the scenario starts lives in this namespace and dies with it (unshare --kill-child).
+    const r = await runScenario({
+      script: path.join(repoRoot, 'test/cluster/e2e/fixtures/compose-scenario.ts'),
+      unshareFlags: ['-rnm', '--kill-child'],
+      env: { ...process.env, CLUSTER_SECRET: '', STICKYD_ADMIN_TOKEN: '' }, // the file's defaults, as in a plain `docker compose up`
+      stopWith: 'SIGTERM',
+    });
     expect(r.error).toBeUndefined();
     expect(r.ok).toBe(true);
     expect(r.steps).toEqual(['backend-a ready', 'backend-b ready', 'stickyd listening', 'joined']);
