@@ -278,12 +278,16 @@ export interface SentinelSetup {
   failoverSettled(port: number, timeoutMs: number): Promise<void>;
 }
 
-/** 1 master, 1 replica, 3 sentinels (quorum 2, down-after 1000 ms). */
-export async function startSentinelSetup(options: { downAfterMs?: number } = {}): Promise<SentinelSetup> {
+/**
+ * 1 master, 1 replica, 3 sentinels (quorum 2, down-after 1000 ms). `persistent`: both data nodes
+ * keep an AOF (fsync on every write), so a node restarted after kill -9 comes back with its data.
+ */
+export async function startSentinelSetup(options: { downAfterMs?: number; persistent?: boolean } = {}): Promise<SentinelSetup> {
   const name = 'stickyd';
   const [pm, pr, ...ps] = await freePorts(5);
-  const master = await new RedisServer(pm!, await tempDir(`master-${pm}`), ['--port', String(pm), '--dir', '.', ...BASE_ARGS, '--appendonly', 'no']).start();
-  const replica = await new RedisServer(pr!, await tempDir(`replica-${pr}`), ['--port', String(pr), '--dir', '.', ...BASE_ARGS, '--appendonly', 'no', '--replicaof', '127.0.0.1', String(pm)]).start();
+  const aof = options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const master = await new RedisServer(pm!, await tempDir(`master-${pm}`), ['--port', String(pm), '--dir', '.', ...BASE_ARGS, ...aof]).start();
+  const replica = await new RedisServer(pr!, await tempDir(`replica-${pr}`), ['--port', String(pr), '--dir', '.', ...BASE_ARGS, ...aof, '--replicaof', '127.0.0.1', String(pm)]).start();
   const deadline = Date.now() + SETUP_MS;
   while ((await replica.info('master_link_status', 'replication')) !== 'up') {
     if (Date.now() > deadline) throw new Error('the replica did not sync with the master');

@@ -131,9 +131,33 @@ export class RedisSessionManager extends EventEmitter implements SessionManager 
     // Redis being down at start is an outage like any other: serve 503s, not a node that never starts.
     await Promise.race([connecting, new Promise((r) => setTimeout(r, this.store.connectTimeout + 500).unref())]);
     if (!this.connected) this.markDown(new Error(`not connected within ${this.store.connectTimeout} ms`));
-    else this.log.info({ topology: this.store.topology.kind, cache: this.store.cacheEntries, wait: this.store.wait }, 'session store connected');
+    else {
+      this.log.info({ topology: this.store.topology.kind, cache: this.store.cacheEntries, wait: this.store.wait }, 'session store connected');
+      if (this.store.wait) {
+        this.warnIfNoAof().catch((err: unknown) => this.log.debug({ err: String(err) }, 'could not read INFO persistence'));
+      }
+    }
     this.expiryTimer = setInterval(() => this.processExpires(), this.options.processExpiresFrequency);
     this.expiryTimer.unref();
+  }
+
+  /**
+   * store.wait promises that an acknowledged write outlives its master's crash. A master without an
+   * AOF that is restarted after the crash comes back empty, and Sentinel may promote it again
+   * before it has copied the new master (nothing checks that a replica has synced); the new master
+   * then becomes its replica and empties itself. Said once at start, per master that has no AOF
+   * (docs/cluster.md, "Durability").
+   */
+  private async warnIfNoAof(): Promise<void> {
+    for (const call of await this.conn!.masters()) {
+      const info = String(await call(['INFO', 'persistence']));
+      if (!/^aof_enabled:0\r?$/m.test(info)) continue;
+      this.log.warn(
+        { topology: this.store.topology.kind },
+        'session store: store.wait is set but a Redis master runs without an AOF (appendonly no): restarted after a crash, it comes back empty and can be promoted again before it has synced, losing acknowledged writes; run every Redis node with appendonly yes',
+      );
+      return;
+    }
   }
 
   async stop(): Promise<void> {

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterOptionsError, createClusterNode } from '../../../src/cluster/index.js';
 import { get, waitUntil } from '../helpers/http.js';
 import { stopInproc, type InprocNode } from '../helpers/inproc.js';
+import { memoryLogger } from '../../helpers/memory-logger.js';
 import { redisInstalled, startRedis, stopAllRedis, type RedisServer } from '../../helpers/redis.js';
 import { inspector, keyOf, startRedisNodes, type Inspector } from './helpers.js';
 
@@ -255,6 +256,32 @@ describe.skipIf(!redisInstalled())('store: redis (one server)', () => {
     for (const m of mine) expect(await look.attributes(m)).toBeNull();
     expect(await look.attributes(theirs)).toEqual({ user: 2 });
     expect(expired.sort()).toEqual(mine.map((m) => `${m} shutdown`).sort());
+  });
+
+  it('store.wait with a master that keeps no AOF: a warning at start names the risk; with an AOF, none', async () => {
+    const warning = /store\.wait is set but a Redis master runs without an AOF/;
+    const withoutAof = memoryLogger();
+    nodes = await startRedisNodes(['A'], { ...store(), wait: { replicas: 1, timeout: 50 } }, { logger: withoutAof.logger });
+    await waitUntil(() => withoutAof.lines.some((l) => warning.test(l)), 5000, 'the AOF warning');
+    const line = JSON.parse(withoutAof.lines.find((l) => warning.test(l))!) as { level: number };
+    expect(line.level).toBe(40); // warn
+    await stopInproc(nodes);
+    nodes = [];
+
+    const persistent = await startRedis({ persistent: true });
+    const withAof = memoryLogger();
+    nodes = await startRedisNodes(['A'], { type: 'redis', url: persistent.url, wait: { replicas: 1, timeout: 50 } }, { logger: withAof.logger });
+    // The check runs right after 'session store connected'; a command through the node after it
+    // (a session created and written) shows it had its turn.
+    expect((await get(nodes[0]!.port, '/set?name=k&value=1')).status).toBe(503); // no replica: WAIT 1 falls short
+    await waitUntil(() => withAof.lines.some((l) => l.includes('session store connected')), 5000, 'the connected line');
+    expect(withAof.lines.filter((l) => warning.test(l))).toEqual([]);
+    // Without store.wait nothing is said about the AOF.
+    await stopInproc(nodes);
+    const noWait = memoryLogger();
+    nodes = await startRedisNodes(['A'], store(), { logger: noWait.logger });
+    expect((await get(nodes[0]!.port, '/set?name=k&value=1')).status).toBe(200);
+    expect(noWait.lines.filter((l) => warning.test(l))).toEqual([]);
   });
 
   it('options of peer replication are refused with store: redis; a bad store option names the key', () => {
