@@ -116,7 +116,7 @@ function health(m: MemberView): string {
 
 /** The `status` table of one balancer. */
 export function renderBalancer(b: BalancerView): string {
-  const head = `${b.url}  lbmethod ${b.lbmethod}  stickysession ${b.stickysession ?? '(none)'}  nofailover ${b.nofailover ? 'On' : 'Off'}  timeout ${b.timeout}s  maxattempts ${b.maxattempts}  members ${b.usedMembers}/${b.maxMembers}${b.readonly ? '  (read-only)' : ''}`;
+  const head = `${b.url}  lbmethod ${b.lbmethod}  stickysession ${b.stickysession ?? '(none)'}  nofailover ${b.nofailover ? 'On' : 'Off'}  timeout ${b.timeout}s  maxattempts ${b.maxattempts}  maxmembers ${b.maxMembers} (${b.usedMembers} used)${b.readonly ? '  (read-only)' : ''}`;
   const rows = [['MEMBER', 'ROUTE', 'STATUS', 'FACTOR', 'SET', 'ELECTED', 'BUSY', 'LOAD', 'TO', 'FROM', 'HEALTH']];
   for (const m of b.members) {
     rows.push([m.url, m.route || '-', m.status.trim(), m.loadfactor.toFixed(2), String(m.lbset), String(m.elected), String(m.busy), String(m.lbstatus), strfsize(m.transferred).trim(), strfsize(m.read).trim(), health(m)]);

@@ -124,7 +124,7 @@ describe('stickyd ctl', () => {
       growth: 0, maxMembers: 1, usedMembers: 1, paths: ['/'], readonly: true, overridden: [],
       members: [{ url: 'http://h', route: '', redirect: '', loadfactor: 1, lbset: 0, status: 'Init Ok ', flags: 'O', usable: true, elected: 0, busy: 0, lbstatus: 0, transferred: 2048, read: 0, retries: 0, errorTime: null, overridden: [], health: null }],
     });
-    expect(text).toBe('balancer://c1  lbmethod byrequests  stickysession (none)  nofailover Off  timeout 0s  maxattempts 0  members 1/1  (read-only)\n  MEMBER    ROUTE  STATUS   FACTOR  SET  ELECTED  BUSY  LOAD  TO    FROM  HEALTH\n  http://h  -      Init Ok  1.00    0    0        0     0     2.0K  0     -');
+    expect(text).toBe('balancer://c1  lbmethod byrequests  stickysession (none)  nofailover Off  timeout 0s  maxattempts 0  maxmembers 1 (1 used)  (read-only)\n  MEMBER    ROUTE  STATUS   FACTOR  SET  ELECTED  BUSY  LOAD  TO    FROM  HEALTH\n  http://h  -      Init Ok  1.00    0    0        0     0     2.0K  0     -');
   });
 });
 
