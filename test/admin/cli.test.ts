@@ -67,7 +67,7 @@ describe('stickyd ctl', () => {
     expect(status.code).toBe(0);
     // The daemon first (this one runs in the test process, started without a file to reload).
     expect(status.out).toMatch(new RegExp(`^stickyd \\S+ \\(commit \\S+\\) on Node\\.js ${process.version.replaceAll('.', '\\.')}, pid ${process.pid}, up since \\S+\\nconfig \\S+\\n\\n`));
-    expect(status.out).toMatch(/\nbalancer:\/\/c1 {2}lbmethod byrequests {2}stickysession JSESSIONID {2}nofailover Off {2}timeout 0s {2}maxattempts 1 {2}members 2\/3\n/);
+    expect(status.out).toMatch(/\nbalancer:\/\/c1 {2}lbmethod byrequests {2}stickysession JSESSIONID {2}nofailover Off {2}timeout 0s {2}maxattempts 1 {2}maxmembers 3 \(2 used\)\n/);
     expect(status.out).toMatch(new RegExp(`\\n {2}MEMBER +ROUTE +STATUS +FACTOR +SET +ELECTED +BUSY +LOAD +TO +FROM +HEALTH\\n {2}${a.replaceAll('.', '\\.')} +a +Init Ok +1\\.00 +0 +1 +0 `));
     expect(bad.code).toBe(1);
     expect(bad.out).toContain('stickyd ctl: loadfactor must be a number from 1 to 100 (got 0) (field: loadfactor)');
