@@ -172,14 +172,22 @@ export async function startAdminServer(address: string, port: number, context: (
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, address, () => {
-      server.off('error', reject);
-      server.on('error', () => {});
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, address, () => {
+        server.off('error', reject);
+        server.on('error', () => {});
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // A port that cannot be had (a reload keeps the old listener): the ticket key's rotation timer
+    // and the certificate subscription would otherwise live on for a listener that never was.
+    tlsParts?.edge.close();
+    tlsParts?.tickets?.stop();
+    throw err;
+  }
   const info = server.address() as AddressInfo;
   return { server, bound: { address: info.address, port: info.port }, tls: tlsParts, sockets };
 }

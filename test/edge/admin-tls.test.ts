@@ -1,9 +1,12 @@
 // The admin listener over TLS (admin.tls): the balancer-manager and the API over HTTPS and
 // HTTP/2, `stickyd ctl --cacert` and `stickyd healthcheck` against it, and a certificate reload.
 import { copyFileSync, writeFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startAdminServer } from '../../src/admin/server.js';
 import { statusText } from '../../src/balancer/flags.js';
+import { parseConfig } from '../../src/config/index.js';
 import { makePki, type Pki } from '../helpers/pki.js';
 import { freePorts } from '../helpers/ports.js';
 import { spawnStickyd, stopAll } from '../helpers/spawn.js';
@@ -128,4 +131,27 @@ describe('admin.tls', () => {
     expect(await again.exited).toBe(0);
     expect(await daemon.stop()).toBe(0);
   }, 90_000);
+
+  it('an admin listener whose port is taken leaves no ticket-key rotation timer behind', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const taken = (blocker.address() as AddressInfo).port;
+    try {
+      const config = parseConfig(adminYaml('http://127.0.0.1:9').replace('PORT0', '1').replace('PORT1', String(taken)), 'admin.yaml', {});
+      const set = vi.spyOn(globalThis, 'setInterval');
+      const clear = vi.spyOn(globalThis, 'clearInterval');
+      try {
+        await expect(startAdminServer('127.0.0.1', taken, () => { throw new Error('no request expected'); }, config.admin!.tls)).rejects.toThrow(/EADDRINUSE/);
+        const started = set.mock.results.map((r) => r.value as unknown);
+        expect(started.length).toBeGreaterThan(0); // the rotation timer was started, then...
+        const cleared = new Set(clear.mock.calls.map((c) => c[0] as unknown));
+        expect(started.filter((t) => !cleared.has(t))).toEqual([]); // ...stopped with the failed listen
+      } finally {
+        set.mockRestore();
+        clear.mockRestore();
+      }
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
 });
