@@ -143,6 +143,14 @@ Object.defineProperty(EdgeRequest.prototype, 'headersDistinct', {
   },
 });
 
+/**
+ * The Strict-Transport-Security value for answers written straight on a client socket (an
+ * HTTP/1.1 Upgrade's error pages and refusals, which no ServerResponse carries), or null.
+ */
+export function socketHsts(socket: unknown): string | null {
+  return (socket as WithEdge<Socket> | null | undefined)?.[kEdge]?.hsts ?? null;
+}
+
 /** An HTTP/1.x response; HSTS added on a TLS listener that has it. */
 export class EdgeResponse<Req extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<Req> {
   override writeHead(statusCode: number, reason?: unknown, headers?: unknown): this {

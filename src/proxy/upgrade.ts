@@ -17,6 +17,7 @@ import type { Duplex } from 'node:stream';
 import type { Member } from '../balancer/member.js';
 import { postRequest } from '../balancer/select.js';
 import { BackendError, type MemberResponse, type UpgradeOutcome } from '../members/connector.js';
+import { socketHsts } from '../edge/messages.js';
 import { balancerNow, type ProxyContext } from './context.js';
 import { errorPage } from './error-page.js';
 import { runAttempts, type Send } from './attempts.js';
@@ -29,11 +30,17 @@ function statusLine(status: number, text?: string): string {
   return `HTTP/1.1 ${status} ${text || STATUS_CODES[status] || 'Unknown'}\r\n`;
 }
 
+/** The HSTS field of a TLS listener that sets it (Header always set: error answers too), or ''. */
+function hstsField(socket: Duplex): string {
+  const hsts = socketHsts(socket);
+  return hsts === null ? '' : `Strict-Transport-Security: ${hsts}\r\n`;
+}
+
 /** One of stickyd's error pages, written on the raw socket, then close. */
 function rawError(socket: Duplex, status: number, reason?: string): number {
   const body = errorPage(status, reason);
   const len = Buffer.byteLength(body);
-  socket.end(`${statusLine(status)}Content-Type: text/html; charset=iso-8859-1\r\nContent-Length: ${len}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(`${statusLine(status)}Content-Type: text/html; charset=iso-8859-1\r\nContent-Length: ${len}\r\n${hstsField(socket)}Connection: close\r\n\r\n${body}`);
   return len;
 }
 
@@ -127,8 +134,14 @@ async function upgrade(ex: Exchange, req: IncomingMessage, socket: Duplex, head:
 /** The member did not switch protocols: relay its answer as a plain response, then close. */
 function relayRefusal(ex: Exchange, member: Member, response: MemberResponse, socket: Duplex, host: string | null): void {
   const headers = clientResponseHeaders(ex, response.headers, host);
+  const hsts = hstsField(socket);
   let text = statusLine(response.status, response.statusText);
-  for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) {
+    // On a TLS listener with HSTS, ours replaces the member's (as on every other response).
+    if (hsts !== '' && headers[i]!.toLowerCase() === 'strict-transport-security') continue;
+    text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  }
+  text += hsts;
   // Without Content-Length the body is delimited by the close (the member's chunking is undone).
   text += 'Connection: close\r\n\r\n';
   ex.status = response.status;

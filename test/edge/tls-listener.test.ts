@@ -181,6 +181,38 @@ describe('HSTS', () => {
   });
 });
 
+describe('HSTS on HTTP/1.1 Upgrade answers', () => {
+  async function upgradeOverTls(port: number, path: string): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.ca.cert }, () => {
+        s.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+      });
+      let text = '';
+      s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      s.on('end', () => resolve(text));
+      s.on('error', reject);
+    });
+  }
+  const stsFields = (reply: string) => reply.split('\r\n\r\n')[0]!.split('\r\n').filter((l) => /^strict-transport-security:/i.test(l));
+
+  it('stickyd\'s error page for an Upgrade and a member\'s refusal carry the listener\'s HSTS, replacing the member\'s', async () => {
+    const b = await startBackend('a', (_req, res) => {
+      res.setHeader('Strict-Transport-Security', 'max-age=1');
+      res.statusCode = 403;
+      res.end('no websocket here');
+    });
+    const yaml = `listen:\n  - address: 127.0.0.1\n    port: PORT0\n${tlsBlock('      hsts: on\n')}balancers:\n  app:\n    members: [{ url: "${b.url}", route: a }]\nproxypass:\n  - { path: /ws, url: balancer://app }\n`;
+    const e = await startEdge(yaml);
+    const notMounted = await upgradeOverTls(e.ports[0]!, '/elsewhere');
+    expect(notMounted).toMatch(/^HTTP\/1\.1 404 /);
+    expect(stsFields(notMounted)).toEqual(['Strict-Transport-Security: max-age=63072000']);
+    const refused = await upgradeOverTls(e.ports[0]!, '/ws');
+    expect(refused).toMatch(/^HTTP\/1\.1 403 /);
+    expect(stsFields(refused)).toEqual(['Strict-Transport-Security: max-age=63072000']);
+    expect(refused).toContain('no websocket here');
+  });
+});
+
 describe('the redirect listener', () => {
   it('answers every request with Redirect permanent to https:// on the request\'s host at the TLS port', async () => {
     const b = await startBackend('a');
