@@ -84,6 +84,8 @@ export class EdgeListener {
   /** Every TCP connection accepted, until it closes (what a graceful stop waits for). */
   private readonly connections = new Set<net.Socket>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** Plain connections whose first bytes have not come yet (h2c: HTTP/2 preface or HTTP/1.x?). */
+  private readonly sniffing = new Set<net.Socket>();
   /** TCP connections whose TLS handshake has not finished, with their deadline. */
   private readonly handshakes = new Map<net.Socket, HandshakeDeadline>();
   private mode: Mode;
@@ -254,6 +256,7 @@ export class EdgeListener {
     }
     const cleanup = (): void => {
       raw.off('data', onData);
+      this.sniffing.delete(raw);
       if (timer !== null) clearTimeout(timer);
     };
     const onData = (chunk: Buffer): void => {
@@ -265,6 +268,7 @@ export class EdgeListener {
       raw.unshift(head);
       then(kind);
     };
+    this.sniffing.add(raw);
     raw.on('data', onData);
     raw.once('close', cleanup);
   }
@@ -410,12 +414,15 @@ export class EdgeListener {
   /**
    * Close what is idle now: HTTP/1 keep-alive connections between requests, HTTP/2 connections
    * (GOAWAY: their open streams finish, no new ones start), and connections still in their TLS
-   * handshake or before their first byte.
+   * handshake or before their first byte (on a TLS listener and on a plain one with h2c, where
+   * the first bytes decide between HTTP/2 and HTTP/1.x: left open, such a connection held a
+   * graceful stop until the header stage's 408).
    */
   closeIdle(): void {
     this.http1.closeIdleConnections();
     for (const s of this.sessions) s.close();
     for (const raw of this.handshakes.keys()) raw.destroy();
+    for (const raw of this.sniffing) raw.destroy();
   }
 
   /** Cut every connection of this listener. */

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { statusText } from '../../src/balancer/flags.js';
@@ -246,4 +247,19 @@ describe('h2c', () => {
     expect(h1.status).toBe(200);
     expect(a.received.map((x) => x.url)).toEqual(['/c', '/h1']);
   });
+
+  it('a graceful stop closes a connection that has sent nothing yet, rather than waiting for its header stage', async () => {
+    const a = await startBackend('a');
+    // Header stage and grace time far longer than the test: a stop that waited for either fails it.
+    const e = await startEdge(`server: { servername: proxy.test, gracefultimeout: 600s, requestreadtimeout: { header: 600 } }\nlisten:\n  - { address: 127.0.0.1, port: PORT0, protocols: [h2c, http/1.1] }\n${balancer([a])}`);
+    const idle = net.connect(e.ports[0]!, '127.0.0.1');
+    await new Promise<void>((r, j) => idle.once('connect', r).once('error', j));
+    const closed = new Promise<void>((r) => idle.once('close', () => r()));
+    idle.on('error', () => {});
+    // The listener has the connection (an HTTP/1.1 request on another one is answered after it came).
+    const { request } = await import('../proxy/helpers.js');
+    expect((await request(`http://127.0.0.1:${e.ports[0]}/h1`)).status).toBe(200);
+    await e.daemon.stop();
+    await closed;
+  }, 20_000);
 });
