@@ -350,9 +350,18 @@ export class EdgeListener {
   private onConnect(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
     const protocol = req.headers[':protocol'];
     if (this.entry.redirect !== undefined || !this.settings.http2.websockets || typeof protocol !== 'string' || protocol.toLowerCase() !== 'websocket') {
-      // A plain CONNECT asks for a forward proxy; another :protocol for something stickyd does not tunnel.
+      // A plain CONNECT asks for a forward proxy; another :protocol for something stickyd does not
+      // tunnel. Logged like any request stickyd answers itself (no balancer, no member).
+      const startMs = Date.now();
+      const started = performance.now();
       this.counters.requests++;
-      res.writeHead(typeof protocol === 'string' ? 501 : 405, {});
+      const status = typeof protocol === 'string' ? 501 : 405;
+      const r = req as unknown as http.IncomingMessage;
+      const s = res as unknown as http.ServerResponse;
+      // A plain CONNECT has no :path: its target is the authority, as in httpd's request line.
+      if (typeof protocol !== 'string') r.url = req.authority;
+      s.once('close', () => this.handlers.answered(r, s, { status, bytes: 0, startMs, started }));
+      res.writeHead(status, {});
       res.end();
       return;
     }

@@ -153,6 +153,8 @@ describe('WebSocket over HTTP/2 (RFC 8441)', () => {
     expect(await statusOf({ ':method': 'CONNECT', ':authority': 'example.com:443' })).toBe(405);
     expect(await statusOf({ ':method': 'CONNECT', ':protocol': 'connect-udp', ':scheme': 'https', ':path': '/x', ':authority': 'localhost' })).toBe(501);
     expect(a.upgrades.length + b.upgrades.length).toBe(0);
+    // Both are in the access log, as httpd logs its own refusals.
+    await expect.poll(() => e.records.filter((r) => r.method === 'CONNECT').map((r) => [r.status, r.url, r.balancer])).toEqual([[405, 'example.com:443', null], [501, '/x', null]]);
   });
 
   it('server.http2.websockets: off does not announce it (clients use HTTP/1.1 for WebSockets)', async () => {
