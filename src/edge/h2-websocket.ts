@@ -21,6 +21,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import http2 from 'node:http2';
 import { Duplex } from 'node:stream';
+import { resetStream } from './messages.js';
 
 /** RFC 6455 §1.3: the Accept value a member must answer to `key`. */
 export function websocketAccept(key: string): string {
@@ -174,7 +175,7 @@ export class ExtendedConnectSocket extends Duplex {
   override _destroy(err: Error | null, callback: (err: Error | null) => void): void {
     const stream = this.res.stream;
     // Ended by the upgrade path before our end went out, or cut: cancel the stream (RST_STREAM).
-    if (!stream.destroyed && !stream.closed && !stream.writableFinished) stream.close(http2.constants.NGHTTP2_CANCEL);
+    if (!stream.writableFinished) resetStream(stream, http2.constants.NGHTTP2_CANCEL);
     callback(err);
   }
 }

@@ -33,7 +33,7 @@ import { HandshakeDeadline } from './handshake-deadline.js';
 import { H2Guard } from './h2-limits.js';
 import { ExtendedConnectSocket, newWebsocketKey, upgradeRequestOf } from './h2-websocket.js';
 import { hstsValue } from './hsts.js';
-import { EdgeH2Request, EdgeH2Response, EdgeRequest, EdgeResponse, kEdge, type EdgeFacts, type WithEdge } from './messages.js';
+import { EdgeH2Request, EdgeH2Response, EdgeRequest, EdgeResponse, kEdge, resetByUs, type EdgeFacts, type WithEdge } from './messages.js';
 import { sendRedirect } from './redirect.js';
 import { sniff } from './sniff.js';
 
@@ -391,9 +391,10 @@ export class EdgeListener {
     });
     session.on('stream', (stream: http2.ServerHttp2Stream) => {
       open++;
-      // Reset by the client before its response ended (our own resets destroy the stream first).
+      // Reset by the client before its response ended; not a reset of stickyd's own (a member
+      // that failed mid-body, a WebSocket cancelled: resetStream) nor a stream already destroyed.
       stream.once('aborted', () => {
-        if (!stream.destroyed) guard.reset();
+        if (!stream.destroyed && !resetByUs(stream)) guard.reset();
       });
       stream.once('close', () => open--);
     });

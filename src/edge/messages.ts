@@ -38,6 +38,21 @@ export interface EdgeFacts {
 
 export const kEdge = Symbol('stickyd.edge');
 
+/** Set on a stream stickyd itself resets: the rapid-reset guard counts only the client's resets. */
+const kResetByUs = Symbol('stickyd.resetByUs');
+
+/** RST_STREAM `code` on `stream` from stickyd's side (unless the stream is over already). */
+export function resetStream(stream: http2.Http2Stream, code: number): void {
+  if (stream.destroyed || stream.closed) return;
+  (stream as http2.Http2Stream & { [kResetByUs]?: true })[kResetByUs] = true;
+  stream.close(code);
+}
+
+/** Whether stickyd reset `stream` itself (resetStream). */
+export function resetByUs(stream: http2.Http2Stream): boolean {
+  return (stream as http2.Http2Stream & { [kResetByUs]?: true })[kResetByUs] === true;
+}
+
 export type WithEdge<T> = T & { [kEdge]?: EdgeFacts };
 
 const XFP = 'x-forwarded-proto';
@@ -239,6 +254,16 @@ export class EdgeH2Response extends http2.Http2ServerResponse {
     return this;
   }
 
+  /**
+   * A response cut short (the member failed mid-body, the request path gave up on it) ends its
+   * stream with RST_STREAM INTERNAL_ERROR (RFC 9113 §7), the HTTP/2 counterpart of the closed
+   * connection an HTTP/1.1 client gets. node's own destroy() without an error resets with
+   * NO_ERROR, which a client may take for a complete response when only part of the body came.
+   */
+  override destroy(err?: Error): this {
+    resetStream(this.stream, http2.constants.NGHTTP2_INTERNAL_ERROR);
+    return super.destroy(err);
+  }
 }
 
 // The head as an HTTP/1-style text for LogFormat's `%{Name}o` (log/access-format.ts reads

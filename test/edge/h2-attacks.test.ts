@@ -94,6 +94,37 @@ describe('rapid reset (CVE-2023-44487)', () => {
   });
 });
 
+describe('stickyd\'s own stream resets', () => {
+  it('streams stickyd resets itself (a member that dies mid-body) do not count as the client\'s resets', async () => {
+    // The member sends its head and part of the body, then its connection dies: stickyd can only
+    // reset the client's stream (RST_STREAM), as mod_http2 does.
+    const b = await startBackend('a', (req, res) => {
+      if (req.url === '/after') return void res.end('fine');
+      res.writeHead(200, { 'Content-Length': '100000' });
+      res.write('x'.repeat(1000), () => setTimeout(() => res.socket?.destroy(), 20));
+    });
+    const e = await start(b, 'maxresets: 5');
+    const s = await h2Connect(e.ports[0]!, { ca: pki.ca.cert });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      outcomes.push(await new Promise<string>((resolve) => {
+        const stream = s.request({ ':path': `/dies${i}` });
+        let bytes = 0;
+        stream.on('data', (d: Buffer) => (bytes += d.length));
+        stream.on('error', () => {});
+        stream.once('close', () => resolve(`${bytes} bytes, RST_STREAM ${stream.rstCode}`));
+      }));
+    }
+    // Every one was cut short (INTERNAL_ERROR)...
+    expect(outcomes).toEqual(Array.from({ length: 12 }, () => `1000 bytes, RST_STREAM ${H2_ERROR.INTERNAL_ERROR}`));
+    expect(e.daemon.counters.clientErrors['h2-rapid-reset']).toBe(0); // ...by stickyd, not by the client
+    expect(s.closed || s.destroyed).toBe(false);
+    const r = await h2Request(s, '/after');
+    expect(r.status).toBe(200);
+    s.close();
+  });
+});
+
 describe('CONTINUATION flood (CVE-2024-27316 class)', () => {
   it('a header block that never ends is refused after a few CONTINUATION frames: GOAWAY, nothing forwarded', async () => {
     const b = await startBackend('a');
