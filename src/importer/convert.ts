@@ -225,6 +225,26 @@ export class Converter {
         });
       case 'requestreadtimeout':
         return this.requestReadTimeout(d, ctx);
+      // mod_http2's limits (server and virtual host level), with httpd's own checks.
+      case 'h2maxsessionstreams':
+        return this.serverSetting(d, ctx, 'h2maxsessionstreams', () => {
+          const n = atoi(d.args[0] ?? '');
+          if (n < 1) throw new ApacheValueError('httpd refuses it: value must be > 0');
+          if (n > 65535) throw new ApacheValueError('server.http2.maxsessionstreams is at most 65535');
+          return n;
+        });
+      case 'h2windowsize':
+        return this.serverSetting(d, ctx, 'h2windowsize', () => {
+          const n = atoi(d.args[0] ?? '');
+          if (n < 1024) throw new ApacheValueError('httpd refuses it: value must be >= 1024');
+          // Below HTTP/2's initial 65535 a client would have to wait for WINDOW_UPDATEs on every body.
+          if (n < 65535) throw new ApacheValueError(`server.http2.windowsize is at least 65535 (HTTP/2's initial window); stickyd keeps that, not ${n}`);
+          if (n > 2 ** 31 - 1) throw new ApacheValueError('HTTP/2 windows are at most 2147483647');
+          return n;
+        });
+      case 'h2websockets':
+        // httpd's default is off, stickyd's on: only what the file says is converted.
+        return this.serverSetting(d, ctx, 'h2websockets', () => onOff(d.args[0] ?? '', 'httpd refuses it: value must be On or Off'));
       case 'httpprotocoloptions': {
         // stickyd reads request lines as httpd with `Strict Require1.0` (src/proxy/request-line.ts).
         const lenient = d.args.filter((a) => /^(unsafe|allow0\.9)$/i.test(a));
@@ -765,7 +785,7 @@ const CONVERTED = new Set([
   'listen', 'servername', 'proxypass', 'proxypassmatch', 'proxypassreverse', 'proxypassreversecookiepath',
   'proxypassreversecookiedomain', 'proxypreservehost', 'proxyaddheaders', 'proxytimeout', 'timeout', 'keepalivetimeout',
   'maxkeepaliverequests', 'keepalive', 'gracefulshutdowntimeout', 'requestreadtimeout', 'balancermember', 'proxyset', 'header', 'proxyhcexpr', 'proxyhctemplate',
-  'logformat', 'customlog', 'transferlog', 'errorlog',
+  'logformat', 'customlog', 'transferlog', 'errorlog', 'h2maxsessionstreams', 'h2windowsize', 'h2websockets',
 ]);
 
 function countDirectives(nodes: ApacheNode[]): number {

@@ -490,6 +490,13 @@ class Merger {
       if (setting) readTimeout[stage] = yamlValue(setting.value);
     }
     if (Object.keys(readTimeout).length > 0) doc.server.requestreadtimeout = readTimeout;
+    // mod_http2: H2MaxSessionStreams, H2WindowSize, H2WebSockets (httpd's defaults 100, 65535, off).
+    const http2: Record<string, YamlValue> = {};
+    for (const [directive, key, fallback] of [['H2MaxSessionStreams', 'maxsessionstreams', 100], ['H2WindowSize', 'windowsize', 65535], ['H2WebSockets', 'websockets', false]] as const) {
+      const setting = this.agree(directive, fallback, plain(`h2${key}`));
+      if (setting) http2[key] = yamlValue(setting.value);
+    }
+    if (Object.keys(http2).length > 0) doc.server.http2 = http2;
 
     const preservehost = this.agree('ProxyPreserveHost', false, plain('preservehost'), this.proxying);
     if (preservehost) doc.proxy.preservehost = yamlValue(preservehost.value);

@@ -142,6 +142,26 @@ describe('Apache semantics of the converted values', () => {
     expect(r.config.server.maxkeepaliverequests).toBe(1);
   });
 
+  it('converts mod_http2\'s H2MaxSessionStreams, H2WindowSize and H2WebSockets, with httpd\'s checks', () => {
+    const r = run({ 'httpd.conf': lines('Listen 80', 'Protocols h2c http/1.1', 'H2MaxSessionStreams 64', 'H2WindowSize 1048576', 'H2WebSockets off', cluster, 'ProxyPass / balancer://c/') });
+    expect(r.messages).toEqual([]);
+    expect(r.config.server.http2).toMatchObject({ maxsessionstreams: 64, windowsize: 1048576, websockets: false });
+    // Not set: stickyd's defaults (H2WebSockets stays on: httpd's off is its default, not the file's choice).
+    const plain = run({ 'httpd.conf': lines('Listen 80', cluster, 'ProxyPass / balancer://c/') });
+    expect(plain.config.server.http2).toMatchObject({ maxsessionstreams: 100, windowsize: 65535, websockets: true });
+    expect(plain.yaml).not.toContain('http2');
+    const bad = run({ 'httpd.conf': lines('Listen 80', 'H2MaxSessionStreams 0', 'H2WindowSize 2048', 'H2WebSockets maybe', cluster, 'ProxyPass / balancer://c/') });
+    expect(bad.messages).toEqual([
+      'httpd.conf:2: H2MaxSessionStreams: not converted: httpd refuses it: value must be > 0',
+      'httpd.conf:3: H2WindowSize: not converted: server.http2.windowsize is at least 65535 (HTTP/2\'s initial window); stickyd keeps that, not 2048',
+      'httpd.conf:4: H2WebSockets: not converted: httpd refuses it: value must be On or Off',
+    ]);
+    // Two proxying servers that disagree: one value for every listener, and a note.
+    const vhosts = run({ 'httpd.conf': lines('Listen 80', 'Listen 81', cluster, '<VirtualHost *:80>', 'H2MaxSessionStreams 50', 'ProxyPass / balancer://c/', '</VirtualHost>', '<VirtualHost *:81>', 'H2MaxSessionStreams 70', 'ProxyPass / balancer://c/', '</VirtualHost>') });
+    expect(vhosts.config.server.http2.maxsessionstreams).toBe(50);
+    expect(vhosts.messages.join('\n')).toMatch(/H2MaxSessionStreams: conflicts with another server: stickyd has one H2MaxSessionStreams for every listener and keeps 50/);
+  });
+
   it('accepts upgrade= with a note: stickyd tunnels every Upgrade anyway, whatever the protocol', () => {
     const r = run({ 'httpd.conf': lines('Listen 80', '<Proxy balancer://c>', '  BalancerMember http://10.0.0.1:8080 upgrade=websocket route=a', '</Proxy>', 'ProxyPass / balancer://c/') });
     expect(r.messages).toEqual([
