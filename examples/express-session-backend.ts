@@ -79,7 +79,9 @@ app.get('/', (req, res) => {
 app.get('/login', (req, res, next) => {
   req.session.regenerate((err) => {
     if (err) return next(err);
-    req.session.user = String(req.query.user ?? 'anonymous');
+    // ?user=a&user=b gives an array: only a single plain value names the user.
+    const user = req.query.user;
+    req.session.user = typeof user === 'string' && user !== '' ? user : 'anonymous';
     res.json(info(req));
   });
 });

@@ -95,6 +95,9 @@ it('express-session: unsigned .route cookie, touch vs set, regenerate deletes cl
   expect(onB.sessionCookie).toBe(`${id2.split('.')[0]}.B`);
   expect(onB.setCookies).toEqual([`JSESSIONID=${onB.sessionCookie}; Path=/; HttpOnly`]);
   await waitUntil(() => a.node.inspect(onB.sessionCookie!), 2000, 'rename on A');
+  // The example's login takes one plain ?user= only (two of them are an array in req.query).
+  expect((await get(b.port, '/login?user=x&user=y')).json).toMatchObject({ node: 'B', user: 'anonymous' });
+  expect((await get(b.port, '/login?user=carol')).json).toMatchObject({ node: 'B', user: 'carol' });
 
   // B dies: A's store does not emit 'disconnect' and sessions keep working.
   b.proc.signal('SIGKILL');
