@@ -145,7 +145,7 @@ export class RedisSessionManager extends EventEmitter implements SessionManager 
    * store.wait promises that an acknowledged write outlives its master's crash. A master without an
    * AOF that is restarted after the crash comes back empty, and Sentinel may promote it again
    * before it has copied the new master (nothing checks that a replica has synced); the new master
-   * then becomes its replica and empties itself. Said once at start, per master that has no AOF
+   * then becomes its replica and empties itself. Said once at start when a master has no AOF
    * (docs/cluster.md, "Durability").
    */
   private async warnIfNoAof(): Promise<void> {
