@@ -7,6 +7,7 @@ import { Flag, statusLetters, statusText } from '../balancer/flags.js';
 import type { Member } from '../balancer/member.js';
 import type { Config } from '../config/types.js';
 import type { HealthChecker, HealthStatus } from '../health/checker.js';
+import { wallTime } from './wall-time.js';
 
 export interface HealthView {
   method: string;
@@ -112,7 +113,7 @@ export function memberView(m: Member, health: HealthChecker | null): MemberView 
     transferred: m.transferred,
     read: m.read,
     retries: m.retries,
-    errorTime: m.has(Flag.IN_ERROR) || m.errorTime > 0 ? isoTime(m.errorTime) : null,
+    errorTime: m.has(Flag.IN_ERROR) || m.errorTime > 0 ? isoTime(m.errorTime > 0 ? wallTime(m.errorTime) : 0) : null,
     overridden: [...m.overridden],
     health: healthView(m, health?.status(m)),
   };

@@ -31,7 +31,8 @@ function world(members = `      - { url: ${A}, route: a, retry: 30s }\n      - {
     },
   };
   const log = new EventLog();
-  const watcher = new StateWatcher(target, log);
+  // The members' times here are on the clock the checks pass: no conversion.
+  const watcher = new StateWatcher(target, log, (t) => t);
   const member = (url: string) => balancers.get('c1')!.members.find((m) => m.name === url)!;
   return { target, balancers, workers, log, watcher, member, setLast: (r: ReloadRecord) => (last = r) };
 }

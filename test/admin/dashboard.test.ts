@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { BalancerDoc, DashboardEvent, MemberDoc, Snapshot } from '../../src/admin/dashboard/model.js';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { Reloader } from '../../src/config/reloader.js';
@@ -215,6 +215,36 @@ describe('the dashboard on the admin listener', () => {
     expect(await inSession(s.proxyUrl, cookie)).toBe('c');
     const green = await stream.next((e) => e.event === 'update' && member(updateOf(e).balancers[0]!, 'c').state === 'ok', 2000, back);
     expect(updateOf(green).events).toEqual([expect.objectContaining({ kind: 'recovered', level: 'good', route: 'c' })]);
+  });
+
+  it('shows a member\'s error age and retry on the system clock, also after that clock was stepped (NTP, a paused VM)', async () => {
+    const [a, b, c] = await backends();
+    const s = await startStack(threeMembers(a, b, c).replace('retry: 1s', 'retry: 30s'));
+    let cookie = '';
+    while (cookie === '') {
+      const r = await newSession(s.proxyUrl);
+      if (r.backend === 'c') cookie = r.cookie;
+    }
+    await c.stop();
+    expect(await inSession(s.proxyUrl, cookie)).not.toBe('c');
+    // The system clock jumps an hour ahead; the monotonic clock the balancer keeps time by does not.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000 });
+    try {
+      const doc = await data(s.adminUrl);
+      const cDoc = member(doc.balancers[0]!, 'c');
+      expect(cDoc.state).toBe('error');
+      expect(doc.now - cDoc.errorSince!).toBeGreaterThanOrEqual(0);
+      expect(doc.now - cDoc.errorSince!).toBeLessThan(10_000); // a moment ago, not an hour
+      expect(cDoc.retryAt! - doc.now).toBeGreaterThan(20_000); // the retry is still ahead
+      expect(cDoc.retryAt! - doc.now).toBeLessThanOrEqual(30_000);
+      expect(cDoc.retryAt).toBe(cDoc.errorTime! + 30_000);
+      // The API's errorTime is on the same clock.
+      const api = json<{ balancers: Array<{ members: Array<{ route: string; errorTime: string | null }> }> }>(await request(`${s.adminUrl}/api/balancers`, { headers: BEARER }));
+      const apiError = Date.parse(api.balancers[0]!.members.find((m) => m.route === 'c')!.errorTime!);
+      expect(Math.abs(apiError - cDoc.errorTime!)).toBeLessThanOrEqual(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('puts changes through the API and reloads on the timeline once each, and members added and removed', async () => {

@@ -21,6 +21,7 @@ import { Flag, statusLetters } from '../../balancer/flags.js';
 import type { Member } from '../../balancer/member.js';
 import type { AdminTarget } from '../context.js';
 import type { DashboardEvent } from './model.js';
+import { wallTime } from '../wall-time.js';
 
 /** How many events the timeline keeps. */
 export const EVENTS_KEPT = 200;
@@ -85,10 +86,13 @@ export class EventLog {
 /** What the watcher saw of a member last time. */
 interface Seen {
   status: number;
+  /** The member's errorTime as it was (balancer clock): a change is a new failure. */
   errorTime: number;
-  /** When the member went into error (its first failure of this spell, failed retries included). */
+  /** When the member went into error (its first failure of this spell, failed retries included), on the system clock; 0: never. */
   errorSince: number;
 }
+
+
 
 const key = (balancer: string, url: string): string => `${balancer}\u0000${url}`;
 
@@ -97,7 +101,8 @@ export class StateWatcher {
   private restarts: number;
   private reloadTime: string | null;
 
-  constructor(private readonly target: AdminTarget, private readonly log: EventLog) {
+  /** `toWall`: a member time (balancer clock) on the clock of `check(now)` and of the timeline. */
+  constructor(private readonly target: AdminTarget, private readonly log: EventLog, private readonly toWall: (t: number) => number = wallTime) {
     this.restarts = target.workers?.restarts ?? 0;
     this.reloadTime = target.reloads?.status().last.time ?? null;
     this.adoptAll();
@@ -120,7 +125,7 @@ export class StateWatcher {
         const before = this.seen.get(k);
         if (before === undefined) {
           // A member the watcher has not met (added by a reload or the manager, which said so).
-          this.seen.set(k, { status, errorTime, errorSince: errorTime });
+          this.seen.set(k, { status, errorTime, errorSince: this.wallOrZero(errorTime) });
           changed = true;
           continue;
         }
@@ -147,11 +152,11 @@ export class StateWatcher {
     const isError = (status & Flag.IN_ERROR) !== 0;
     const retryText = (status & Flag.IGNORE_ERRORS) !== 0 ? 'it has I: the next request tries it again' : `the first request after its retry (${seconds(m.config.retry)}) tries it again`;
     if (!wasError && isError) {
-      const at = errorTime > 0 ? Math.min(errorTime, now) : now;
+      const at = errorTime > 0 ? Math.min(this.toWall(errorTime), now) : now;
       before.errorSince = at;
       this.log.record({ level: 'bad', kind: 'error', ...who, text: `out of service (E); ${retryText}` }, at);
     } else if (wasError && isError && errorTime > before.errorTime) {
-      this.log.record({ level: 'bad', kind: 'error-again', ...who, text: `the retry failed: out of service again; ${retryText}` }, Math.min(errorTime, now));
+      this.log.record({ level: 'bad', kind: 'error-again', ...who, text: `the retry failed: out of service again; ${retryText}` }, Math.min(this.toWall(errorTime), now));
     } else if (wasError && !isError) {
       const was = before.errorSince > 0 ? ` after ${seconds(now - before.errorSince)} in error` : '';
       this.log.record({ level: 'good', kind: 'recovered', ...who, text: `back in service${was}` }, now);
@@ -192,6 +197,11 @@ export class StateWatcher {
     }
   }
 
+  /** A member's errorTime on the system clock, 0 when it never failed. */
+  private wallOrZero(errorTime: number): number {
+    return errorTime > 0 ? this.toWall(errorTime) : 0;
+  }
+
   /** When the member's spell in error began as far as the watcher saw it (failed retries do not restart it); null: not seen in error. */
   errorSince(balancer: string, url: string): number | null {
     const seen = this.seen.get(key(balancer, url));
@@ -207,7 +217,7 @@ export class StateWatcher {
       const seen = this.seen.get(key(b.name, m.name));
       const status = m.status;
       // E and C stay as seen: a transition of those between two looks is still reported.
-      if (seen === undefined) this.seen.set(key(b.name, m.name), { status, errorTime: m.errorTime, errorSince: m.errorTime });
+      if (seen === undefined) this.seen.set(key(b.name, m.name), { status, errorTime: m.errorTime, errorSince: this.wallOrZero(m.errorTime) });
       else seen.status = (seen.status & ~OPERATED) | (status & OPERATED);
     }
   }
@@ -249,7 +259,7 @@ export class StateWatcher {
         const seen = this.seen.get(k);
         // Keep E and C as seen (their transitions are still to report); take everything else.
         const status = seen === undefined ? m.status : (seen.status & (Flag.IN_ERROR | Flag.HC_FAIL)) | (m.status & ~(Flag.IN_ERROR | Flag.HC_FAIL));
-        next.set(k, { status, errorTime: seen?.errorTime ?? m.errorTime, errorSince: seen?.errorSince ?? m.errorTime });
+        next.set(k, { status, errorTime: seen?.errorTime ?? m.errorTime, errorSince: seen?.errorSince ?? this.wallOrZero(m.errorTime) });
       }
     }
     this.seen = next;

@@ -11,6 +11,7 @@ import type { AdminTarget } from '../context.js';
 import { mountPaths, stickyName } from '../view.js';
 import type { BalancerDoc, DaemonDoc, MemberDoc, MemberState, SeriesDoc, WindowFigures } from './model.js';
 import { sampleColumns, type Sample, type Totals, type Windows } from './series.js';
+import { wallTime } from '../wall-time.js';
 
 /** The colour of a member: the worst thing about it (stopped and disabled first: nobody sends there anyway). */
 export function memberState(status: number): MemberState {
@@ -51,7 +52,7 @@ function memberDoc(m: Member, window: WindowFigures, totals: Totals | null, bala
   const inError = (status & Flag.IN_ERROR) !== 0;
   const t = totals?.members.get(balancer)?.get(m.name);
   const hc = health?.status(m)?.last;
-  const errorSince = inError ? (since(balancer, m.name) ?? (m.errorTime > 0 ? m.errorTime : null)) : null;
+  const errorSince = inError ? (since(balancer, m.name) ?? (m.errorTime > 0 ? wallTime(m.errorTime) : null)) : null;
   return {
     url: m.name,
     route: m.route,
@@ -63,10 +64,10 @@ function memberDoc(m: Member, window: WindowFigures, totals: Totals | null, bala
     lbset: m.lbset,
     busy: m.busy,
     elected: m.elected,
-    errorTime: inError && m.errorTime > 0 ? Math.round(m.errorTime) : null,
+    errorTime: inError && m.errorTime > 0 ? Math.round(wallTime(m.errorTime)) : null,
     errorSince: errorSince === null ? null : Math.round(errorSince),
     // ap_proxy_retry_worker: with I the next request retries at once; S is never retried.
-    retryAt: !inError || (status & Flag.STOPPED) !== 0 ? null : (status & Flag.IGNORE_ERRORS) !== 0 ? Math.round(m.errorTime) : Math.round(m.errorTime + m.config.retry),
+    retryAt: !inError || (status & Flag.STOPPED) !== 0 ? null : (status & Flag.IGNORE_ERRORS) !== 0 ? Math.round(wallTime(m.errorTime)) : Math.round(wallTime(m.errorTime + m.config.retry)),
     retry: m.config.retry,
     totals: { requests: t?.requests ?? 0, sticky: t?.sticky ?? 0, errors: t?.errors ?? {} },
     window,
