@@ -4,6 +4,7 @@
  * reload builds a new context; requests in flight finish on the one they started with.
  */
 import type { Balancer } from '../balancer/balancer.js';
+import { clockOrigin } from '../balancer/clock.js';
 import type { Member } from '../balancer/member.js';
 import type { Config } from '../config/types.js';
 import type { AccessLog, Logger } from '../log.js';
@@ -29,8 +30,8 @@ export interface ProxyContext {
   readonly tunnels: Set<{ destroy(): void }>;
 }
 
-/** This thread's time origin: fixed for the thread's life, and a getter into the runtime each time it is read. */
-const ORIGIN = performance.timeOrigin;
+/** This thread's clock origin (one clock for every thread: balancer/clock.ts), fixed for its life. */
+const ORIGIN = clockOrigin();
 
 /** The balancer clock: milliseconds with sub-millisecond resolution (select.ts explains why). */
 export function balancerNow(): number {

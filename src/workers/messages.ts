@@ -30,6 +30,8 @@ export interface WorkerStart {
   observe: boolean;
   /** The session ticket key of every TLS listener (made and rotated on the main thread). */
   tickets: TicketKeySnapshot;
+  /** The main thread's balancer clock (balancer/clock.ts), read when the worker loads. */
+  clockBase: number;
 }
 
 export type ToWorker =

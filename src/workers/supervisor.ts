@@ -10,6 +10,7 @@
  * they start. The other workers keep serving all along.
  */
 import { Worker } from 'node:worker_threads';
+import { clockBase } from '../balancer/clock.js';
 import type { Scoreboard } from '../balancer/scoreboard.js';
 import type { Config, ListenConfig } from '../config/types.js';
 import type { AccessRecord, LineChannel, Logger } from '../log.js';
@@ -126,6 +127,7 @@ export class Supervisor {
       figures: this.figuresOn,
       observe: this.observeOn,
       tickets: launch.tickets,
+      clockBase: clockBase(),
     };
     const worker = new Worker(entry.url, { workerData: start, execArgv: entry.execArgv, name: `stickyd worker ${slot.id}` });
     slot.worker = worker;
