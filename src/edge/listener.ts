@@ -44,8 +44,8 @@ export function listenKey(l: Pick<ListenConfig, 'address' | 'port'>): string {
 
 /** What a request on the listener turns into (the Serving's runtime, read per request). */
 export interface EdgeHandlers extends ListenerHandlers {
-  /** A listener with `redirect` answered a request itself (for the access log). */
-  answered(req: http.IncomingMessage, res: http.ServerResponse, answer: { status: number; bytes: number; startMs: number; started: number }): void;
+  /** The listener answered a request itself (a redirect, a refused CONNECT), for the access log. */
+  answered(req: http.IncomingMessage, res: http.ServerResponse | null, answer: { status: number; bytes: number; startMs: number; started: number }): void;
   /** ServerName, for a redirect to a request without Host. */
   serverName(): string;
 }
@@ -113,6 +113,7 @@ export class EdgeListener {
         }
         handlers.upgrade(req, socket, head);
       },
+      answered: (req, res, answer) => handlers.answered(req, res, answer),
     }, counters, { IncomingMessage: EdgeRequest, ServerResponse: EdgeResponse });
     // The HTTP/1 server never listens itself: start its connection tracking (request timeouts,
     // closeIdleConnections) as listening would.

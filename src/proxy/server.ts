@@ -30,6 +30,8 @@ export interface ListenerHandlers {
   request(req: IncomingMessage, res: ServerResponse, keepalives: number): void;
   /** A request with `Connection: upgrade` + `Upgrade`: node hands over the raw socket. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** A request the listener answered itself on the socket (CONNECT's 405), for the access log. */
+  answered?(req: IncomingMessage, res: null, answer: { status: number; bytes: number; startMs: number; started: number }): void;
 }
 
 const kServed = Symbol('stickyd.requestsServed');
@@ -146,9 +148,14 @@ export function createListener(settings: ServerConfig, handlers: ListenerHandler
   });
 
   // CONNECT is a forward-proxy method; a reverse proxy (ProxyRequests Off) does not serve it.
-  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+  // Counted and logged like any request (httpd logs its 405 too).
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    const startMs = Date.now();
+    const started = performance.now();
+    counters.requests++;
     socket.on('error', () => {});
     socket.end(rawErrorResponse(405));
+    handlers.answered?.(req, null, { status: 405, bytes: Buffer.byteLength(errorPage(405)), startMs, started });
   });
 
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {

@@ -69,8 +69,8 @@ export class Serving {
     return { key: listenKey(l), edge, bound: { address: info.address, port: info.port }, tls: l.tls !== undefined };
   }
 
-  /** The access record of a request the listener answered itself (a redirect). */
-  private logAnswered(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, a: { status: number; bytes: number; startMs: number; started: number }): void {
+  /** The access record of a request the listener answered itself (a redirect, a refused CONNECT). */
+  private logAnswered(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse | null, a: { status: number; bytes: number; startMs: number; started: number }): void {
     const { access, config } = this.runtime;
     if (!access.wanted) return;
     const client = clientInfo(req, config.server.servername);

@@ -5,7 +5,7 @@
 // must be); the members are `ws` servers.
 import type http from 'node:http';
 import http2 from 'node:http2';
-import type net from 'node:net';
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { makePki, type Pki } from '../helpers/pki.js';
@@ -155,6 +155,21 @@ describe('WebSocket over HTTP/2 (RFC 8441)', () => {
     expect(a.upgrades.length + b.upgrades.length).toBe(0);
     // Both are in the access log, as httpd logs its own refusals.
     await expect.poll(() => e.records.filter((r) => r.method === 'CONNECT').map((r) => [r.status, r.url, r.balancer])).toEqual([[405, 'example.com:443', null], [501, '/x', null]]);
+  });
+
+  it('an HTTP/1.1 CONNECT gets 405 and is in the access log too', async () => {
+    const e = await startEdge('listen:\n  - { address: 127.0.0.1, port: PORT0 }\n');
+    const reply = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(e.ports[0]!, '127.0.0.1', () => s.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'));
+      let text = '';
+      s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      s.on('end', () => resolve(text));
+      s.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+    const body = reply.slice(reply.indexOf('\r\n\r\n') + 4);
+    await expect.poll(() => e.records.map((r) => [r.method, r.url, r.status, r.bytes, r.balancer])).toEqual([['CONNECT', 'example.com:443', 405, Buffer.byteLength(body), null]]);
+    expect(e.daemon.counters.requests).toBe(1);
   });
 
   it('server.http2.websockets: off does not announce it (clients use HTTP/1.1 for WebSockets)', async () => {
