@@ -12,7 +12,11 @@
  * optimised code arrives (and how much the GC does in the window) depends on thread timing, which
  * moved the count by up to 15 % between identical runs. The proxy therefore runs with
  * `--single-threaded --predictable-gc-schedule` (`--node-flags ''` turns that off), and over one
- * connection by default, so that every request is one read and one event-loop turn.
+ * connection by default, so that every request is one read and one event-loop turn. The warm-up
+ * and the counted window share their connections (see drive()), and the warm-up is long enough
+ * (15000 requests by default; V8 was still compiling the request path after 10000) that little
+ * is compiled in the window: two runs of one build then differ by about 1 %. Runs with a shorter
+ * warm-up, or from before the shared connections, moved by up to 25 % and are not comparable.
  *
  * `--dist` runs a build made earlier (e.g. a copy of node_modules/.cache/stickyd-bench kept under
  * node_modules/.cache/, so that it still finds the dependencies) instead of compiling src/ now:
@@ -25,7 +29,7 @@
  * instruction total divided by the request count is the figure. Everything listens on 127.0.0.1,
  * every process is stopped by PID. Prints a table; asserts nothing.
  *
- * Under valgrind the proxy runs some 50× slower, so a few thousand requests take a minute. Counts
+ * Under valgrind the proxy runs some 50× slower, so a run takes a few minutes. Counts
  * include everything the proxy process does in that window (its GC, its other threads), as CPU
  * time would; they exclude the kernel's share (syscalls are counted as one instruction each).
  */
@@ -60,7 +64,7 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { requests: 4000, warmup: 3000, connections: 1, targets: ['stickyd'], traffic: 'sticky', workers: 1, keep: null, dist: null, minimal: path.join(repoRoot, 'bench/lib/minimal-proxy.ts'), nodeFlags: ['--single-threaded', '--predictable-gc-schedule'] };
+  const o: Options = { requests: 4000, warmup: 15000, connections: 1, targets: ['stickyd'], traffic: 'sticky', workers: 1, keep: null, dist: null, minimal: path.join(repoRoot, 'bench/lib/minimal-proxy.ts'), nodeFlags: ['--single-threaded', '--predictable-gc-schedule'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => {
@@ -85,9 +89,14 @@ function parse(argv: string[]): Options {
   return o;
 }
 
-/** `n` requests over `c` keep-alive connections, each with one of the session cookies (sticky) or none. */
-async function drive(port: number, n: number, c: number, cookies: string[]): Promise<void> {
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: c, pipelining: 1 });
+/**
+ * `n` requests over the `c` keep-alive connections of `pool`, each with one of the session
+ * cookies (sticky) or none. The warm-up and the counted window use the same pool: a connection
+ * opened for the window made V8 drop optimised code that had only seen the warm-up's socket
+ * (wrong-map deopts in node's socket, stream and http code) and compile it again inside the
+ * window, which moved the count by a quarter between identical runs.
+ */
+async function drive(pool: Pool, n: number, c: number, cookies: string[]): Promise<void> {
   let sent = 0;
   let failed = 0;
   const worker = async () => {
@@ -101,7 +110,6 @@ async function drive(port: number, n: number, c: number, cookies: string[]): Pro
     }
   };
   await Promise.all(Array.from({ length: c }, worker));
-  await pool.close();
   if (failed > 0) throw new Error(`${failed} of ${n} requests did not get 200`);
 }
 
@@ -153,11 +161,13 @@ async function main(): Promise<void> {
       const proc: BenchProcess = group.start(target, '/usr/bin/valgrind', args, { cpu: null, logFile: path.join(dir, `${target}.log`), cwd: repoRoot });
       await waitForPort(port, 300_000);
       log(`${target}: warming up (${opts.warmup} requests)`);
-      await drive(port, opts.warmup, opts.connections, cookies);
+      const pool = new Pool(`http://127.0.0.1:${port}`, { connections: opts.connections, pipelining: 1 });
+      await drive(pool, opts.warmup, opts.connections, cookies);
       spawnSync('/usr/bin/callgrind_control', ['-i', 'on', String(proc.pid)], { stdio: 'ignore' });
       log(`${target}: counting ${opts.requests} requests`);
-      await drive(port, opts.requests, opts.connections, cookies);
+      await drive(pool, opts.requests, opts.connections, cookies);
       spawnSync('/usr/bin/callgrind_control', ['-d', String(proc.pid)], { stdio: 'ignore' });
+      await pool.close();
       await group.stop(proc, 60_000);
       // The first dump is the counted window; the one at exit (shutdown) is not read.
       const ir = await totalIr(dir, `callgrind.${target}.${proc.pid}.1`);

@@ -205,10 +205,12 @@ export function connectSucceeded(m: Member): void {
  * status the client gets for that attempt: the backend's, or the one stickyd generated (502, 504,
  * 503, 500), because httpd puts its own error status in r->status before post_request; null when the
  * client went away before any status. `timedOut`: reading the response head timed out
- * (httpd's "proxy_timedout" note). Members with I are never put in error.
+ * (httpd's "proxy_timedout" note). Members with I are never put in error. `now` may be the clock
+ * itself: it is read only when the member is put in error (almost never, and every response
+ * comes through here).
  */
-export function postRequest(b: Balancer, m: Member, outcome: { status: number | null; timedOut: boolean }, now: number): void {
+export function postRequest(b: Balancer, m: Member, outcome: { status: number | null; timedOut: boolean }, now: number | (() => number)): void {
   if (m.has(Flag.IGNORE_ERRORS)) return;
-  if (outcome.status !== null && b.config.failonstatus.includes(outcome.status)) markInError(m, now);
-  if (b.config.failontimeout && outcome.timedOut) markInError(m, now);
+  if (outcome.status !== null && b.config.failonstatus.includes(outcome.status)) markInError(m, typeof now === 'number' ? now : now());
+  if (b.config.failontimeout && outcome.timedOut) markInError(m, typeof now === 'number' ? now : now());
 }

@@ -139,8 +139,9 @@ export async function probeHttp(connector: MemberConnector, config: MemberConfig
       return { ok, detail: ok ? status : `status ${status} is not 2xx/3xx` };
     }
     const headers = new Map<string, string>();
-    for (const [name, value] of res.headers) {
-      const key = name.toLowerCase();
+    for (let i = 0; i + 1 < res.headers.length; i += 2) {
+      const key = res.headers[i]!.toLowerCase();
+      const value = res.headers[i + 1]!;
       headers.set(key, headers.has(key) ? `${headers.get(key)!}, ${value}` : value);
     }
     const ok = expr.test({ status: res.status, body, header: (name) => headers.get(name) });

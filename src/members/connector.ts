@@ -127,8 +127,12 @@ export interface ResponseBody {
 export interface MemberResponse {
   status: number;
   statusText: string;
-  /** Response headers in order, repeated names (Set-Cookie) kept as separate entries. */
-  headers: Array<[name: string, value: string]>;
+  /**
+   * Response headers in order, flat [name, value, ...] as node's writeHead takes them (no pairs
+   * to build and take apart again on every response), repeated names (Set-Cookie) kept as
+   * separate entries.
+   */
+  headers: string[];
   body: ResponseBody;
   /**
    * The request went out on a pooled connection that had served before. httpd resets a member's
@@ -140,7 +144,7 @@ export interface MemberResponse {
 
 /** An Upgrade request's result: the member switched protocols, or answered normally. */
 export type UpgradeOutcome =
-  | { kind: 'upgraded'; status: number; headers: Array<[string, string]>; socket: Duplex; reusedConnection: boolean }
+  | { kind: 'upgraded'; status: number; /** flat [name, value, ...] */ headers: string[]; socket: Duplex; reusedConnection: boolean }
   | { kind: 'response'; response: MemberResponse };
 
 /**

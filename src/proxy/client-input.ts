@@ -279,10 +279,16 @@ export class ClientInput {
             return n;
           }
           // A whole line in this read (the usual case) is looked at on the bytes: only
-          // Content-Length, Transfer-Encoding, Connection and Upgrade lines are copied out.
-          if (this.lineFresh && lf >= 0 && !(lf === start || (lf === start + 1 && chunk[start] === CR))) {
+          // Content-Length, Transfer-Encoding, Upgrade lines and Connection lines that may name
+          // "upgrade" are copied out; the empty line ends the block without a copy.
+          if (this.lineFresh && lf >= 0) {
             i = lf + 1;
-            if (framingHeader(chunk, start)) this.header(chunk.toString('latin1', start, lf));
+            if (lf === start || (lf === start + 1 && chunk[start] === CR)) {
+              const stop = this.headBlockEnds(i, n);
+              if (stop >= 0) return stop;
+              break;
+            }
+            if (framingHeader(chunk, start) && !connectionWithoutUpgrade(chunk, start, lf)) this.header(chunk.toString('latin1', start, lf));
             break;
           }
           // Otherwise only lines that may matter are copied out: Content-Length, Connection,
@@ -304,16 +310,8 @@ export class ClientInput {
             this.header(line);
             break;
           }
-          // The header block is complete.
-          this.headerDeadline.stop();
-          if (this.framingUnclear) {
-            this.state = State.Pass; // node's strict parser refuses such framing
-            return n;
-          }
-          const body = this.chunked ? State.ChunkSize : this.contentLength !== null && this.contentLength > 0 ? State.Body : State.LineStart;
-          this.remaining = this.contentLength ?? 0;
-          this.state = body;
-          if (this.connect || (this.upgrade && this.connectionUpgrade)) return i;
+          const stop = this.headBlockEnds(i, n);
+          if (stop >= 0) return stop;
           break;
         }
         case State.Body: {
@@ -377,6 +375,24 @@ export class ClientInput {
     return n;
   }
 
+  /**
+   * The empty line that ends the header block was read, up to `i` of a chunk of `n` bytes: the
+   * header stage is over, the body (if any) follows. Returns what scan() returns when it stops
+   * here (`n`: framing node's strict parser refuses, the rest goes on unchecked; `i`: the block
+   * may switch protocols, Upgrade or CONNECT), or -1 to go on.
+   */
+  private headBlockEnds(i: number, n: number): number {
+    this.headerDeadline.stop();
+    if (this.framingUnclear) {
+      this.state = State.Pass; // node's strict parser refuses such framing
+      return n;
+    }
+    const body = this.chunked ? State.ChunkSize : this.contentLength !== null && this.contentLength > 0 ? State.Body : State.LineStart;
+    this.remaining = this.contentLength ?? 0;
+    this.state = body;
+    return this.connect || (this.upgrade && this.connectionUpgrade) ? i : -1;
+  }
+
   /** One header line of the current header block: what matters for framing and protocol switches. */
   private header(line: string): void {
     const colon = line.indexOf(':');
@@ -436,6 +452,17 @@ export function strictRequestLine(chunk: Buffer, start: number, lf: number): boo
     && chunk[i] === 0x48 && chunk[i + 1] === 0x54 && chunk[i + 2] === 0x54 && chunk[i + 3] === 0x50 && chunk[i + 4] === 0x2f
     && chunk[i + 5]! >= 0x31 && chunk[i + 5]! <= 0x39 && chunk[i + 6] === 0x2e && chunk[i + 7]! >= 0x30 && chunk[i + 7]! <= 0x39
     && chunk[i + 8] === CR;
+}
+
+/**
+ * The header line `chunk[start..lf)`, which framingHeader() accepted, is a Connection line whose
+ * value has no "u" or "U": it cannot name the "upgrade" token, so header() would learn nothing
+ * from it (the usual `Connection: keep-alive` / `close`).
+ */
+function connectionWithoutUpgrade(chunk: Buffer, start: number, lf: number): boolean {
+  if ((chunk[start]! | 0x20) !== 0x63 /* c */ || (chunk[start + 3]! | 0x20) !== 0x6e /* "conn", not "cont" */) return false;
+  for (let k = start + 11; k < lf; k++) if ((chunk[k]! | 0x20) === 0x75 /* u */) return false;
+  return true;
 }
 
 const FRAMING_NAMES = ['content-length:', 'transfer-encoding:', 'connection:', 'upgrade:'].map((n) => Buffer.from(n, 'latin1'));

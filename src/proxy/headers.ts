@@ -61,7 +61,9 @@ export function forwardRequestHeaders(raw: readonly string[], o: RequestHeaderOp
     else if (lname === 'connection') (connection ??= []).push(raw[i + 1]!);
   }
   const drop = o.tunnel ? TUNNEL_HOP_BY_HOP : REQUEST_HOP_BY_HOP;
-  const listed = connection === null ? null : connectionTokens(connection);
+  // `Connection: keep-alive`, what keep-alive clients send on every request, names only a header
+  // that is dropped anyway: no token set to build for it.
+  const listed = connection === null || connection.every(namesOnlyKeepAlive) ? null : connectionTokens(connection);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -116,11 +118,13 @@ function namesOnlyKeepAlive(value: string): boolean {
 
 /**
  * The response header list for the client, flat [name, value, ...] as node's writeHead takes it.
- * `raw` is the member's list of [name, value] in order.
+ * `raw` is the member's list, flat [name, value, ...] in order.
  */
-export function forwardResponseHeaders(raw: ReadonlyArray<readonly [string, string]>, rewriter: ResponseHeaderRewriter | null): string[] {
+export function forwardResponseHeaders(raw: readonly string[], rewriter: ResponseHeaderRewriter | null): string[] {
   let listed: Set<string> | null = null;
-  for (const [name, value] of raw) {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
     // `Connection: keep-alive`, what keep-alive members send on every response, names only a
     // header that is dropped anyway: no token set to build for it.
     if (name.length === 10 && name.toLowerCase() === 'connection' && !namesOnlyKeepAlive(value)) {
@@ -128,7 +132,9 @@ export function forwardResponseHeaders(raw: ReadonlyArray<readonly [string, stri
     }
   }
   const out: string[] = [];
-  for (const [name, value] of raw) {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
     const lname = name.toLowerCase();
     if (RESPONSE_HOP_BY_HOP.has(lname) || (listed !== null && listed.has(lname))) continue;
     if (rewriter !== null) {

@@ -10,7 +10,9 @@
  * One timer per deadline, re-armed only when it fires early: bytes that arrive just move the
  * deadline, they do not touch the timer. `start(false)` does not arm it at all: the header stage
  * of a request whose header block comes whole in one read is over before any timer could fire,
- * so the caller arms it (`arm()`) only when a read ends with the stage still running.
+ * so the caller arms it (`ensureArmed()`) only when that read ends with the stage still running.
+ * Nor does it read the clock (a quarter of a microsecond per read on a VM): until the timer is
+ * armed, in the same read, the deadline and the cap are kept relative to the stage's start.
  */
 import type { ReadTimeoutStage } from '../config/request-read-timeout.js';
 
@@ -20,6 +22,8 @@ export class ReadDeadline {
   private timer: NodeJS.Timeout | null = null;
   private pausedAt: number | null = null;
   private running = false;
+  /** Started with start(false) and not armed yet: `deadline` and `cap` are relative to the start. */
+  private relative = false;
 
   constructor(
     private readonly stage: ReadTimeoutStage,
@@ -38,18 +42,32 @@ export class ReadDeadline {
   /** Start the stage now (no-op when the stage is off or already running); `armNow` false: see ensureArmed(). */
   start(armNow = true): void {
     if (!this.enabled || this.running) return;
-    const now = performance.now();
+    const now = armNow ? performance.now() : 0;
     this.running = true;
+    this.relative = !armNow;
     this.pausedAt = null;
     this.deadline = now + this.stage.timeout;
     this.cap = this.stage.max > 0 ? now + this.stage.max : Infinity;
     if (armNow) this.arm(this.stage.timeout);
   }
 
-  /** A stage started with `start(false)` gets its timer now, if it still runs and has none. */
+  /**
+   * A stage started with `start(false)` gets its timer now, if it still runs and has none: called
+   * at the end of the read in which the stage started (its start time is this read's).
+   */
   ensureArmed(): void {
     if (!this.running || this.timer !== null || this.pausedAt !== null) return;
-    this.arm(this.deadline - performance.now());
+    const now = performance.now();
+    this.settleStart(now);
+    this.arm(this.deadline - now);
+  }
+
+  /** The time of a start(false) is `now`: make the deadline and the cap absolute. */
+  private settleStart(now: number): void {
+    if (!this.relative) return;
+    this.relative = false;
+    this.deadline += now;
+    this.cap += now;
   }
 
   /** `bytes` of the stage arrived: each `minrate` of them buy a second more, up to the cap. */
@@ -62,6 +80,7 @@ export class ReadDeadline {
   pause(): void {
     if (!this.running || this.pausedAt !== null) return;
     this.pausedAt = performance.now();
+    this.settleStart(this.pausedAt);
     this.clear();
   }
 
@@ -77,6 +96,7 @@ export class ReadDeadline {
   /** The stage is over (received whole, or the request ended). */
   stop(): void {
     this.running = false;
+    this.relative = false;
     this.pausedAt = null;
     this.clear();
   }

@@ -30,7 +30,7 @@ export function sendErrorPage(res: ServerResponse, status: number, reason: strin
 }
 
 /** Response headers for the client: hop-by-hop removed, ProxyPassReverse and cookie rules applied. */
-export function clientResponseHeaders(ex: Exchange, headers: ReadonlyArray<readonly [string, string]>, host: string | null): string[] {
+export function clientResponseHeaders(ex: Exchange, headers: readonly string[], host: string | null): string[] {
   const { reverse, config } = ex.ctx;
   let rewriter: ResponseHeaderRewriter | null = null;
   if (reverse.hasLocationRules || reverse.hasCookieRules) {
@@ -62,7 +62,7 @@ export function relayResponse(ex: Exchange, b: Balancer, member: Member, respons
   const body = response.body;
   // post_request runs once the final status is known; httpd runs it after the body, which only
   // matters for requests running at the same time.
-  postRequest(b, member, { status, timedOut: false }, balancerNow());
+  postRequest(b, member, { status, timedOut: false }, balancerNow);
   // Response compression (compression/): may edit the head (Vary, Content-Encoding, ETag ...).
   const plan = planCompression(compression, ex.method, res.req.rawHeaders, response);
   const headers = clientResponseHeaders(ex, response.headers, host);

@@ -166,7 +166,7 @@ function tunnel(ex: Exchange, req: IncomingMessage, member: Member, result: Extr
   const backend = result.socket;
   backend.on('error', () => {});
   let text = statusLine(result.status, 'Switching Protocols');
-  for (const [name, value] of result.headers) text += `${name}: ${value}\r\n`;
+  for (let i = 0; i + 1 < result.headers.length; i += 2) text += `${result.headers[i]!}: ${result.headers[i + 1]!}\r\n`;
   text += '\r\n';
   client.write(text, 'latin1');
   ex.status = result.status;

@@ -57,7 +57,7 @@ describe('a request over AJP', () => {
       method: 'PUT', path: '/app/item?id=7', headers: [['Host', 'shop.example:8443'], ['Accept', '*/*'], ['X-Trace', 't1']], route: 'jvm_a',
     });
     expect(res).toMatchObject({ status: 201, statusText: 'Created', text: 'made' });
-    expect(res.headers).toEqual([['Content-Type', 'text/plain'], ['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['X-Node', 'jvm_a']]);
+    expect(res.headers).toEqual(['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'X-Node', 'jvm_a']);
     expect(server.requests[0]).toMatchObject({
       method: 'PUT', protocol: 'HTTP/1.1', uri: '/app/item', queryString: 'id=7', remoteAddr: '127.0.0.9', remoteHost: null,
       serverName: 'shop.example', serverPort: 8080, isSsl: false, route: 'jvm_a', secret: 'top',

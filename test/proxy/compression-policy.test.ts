@@ -53,8 +53,16 @@ describe('Accept-Encoding negotiation', () => {
   });
 });
 
+/** A head whose headers are written as pairs; the policy reads and edits the flat list. */
 function head(status: number, headers: Array<[string, string]>): ResponseHead {
-  return { status, headers };
+  return { status, headers: headers.flat() };
+}
+
+/** A flat header list as pairs, to compare. */
+function pairs(flat: readonly string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
 }
 
 const GET = requestFacts('GET', ['Accept-Encoding', 'gzip, br']);
@@ -63,13 +71,13 @@ describe('which responses are compressed, and their head', () => {
   it('a listed type: Content-Encoding, Vary, no Content-Length, Accept-Ranges or Content-MD5, a weak ETag', () => {
     const h = head(200, [['Content-Type', 'text/html; charset=utf-8'], ['Content-Length', '5000'], ['ETag', '"v1"'], ['Accept-Ranges', 'bytes'], ['Content-MD5', 'x']]);
     expect(applyPolicy(SETTINGS, GET, h)).toEqual({ kind: 'compress', coding: 'br', length: 5000 });
-    expect(h.headers).toEqual([['Content-Type', 'text/html; charset=utf-8'], ['ETag', 'W/"v1"'], ['Vary', 'Accept-Encoding'], ['Content-Encoding', 'br']]);
+    expect(pairs(h.headers)).toEqual([['Content-Type', 'text/html; charset=utf-8'], ['ETag', 'W/"v1"'], ['Vary', 'Accept-Encoding'], ['Content-Encoding', 'br']]);
   });
 
   it('a weak ETag stays as it is', () => {
     const h = head(200, [['Content-Type', 'text/html'], ['ETag', 'W/"v1"']]);
     applyPolicy(SETTINGS, GET, h);
-    expect(h.headers).toContainEqual(['ETag', 'W/"v1"']);
+    expect(pairs(h.headers)).toContainEqual(['ETag', 'W/"v1"']);
   });
 
   it('a type matched by type/*, and the media type is compared without its parameters, in any case', () => {
@@ -108,7 +116,7 @@ describe('which responses are compressed, and their head', () => {
   ])('%s: not compressed, but Vary says the representation depends on Accept-Encoding', (_what, facts) => {
     const h = head(200, [['Content-Type', 'text/html'], ['Content-Length', '5000'], ['ETag', '"v1"']]);
     expect(applyPolicy(SETTINGS, facts, h)).toEqual({ kind: 'vary' });
-    expect(h.headers).toEqual([['Content-Type', 'text/html'], ['Content-Length', '5000'], ['ETag', '"v1"'], ['Vary', 'Accept-Encoding']]);
+    expect(pairs(h.headers)).toEqual([['Content-Type', 'text/html'], ['Content-Length', '5000'], ['ETag', '"v1"'], ['Vary', 'Accept-Encoding']]);
   });
 
   it('repeated Accept-Encoding headers are read together', () => {
@@ -118,16 +126,16 @@ describe('which responses are compressed, and their head', () => {
   it('a 304 to If-None-Match with the weak form carries the weak ETag back (the client holds the compressed 200)', () => {
     const h = head(304, [['ETag', '"v1"']]);
     expect(applyPolicy(SETTINGS, requestFacts('GET', ['Accept-Encoding', 'gzip', 'If-None-Match', '"other", W/"v1"']), h)).toEqual({ kind: 'pass' });
-    expect(h.headers).toEqual([['ETag', 'W/"v1"'], ['Vary', 'Accept-Encoding']]);
+    expect(pairs(h.headers)).toEqual([['ETag', 'W/"v1"'], ['Vary', 'Accept-Encoding']]);
     const strong = head(304, [['ETag', '"v1"']]);
     applyPolicy(SETTINGS, requestFacts('GET', ['If-None-Match', '"v1"']), strong);
-    expect(strong.headers).toEqual([['ETag', '"v1"']]);
+    expect(pairs(strong.headers)).toEqual([['ETag', '"v1"']]);
   });
 
   it('compression off for the rule: nothing changes', () => {
     const h = head(200, [['Content-Type', 'text/html']]);
     expect(applyPolicy(undefined, GET, h)).toEqual({ kind: 'pass' });
-    expect(h.headers).toEqual([['Content-Type', 'text/html']]);
+    expect(pairs(h.headers)).toEqual([['Content-Type', 'text/html']]);
   });
 });
 
@@ -140,8 +148,8 @@ describe('Vary merging', () => {
     [[['Vary', 'Origin'], ['Vary', 'Accept-Encoding']], [['Vary', 'Origin'], ['Vary', 'Accept-Encoding']]],
     [[['Vary', '*']], [['Vary', '*']]],
   ])('%j → %j', (before, after) => {
-    const headers = (before as Array<[string, string]>).map((x) => [...x] as [string, string]);
+    const headers = (before as Array<[string, string]>).flat();
     mergeVary(headers);
-    expect(headers).toEqual(after);
+    expect(pairs(headers)).toEqual(after);
   });
 });

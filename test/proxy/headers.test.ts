@@ -57,23 +57,23 @@ describe('Host (ProxyPreserveHost, §8)', () => {
 
 describe('forwardResponseHeaders', () => {
   it('removes Keep-Alive, Proxy-Authenticate, TE, Trailer, Upgrade, Transfer-Encoding, Connection and what it lists', () => {
-    const out = forwardResponseHeaders([
+    const out = forwardResponseHeaders(flat([
       ['Connection', 'close, X-Internal'], ['X-Internal', '1'], ['Keep-Alive', 'timeout=5'], ['Proxy-Authenticate', 'Basic'],
       ['TE', 'x'], ['Trailer', 'X-T'], ['Upgrade', 'h2'], ['Transfer-Encoding', 'chunked'],
       ['Set-Cookie', 'a=1'], ['set-cookie', 'b=2'], ['Content-Type', 'text/plain'],
-    ], null);
+    ]), null);
     expect(out).toEqual(['Set-Cookie', 'a=1', 'set-cookie', 'b=2', 'Content-Type', 'text/plain']);
   });
 
   it('Connection: keep-alive (any case, spaces) drops only hop-by-hop headers; another Connection header still lists its own', () => {
     const headers: Array<[string, string]> = [['Connection', ' Keep-Alive '], ['Keep-Alive', 'timeout=5'], ['X-Internal', '1'], ['Content-Length', '2']];
-    expect(forwardResponseHeaders(headers, null)).toEqual(['X-Internal', '1', 'Content-Length', '2']);
-    expect(forwardResponseHeaders([...headers, ['connection', 'x-internal']], null)).toEqual(['Content-Length', '2']);
-    expect(forwardResponseHeaders([['Connection', 'keep-alive, X-Internal'], ['X-Internal', '1']], null)).toEqual([]);
+    expect(forwardResponseHeaders(flat(headers), null)).toEqual(['X-Internal', '1', 'Content-Length', '2']);
+    expect(forwardResponseHeaders(flat([...headers, ['connection', 'x-internal']]), null)).toEqual(['Content-Length', '2']);
+    expect(forwardResponseHeaders(flat([['Connection', 'keep-alive, X-Internal'], ['X-Internal', '1']]), null)).toEqual([]);
   });
 
   it('passes location-type headers and Set-Cookie through the rewriter', () => {
-    const out = forwardResponseHeaders([['Location', 'L'], ['Content-Location', 'C'], ['URI', 'U'], ['Destination', 'D'], ['Set-Cookie', 'S'], ['Link', 'K']], {
+    const out = forwardResponseHeaders(flat([['Location', 'L'], ['Content-Location', 'C'], ['URI', 'U'], ['Destination', 'D'], ['Set-Cookie', 'S'], ['Link', 'K']]), {
       location: (v) => `loc(${v})`,
       cookie: (v) => `cookie(${v})`,
     });

@@ -30,6 +30,34 @@ describe('ReadDeadline (one RequestReadTimeout stage)', () => {
     expect(expired()).toBe(1);
   });
 
+  it('start(false) (the header stage in a read): armed at the end of the read, with the bytes of that read and the maximum', () => {
+    const { d, expired } = deadline(1_000, 3_000, 500);
+    d.start(false);
+    d.received(250); // +0.5 s
+    d.ensureArmed();
+    vi.advanceTimersByTime(1_499);
+    expect(expired()).toBe(0);
+    vi.advanceTimersByTime(2);
+    expect(expired()).toBe(1);
+
+    const capped = deadline(1_000, 3_000, 500);
+    capped.d.start(false);
+    capped.d.received(5_000); // +10 s, but at most 3 s from the start
+    capped.d.ensureArmed();
+    vi.advanceTimersByTime(2_999);
+    expect(capped.expired()).toBe(0);
+    vi.advanceTimersByTime(2);
+    expect(capped.expired()).toBe(1);
+
+    // Over within the read (the whole header block came): no timer, nothing fires.
+    const whole = deadline(1_000, 0, 500);
+    whole.d.start(false);
+    whole.d.stop();
+    whole.d.ensureArmed();
+    vi.advanceTimersByTime(10_000);
+    expect(whole.expired()).toBe(0);
+  });
+
   it('each MinRate bytes buy a second, up to the maximum', () => {
     const { d, expired } = deadline(20_000, 40_000, 500);
     d.start();

@@ -139,6 +139,36 @@ describe('request lines without an HTTP version, and other shapes httpd\'s stric
     expect((await request(`${proxy.url}/four`)).status).toBe(200);
   });
 
+  it('a Connection line is followed whatever else it lists: "keep-alive, upgrade" still switches protocols, "keep-alive" alone does not', async () => {
+    // A member that switches protocols when asked to (Upgrade), then echoes what follows the header block.
+    const member = await startRawBackend((sock) => {
+      let buf = '';
+      let switched = false;
+      sock.on('data', (d: Buffer) => {
+        if (switched) return void sock.write(d);
+        buf += d.toString('latin1');
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        if (!/^upgrade:/im.test(buf.slice(0, end))) {
+          buf = buf.slice(end + 4);
+          return void sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+        }
+        switched = true;
+        sock.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+        if (buf.length > end + 4) sock.write(buf.slice(end + 4));
+      });
+    });
+    const proxy = await startProxy(`balancers:\n  c1:\n    members: [{ url: ${member.url} }]\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`);
+    const tunnel = await exchangeOpen(proxy.port, ['GET /tunnel HTTP/1.1\r\nHost: x\r\nconnection: keep-alive, UpGrade\r\nUpgrade: echo\r\n\r\nGET  /not-http\r\n'], 1500);
+    expect(tunnel.answer).toMatch(/^HTTP\/1\.1 101 /);
+    expect(tunnel.answer.slice(tunnel.answer.indexOf('\r\n\r\n') + 4)).toBe('GET  /not-http\r\n');
+    // Without an upgrade token the next request line is checked: 200, then 400 and close.
+    const plain = await exchangeOpen(proxy.port, ['GET /a HTTP/1.1\r\nHost: x\r\nConnection: Keep-Alive\r\nUpgrade: echo\r\n\r\nGET  /not-http HTTP/1.1\r\nHost: x\r\n\r\n']);
+    expect(statuses(plain.answer)).toEqual([200, 400]);
+    expect(plain.closed).toBe(true);
+    expect(proxy.daemon.counters.clientErrors['bad-request']).toBe(1);
+  });
+
   it('after an Upgrade the bytes belong to the new protocol, even when they look like a bad request line', async () => {
     // A member that switches protocols, then echoes what it gets after the header block.
     const member = await startRawBackend((sock) => {

@@ -97,7 +97,7 @@ async function connectorChecks(node: TomcatNode): Promise<void> {
       wrongSecretStatus: denied.status,
       upload: { expected: { length: up.length, sha256: sha }, withLength, chunked },
       download: { status: big.status, length: got.length, expected: n, firstBad },
-      session: { status: session.status, setCookie: session.headers.filter(([h]) => h.toLowerCase() === 'set-cookie').map(([, v]) => v), body: sessionBody },
+      session: { status: session.status, setCookie: session.headers.flatMap((h, i) => (i % 2 === 0 && h.toLowerCase() === 'set-cookie' ? [session.headers[i + 1]!] : [])), body: sessionBody },
       pool: good.stats(),
     });
   } finally {

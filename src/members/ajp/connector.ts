@@ -167,10 +167,7 @@ function badRequest(reason: string): MemberResponse {
   return {
     status: 400,
     statusText: 'Bad Request',
-    headers: [
-      ['Content-Type', 'text/plain; charset=utf-8'],
-      ['Content-Length', String(text.length)],
-    ],
+    headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(text.length)],
     body: new LocalBody(text),
     reusedConnection: false,
   };

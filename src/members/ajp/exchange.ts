@@ -121,7 +121,7 @@ class Exchange extends DeliveredBody implements ConnectionListener {
         this.resolve({
           status: msg.status,
           statusText: reasonPhrase(msg.status, msg.message),
-          headers: msg.headers,
+          headers: msg.headers.flat(),
           body: this,
           // A successful AJP attempt counts as on a new connection, so it always resets the
           // member's error time (apache-semantics §4.3), as stickyd has done since AJP came.

@@ -41,10 +41,12 @@ diagnostics.subscribe('undici:client:sendHeaders', (message) => {
   h.sentFrom(socket);
 });
 
-function headerTuples(raw: Buffer[] | string[] | null): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  if (raw === null) return out;
-  for (let i = 0; i + 1 < raw.length; i += 2) out.push([latin1(raw[i]!), latin1(raw[i + 1]!)]);
+/** undici's raw header list (names and values as bytes) as a flat list of latin1 strings. */
+function headerList(raw: Buffer[] | string[] | null): string[] {
+  if (raw === null) return [];
+  const n = raw.length - (raw.length % 2);
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) out[i] = latin1(raw[i]!);
   return out;
 }
 
@@ -125,7 +127,7 @@ export class HttpAttempt extends DeliveredBody implements ClientGoneListener {
     if (statusCode < 200) return true;
     this.resumeFn = resume;
     this.settled = true;
-    const response: MemberResponse = { status: statusCode, statusText, headers: headerTuples(rawHeaders), body: this, reusedConnection: this.reusedConnection };
+    const response: MemberResponse = { status: statusCode, statusText, headers: headerList(rawHeaders), body: this, reusedConnection: this.reusedConnection };
     if (this.upgrading) (this.resolve as (r: UpgradeOutcome) => void)({ kind: 'response', response });
     else (this.resolve as (r: MemberResponse) => void)(response);
     return true;
@@ -143,7 +145,7 @@ export class HttpAttempt extends DeliveredBody implements ClientGoneListener {
   onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex): void {
     this.finish();
     this.settled = true;
-    (this.resolve as (r: UpgradeOutcome) => void)({ kind: 'upgraded', status: statusCode, headers: headerTuples(rawHeaders), socket, reusedConnection: this.reusedConnection });
+    (this.resolve as (r: UpgradeOutcome) => void)({ kind: 'upgraded', status: statusCode, headers: headerList(rawHeaders), socket, reusedConnection: this.reusedConnection });
   }
 
   onError(err: Error): void {

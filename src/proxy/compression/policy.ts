@@ -56,24 +56,25 @@ export function requestFacts(method: string, raw: readonly string[]): RequestFac
   return { method, acceptEncoding, range, ifNoneMatch };
 }
 
-/** The response head as the member sent it: status and [name, value] lines (edited in place). */
+/** The response head as the member sent it: status and a flat [name, value, ...] list (edited in place). */
 export interface ResponseHead {
   status: number;
-  headers: Array<[string, string]>;
+  headers: string[];
 }
 
-function headerIndex(headers: ReadonlyArray<readonly [string, string]>, name: string): number {
-  for (let i = 0; i < headers.length; i++) if (headers[i]![0].length === name.length && headers[i]![0].toLowerCase() === name) return i;
+/** Index of the first header named `name` (lower case) in a flat list, -1 when none. */
+function headerIndex(headers: readonly string[], name: string): number {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === name.length && headers[i]!.toLowerCase() === name) return i;
   return -1;
 }
 
-function headerValue(headers: ReadonlyArray<readonly [string, string]>, name: string): string | null {
+function headerValue(headers: readonly string[], name: string): string | null {
   const i = headerIndex(headers, name);
-  return i < 0 ? null : headers[i]![1];
+  return i < 0 ? null : headers[i + 1]!;
 }
 
-function removeHeader(headers: Array<[string, string]>, name: string): void {
-  for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0].length === name.length && headers[i]![0].toLowerCase() === name) headers.splice(i, 1);
+function removeHeader(headers: string[], name: string): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.length === name.length && headers[i]!.toLowerCase() === name) headers.splice(i, 2);
 }
 
 /** The media type without parameters, lower-cased: `Text/HTML; charset=utf-8` → `text/html`. */
@@ -95,24 +96,25 @@ function hasToken(value: string, token: string): boolean {
 }
 
 /** Add `Accept-Encoding` to Vary unless it is there already (or Vary is `*`); merged into the existing line. */
-export function mergeVary(headers: Array<[string, string]>): void {
+export function mergeVary(headers: string[]): void {
   let last = -1;
-  for (let i = 0; i < headers.length; i++) {
-    const [name, value] = headers[i]!;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    const value = headers[i + 1]!;
     if (name.length !== 4 || name.toLowerCase() !== 'vary') continue;
     if (hasToken(value, 'accept-encoding') || hasToken(value, '*')) return;
     last = i;
   }
-  if (last < 0) headers.push(['Vary', 'Accept-Encoding']);
-  else headers[last] = [headers[last]![0], headers[last]![1].trim() === '' ? 'Accept-Encoding' : `${headers[last]![1]}, Accept-Encoding`];
+  if (last < 0) headers.push('Vary', 'Accept-Encoding');
+  else headers[last + 1] = headers[last + 1]!.trim() === '' ? 'Accept-Encoding' : `${headers[last + 1]!}, Accept-Encoding`;
 }
 
 /** `"abc"` → `W/"abc"`; a weak ETag or none stays. */
-function weakenEtag(headers: Array<[string, string]>): void {
+function weakenEtag(headers: string[]): void {
   const i = headerIndex(headers, 'etag');
   if (i < 0) return;
-  const value = headers[i]![1].trim();
-  if (value.startsWith('"')) headers[i] = [headers[i]![0], `W/${value}`];
+  const value = headers[i + 1]!.trim();
+  if (value.startsWith('"')) headers[i + 1] = `W/${value}`;
 }
 
 /** Does If-None-Match list the weak form of `etag` (a strong `"abc"`)? */
@@ -166,7 +168,7 @@ export function applyPolicy(settings: CompressionConfig | undefined, request: Re
   removeHeader(headers, 'content-length');
   removeHeader(headers, 'accept-ranges');
   removeHeader(headers, 'content-md5');
-  headers.push(['Content-Encoding', coding]);
+  headers.push('Content-Encoding', coding);
   weakenEtag(headers);
   return { kind: 'compress', coding, length };
 }
