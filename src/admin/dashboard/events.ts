@@ -92,8 +92,6 @@ interface Seen {
   errorSince: number;
 }
 
-
-
 const key = (balancer: string, url: string): string => `${balancer}\u0000${url}`;
 
 export class StateWatcher {
