@@ -5,12 +5,12 @@
 // must be); the members are `ws` servers.
 import type http from 'node:http';
 import http2 from 'node:http2';
-import net from 'node:net';
+import type net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { makePki, type Pki } from '../helpers/pki.js';
 import { startBackend } from '../proxy/helpers.js';
-import { edgeCleanup, h2Connect, startEdge } from './helpers.js';
+import { edgeCleanup, h2Connect, rawExchange, startEdge } from './helpers.js';
 
 let pki: Pki;
 beforeAll(() => {
@@ -159,13 +159,7 @@ describe('WebSocket over HTTP/2 (RFC 8441)', () => {
 
   it('an HTTP/1.1 CONNECT gets 405 and is in the access log too', async () => {
     const e = await startEdge('listen:\n  - { address: 127.0.0.1, port: PORT0 }\n');
-    const reply = await new Promise<string>((resolve, reject) => {
-      const s = net.connect(e.ports[0]!, '127.0.0.1', () => s.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'));
-      let text = '';
-      s.on('data', (d: Buffer) => (text += d.toString('latin1')));
-      s.on('end', () => resolve(text));
-      s.on('error', reject);
-    });
+    const { text: reply } = await rawExchange(e.ports[0]!, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
     expect(reply).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
     const body = reply.slice(reply.indexOf('\r\n\r\n') + 4);
     await expect.poll(() => e.records.map((r) => [r.method, r.url, r.status, r.bytes, r.balancer])).toEqual([['CONNECT', 'example.com:443', 405, Buffer.byteLength(body), null]]);

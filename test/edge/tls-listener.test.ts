@@ -23,6 +23,17 @@ async function proxied(backendUrl: string, listen: string): Promise<string> {
   return `listen:\n${listen}balancers:\n  app:\n    members: [{ url: "${backendUrl}", route: a }]\nproxypass:\n  - { path: /, url: balancer://app }\n`;
 }
 
+/** Bytes written on a TLS connection to `port` (trusting the test CA), and all that comes back until the server ends it. */
+function tlsExchange(port: number, bytes: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.ca.cert }, () => s.write(bytes));
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    s.on('end', () => resolve(text));
+    s.on('error', reject);
+  });
+}
+
 describe('a TLS listener', () => {
   it('proxies HTTPS requests with X-Forwarded-Proto: https, replacing what the client sent', async () => {
     const b = await startBackend('a');
@@ -39,15 +50,7 @@ describe('a TLS listener', () => {
   it('a request with several X-Forwarded-Proto fields gets one, https, and the listener keeps serving', async () => {
     const b = await startBackend('a');
     const e = await startEdge(await proxied(b.url, `  - address: 127.0.0.1\n    port: PORT0\n${tlsBlock()}`));
-    const reply = await new Promise<string>((resolve, reject) => {
-      const s = tls.connect({ host: '127.0.0.1', port: e.ports[0]!, servername: 'localhost', ca: pki.ca.cert }, () => {
-        s.write('GET /dup HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Proto: gopher\r\nx-forwarded-proto: ftp\r\nX-Other: 1\r\nConnection: close\r\n\r\n');
-      });
-      let text = '';
-      s.on('data', (d: Buffer) => (text += d.toString('latin1')));
-      s.on('end', () => resolve(text));
-      s.on('error', reject);
-    });
+    const reply = await tlsExchange(e.ports[0]!, 'GET /dup HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Proto: gopher\r\nx-forwarded-proto: ftp\r\nX-Other: 1\r\nConnection: close\r\n\r\n');
     expect(reply).toMatch(/^HTTP\/1\.1 200 /);
     const got = b.received[0]!;
     expect(got.rawHeaders.filter((_v, i) => i % 2 === 0 && got.rawHeaders[i]!.toLowerCase() === 'x-forwarded-proto')).toHaveLength(1);
@@ -182,17 +185,8 @@ describe('HSTS', () => {
 });
 
 describe('HSTS on HTTP/1.1 Upgrade answers', () => {
-  async function upgradeOverTls(port: number, path: string): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
-      const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.ca.cert }, () => {
-        s.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
-      });
-      let text = '';
-      s.on('data', (d: Buffer) => (text += d.toString('latin1')));
-      s.on('end', () => resolve(text));
-      s.on('error', reject);
-    });
-  }
+  const upgradeOverTls = (port: number, path: string): Promise<string> =>
+    tlsExchange(port, `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
   const stsFields = (reply: string) => reply.split('\r\n\r\n')[0]!.split('\r\n').filter((l) => /^strict-transport-security:/i.test(l));
 
   it('stickyd\'s error page for an Upgrade and a member\'s refusal carry the listener\'s HSTS, replacing the member\'s', async () => {
