@@ -6,11 +6,11 @@
  * replica while requests resume — with `store.wait` not one acknowledged write is lost.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { redisInstalled, startRedisCluster, stopAllRedis } from '../../helpers/redis.js';
+import { redisInstalled, startRedisCluster } from '../../helpers/redis.js';
 import { get, waitUntil } from '../helpers/http.js';
-import { stopInproc, type InprocNode } from '../helpers/inproc.js';
+import type { InprocNode } from '../helpers/inproc.js';
 import { sessionSlot } from '../../../src/cluster/store/keys.js';
-import { clusterReader, startRedisNodes, storedN } from './helpers.js';
+import { clusterReader, startRedisNodes, stopNodesThenRedis, storedN } from './helpers.js';
 import { lostWrites, WriteLoad } from './load.js';
 
 const hex = (id: string) => id.split('.')[0]!;
@@ -18,14 +18,7 @@ const hex = (id: string) => id.split('.')[0]!;
 // load runs (bounded by LOAD_MAX_MS) until the test stops it.
 const LOAD_MAX_MS = 150_000;
 let nodes: InprocNode[] = [];
-afterEach(async () => {
-  try {
-    await stopInproc(nodes);
-  } finally {
-    nodes = [];
-    await stopAllRedis();
-  }
-});
+afterEach(() => stopNodesThenRedis(nodes.splice(0)));
 
 describe.skipIf(!redisInstalled())('store: redis on a Redis Cluster', () => {
   it('sessions spread over the 3 shards; rename and changeSessionId atomic in one slot; the cache stays coherent', async () => {

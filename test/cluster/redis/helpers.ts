@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { createClient } from '@redis/client';
 import { createClusterNode, type ClusterNodeOptions, type RedisStoreOptions } from '../../../src/cluster/index.js';
 import type { Express } from 'express';
-import { silentLogger, testApp, type AppFactory, type InprocNode } from '../helpers/inproc.js';
+import { stopAllRedis } from '../../helpers/redis.js';
+import { silentLogger, stopInproc, testApp, type AppFactory, type InprocNode } from '../helpers/inproc.js';
 
 /**
  * The peer tests' app (test/cluster/helpers/inproc.ts) plus /rotate (req.session.changeSessionId()),
@@ -143,4 +144,13 @@ export async function sentinelReader(currentMasterPort: () => Promise<number>) {
       }
     },
   };
+}
+
+/** After a test: its nodes stopped, then every Redis server started here (also when stopping a node failed). */
+export async function stopNodesThenRedis(nodes: InprocNode[]): Promise<void> {
+  try {
+    await stopInproc(nodes);
+  } finally {
+    await stopAllRedis();
+  }
 }

@@ -6,20 +6,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../helpers/memory-logger.js';
-import { redisInstalled, startRedis, stopAllRedis, type RedisServer } from '../../helpers/redis.js';
+import { redisInstalled, startRedis, type RedisServer } from '../../helpers/redis.js';
 import { get, waitUntil } from '../helpers/http.js';
-import { stopInproc, type InprocNode } from '../helpers/inproc.js';
-import { inspector, startRedisNode } from './helpers.js';
+import type { InprocNode } from '../helpers/inproc.js';
+import { inspector, startRedisNode, stopNodesThenRedis } from './helpers.js';
 
 let nodes: InprocNode[] = [];
-afterEach(async () => {
-  try {
-    await stopInproc(nodes);
-  } finally {
-    nodes = [];
-    await stopAllRedis();
-  }
-});
+afterEach(() => stopNodesThenRedis(nodes.splice(0)));
 
 const logged = (lines: string[], msg: RegExp) => lines.filter((l) => msg.test(JSON.parse(l).msg ?? '')).length;
 

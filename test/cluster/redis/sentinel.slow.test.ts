@@ -11,10 +11,10 @@
  * after the restart); without the AOF it loses every write acknowledged before the kill.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { redisInstalled, startSentinelSetup, stopAllRedis } from '../../helpers/redis.js';
+import { redisInstalled, startSentinelSetup } from '../../helpers/redis.js';
 import { get, waitUntil } from '../helpers/http.js';
-import { stopInproc, type InprocNode } from '../helpers/inproc.js';
-import { sentinelReader, startRedisNodes } from './helpers.js';
+import type { InprocNode } from '../helpers/inproc.js';
+import { sentinelReader, startRedisNodes, stopNodesThenRedis } from './helpers.js';
 import { lostWrites, WriteLoad } from './load.js';
 
 // The deadlines of the fail-over waits are generous: the sentinels agree over several rounds, each
@@ -22,14 +22,7 @@ import { lostWrites, WriteLoad } from './load.js';
 const LOAD_MAX_MS = 150_000;
 
 let nodes: InprocNode[] = [];
-afterEach(async () => {
-  try {
-    await stopInproc(nodes);
-  } finally {
-    nodes = [];
-    await stopAllRedis();
-  }
-});
+afterEach(() => stopNodesThenRedis(nodes.splice(0)));
 
 describe.skipIf(!redisInstalled())('store: redis with Sentinel', () => {
   const cases = [
