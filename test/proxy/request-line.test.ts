@@ -80,6 +80,30 @@ const SHAPES: Array<[string, string]> = [
   ['a POST without version, body after the headers', 'POST /\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello'],
 ];
 
+/**
+ * A member that answers a request without Upgrade with 200, and one with Upgrade with 101: then it
+ * echoes every byte that follows the header block.
+ */
+function echoUpgradeMember(): ReturnType<typeof startRawBackend> {
+  return startRawBackend((sock) => {
+    let buf = '';
+    let switched = false;
+    sock.on('data', (d: Buffer) => {
+      if (switched) return void sock.write(d);
+      buf += d.toString('latin1');
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      if (!/^upgrade:/im.test(buf.slice(0, end))) {
+        buf = buf.slice(end + 4);
+        return void sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      }
+      switched = true;
+      sock.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+      if (buf.length > end + 4) sock.write(buf.slice(end + 4));
+    });
+  });
+}
+
 describe('request lines without an HTTP version, and other shapes httpd\'s strict parser refuses', () => {
   it.each(SHAPES)('%s: 400 at once, connection closed, nothing forwarded', async (_name, data) => {
     const { backend, proxy } = await setup();
@@ -140,24 +164,7 @@ describe('request lines without an HTTP version, and other shapes httpd\'s stric
   });
 
   it('a Connection line is followed whatever else it lists: "keep-alive, upgrade" still switches protocols, "keep-alive" alone does not', async () => {
-    // A member that switches protocols when asked to (Upgrade), then echoes what follows the header block.
-    const member = await startRawBackend((sock) => {
-      let buf = '';
-      let switched = false;
-      sock.on('data', (d: Buffer) => {
-        if (switched) return void sock.write(d);
-        buf += d.toString('latin1');
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        if (!/^upgrade:/im.test(buf.slice(0, end))) {
-          buf = buf.slice(end + 4);
-          return void sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-        }
-        switched = true;
-        sock.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
-        if (buf.length > end + 4) sock.write(buf.slice(end + 4));
-      });
-    });
+    const member = await echoUpgradeMember();
     const proxy = await startProxy(`balancers:\n  c1:\n    members: [{ url: ${member.url} }]\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`);
     const tunnel = await exchangeOpen(proxy.port, ['GET /tunnel HTTP/1.1\r\nHost: x\r\nconnection: keep-alive, UpGrade\r\nUpgrade: echo\r\n\r\nGET  /not-http\r\n'], 1500);
     expect(tunnel.answer).toMatch(/^HTTP\/1\.1 101 /);
@@ -170,20 +177,7 @@ describe('request lines without an HTTP version, and other shapes httpd\'s stric
   });
 
   it('after an Upgrade the bytes belong to the new protocol, even when they look like a bad request line', async () => {
-    // A member that switches protocols, then echoes what it gets after the header block.
-    const member = await startRawBackend((sock) => {
-      let buf = '';
-      let switched = false;
-      sock.on('data', (d: Buffer) => {
-        if (switched) return void sock.write(d);
-        buf += d.toString('latin1');
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        switched = true;
-        sock.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
-        if (buf.length > end + 4) sock.write(buf.slice(end + 4));
-      });
-    });
+    const member = await echoUpgradeMember();
     const proxy = await startProxy(`balancers:\n  c1:\n    members: [{ url: ${member.url} }]\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`);
     const { answer } = await exchangeOpen(
       proxy.port,
