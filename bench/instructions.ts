@@ -11,12 +11,22 @@
  * Repeatability: V8 compiles optimised code and collects garbage on background threads, so when
  * optimised code arrives (and how much the GC does in the window) depends on thread timing, which
  * moved the count by up to 15 % between identical runs. The proxy therefore runs with
- * `--single-threaded --predictable-gc-schedule` (`--node-flags ''` turns that off), and over one
- * connection by default, so that every request is one read and one event-loop turn. The warm-up
- * and the counted window share their connections (see drive()), and the warm-up is long enough
- * (15000 requests by default; V8 was still compiling the request path after 10000) that little
- * is compiled in the window: two runs of one build then differ by about 1 %. Runs with a shorter
- * warm-up, or from before the shared connections, moved by up to 25 % and are not comparable.
+ * `--single-threaded` (`--node-flags ''` turns that off): the compilers and the GC do their work
+ * on the main thread, where it is counted. It runs over one connection by default, so that every
+ * request is one read and one event-loop turn. The warm-up and the counted window share their
+ * connections (see drive()), and the warm-up is long enough (15000 requests by default; V8 was
+ * still compiling the request path after 10000) that little is compiled in the window: two runs
+ * of one build then usually differ by less than 0.1 % (stickyd, sticky: 185,186 and 185,113).
+ * Now and then a run still catches a burst of compilation or a full GC and stands out, by up to
+ * 40 % (the minimal proxy, cookieless: 201k once, 145k the next run): count twice, keep the
+ * lower. Over 50 connections the count moves by about 12 % between runs (how many requests are
+ * in flight when a scavenge comes varies).
+ *
+ * Earlier versions also passed `--predictable-gc-schedule`. That flag makes the old generation
+ * grow in small fixed steps, so stickyd, whose heap is larger than the floor's, ran a full
+ * mark-compact in nearly every counted window: it counted 296k instructions per request where the
+ * default schedule counts 185k (the floor: 152k and 154k), and made the GC look like stickyd's
+ * main cost. Figures taken with it are not comparable with today's.
  *
  * `--dist` runs a build made earlier (e.g. a copy of node_modules/.cache/stickyd-bench kept under
  * node_modules/.cache/, so that it still finds the dependencies) instead of compiling src/ now:
@@ -64,7 +74,7 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { requests: 4000, warmup: 15000, connections: 1, targets: ['stickyd'], traffic: 'sticky', workers: 1, keep: null, dist: null, minimal: path.join(repoRoot, 'bench/lib/minimal-proxy.ts'), nodeFlags: ['--single-threaded', '--predictable-gc-schedule'] };
+  const o: Options = { requests: 4000, warmup: 15000, connections: 1, targets: ['stickyd'], traffic: 'sticky', workers: 1, keep: null, dist: null, minimal: path.join(repoRoot, 'bench/lib/minimal-proxy.ts'), nodeFlags: ['--single-threaded'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => {
