@@ -11,6 +11,9 @@
  *   --wait-quiet N     first wait up to N seconds for other processes to leave both cores idle
  *   --retry-disturbed N  measure a run again (at most N times) when other processes took more
  *                      than 10% of a core during it, and keep the least disturbed one
+ *   --jit-warmup N     seconds of load (cookieless and sticky in turns) each node-based proxy
+ *                      (stickyd, the minimal proxy) gets before its first measured run, so that V8
+ *                      has stopped compiling (default 30; 6 with --quick; 0 turns it off)
  */
 export const PROXIES = ['stickyd', 'apache', 'nginx', 'haproxy'] as const;
 export type ProxyName = (typeof PROXIES)[number];
@@ -29,6 +32,12 @@ export interface BenchOptions {
   /** Seconds of each throughput run, after warmup seconds of the same load. */
   seconds: number;
   warmup: number;
+  /**
+   * Seconds of load a node-based proxy gets once before its first throughput run. V8 keeps
+   * optimising (and deoptimising and optimising again) stickyd's request path for about 30 s of
+   * full load (~170k requests); measured before that, a run counts the compiler too.
+   */
+  jitWarmup: number;
   /** Seconds of each fixed-rate latency run. */
   latencySeconds: number;
   /** The RSS phase stops after this many seconds even if rssRequests were not reached. */
@@ -49,6 +58,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   let json: string | null = null;
   let source = false;
   let profile = false;
+  let jitWarmup: number | null = null;
   let rssRequests: number | null = null;
   let waitQuiet = 0;
   let retryDisturbed = 0;
@@ -92,8 +102,14 @@ export function parseOptions(argv: string[]): BenchOptions {
         retryDisturbed = n;
         break;
       }
+      case '--jit-warmup': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 0 || n > 600) throw new UsageError('--jit-warmup takes whole seconds from 0 to 600');
+        jitWarmup = n;
+        break;
+      }
       case '--help': case '-h':
-        throw new UsageError('usage: npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile] [--rss-requests N] [--wait-quiet N] [--retry-disturbed N]', true);
+        throw new UsageError('usage: npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile] [--rss-requests N] [--wait-quiet N] [--retry-disturbed N] [--jit-warmup N]', true);
       default:
         throw new UsageError(`unknown option ${a} (try --help)`);
     }
@@ -109,6 +125,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     retryDisturbed,
     seconds: quick ? 3 : 8,
     warmup: quick ? 1 : 2,
+    jitWarmup: jitWarmup ?? (quick ? 6 : 30),
     latencySeconds: quick ? 3 : 6,
     rssMaxSeconds: quick ? 20 : 90,
     connections: 50,

@@ -92,6 +92,8 @@ export interface Environment {
   connections: number;
   seconds: number;
   warmup: number;
+  /** Seconds of load each node-based proxy got once before its first measured run. */
+  jitWarmup: number;
   latencySeconds: number;
 }
 
@@ -177,7 +179,7 @@ export function renderReport(r: BenchReport): string {
   out.push(`- node ${e.node}; stickyd ${e.stickyd}`);
   out.push(`- competitors: ${e.apache ?? 'Apache httpd not installed'}; ${e.nginx ?? 'nginx not installed'}; ${e.haproxy ?? 'HAProxy not installed'}; every proxy without an access log, stickyd once more with it`);
   out.push(`- backend: ${e.backend} (${e.backendChoice})`);
-  out.push(`- load: ${e.generator}, ${e.connections} connections, ${e.seconds} s per run after ${e.warmup} s warm-up; sticky traffic cycles 64 JSESSIONID cookies, half \`.jvm_a\`, half \`.jvm_b\``);
+  out.push(`- load: ${e.generator}, ${e.connections} connections, ${e.seconds} s per run after ${e.warmup} s warm-up (node-based proxies: ${e.jitWarmup} s of load first, until V8 has optimised them); sticky traffic cycles 64 JSESSIONID cookies, half \`.jvm_a\`, half \`.jvm_b\``);
   for (const s of r.skipped) out.push(`- skipped ${s.name}: ${s.why}`);
   out.push('');
 
