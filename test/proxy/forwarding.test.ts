@@ -1,6 +1,8 @@
 // apache-semantics §8 and §9.12 through a running proxy: mounts, headers both ways, ProxyPassReverse and cookie
 // rewrites, stickiness (cookie, ;jsessionid=, routecookie), and what the access record reports.
+import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/index.js';
 import { cleanup, echoed, rawExchange, request, startBackend, startProxy, startRawBackend } from './helpers.js';
 
 afterEach(cleanup);
@@ -80,6 +82,25 @@ describe('request headers (§8, §9.12)', () => {
     expect(h['x-forwarded-server']).toBe('proxy.test');
     expect(h['x-kept']).toBe('yes');
     for (const gone of ['x-hop', 'keep-alive', 'te', 'proxy-connection', 'via']) expect(h[gone]).toBeUndefined();
+  });
+
+  it('a reload\'s new ServerName reaches the next request on a keep-alive connection opened before it (X-Forwarded-Server, the access log\'s %v)', async () => {
+    const a = await startBackend('a');
+    const yaml = (name: string) => `listen: [{ address: 127.0.0.1, port: PORT }]\nserver: { servername: ${name}, workers: 1 }\nbalancers:\n  c1:\n    members: [{ url: ${a.url} }]\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`;
+    const proxy = await startProxy(yaml('before.test').replace(/^listen:.*\n/, ''));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await request(`${proxy.url}/1`, { agent });
+      await proxy.daemon.reload(parseConfig(yaml('after.test').replace('PORT', String(proxy.port)), 'test.yaml', {}));
+      const second = await request(`${proxy.url}/2`, { agent });
+      expect([first.status, second.status]).toEqual([200, 200]);
+      // One connection carried both requests (the client-side facts are kept per connection).
+      expect(a.received.map((r) => r.headers['x-forwarded-server'])).toEqual(['before.test', 'after.test']);
+      expect(proxy.records.map((r) => r.context?.keepalives)).toEqual([0, 1]);
+      expect(proxy.records.map((r) => r.context?.client.serverName)).toEqual(['before.test', 'after.test']);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('ProxyPreserveHost on passes the client Host verbatim; addheaders off adds nothing', async () => {
