@@ -27,8 +27,8 @@
  *    with one table of every target's req/s and the targets of issue 9 §4 beside them.
  * 4. added latency: the same 50 connections paced to 70% of stickyd's sticky throughput (one
  *    worker's capacity); p50/p99 through each proxy minus direct.
- * 5. worker threads: stickyd with server.workers 1 and 2, measured in turns at one fixed rate
- *    (half of stickyd's sticky throughput), every thread on the proxy core; CPU µs per request
+ * 5. worker threads: stickyd with server.workers 1 and 2, each fresh process JIT-warmed, measured
+ *    in turns at one fixed rate (half of stickyd's sticky throughput), every thread on the proxy core; CPU µs per request
  *    summed over the whole process (median of 3 rounds): the cost of the shared state and
  *    the worker plumbing.
  * 5b. on a machine with 4 cores or more: req/s of stickyd with 1, 2 and 4 workers, the proxy on
@@ -573,6 +573,10 @@ async function workersPhase(bench: Bench, build: StickydBuild, rate: number, por
       }, [pair[1].proc]),
     },
   ];
+  // Fresh processes: each gets the JIT warm-up first (the pair at the same time), so that no
+  // configuration pays more of V8's optimising than another in the measured rounds.
+  for (const t of [one, two]) await bench.jitWarmup(t);
+  await Promise.all(pair.map((t) => bench.jitWarmup(t)));
   for (const t of [one, two]) await bench.load(url(t), 'sticky', opts.warmup, rate);
   await Promise.all(pair.map((t) => bench.load(url(t), 'sticky', opts.warmup, rate / 2)));
   const rounds = 3;
