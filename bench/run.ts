@@ -28,9 +28,9 @@
  * 4. added latency: the same 50 connections paced to 70% of stickyd's sticky throughput (one
  *    worker's capacity); p50/p99 through each proxy minus direct.
  * 5. worker threads: stickyd with server.workers 1 and 2, each fresh process JIT-warmed, measured
- *    in turns at one fixed rate (half of stickyd's sticky throughput), every thread on the proxy core; CPU µs per request
- *    summed over the whole process (median of 3 rounds): the cost of the shared state and
- *    the worker plumbing.
+ *    in turns at one fixed rate (half of stickyd's sticky throughput), every thread on the proxy
+ *    core; CPU µs per request summed over the whole process (median of 3 rounds): the cost of the
+ *    shared state and the worker plumbing.
  * 5b. on a machine with 4 cores or more: req/s of stickyd with 1, 2 and 4 workers, the proxy on
  *    as many cores as it has workers and the load on the others (this 2-core VM cannot: the
  *    report says so).

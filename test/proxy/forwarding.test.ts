@@ -94,7 +94,7 @@ describe('request headers (§8, §9.12)', () => {
       await proxy.daemon.reload(parseConfig(yaml('after.test').replace('PORT', String(proxy.port)), 'test.yaml', {}));
       const second = await request(`${proxy.url}/2`, { agent });
       expect([first.status, second.status]).toEqual([200, 200]);
-      // One connection carried both requests (the client-side facts are kept per connection).
+      // One connection carried both requests: the second was served on the one opened before the reload.
       expect(a.received.map((r) => r.headers['x-forwarded-server'])).toEqual(['before.test', 'after.test']);
       expect(proxy.records.map((r) => r.context?.keepalives)).toEqual([0, 1]);
       expect(proxy.records.map((r) => r.context?.client.serverName)).toEqual(['before.test', 'after.test']);
