@@ -82,7 +82,7 @@ const { req, res } = await realExchange();
 const startMs = Date.now();
 const record: AccessRecord = {
   time: new Date(startMs).toISOString(), client: '127.0.0.1', method: 'GET', url: '/myweb/cart/items?page=2&sort=price', status: 200,
-  bytes: 143, duration: 1.873, balancer: 'balancer://cluster', member: 'http://10.0.0.11:8080', memberRoute: 'jvm_a',
+  bytes: 143, duration: 1.873, balancer: 'balancer://cluster', member: 'http://127.0.0.1:8080', memberRoute: 'jvm_a',
   sessionRoute: 'jvm_a', stickyName: 'JSESSIONID', routeChanged: false, attempts: 1,
   context: {
     req, res, startMs, keepalives: 3, implicit: false,
