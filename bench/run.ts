@@ -5,6 +5,7 @@
  *
  *   npm run bench -- [--quick] [--only stickyd,apache,nginx,haproxy] [--json FILE] [--profile]
  *                    [--source] [--rss-requests N] [--wait-quiet S] [--retry-disturbed N]
+ *                    [--jit-warmup S] [--rounds N] [--seconds S]
  *   (bench/lib/options.ts says what each does)
  *
  * Layout (2+ cores): the proxy under test runs on CPU 0 (stickyd with one worker, Apache httpd
@@ -21,10 +22,14 @@
  *    proxy (the floor of stickyd's stack), Apache httpd, nginx and HAProxy configured as equivalent
  *    balancers; each must route a `JSESSIONID=<id>.<route>` request to that member and spread
  *    cookieless ones, or it is skipped.
- * 3. throughput: wrk -t1 -c50 for 8 s after a 2 s warm-up, per target, cookieless and sticky
- *    traffic (stickyd and the minimal proxy first get 30 s of load, `--jit-warmup`, so that V8
- *    has finished optimising them); CPU of each core and RSS sampled alongside. The report opens
- *    with one table of every target's req/s and the targets of issue 9 §4 beside them.
+ * 3. throughput: stickyd and the minimal proxy first get 30 s of load once (`--jit-warmup`, so
+ *    that V8 has finished optimising them); then 3 rounds (`--rounds`), each measuring every
+ *    target in turn, cookieless then sticky traffic, wrk -t1 -c50 for 5 s (`--seconds`) after a
+ *    2 s warm-up; round r starts at the r-th target, so that drift does not always fall on the
+ *    same target; CPU of each core and RSS sampled alongside. This VM's speed drifts by up to 2×
+ *    over minutes: each row is its median round by req/s, and each ratio against the issue's
+ *    targets is the median of the ratios taken within one round. The report opens with one table
+ *    of every target's req/s and the targets of issue 9 §4 beside them.
  * 4. added latency: the same 50 connections paced to 70% of stickyd's sticky throughput (one
  *    worker's capacity); p50/p99 through each proxy minus direct.
  * 5. worker threads: stickyd with server.workers 1 and 2, each fresh process JIT-warmed, measured
@@ -55,7 +60,7 @@ import { CpuMeter, RssSampler, rssBytes } from './lib/proc-stats.js';
 import { sampleAllocations, type AllocationSummary } from './lib/alloc-profile.js';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import {
-  find, NOISE, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type RssPhase, type ScalingRow, type Skipped, type TargetKind, type ThroughputRow, type Traffic, type WorkersRow,
+  find, medianRows, NOISE, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type RssPhase, type ScalingRow, type Skipped, type TargetKind, type ThroughputRow, type Traffic, type WorkersRow,
 } from './lib/report.js';
 import { checkRouting } from './lib/route-check.js';
 import { buildStickyd, startStickyd, type StickydBuild } from './lib/stickyd.js';
@@ -193,17 +198,18 @@ class Bench {
   }
 
   /** Warm-up, then one measured run with the target's CPU and peak RSS alongside. */
-  async throughput(t: Target, traffic: Traffic): Promise<ThroughputRow> {
+  async throughput(t: Target, traffic: Traffic, round: number): Promise<ThroughputRow> {
     const url = `http://127.0.0.1:${t.port}/`;
     await this.load(url, traffic, this.opts.warmup);
     const row = await this.leastDisturbed(`${t.label} ${traffic}`, async (): Promise<ThroughputRow> => {
       const rss = new RssSampler(t.proc.pid, 1000);
       const { result: load, load: cpu } = await this.measured(t, () => this.load(url, traffic, this.opts.seconds));
       rss.stop();
-      return { kind: t.kind, label: t.label, traffic, load, rss: rss.peak(), ...cpu };
+      return { kind: t.kind, label: t.label, traffic, load, rss: rss.peak(), round, ...cpu };
     });
     const load = row.load;
-    log(`${t.label.padEnd(28)} ${traffic.padEnd(10)} ${Math.round(load.rps).toString().padStart(7)} req/s  p50 ${load.p50.toFixed(2)} ms  p99 ${load.p99.toFixed(2)} ms  CPU ${percent(row.processCpu)}  load core ${percent(row.loadCore)}  others ${percent(row.otherProxyCore)}/${percent(row.otherLoadCore)}${load.errors + load.non2xx > 0 ? `  ERRORS ${load.errors}+${load.non2xx}` : ''}`);
+    const which = this.opts.rounds > 1 ? `[${round + 1}/${this.opts.rounds}] ` : '';
+    log(`${which}${t.label.padEnd(28)} ${traffic.padEnd(10)} ${Math.round(load.rps).toString().padStart(7)} req/s  p50 ${load.p50.toFixed(2)} ms  p99 ${load.p99.toFixed(2)} ms  CPU ${percent(row.processCpu)}  load core ${percent(row.loadCore)}  others ${percent(row.otherProxyCore)}/${percent(row.otherLoadCore)}${load.errors + load.non2xx > 0 ? `  ERRORS ${load.errors}+${load.non2xx}` : ''}`);
     return row;
   }
 
@@ -294,9 +300,11 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('exit', () => bench.group.killAllNow());
-  // Every phase is bounded (a full run takes about 7 minutes, --quick about 3); this only catches
-  // something wedged, and keeps the whole run under 10 minutes plus any retries and waiting.
-  const limitS = (opts.quick ? 300 : 600) * (1 + opts.retryDisturbed) + opts.waitQuiet;
+  // Every phase is bounded (a full run takes about 10 minutes, --quick about 3); this only catches
+  // something wedged: 5 minutes (--quick) or 7 for everything but the throughput rounds, plus
+  // those (at most 15 runs a round), plus any retries and waiting.
+  const roundsS = opts.rounds * 15 * (opts.warmup + opts.seconds);
+  const limitS = ((opts.quick ? 300 : 420) + roundsS) * (1 + opts.retryDisturbed) + opts.waitQuiet;
   const watchdog = setTimeout(() => {
     log(`still running after ${limitS} s: giving up`);
     onSignal('SIGTERM');
@@ -451,14 +459,30 @@ async function run(bench: Bench): Promise<BenchReport> {
   const proxies = targets.filter((t) => t.kind !== 'direct');
   for (const s of bench.skipped.filter((x) => x.name !== 'nginx' && x.name !== 'HAProxy' && x.name !== 'Apache httpd')) log(`skipping ${s.name}: ${s.why}`);
 
-  // 3. Throughput.
-  const throughput: ThroughputRow[] = [];
-  for (const t of targets) {
-    if (JIT_TARGETS.has(t.kind)) await bench.jitWarmup(t);
-    for (const traffic of ['cookieless', 'sticky'] as const) {
-      if (t.kind === 'direct' && traffic === 'cookieless') continue; // the backend does not look at cookies
-      throughput.push(await bench.throughput(t, traffic));
+  // 3. Throughput, in rounds: every target is running, and this VM's speed drifts by up to 2×
+  // over minutes, so two targets measured minutes apart compare two machine speeds. Each round
+  // measures every target on both traffics; the report takes each row's median round and each
+  // ratio within a round (report.ts roundRatios). Round r starts at target r mod n, so that the
+  // same target is not always measured first, last, or in the same stretch of a round.
+  for (const t of targets) if (JIT_TARGETS.has(t.kind)) await bench.jitWarmup(t);
+  const throughputRounds: ThroughputRow[][] = [];
+  for (let round = 0; round < opts.rounds; round++) {
+    const start = round % targets.length;
+    const order = [...targets.slice(start), ...targets.slice(0, start)];
+    if (opts.rounds > 1) log(`throughput round ${round + 1}/${opts.rounds}: ${order.map((t) => t.label).join(', ')}`);
+    const rows: ThroughputRow[] = [];
+    for (const t of order) {
+      for (const traffic of ['cookieless', 'sticky'] as const) {
+        if (t.kind === 'direct' && traffic === 'cookieless') continue; // the backend does not look at cookies
+        rows.push(await bench.throughput(t, traffic, round));
+      }
     }
+    throughputRounds.push(rows);
+  }
+  // The rows in the targets' order (the first round's), each its median round.
+  const throughput = medianRows(throughputRounds);
+  if (opts.rounds > 1) {
+    for (const t of throughput) log(`median of ${opts.rounds} rounds: ${t.label.padEnd(28)} ${t.traffic.padEnd(10)} ${Math.round(t.load.rps).toString().padStart(7)} req/s (round ${t.round + 1}; ${(t.roundsRps ?? []).map((x) => Math.round(x)).join(' / ')})`);
   }
 
   // 4. Added latency at 70% of one stickyd worker's capacity (its sticky throughput).
@@ -513,12 +537,14 @@ async function run(bench: Bench): Promise<BenchReport> {
       nginx: nginxVersion,
       haproxy: haproxyVersion,
       connections: opts.connections,
+      rounds: opts.rounds,
       seconds: opts.seconds,
       warmup: opts.warmup,
       jitWarmup: opts.jitWarmup,
       latencySeconds: opts.latencySeconds,
     },
     throughput,
+    throughputRounds,
     latency,
     workers,
     scaling,

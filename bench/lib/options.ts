@@ -14,6 +14,11 @@
  *   --jit-warmup N     seconds of load (cookieless and sticky in turns) each node-based proxy
  *                      (stickyd, the minimal proxy) gets before its first measured run, so that V8
  *                      has stopped compiling (default 30; 6 with --quick; 0 turns it off)
+ *   --rounds N         throughput rounds: each measures every target on both traffics in turn,
+ *                      the order rotated by one target per round; a row is its median round and a
+ *                      ratio the median of the ratios within each round (default 3; 1 with --quick)
+ *   --seconds N        measured window of each throughput run, after its warm-up (default 5; 3 with
+ *                      --quick): 3 rounds × 15 runs × (2 s warm-up + 5 s) is about 5 minutes
  */
 export const PROXIES = ['stickyd', 'apache', 'nginx', 'haproxy'] as const;
 export type ProxyName = (typeof PROXIES)[number];
@@ -29,6 +34,12 @@ export interface BenchOptions {
   waitQuiet: number;
   /** Extra attempts for a run other processes disturbed. */
   retryDisturbed: number;
+  /**
+   * Throughput rounds. The machine's speed drifts over minutes (other tenants of the VM): two
+   * targets measured minutes apart compare two speeds. Each round measures every target, and
+   * ratios are taken within a round, where both were measured a minute or two apart at most.
+   */
+  rounds: number;
   /** Seconds of each throughput run, after warmup seconds of the same load. */
   seconds: number;
   warmup: number;
@@ -62,6 +73,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   let rssRequests: number | null = null;
   let waitQuiet = 0;
   let retryDisturbed = 0;
+  let rounds: number | null = null;
+  let seconds: number | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -108,8 +121,20 @@ export function parseOptions(argv: string[]): BenchOptions {
         jitWarmup = n;
         break;
       }
+      case '--rounds': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1 || n > 15) throw new UsageError('--rounds takes a whole number from 1 to 15');
+        rounds = n;
+        break;
+      }
+      case '--seconds': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1 || n > 120) throw new UsageError('--seconds takes whole seconds from 1 to 120 (the measured window of each throughput run)');
+        seconds = n;
+        break;
+      }
       case '--help': case '-h':
-        throw new UsageError('usage: npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile] [--rss-requests N] [--wait-quiet N] [--retry-disturbed N] [--jit-warmup N]', true);
+        throw new UsageError('usage: npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile] [--rss-requests N] [--wait-quiet N] [--retry-disturbed N] [--jit-warmup N] [--rounds N] [--seconds N]\n  --rounds N   throughput rounds, every target measured in each, the order rotated (default 3; --quick 1)\n  --seconds N  measured window of each throughput run, after its warm-up (default 5; --quick 3)', true);
       default:
         throw new UsageError(`unknown option ${a} (try --help)`);
     }
@@ -123,7 +148,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     rssRequests: rssRequests ?? (quick ? 100_000 : 1_000_000),
     waitQuiet,
     retryDisturbed,
-    seconds: quick ? 3 : 8,
+    rounds: rounds ?? (quick ? 1 : 3),
+    seconds: seconds ?? (quick ? 3 : 5),
     warmup: quick ? 1 : 2,
     jitWarmup: jitWarmup ?? (quick ? 6 : 30),
     latencySeconds: quick ? 3 : 6,

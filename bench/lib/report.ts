@@ -36,6 +36,10 @@ export interface ThroughputRow extends CpuFigures {
   load: LoadResult;
   /** Peak RSS of the target's processes during the run (bytes); the backend's for direct. */
   rss: number;
+  /** The throughput round (0-based) this run was measured in. */
+  round: number;
+  /** On a median row (BenchReport.throughput): req/s of every round, in round order. */
+  roundsRps?: number[];
 }
 
 export interface LatencyRow extends CpuFigures {
@@ -90,6 +94,8 @@ export interface Environment {
   nginx: string | null;
   haproxy: string | null;
   connections: number;
+  /** Throughput rounds; the order of the targets moves on by one each round. */
+  rounds: number;
   seconds: number;
   warmup: number;
   /** Seconds of load each node-based proxy got once before its first measured run. */
@@ -99,7 +105,10 @@ export interface Environment {
 
 export interface BenchReport {
   env: Environment;
+  /** Each target and traffic's median round by req/s (RSS: the peak over every round). */
   throughput: ThroughputRow[];
+  /** Every throughput round's runs, in the order they were measured. */
+  throughputRounds: ThroughputRow[][];
   latency: LatencyRow[];
   /** workers 1 and 2 at one fixed rate (empty when stickyd was not measured). */
   workers: WorkersRow[];
@@ -137,6 +146,83 @@ function cpuPerRequest(r: { processCpu: number | null; load: LoadResult }): numb
 
 export function find(rows: ThroughputRow[], kind: TargetKind, traffic: Traffic): ThroughputRow | undefined {
   return rows.find((r) => r.kind === kind && r.traffic === traffic);
+}
+
+/** The median: the middle value, or the mean of the two middle ones; null when there is none. */
+export function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Each target and traffic's median round by req/s (for an even count the slower of the two
+ * middle ones: a row is one real run, its CPU and latency figures from that same run), with every
+ * round's req/s beside it and the RSS peak over all rounds. In the order of the first round.
+ */
+export function medianRows(rounds: ThroughputRow[][]): ThroughputRow[] {
+  const out: ThroughputRow[] = [];
+  for (const first of rounds[0] ?? []) {
+    const runs = rounds.map((rows) => find(rows, first.kind, first.traffic)).filter((x): x is ThroughputRow => x !== undefined);
+    const byRps = [...runs].sort((a, b) => a.load.rps - b.load.rps);
+    const mid = byRps[Math.floor((byRps.length - 1) / 2)]!;
+    out.push({ ...mid, rss: Math.max(...runs.map((x) => x.rss)), roundsRps: runs.map((x) => x.load.rps) });
+  }
+  return out;
+}
+
+/** A ratio taken within each round (null where a round lacks a figure) and their median. */
+export interface RoundRatios {
+  each: Array<number | null>;
+  median: number | null;
+}
+
+/**
+ * `ratio` of each round's own runs, and the median over the rounds. Two targets measured a few
+ * minutes apart on a shared VM meet different machine speeds (up to 2× here); within one round
+ * they were measured a minute or two apart, so each round's ratio compares like with like, and
+ * the median drops a round that a burst of other work fell on.
+ */
+export function roundRatios(rounds: ThroughputRow[][], ratio: (rows: ThroughputRow[]) => number | null): RoundRatios {
+  const each = rounds.map((rows) => ratio(rows));
+  return { each, median: median(each.filter((x): x is number => x !== null)) };
+}
+
+/** CPU µs per request of `kind` ÷ stickyd workers=1's, within each round (the issue's ratio). */
+function cprRatios(r: BenchReport, kind: TargetKind, traffic: Traffic): RoundRatios {
+  return roundRatios(r.throughputRounds, (rows) => {
+    const s = find(rows, 'stickyd', traffic);
+    const c = find(rows, kind, traffic);
+    const sc = s ? cpuPerRequest(s) : null;
+    const cc = c ? cpuPerRequest(c) : null;
+    return sc === null || cc === null || sc === 0 ? null : cc / sc;
+  });
+}
+
+/** req/s of `a` ÷ req/s of `b`, within each round. */
+function rpsRatios(r: BenchReport, a: TargetKind, b: TargetKind, traffic: Traffic): RoundRatios {
+  return roundRatios(r.throughputRounds, (rows) => {
+    const x = find(rows, a, traffic);
+    const y = find(rows, b, traffic);
+    return x && y && y.load.rps > 0 ? x.load.rps / y.load.rps : null;
+  });
+}
+
+/** CPU µs per request with the access log on ÷ off, minus one, within each round. */
+function logCost(r: BenchReport, traffic: Traffic): RoundRatios {
+  return roundRatios(r.throughputRounds, (rows) => {
+    const on = find(rows, 'stickyd-log', traffic);
+    const off = find(rows, 'stickyd', traffic);
+    const a = on ? cpuPerRequest(on) : null;
+    const b = off ? cpuPerRequest(off) : null;
+    return a === null || b === null || b === 0 ? null : a / b - 1;
+  });
+}
+
+/** The per-round figures, "0.91× / 0.95× / 0.88×" (nothing for a single round). */
+function perRound(x: RoundRatios, show: (v: number) => string): string {
+  return x.each.length < 2 ? '' : x.each.map((v) => (v === null ? '–' : show(v))).join(' / ');
 }
 
 export interface RssFigures {
@@ -179,7 +265,7 @@ export function renderReport(r: BenchReport): string {
   out.push(`- node ${e.node}; stickyd ${e.stickyd}`);
   out.push(`- competitors: ${e.apache ?? 'Apache httpd not installed'}; ${e.nginx ?? 'nginx not installed'}; ${e.haproxy ?? 'HAProxy not installed'}; every proxy without an access log, stickyd once more with it`);
   out.push(`- backend: ${e.backend} (${e.backendChoice})`);
-  out.push(`- load: ${e.generator}, ${e.connections} connections, ${e.seconds} s per run after ${e.warmup} s warm-up (node-based proxies: ${e.jitWarmup} s of load first, until V8 has optimised them); sticky traffic cycles 64 JSESSIONID cookies, half \`.jvm_a\`, half \`.jvm_b\``);
+  out.push(`- load: ${e.generator}, ${e.connections} connections; throughput in ${e.rounds} round${e.rounds === 1 ? '' : 's'}, each measuring every target on both traffics in turn, ${e.seconds} s per run after ${e.warmup} s warm-up${e.rounds > 1 ? ', the order of the targets rotated by one each round (round r starts at the r-th target); each row is its median round by req/s' : ''} (node-based proxies: ${e.jitWarmup} s of load once first, until V8 has optimised them); sticky traffic cycles 64 JSESSIONID cookies, half \`.jvm_a\`, half \`.jvm_b\``);
   for (const s of r.skipped) out.push(`- skipped ${s.name}: ${s.why}`);
   out.push('');
 
@@ -192,23 +278,32 @@ export function renderReport(r: BenchReport): string {
 
   out.push(renderSummary(r), '');
   out.push('### Throughput (as fast as possible)', '');
+  const rounds = r.throughputRounds.length;
   out.push(table(
-    ['target', 'traffic', 'req/s', 'p50 ms', 'p99 ms', 'RSS MiB', 'CPU', 'CPU µs/req', 'CPU 0 busy', 'CPU 1 busy', 'others 0 / 1', 'errors'],
+    ['target', 'traffic', 'req/s', ...(rounds > 1 ? ['req/s by round'] : []), 'p50 ms', 'p99 ms', 'RSS MiB', 'CPU', 'CPU µs/req', 'CPU 0 busy', 'CPU 1 busy', 'others 0 / 1', 'errors'],
     r.throughput.map((t) => {
       const cpr = cpuPerRequest(t);
       return [
-        `${t.label}${mark(t)}`, t.traffic, f0(t.load.rps), f2(t.load.p50), f2(t.load.p99), mib(t.rss),
+        `${t.label}${mark(t)}`, t.traffic, f0(t.load.rps), ...(rounds > 1 ? [(t.roundsRps ?? []).map(f0).join(' / ')] : []),
+        f2(t.load.p50), f2(t.load.p99), mib(t.rss),
         pct(t.processCpu), cpr === null ? '–' : cpr.toFixed(1), pct(t.proxyCore), pct(t.loadCore),
         `${pct(t.otherProxyCore)} / ${pct(t.otherLoadCore)}`, String(t.load.errors + t.load.non2xx),
       ];
     }),
   ));
-  out.push('', "_CPU: the target's processes as a share of one core (CPU µs/req = CPU ÷ req/s). CPU 0 runs the proxy under test, CPU 1 the load generator and the backend; for direct, the backend is the target. others: busy time on that core that was not this benchmark's processes. errors: socket errors plus non-2xx/3xx responses._", '');
+  out.push('', `_${rounds > 1 ? `Each row is its median round by req/s (of ${rounds}; every figure but RSS, the peak over all rounds, from that one run). ` : ''}CPU: the target's processes as a share of one core (CPU µs/req = CPU ÷ req/s). CPU 0 runs the proxy under test, CPU 1 the load generator and the backend; for direct, the backend is the target. others: busy time on that core that was not this benchmark's processes. errors: socket errors plus non-2xx/3xx responses._`, '');
 
   // The targets of issue 9 §4, judged on CPU µs per request (what one core's req/s is made of,
   // and less at the mercy of the load generator's core than req/s), with the req/s ratio beside.
+  // Each ratio is taken within each round and the median of those is judged (roundRatios).
   const ratioLines: string[] = [];
   const judge = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const times = (v: number) => `${v.toFixed(2)}×`;
+  const signed = (v: number) => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}%`;
+  const spread = (x: RoundRatios, show: (v: number) => string) => {
+    const each = perRound(x, show);
+    return each === '' ? '' : ` (rounds: ${each})`;
+  };
   for (const traffic of ['cookieless', 'sticky'] as const) {
     const s = find(r.throughput, 'stickyd', traffic);
     const sc = s ? cpuPerRequest(s) : null;
@@ -216,10 +311,11 @@ export function renderReport(r: BenchReport): string {
     const against = (kind: TargetKind, goal: number | null): void => {
       const c = find(r.throughput, kind, traffic);
       const cc = c ? cpuPerRequest(c) : null;
-      if (!c || cc === null) return;
-      const ratio = cc / sc;
-      const verdict = goal === null ? '' : ` (target ≥ ${goal.toFixed(1)}: ${judge(ratio >= goal)})`;
-      ratioLines.push(`- ${traffic}: stickyd workers=1 ${sc.toFixed(1)} µs/req vs ${c.label} ${cc.toFixed(1)} µs/req: **${ratio.toFixed(2)}×** by CPU per request${verdict}; ${(s.load.rps / c.load.rps).toFixed(2)}× by req/s`);
+      const ratio = cprRatios(r, kind, traffic);
+      if (!c || cc === null || ratio.median === null) return;
+      const byRps = rpsRatios(r, 'stickyd', kind, traffic);
+      const verdict = goal === null ? '' : ` (target ≥ ${goal.toFixed(1)}: ${judge(ratio.median >= goal)})`;
+      ratioLines.push(`- ${traffic}: stickyd workers=1 ${sc.toFixed(1)} µs/req vs ${c.label} ${cc.toFixed(1)} µs/req: **${times(ratio.median)}** by CPU per request${spread(ratio, times)}${verdict}; ${byRps.median === null ? '–' : times(byRps.median)} by req/s${spread(byRps, times)}`);
     };
     against('apache', 1.0);
     against('node-proxy', 0.9);
@@ -228,15 +324,20 @@ export function renderReport(r: BenchReport): string {
   }
   const on = find(r.throughput, 'stickyd-log', 'sticky');
   const off = find(r.throughput, 'stickyd', 'sticky');
-  if (on && off) {
+  const cost = logCost(r, 'sticky');
+  if (on && off && cost.median !== null) {
     const a = cpuPerRequest(on);
     const b = cpuPerRequest(off);
-    if (a !== null && b !== null) {
-      const cost = a / b - 1;
-      ratioLines.push(`- access log on (sticky): ${a.toFixed(1)} µs/req against ${b.toFixed(1)} µs/req off: **${cost >= 0 ? '+' : ''}${(100 * cost).toFixed(1)}%** CPU per request (target ≤ 10%: ${judge(cost <= 0.1)}); ${f0(on.load.rps)} against ${f0(off.load.rps)} req/s`);
-    }
+    ratioLines.push(`- access log on (sticky): ${a === null ? '–' : a.toFixed(1)} µs/req against ${b === null ? '–' : b.toFixed(1)} µs/req off: **${signed(cost.median)}** CPU per request${spread(cost, signed)} (target ≤ 10%: ${judge(cost.median <= 0.1)}); ${f0(on.load.rps)} against ${f0(off.load.rps)} req/s`);
   }
-  if (ratioLines.length > 0) out.push('### Targets (one worker per core)', '', ...ratioLines, '');
+  if (ratioLines.length > 0) {
+    const perRun = e.warmup + e.seconds;
+    const roundS = (r.throughputRounds[0]?.length ?? 0) * perRun;
+    const how = rounds > 1
+      ? `_Each ratio is the median of the ${rounds} ratios taken within one round each (both targets measured at most one round, about ${Math.ceil(roundS / 60)} min, apart, under about the same machine speed), the rounds' own in brackets; the µs/req beside them are the median rows'._`
+      : '_One round: each ratio compares two runs of this round (`--rounds 3` or more for a median over rounds)._';
+    out.push('### Targets (one worker per core)', '', how, '', ...ratioLines, '');
+  }
 
   // Added latency at a fixed rate.
   const direct = r.latency.find((l) => l.kind === 'direct');
@@ -324,17 +425,10 @@ const SUMMARY_ORDER: TargetKind[] = ['direct', 'apache', 'nginx', 'haproxy', 'no
  */
 export function renderSummary(r: BenchReport): string {
   const judge = (ok: boolean) => (ok ? 'met' : '**MISSED**');
-  const cpr = (kind: TargetKind, traffic: Traffic) => {
-    const row = find(r.throughput, kind, traffic);
-    return row ? cpuPerRequest(row) : null;
-  };
-  // stickyd workers=1 against a reference, on both kinds of traffic: "0.93× / 0.97×: MISSED".
+  // stickyd workers=1 against a reference, on both kinds of traffic: "0.93× / 0.97×: MISSED"
+  // (each the median of the ratios within each round).
   const against = (kind: TargetKind, goal: number): string | null => {
-    const ratios = (['cookieless', 'sticky'] as const).map((t) => {
-      const s = cpr('stickyd', t);
-      const c = cpr(kind, t);
-      return s === null || c === null ? null : c / s;
-    });
+    const ratios = (['cookieless', 'sticky'] as const).map((t) => cprRatios(r, kind, t).median);
     if (ratios.every((x) => x === null)) return null;
     const shown = ratios.map((x) => (x === null ? '–' : `${x.toFixed(2)}×`)).join(' / ');
     const met = ratios.every((x) => x !== null && x >= goal);
@@ -358,8 +452,8 @@ export function renderSummary(r: BenchReport): string {
       target = 'stickyd workers=1 ≥ 0.9× (CPU/req, both traffics)';
       result = against('node-proxy', 0.9) ?? '–';
     } else if (kind === 'stickyd-log') {
-      const x = cost(cpr('stickyd-log', 'sticky'), cpr('stickyd', 'sticky'));
-      const y = cost(cpr('stickyd-log', 'cookieless'), cpr('stickyd', 'cookieless'));
+      const x = logCost(r, 'sticky').median;
+      const y = logCost(r, 'cookieless').median;
       target = 'access log ≤ +10% CPU/req over log off';
       result = x === null ? '–' : `${y === null ? '–' : signed(y)} / ${signed(x)} ${judge(x <= 0.1 && (y === null || y <= 0.1))}`;
     } else if (kind === 'stickyd-w2') {
@@ -397,7 +491,7 @@ export function renderSummary(r: BenchReport): string {
     '',
     table(['target', 'cookieless req/s', 'sticky req/s', 'CPU µs/req (cookieless / sticky)', `p99 ms at ${rate === undefined ? 'a fixed rate' : `${f0(rate)} req/s`}`, 'target', 'result (cookieless / sticky)'], rows, [5, 6]),
     '',
-    "_Every proxy on CPU 0 alone (one process or thread; workers=2 puts both its workers and the main thread there too), the load generator and the backend on CPU 1. Ratios are the reference's CPU µs per request ÷ stickyd workers=1's. The p99 column is sticky traffic paced to 70% of one stickyd worker's capacity. † a run other processes disturbed._",
+    `_Every proxy on CPU 0 alone (one process or thread; workers=2 puts both its workers and the main thread there too), the load generator and the backend on CPU 1. Ratios are the reference's CPU µs per request ÷ stickyd workers=1's${r.throughputRounds.length > 1 ? `, taken within each of the ${r.throughputRounds.length} rounds and the median of those judged (each round's below, under Targets); req/s and µs/req are each row's median round` : ''}. The p99 column is sticky traffic paced to 70% of one stickyd worker's capacity. † a run other processes disturbed._`,
   ].join('\n');
 }
 
