@@ -300,7 +300,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('exit', () => bench.group.killAllNow());
-  // Every phase is bounded (a full run takes about 10 minutes, --quick about 3); this only catches
+  // Every phase is bounded (a full run takes about 13 minutes, --quick about 3); this only catches
   // something wedged: 5 minutes (--quick) or 7 for everything but the throughput rounds, plus
   // those (at most 15 runs a round), plus any retries and waiting.
   const roundsS = opts.rounds * 15 * (opts.warmup + opts.seconds);
