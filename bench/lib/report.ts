@@ -334,7 +334,7 @@ export function renderReport(r: BenchReport): string {
     const perRun = e.warmup + e.seconds;
     const roundS = (r.throughputRounds[0]?.length ?? 0) * perRun;
     const how = rounds > 1
-      ? `_Each ratio is the median of the ${rounds} ratios taken within one round each (both targets measured at most one round, about ${Math.ceil(roundS / 60)} min, apart, under about the same machine speed), the rounds' own in brackets; the µs/req beside them are the median rows'._`
+      ? `_Each ratio is the median of the ${rounds} ratios taken within one round each (both targets measured at most one round, about ${Math.ceil(roundS / 60)} min, apart, under about the same machine speed), each round's own in parentheses; the µs/req beside them are the median rows'._`
       : '_One round: each ratio compares two runs of this round (`--rounds 3` or more for a median over rounds)._';
     out.push('### Targets (one worker per core)', '', how, '', ...ratioLines, '');
   }
