@@ -300,11 +300,13 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('exit', () => bench.group.killAllNow());
-  // Every phase is bounded (a full run takes about 13 minutes, --quick about 3); this only catches
-  // something wedged: 5 minutes (--quick) or 7 for everything but the throughput rounds, plus
-  // those (at most 15 runs a round), plus any retries and waiting.
+  // Every phase is bounded (a full run takes about 13 minutes, --quick about 4); this only catches
+  // something wedged: 5 minutes (--quick) or 7 for the fixed phases, plus the throughput rounds
+  // (at most 15 runs a round), plus the JIT warm-ups (four targets, then three fresh processes in
+  // the worker-threads phase), plus any retries and waiting.
   const roundsS = opts.rounds * 15 * (opts.warmup + opts.seconds);
-  const limitS = ((opts.quick ? 300 : 420) + roundsS) * (1 + opts.retryDisturbed) + opts.waitQuiet;
+  const jitS = 7 * opts.jitWarmup;
+  const limitS = ((opts.quick ? 300 : 420) + roundsS + jitS) * (1 + opts.retryDisturbed) + opts.waitQuiet;
   const watchdog = setTimeout(() => {
     log(`still running after ${limitS} s: giving up`);
     onSignal('SIGTERM');
