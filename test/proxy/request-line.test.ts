@@ -176,6 +176,38 @@ describe('request lines without an HTTP version, and other shapes httpd\'s stric
     expect(proxy.daemon.counters.clientErrors['bad-request']).toBe(1);
   });
 
+  it('pipelined behind responses the client does not read yet (node pauses the connection): all answered in order, then 400', async () => {
+    // The client reads nothing at first: the first responses fill the socket buffers, so when the
+    // next requests arrive node pauses reading, and what comes after them waits in the socket's
+    // buffer and reaches the checks as 'data' events once the client reads and the connection
+    // flows again.
+    const big = Buffer.alloc(4 * 1024 * 1024, 0x61);
+    const backend = await startBackend('a', (_req, res) => res.end(big));
+    const proxy = await startProxy(`balancers:\n  c1:\n    members: [{ url: ${backend.url} }]\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`);
+    const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const { statusList, closed } = await new Promise<{ statusList: number[]; closed: boolean }>((resolve) => {
+      const s = net.connect(proxy.port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      const done = (closed: boolean): void => {
+        clearTimeout(timer);
+        s.destroy();
+        resolve({ statusList: statuses(Buffer.concat(chunks).toString('latin1')), closed });
+      };
+      const timer = setTimeout(() => done(false), 15_000);
+      s.on('data', (c: Buffer) => chunks.push(c));
+      s.on('end', () => done(true));
+      s.on('error', () => done(false));
+      s.pause();
+      s.write(get('/r1') + get('/r2'));
+      setTimeout(() => s.write(get('/r3') + get('/r4')), 300);
+      setTimeout(() => s.write(`${get('/r5')}GET /bad  HTTP/1.1\r\nHost: x\r\n\r\n`), 600);
+      setTimeout(() => s.resume(), 900);
+    });
+    expect(statusList).toEqual([200, 200, 200, 200, 200, 400]);
+    expect(closed).toBe(true);
+    expect(backend.received.map((r) => r.url)).toEqual(['/r1', '/r2', '/r3', '/r4', '/r5']);
+  });
+
   it('after an Upgrade the bytes belong to the new protocol, even when they look like a bad request line', async () => {
     const member = await echoUpgradeMember();
     const proxy = await startProxy(`balancers:\n  c1:\n    members: [{ url: ${member.url} }]\nproxypass:\n  - { path: /, url: balancer://c1/ }\n`);
