@@ -30,6 +30,11 @@
  *    over minutes: each row is its median round by req/s, and each ratio against the issue's
  *    targets is the median of the ratios taken within one round. The report opens with one table
  *    of every target's req/s and the targets of issue 9 §4 beside them.
+ * 3b. paired on one core: stickyd workers=1 and each reference (the minimal proxy, Apache httpd,
+ *    nginx, HAProxy; and stickyd with its access log on) loaded at the same time, both on the
+ *    proxy core, each by its own wrk on the load core, for 3 windows (`--paired-rounds`) of
+ *    `--seconds` per traffic after a common warm-up: each side's CPU µs per request is measured
+ *    under the very same machine speed, so the ratio of the two does not move with the VM's drift.
  * 4. added latency: the same 50 connections paced to 70% of stickyd's sticky throughput (one
  *    worker's capacity); p50/p99 through each proxy minus direct.
  * 5. worker threads: stickyd with server.workers 1 and 2, each fresh process JIT-warmed, measured
@@ -60,7 +65,7 @@ import { CpuMeter, RssSampler, rssBytes } from './lib/proc-stats.js';
 import { sampleAllocations, type AllocationSummary } from './lib/alloc-profile.js';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import {
-  find, medianRows, NOISE, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type RssPhase, type ScalingRow, type Skipped, type TargetKind, type ThroughputRow, type Traffic, type WorkersRow,
+  find, medianRows, NOISE, pairedCost, pairedRatio, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type PairedWindow, type RssPhase, type ScalingRow, type Skipped, type TargetKind, type ThroughputRow, type Traffic, type WorkersRow,
 } from './lib/report.js';
 import { checkRouting } from './lib/route-check.js';
 import { buildStickyd, startStickyd, type StickydBuild } from './lib/stickyd.js';
@@ -197,6 +202,39 @@ class Bench {
     }
   }
 
+  /**
+   * One paired window: `a` and `b` (both on the proxy core) loaded at the same time, each by its
+   * own wrk on the load core for `--seconds`, under one CPU meter. Each side's CPU seconds over
+   * the window ÷ the requests its own wrk completed is its cost at the machine speed of that
+   * window, which both shared. Which wrk is started first alternates from window to window.
+   */
+  async pairedWindow(a: Target, b: Target, traffic: Traffic, round: number): Promise<PairedWindow> {
+    const cores = [this.proxyCpu, this.loadCpu].filter((c): c is number => c !== null);
+    const pids: Record<string, number> = { a: a.proc.pid, b: b.proc.pid, backend: this.backendPid };
+    for (const [core, pid] of softirqThreads()) pids[`ksoftirqd/${core}`] = pid;
+    const meter = new CpuMeter(pids, cores);
+    const url = (t: Target) => `http://127.0.0.1:${t.port}/`;
+    const first = round % 2 === 0 ? [a, b] : [b, a];
+    const loads = await Promise.all(first.map((t) => this.load(url(t), traffic, this.opts.seconds)));
+    const cpu = meter.read();
+    const loadOf = (t: Target) => loads[first.indexOf(t)]!;
+    const deferred = (core: number | null) => (core === null ? 0 : cpu.processes[`ksoftirqd/${core}`] ?? 0);
+    const proxyCore = this.proxyCpu === null ? null : cpu.cores[0]!;
+    const loadCore = this.loadCpu === null ? null : cpu.cores[cores.length - 1]!;
+    // On the load core: the backend, both wrk (reaped when their runs ended) and this script.
+    const ours = cpu.processes.backend! + cpu.reaped + cpu.self + deferred(this.loadCpu);
+    return {
+      traffic,
+      round,
+      stickyd: { kind: a.kind, label: a.label, load: loadOf(a), cpuSeconds: cpu.processes.a! * cpu.seconds },
+      other: { kind: b.kind, label: b.label, load: loadOf(b), cpuSeconds: cpu.processes.b! * cpu.seconds },
+      proxyCore,
+      loadCore,
+      otherProxyCore: proxyCore === null ? null : Math.max(0, proxyCore - cpu.processes.a! - cpu.processes.b! - deferred(this.proxyCpu)),
+      otherLoadCore: loadCore === null ? null : Math.max(0, loadCore - ours),
+    };
+  }
+
   /** Warm-up, then one measured run with the target's CPU and peak RSS alongside. */
   async throughput(t: Target, traffic: Traffic, round: number): Promise<ThroughputRow> {
     const url = `http://127.0.0.1:${t.port}/`;
@@ -306,7 +344,9 @@ async function main(): Promise<void> {
   // the worker-threads phase), plus any retries and waiting.
   const roundsS = opts.rounds * 15 * (opts.warmup + opts.seconds);
   const jitS = 7 * opts.jitWarmup;
-  const limitS = ((opts.quick ? 300 : 420) + roundsS + jitS) * (1 + opts.retryDisturbed) + opts.waitQuiet;
+  // The paired phase: at most 5 pairs × 2 traffics, each a common warm-up and its windows.
+  const pairedS = opts.pairedRounds === 0 ? 0 : 5 * 2 * (opts.warmup + opts.pairedRounds * (opts.warmup + opts.seconds));
+  const limitS = ((opts.quick ? 300 : 420) + roundsS + jitS + pairedS) * (1 + opts.retryDisturbed) + opts.waitQuiet;
   const watchdog = setTimeout(() => {
     log(`still running after ${limitS} s: giving up`);
     onSignal('SIGTERM');
@@ -487,6 +527,9 @@ async function run(bench: Bench): Promise<BenchReport> {
     for (const t of throughput) log(`median of ${opts.rounds} rounds: ${t.label.padEnd(28)} ${t.traffic.padEnd(10)} ${Math.round(t.load.rps).toString().padStart(7)} req/s (round ${t.round + 1}; ${(t.roundsRps ?? []).map((x) => Math.round(x)).join(' / ')})`);
   }
 
+  // 3b. Paired on one core: stickyd and each reference at the same time, drift-free ratios.
+  const paired = await pairedPhase(bench, targets);
+
   // 4. Added latency at 70% of one stickyd worker's capacity (its sticky throughput).
   const latency: LatencyRow[] = [];
   const capacity = find(throughput, 'stickyd', 'sticky')?.load.rps ?? 0;
@@ -544,9 +587,11 @@ async function run(bench: Bench): Promise<BenchReport> {
       warmup: opts.warmup,
       jitWarmup: opts.jitWarmup,
       latencySeconds: opts.latencySeconds,
+      pairedRounds: paired.length === 0 ? 0 : opts.pairedRounds,
     },
     throughput,
     throughputRounds,
+    paired,
     latency,
     workers,
     scaling,
@@ -555,6 +600,39 @@ async function run(bench: Bench): Promise<BenchReport> {
     allocations,
     skipped: bench.skipped,
   };
+}
+
+/**
+ * Paired on one core: stickyd workers=1 against each reference that is running (the minimal node
+ * proxy, Apache httpd, nginx, HAProxy) and against itself with the access log on, every pair on
+ * both traffics. The throughput rounds measure targets one after another, and this VM's speed
+ * drifts by up to 2× within minutes, so their ratios move by ±20% from run to run; here both
+ * sides of a ratio are measured in the same window on the same core. Per pair and traffic: a
+ * warm-up of both together, then `--paired-rounds` windows (Bench.pairedWindow).
+ */
+async function pairedPhase(bench: Bench, targets: Target[]): Promise<PairedWindow[]> {
+  const { opts } = bench;
+  const stickyd = targets.find((t) => t.kind === 'stickyd');
+  if (opts.pairedRounds === 0 || stickyd === undefined || !stickyd.proc.running()) return [];
+  const order: TargetKind[] = ['node-proxy', 'apache', 'nginx', 'haproxy', 'stickyd-log'];
+  const others = order.map((k) => targets.find((t) => t.kind === k)).filter((t): t is Target => t !== undefined && t.proc.running());
+  const url = (t: Target) => `http://127.0.0.1:${t.port}/`;
+  const windows: PairedWindow[] = [];
+  const us = (x: number | null) => (x === null ? '–' : x.toFixed(1));
+  for (const other of others) {
+    for (const traffic of ['cookieless', 'sticky'] as const) {
+      log(`paired on one core: ${stickyd.label} with ${other.label}, ${traffic}`);
+      await Promise.all([stickyd, other].map((t) => bench.load(url(t), traffic, opts.warmup)));
+      for (let round = 0; round < opts.pairedRounds; round++) {
+        const w = await bench.pairedWindow(stickyd, other, traffic, round);
+        windows.push(w);
+        const ratio = pairedRatio(w);
+        const errors = w.stickyd.load.errors + w.stickyd.load.non2xx + w.other.load.errors + w.other.load.non2xx;
+        log(`[${round + 1}/${opts.pairedRounds}] ${traffic.padEnd(10)} stickyd ${us(pairedCost(w.stickyd))} µs/req (${Math.round(w.stickyd.load.rps)} req/s)  ${other.label} ${us(pairedCost(w.other))} µs/req (${Math.round(w.other.load.rps)} req/s)  ratio ${ratio === null ? '–' : `${ratio.toFixed(2)}×`}  CPU 0 ${percent(w.proxyCore)}  CPU 1 ${percent(w.loadCore)}  others ${percent(w.otherProxyCore)}/${percent(w.otherLoadCore)}${errors > 0 ? `  ERRORS ${errors}` : ''}`);
+      }
+    }
+  }
+  return windows;
 }
 
 /**

@@ -19,6 +19,10 @@
  *                      ratio the median of the ratios within each round (default 3; 1 with --quick)
  *   --seconds N        measured window of each throughput run, after its warm-up (default 5; 3 with
  *                      --quick): 3 rounds × 15 runs × (2 s warm-up + 5 s) is about 5 minutes
+ *   --paired-rounds N  windows of --seconds per pair and traffic in the paired phase: stickyd
+ *                      workers=1 and a reference (or stickyd with its access log on) loaded at the
+ *                      same time on the proxy core, so that both meet the same machine speed
+ *                      (default 3; 1 with --quick; 0 turns the phase off)
  */
 export const PROXIES = ['stickyd', 'apache', 'nginx', 'haproxy'] as const;
 export type ProxyName = (typeof PROXIES)[number];
@@ -40,6 +44,11 @@ export interface BenchOptions {
    * ratios are taken within a round, where both were measured a minute or two apart at most.
    */
   rounds: number;
+  /**
+   * Windows per pair and traffic in the paired phase: stickyd and a reference loaded at the same
+   * time on one core, each window's ratio free of the machine's drift (0: no paired phase).
+   */
+  pairedRounds: number;
   /** Seconds of each throughput run, after warmup seconds of the same load. */
   seconds: number;
   warmup: number;
@@ -75,6 +84,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   let retryDisturbed = 0;
   let rounds: number | null = null;
   let seconds: number | null = null;
+  let pairedRounds: number | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -133,8 +143,14 @@ export function parseOptions(argv: string[]): BenchOptions {
         seconds = n;
         break;
       }
+      case '--paired-rounds': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 0 || n > 15) throw new UsageError('--paired-rounds takes a whole number from 0 to 15 (0 turns the paired phase off)');
+        pairedRounds = n;
+        break;
+      }
       case '--help': case '-h':
-        throw new UsageError('usage: npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile] [--rss-requests N] [--wait-quiet N] [--retry-disturbed N] [--jit-warmup N] [--rounds N] [--seconds N]\n  --rounds N   throughput rounds, every target measured in each, the order rotated (default 3; --quick 1)\n  --seconds N  measured window of each throughput run, after its warm-up (default 5; --quick 3)', true);
+        throw new UsageError('usage: npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile] [--rss-requests N] [--wait-quiet N] [--retry-disturbed N] [--jit-warmup N] [--rounds N] [--seconds N] [--paired-rounds N]\n  --rounds N   throughput rounds, every target measured in each, the order rotated (default 3; --quick 1)\n  --seconds N  measured window of each throughput run, after its warm-up (default 5; --quick 3)\n  --paired-rounds N  windows per pair and traffic with stickyd and a reference loaded at the same time on one core (default 3; --quick 1; 0: off)', true);
       default:
         throw new UsageError(`unknown option ${a} (try --help)`);
     }
@@ -149,6 +165,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     waitQuiet,
     retryDisturbed,
     rounds: rounds ?? (quick ? 1 : 3),
+    pairedRounds: pairedRounds ?? (quick ? 1 : 3),
     seconds: seconds ?? (quick ? 3 : 5),
     warmup: quick ? 1 : 2,
     jitWarmup: jitWarmup ?? (quick ? 6 : 30),

@@ -66,6 +66,8 @@ export interface CpuReading {
   self: number;
   /** Busy fraction of each watched core, in the order given. */
   cores: number[];
+  /** Wall-clock seconds of the interval (a process's CPU seconds: its fraction × this). */
+  seconds: number;
 }
 
 /**
@@ -95,7 +97,7 @@ export class CpuMeter {
       const total = after.total - before.total;
       return total > 0 ? (after.busy - before.busy) / total : 0;
     });
-    return { processes, reaped: (now.reaped - this.mine.reaped) / wall, self: (now.self - this.mine.self) / wall, cores };
+    return { processes, reaped: (now.reaped - this.mine.reaped) / wall, self: (now.self - this.mine.self) / wall, cores, seconds: wall };
   }
 }
 

@@ -67,6 +67,34 @@ export interface ScalingRow {
   load: LoadResult;
 }
 
+/** One side of a paired window: a proxy and the wrk that loaded it alone. */
+export interface PairedSide {
+  kind: TargetKind;
+  label: string;
+  load: LoadResult;
+  /** CPU seconds the proxy's processes used over the window (user + system, every thread). */
+  cpuSeconds: number;
+}
+
+/**
+ * Two proxies loaded at the same time for the same window, both pinned to the proxy core, each by
+ * its own wrk on the load core: whatever speed the machine had then, both had it. `stickyd` is
+ * stickyd workers=1 (access log off); `other` a reference, or stickyd with its access log on.
+ */
+export interface PairedWindow {
+  traffic: Traffic;
+  /** The window's number (0-based) within its pair and traffic. */
+  round: number;
+  stickyd: PairedSide;
+  other: PairedSide;
+  /** Busy fraction of the proxy core and of the load core over the window. */
+  proxyCore: number | null;
+  loadCore: number | null;
+  /** The part of each core's busy time that was not the benchmark's own processes. */
+  otherProxyCore: number | null;
+  otherLoadCore: number | null;
+}
+
 export interface RssPhase {
   target: number;
   requests: number;
@@ -101,6 +129,8 @@ export interface Environment {
   /** Seconds of load each node-based proxy got once before its first measured run. */
   jitWarmup: number;
   latencySeconds: number;
+  /** Windows per pair and traffic in the paired phase (0: the phase was off). */
+  pairedRounds: number;
 }
 
 export interface BenchReport {
@@ -109,6 +139,8 @@ export interface BenchReport {
   throughput: ThroughputRow[];
   /** Every throughput round's runs, in the order they were measured. */
   throughputRounds: ThroughputRow[][];
+  /** Every paired window, in the order measured (empty: phase off or stickyd not measured). */
+  paired: PairedWindow[];
   latency: LatencyRow[];
   /** workers 1 and 2 at one fixed rate (empty when stickyd was not measured). */
   workers: WorkersRow[];
@@ -225,6 +257,85 @@ function perRound(x: RoundRatios, show: (v: number) => string): string {
   return x.each.length < 2 ? '' : x.each.map((v) => (v === null ? '–' : show(v))).join(' / ');
 }
 
+/** CPU microseconds per request of one side of a paired window (null: no request completed). */
+export function pairedCost(side: PairedSide): number | null {
+  return side.load.requests > 0 ? (side.cpuSeconds * 1e6) / side.load.requests : null;
+}
+
+/** One window's ratio: the other side's µs/req ÷ stickyd's (≥ 1.0: stickyd is at least as cheap). */
+export function pairedRatio(w: PairedWindow): number | null {
+  const s = pairedCost(w.stickyd);
+  const o = pairedCost(w.other);
+  return s === null || o === null || s === 0 ? null : o / s;
+}
+
+/** The issue 9 §4 target a pair is judged by, or null for a reference shown for comparison only. */
+export interface PairedGoal {
+  text: string;
+  met: (ratio: number) => boolean;
+}
+
+export function pairedGoal(kind: TargetKind): PairedGoal | null {
+  switch (kind) {
+    case 'apache': return { text: '≥ 1.0×', met: (x) => x >= 1.0 };
+    case 'node-proxy': return { text: '≥ 0.9×', met: (x) => x >= 0.9 };
+    // The other side is stickyd with its access log on: its cost over log off is ratio − 1.
+    case 'stickyd-log': return { text: 'log ≤ +10%', met: (x) => x - 1 <= 0.1 };
+    default: return null;
+  }
+}
+
+/** One pair and traffic over its windows: medians, each window's ratio, and the verdict. */
+export interface PairedSummary {
+  kind: TargetKind;
+  label: string;
+  traffic: Traffic;
+  /** Median µs/req of each side over the windows. */
+  stickydUs: number | null;
+  otherUs: number | null;
+  /** The windows' ratios (other ÷ stickyd), in window order, and their median. */
+  ratios: RoundRatios;
+  /** The load core's busy fraction in each window. */
+  loadCore: Array<number | null>;
+  /** true/false by the pair's goal; null: no goal, or no ratio to judge. */
+  met: boolean | null;
+  /** Some window had other processes on a core above NOISE. */
+  disturbed: boolean;
+}
+
+/**
+ * The paired windows grouped by pair and traffic, in the order first measured. Each ratio is
+ * taken within one window (both sides under the same machine speed) and the median of those is
+ * judged; the µs/req medians are each side's own, shown beside it.
+ */
+export function pairedSummaries(windows: PairedWindow[]): PairedSummary[] {
+  const groups = new Map<string, PairedWindow[]>();
+  for (const w of windows) {
+    const key = `${w.other.kind} ${w.traffic}`;
+    const g = groups.get(key);
+    if (g) g.push(w);
+    else groups.set(key, [w]);
+  }
+  const known = (xs: Array<number | null>) => xs.filter((x): x is number => x !== null);
+  return [...groups.values()].map((ws) => {
+    const first = ws[0]!;
+    const each = ws.map(pairedRatio);
+    const ratio = median(known(each));
+    const goal = pairedGoal(first.other.kind);
+    return {
+      kind: first.other.kind,
+      label: first.other.label,
+      traffic: first.traffic,
+      stickydUs: median(known(ws.map((w) => pairedCost(w.stickyd)))),
+      otherUs: median(known(ws.map((w) => pairedCost(w.other)))),
+      ratios: { each, median: ratio },
+      loadCore: ws.map((w) => w.loadCore),
+      met: goal === null || ratio === null ? null : goal.met(ratio),
+      disturbed: ws.some((w) => (w.otherProxyCore ?? 0) > NOISE || (w.otherLoadCore ?? 0) > NOISE),
+    };
+  });
+}
+
 export interface RssFigures {
   first: number;
   peak: number;
@@ -339,6 +450,8 @@ export function renderReport(r: BenchReport): string {
     out.push('### Targets (one worker per core)', '', how, '', ...ratioLines, '');
   }
 
+  if (r.paired.length > 0) out.push(renderPaired(r), '');
+
   // Added latency at a fixed rate.
   const direct = r.latency.find((l) => l.kind === 'direct');
   if (r.latency.length > 0) {
@@ -415,6 +528,35 @@ export function renderReport(r: BenchReport): string {
   return out.join('\n');
 }
 
+/** A paired ratio as shown: "1.05×", or for the access log its cost over log off, "+5.0%". */
+function showPaired(kind: TargetKind, ratio: number): string {
+  if (kind === 'stickyd-log') return `${ratio >= 1 ? '+' : ''}${(100 * (ratio - 1)).toFixed(1)}%`;
+  return `${ratio.toFixed(2)}×`;
+}
+
+/** The paired phase: one row per pair and traffic, each window's ratio and load core beside. */
+export function renderPaired(r: BenchReport): string {
+  const e = r.env;
+  const rows = pairedSummaries(r.paired).map((p) => {
+    const each = p.ratios.each.length < 2 ? '' : ` (${p.ratios.each.map((v) => (v === null ? '–' : showPaired(p.kind, v))).join(' / ')})`;
+    const goal = pairedGoal(p.kind);
+    const verdict = goal === null ? '–' : p.met === null ? `${goal.text}: –` : `${goal.text}: ${p.met ? 'met' : '**MISSED**'}`;
+    return [
+      `stickyd workers=1 vs ${p.label}${p.disturbed ? ' †' : ''}`, p.traffic,
+      p.stickydUs === null ? '–' : p.stickydUs.toFixed(1), p.otherUs === null ? '–' : p.otherUs.toFixed(1),
+      p.ratios.median === null ? '–' : `**${showPaired(p.kind, p.ratios.median)}**${each}`,
+      p.loadCore.map(pct).join(' / '), verdict,
+    ];
+  });
+  return [
+    '### Paired on one core (drift-free)',
+    '',
+    table(['pair', 'traffic', 'stickyd µs/req', 'other µs/req', 'ratio: other ÷ stickyd µs/req (each window)', 'CPU 1 busy by window', 'target'], rows, [1, 6]),
+    '',
+    `_Both proxies loaded at the same time, both pinned to CPU 0, each by its own wrk -t1 -c${e.connections} on CPU 1, for ${e.pairedRounds} window${e.pairedRounds === 1 ? '' : 's'} of ${e.seconds} s after ${e.warmup} s of both together: each side's µs/req is its processes' CPU time over the window ÷ the requests its own wrk completed, so a ratio compares the two at the very same machine speed. Each row is the median of the windows' ratios (and of each side's µs/req). Limits: the two share one core, each gets about half of it (the kernel shares by thread, so a proxy with more threads, like Apache, may take more than half): compare CPU µs per request, not req/s; when the other proxy is cheap (nginx, HAProxy) CPU 1 (two wrk and the backend) may saturate, which the busy % per window shows. access log: stickyd workers=1 with its log on against the same with it off, shown as its extra cost. † a window other processes disturbed (more than ${pct(NOISE)} of a core)._`,
+  ].join('\n');
+}
+
 /** The rows of the summary, in the order the issue lists them. */
 const SUMMARY_ORDER: TargetKind[] = ['direct', 'apache', 'nginx', 'haproxy', 'node-proxy', 'stickyd', 'stickyd-log', 'stickyd-w2'];
 
@@ -437,6 +579,15 @@ export function renderSummary(r: BenchReport): string {
   const label = (kind: TargetKind) => find(r.throughput, kind, 'sticky')?.label ?? find(r.throughput, kind, 'cookieless')?.label ?? kind;
   const cost = (a: number | null, b: number | null) => (a === null || b === null ? null : a / b - 1);
   const signed = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+  // The paired phase's figure for the same comparison (median of the windows' ratios), beside the
+  // rounds' one: "1.02× / 1.05× met".
+  const paired = pairedSummaries(r.paired);
+  const pairedCell = (kind: TargetKind): string => {
+    const both = (['cookieless', 'sticky'] as const).map((t) => paired.find((p) => p.kind === kind && p.traffic === t));
+    if (both.every((p) => p?.ratios.median == null)) return '–';
+    const shown = both.map((p) => (p?.ratios.median == null ? '–' : showPaired(kind, p.ratios.median))).join(' / ');
+    return pairedGoal(kind) === null ? shown : `${shown} ${judge(both.every((p) => p?.met === true))}`;
+  };
   const rows: string[][] = [];
   for (const kind of SUMMARY_ORDER) {
     const c = find(r.throughput, kind, 'cookieless');
@@ -482,6 +633,7 @@ export function renderSummary(r: BenchReport): string {
       lat ? f2(lat.load.p99) : '–',
       target,
       result,
+      ...(paired.length > 0 ? [pairedCell(kind)] : []),
     ]);
   }
   if (rows.length === 0) return '';
@@ -489,9 +641,9 @@ export function renderSummary(r: BenchReport): string {
   return [
     '### Summary: req/s and the targets (issue 9 §4)',
     '',
-    table(['target', 'cookieless req/s', 'sticky req/s', 'CPU µs/req (cookieless / sticky)', `p99 ms at ${rate === undefined ? 'a fixed rate' : `${f0(rate)} req/s`}`, 'target', 'result (cookieless / sticky)'], rows, [5, 6]),
+    table(['target', 'cookieless req/s', 'sticky req/s', 'CPU µs/req (cookieless / sticky)', `p99 ms at ${rate === undefined ? 'a fixed rate' : `${f0(rate)} req/s`}`, 'target', 'result (cookieless / sticky)', ...(paired.length > 0 ? ['paired on one core (cookieless / sticky)'] : [])], rows, [5, 6, 7]),
     '',
-    `_Every proxy on CPU 0 alone (one process or thread; workers=2 puts both its workers and the main thread there too), the load generator and the backend on CPU 1. Ratios are the reference's CPU µs per request ÷ stickyd workers=1's${r.throughputRounds.length > 1 ? `, taken within each of the ${r.throughputRounds.length} rounds and the median of those judged (each round's below, under Targets); req/s and µs/req are each row's median round` : ''}. The p99 column is sticky traffic paced to 70% of one stickyd worker's capacity. † a run other processes disturbed._`,
+    `_Every proxy on CPU 0 alone (one process or thread; workers=2 puts both its workers and the main thread there too), the load generator and the backend on CPU 1. Ratios are the reference's CPU µs per request ÷ stickyd workers=1's${r.throughputRounds.length > 1 ? `, taken within each of the ${r.throughputRounds.length} rounds and the median of those judged (each round's below, under Targets); req/s and µs/req are each row's median round` : ''}. The p99 column is sticky traffic paced to 70% of one stickyd worker's capacity.${paired.length > 0 ? ' paired on one core: the same ratio with both proxies loaded at the same time on CPU 0 (median of the windows, see Paired on one core), immune to the machine\'s drift; for the access log, its extra CPU per request.' : ''} † a run other processes disturbed._`,
   ].join('\n');
 }
 

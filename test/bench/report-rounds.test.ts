@@ -69,10 +69,11 @@ describe('bench report: throughput rounds', () => {
     const report: BenchReport = {
       env: {
         cpu: 'test CPU', cores: 2, machineLoad: 'quiet', pinning: 'pinned', node: '24', generator: 'wrk -t1', backend: 'nginx', backendChoice: 'nginx',
-        stickyd: 'test', apache: 'Apache httpd 2.4', nginx: null, haproxy: null, connections: 50, rounds: 3, seconds: 5, warmup: 2, jitWarmup: 30, latencySeconds: 6,
+        stickyd: 'test', apache: 'Apache httpd 2.4', nginx: null, haproxy: null, connections: 50, rounds: 3, seconds: 5, warmup: 2, jitWarmup: 30, latencySeconds: 6, pairedRounds: 0,
       },
       throughput: medianRows(rounds),
       throughputRounds: rounds,
+      paired: [],
       latency: [],
       workers: [],
       scaling: null,
