@@ -65,7 +65,7 @@ import { CpuMeter, RssSampler, rssBytes } from './lib/proc-stats.js';
 import { sampleAllocations, type AllocationSummary } from './lib/alloc-profile.js';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import {
-  find, medianRows, NOISE, pairedCost, pairedRatio, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type PairedWindow, type RssPhase, type ScalingRow, type Skipped, type TargetKind, type ThroughputRow, type Traffic, type WorkersRow,
+  find, medianRows, NOISE, pairedCost, pairedRatio, pairedShare, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type PairedWindow, type RssPhase, type ScalingRow, type Skipped, type TargetKind, type ThroughputRow, type Traffic, type WorkersRow,
 } from './lib/report.js';
 import { checkRouting } from './lib/route-check.js';
 import { buildStickyd, startStickyd, type StickydBuild } from './lib/stickyd.js';
@@ -628,7 +628,7 @@ async function pairedPhase(bench: Bench, targets: Target[]): Promise<PairedWindo
         windows.push(w);
         const ratio = pairedRatio(w);
         const errors = w.stickyd.load.errors + w.stickyd.load.non2xx + w.other.load.errors + w.other.load.non2xx;
-        log(`[${round + 1}/${opts.pairedRounds}] ${traffic.padEnd(10)} stickyd ${us(pairedCost(w.stickyd))} µs/req (${Math.round(w.stickyd.load.rps)} req/s)  ${other.label} ${us(pairedCost(w.other))} µs/req (${Math.round(w.other.load.rps)} req/s)  ratio ${ratio === null ? '–' : `${ratio.toFixed(2)}×`}  CPU 0 ${percent(w.proxyCore)}  CPU 1 ${percent(w.loadCore)}  others ${percent(w.otherProxyCore)}/${percent(w.otherLoadCore)}${errors > 0 ? `  ERRORS ${errors}` : ''}`);
+        log(`[${round + 1}/${opts.pairedRounds}] ${traffic.padEnd(10)} stickyd ${us(pairedCost(w.stickyd))} µs/req (${Math.round(w.stickyd.load.rps)} req/s)  ${other.label} ${us(pairedCost(w.other))} µs/req (${Math.round(w.other.load.rps)} req/s)  ratio ${ratio === null ? '–' : `${ratio.toFixed(2)}×`}  CPU 0 ${percent(w.proxyCore)} (shares ${percent(pairedShare(w.stickyd))}/${percent(pairedShare(w.other))})  CPU 1 ${percent(w.loadCore)}  others ${percent(w.otherProxyCore)}/${percent(w.otherLoadCore)}${errors > 0 ? `  ERRORS ${errors}` : ''}`);
       }
     }
   }

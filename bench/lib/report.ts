@@ -262,6 +262,11 @@ export function pairedCost(side: PairedSide): number | null {
   return side.load.requests > 0 ? (side.cpuSeconds * 1e6) / side.load.requests : null;
 }
 
+/** The share of the proxy core one side of a paired window got (null: an empty window). */
+export function pairedShare(side: PairedSide): number | null {
+  return side.load.seconds > 0 ? side.cpuSeconds / side.load.seconds : null;
+}
+
 /** One window's ratio: the other side's µs/req ÷ stickyd's (≥ 1.0: stickyd is at least as cheap). */
 export function pairedRatio(w: PairedWindow): number | null {
   const s = pairedCost(w.stickyd);
@@ -295,6 +300,9 @@ export interface PairedSummary {
   otherUs: number | null;
   /** The windows' ratios (other ÷ stickyd), in window order, and their median. */
   ratios: RoundRatios;
+  /** Median share of the proxy core each side got (CPU seconds ÷ its window's seconds). */
+  stickydShare: number | null;
+  otherShare: number | null;
   /** The load core's busy fraction in each window. */
   loadCore: Array<number | null>;
   /** true/false by the pair's goal; null: no goal, or no ratio to judge. */
@@ -329,6 +337,8 @@ export function pairedSummaries(windows: PairedWindow[]): PairedSummary[] {
       stickydUs: median(known(ws.map((w) => pairedCost(w.stickyd)))),
       otherUs: median(known(ws.map((w) => pairedCost(w.other)))),
       ratios: { each, median: ratio },
+      stickydShare: median(known(ws.map((w) => pairedShare(w.stickyd)))),
+      otherShare: median(known(ws.map((w) => pairedShare(w.other)))),
       loadCore: ws.map((w) => w.loadCore),
       met: goal === null || ratio === null ? null : goal.met(ratio),
       disturbed: ws.some((w) => (w.otherProxyCore ?? 0) > NOISE || (w.otherLoadCore ?? 0) > NOISE),
@@ -545,15 +555,15 @@ export function renderPaired(r: BenchReport): string {
       `stickyd workers=1 vs ${p.label}${p.disturbed ? ' †' : ''}`, p.traffic,
       p.stickydUs === null ? '–' : p.stickydUs.toFixed(1), p.otherUs === null ? '–' : p.otherUs.toFixed(1),
       p.ratios.median === null ? '–' : `**${showPaired(p.kind, p.ratios.median)}**${each}`,
-      p.loadCore.map(pct).join(' / '), verdict,
+      `${pct(p.stickydShare)} / ${pct(p.otherShare)}`, p.loadCore.map(pct).join(' / '), verdict,
     ];
   });
   return [
     '### Paired on one core (drift-free)',
     '',
-    table(['pair', 'traffic', 'stickyd µs/req', 'other µs/req', 'ratio: other ÷ stickyd µs/req (each window)', 'CPU 1 busy by window', 'target'], rows, [1, 6]),
+    table(['pair', 'traffic', 'stickyd µs/req', 'other µs/req', 'ratio: other ÷ stickyd µs/req (each window)', 'CPU 0 share stickyd / other', 'CPU 1 busy by window', 'target'], rows, [1, 7]),
     '',
-    `_Both proxies loaded at the same time, both pinned to CPU 0, each by its own wrk -t1 -c${e.connections} on CPU 1, for ${e.pairedRounds} window${e.pairedRounds === 1 ? '' : 's'} of ${e.seconds} s after ${e.warmup} s of both together: each side's µs/req is its processes' CPU time over the window ÷ the requests its own wrk completed, so a ratio compares the two at the very same machine speed. Each row is the median of the windows' ratios (and of each side's µs/req). Limits: the two share one core, each gets about half of it (the kernel shares by thread, so a proxy with more threads, like Apache, may take more than half): compare CPU µs per request, not req/s; when the other proxy is cheap (nginx, HAProxy) CPU 1 (two wrk and the backend) may saturate, which the busy % per window shows. access log: stickyd workers=1 with its log on against the same with it off, shown as its extra cost. † a window other processes disturbed (more than ${pct(NOISE)} of a core)._`,
+    `_Both proxies loaded at the same time, both pinned to CPU 0, each by its own wrk -t1 -c${e.connections} on CPU 1, for ${e.pairedRounds} window${e.pairedRounds === 1 ? '' : 's'} of ${e.seconds} s after ${e.warmup} s of both together: each side's µs/req is its processes' CPU time over the window ÷ the requests its own wrk completed, so a ratio compares the two at the very same machine speed. Each row is the median of the windows' ratios (and of each side's µs/req). Limits: the two share one core, each gets about half of it (the kernel shares by thread, so a proxy with more threads, like Apache, may take more than half): compare CPU µs per request, not req/s, and mind the share column: a side held to a small share serves fewer requests per event-loop turn, and its cost per request rises (node's fixed costs spread over fewer requests), so a lopsided share biases the ratio against that side; when the other proxy is cheap (nginx, HAProxy) CPU 1 (two wrk and the backend) may saturate, which the busy % per window shows. access log: stickyd workers=1 with its log on against the same with it off, shown as its extra cost. † a window other processes disturbed (more than ${pct(NOISE)} of a core)._`,
   ].join('\n');
 }
 

@@ -83,6 +83,9 @@ describe('bench report: paired on one core', () => {
     expect(a.stickydUs!.toFixed(1)).toBe('125.0');
     expect(a.met).toBe(true);
     expect(all[1]!.loadCore).toEqual([0.95, 0.95, 0.95]);
+    // 2.5 CPU seconds over a 5 s window: half of the core each.
+    expect(a.stickydShare).toBe(0.5);
+    expect(a.otherShare).toBe(0.5);
     expect(all[2]!.ratios.median!.toFixed(2)).toBe('0.80');
     expect(all[2]!.met).toBe(false);
     expect(all[3]!.met).toBe(true); // 0.92× ≥ 0.9
@@ -97,10 +100,10 @@ describe('bench report: paired on one core', () => {
   it('the report has a paired section with each window\'s ratio and load core, and the summary shows the paired verdicts', () => {
     const text = renderReport(report(windows));
     expect(text).toContain('### Paired on one core (drift-free)');
-    expect(text).toContain('| stickyd workers=1 vs apache | cookieless | 125.0 | 118.7 | **1.05×** (1.10× / 1.05× / 0.95×) | 80% / 80% / 80% | ≥ 1.0×: met |');
-    expect(text).toContain('| stickyd workers=1 vs node-proxy | cookieless | 125.0 | 100.0 | **0.80×** (0.80× / 0.80× / 0.80×) | 80% / 80% / 80% | ≥ 0.9×: **MISSED** |');
-    expect(text).toContain('| stickyd workers=1 vs stickyd-log † | sticky | 125.0 | 136.2 | **+12.0%** (+12.0% / +15.0% / +9.0%) | 80% / 80% / 80% | log ≤ +10%: **MISSED** |');
-    expect(text).toContain('| stickyd workers=1 vs nginx | sticky | 125.0 | 50.0 | **0.40×** (0.40× / 0.40× / 0.40×) | 100% / 100% / 100% | – |');
+    expect(text).toContain('| stickyd workers=1 vs apache | cookieless | 125.0 | 118.7 | **1.05×** (1.10× / 1.05× / 0.95×) | 50% / 50% | 80% / 80% / 80% | ≥ 1.0×: met |');
+    expect(text).toContain('| stickyd workers=1 vs node-proxy | cookieless | 125.0 | 100.0 | **0.80×** (0.80× / 0.80× / 0.80×) | 50% / 50% | 80% / 80% / 80% | ≥ 0.9×: **MISSED** |');
+    expect(text).toContain('| stickyd workers=1 vs stickyd-log † | sticky | 125.0 | 136.2 | **+12.0%** (+12.0% / +15.0% / +9.0%) | 50% / 50% | 80% / 80% / 80% | log ≤ +10%: **MISSED** |');
+    expect(text).toContain('| stickyd workers=1 vs nginx | sticky | 125.0 | 50.0 | **0.40×** (0.40× / 0.40× / 0.40×) | 50% / 50% | 100% / 100% / 100% | – |');
     expect(text).toMatch(/each gets about half of it/);
     // The summary: no throughput rows here, so check the column via its own rendering with rows.
     const withRows = report(windows);
