@@ -479,7 +479,7 @@ async function run(bench: Bench): Promise<BenchReport> {
     const logFile = path.join(dir, 'minimal-proxy.log');
     await tryStart('node-proxy', 'minimal node proxy', p, async () => group.start('minimal node proxy', process.execPath, [
       '--import', 'tsx', path.join(repoRoot, 'bench/lib/minimal-proxy.ts'), String(p), ...bench.members.map((m) => `${m.route}=${m.port}`),
-    ], { cpu, logFile }), logFile);
+    ], { cpu, logFile, session: true }), logFile);
   }
   const apacheVersion = has.apache ? version(APACHE, ['-v']).replace(/^Server version:\s*Apache\/(\S+).*$/, 'Apache httpd $1') : null;
   if (has.apache && opts.only.has('apache')) {
@@ -492,7 +492,7 @@ async function run(bench: Bench): Promise<BenchReport> {
   if (has.nginx && opts.only.has('nginx')) {
     const p = take();
     const prefix = path.join(dir, 'nginx-balancer');
-    await tryStart('nginx', nginxVersion!, p, () => startNginx(group, 'nginx', prefix, balancerConfig(prefix, p, bench.members), cpu), path.join(prefix, 'error.log'));
+    await tryStart('nginx', nginxVersion!, p, () => startNginx(group, 'nginx', prefix, balancerConfig(prefix, p, bench.members), cpu, true), path.join(prefix, 'error.log'));
   }
   if (has.haproxy && opts.only.has('haproxy')) {
     const p = take();

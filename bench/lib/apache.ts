@@ -64,5 +64,5 @@ export async function startApache(group: ProcessGroup, dir: string, port: number
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const conf = path.join(dir, 'httpd.conf');
   await writeFile(conf, apacheConfig(dir, port, members));
-  return group.start('apache', APACHE, ['-DFOREGROUND', '-d', dir, '-f', conf], { cpu, logFile: path.join(dir, 'apache.log') });
+  return group.start('apache', APACHE, ['-DFOREGROUND', '-d', dir, '-f', conf], { cpu, logFile: path.join(dir, 'apache.log'), session: true });
 }

@@ -46,5 +46,5 @@ ${members.map((m) => `  server ${m.route} 127.0.0.1:${m.port}`).join('\n')}
 export async function startHaproxy(group: ProcessGroup, dir: string, port: number, members: Member[], cpu: number | null): Promise<BenchProcess> {
   const file = path.join(dir, 'haproxy.cfg');
   await writeFile(file, haproxyConfig(port, members));
-  return group.start('haproxy', HAPROXY, ['-db', '-f', file], { cpu, logFile: path.join(dir, 'haproxy.log') });
+  return group.start('haproxy', HAPROXY, ['-db', '-f', file], { cpu, logFile: path.join(dir, 'haproxy.log'), session: true });
 }

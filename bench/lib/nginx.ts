@@ -94,7 +94,8 @@ ${routes}
 }
 
 /** Start nginx on a config text; the prefix directory is created and readable by its worker. */
-export async function startNginx(group: ProcessGroup, name: string, prefix: string, config: string, cpu: number | null): Promise<BenchProcess> {
+/** `session`: a proxy under test gets a session of its own (StartOptions.session); a backend does not. */
+export async function startNginx(group: ProcessGroup, name: string, prefix: string, config: string, cpu: number | null, session = false): Promise<BenchProcess> {
   await mkdir(prefix, { recursive: true });
   // The worker runs as nobody when started as root: it must be able to enter the prefix.
   await chmod(prefix, 0o755);
@@ -103,5 +104,6 @@ export async function startNginx(group: ProcessGroup, name: string, prefix: stri
   return group.start(name, NGINX, ['-p', prefix, '-e', path.join(prefix, 'error.log'), '-c', file], {
     cpu,
     logFile: path.join(prefix, 'stderr.log'),
+    session,
   });
 }

@@ -18,6 +18,13 @@ export interface StartOptions {
   logFile?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /**
+   * Start it in a session of its own (setsid). With the kernel's autogroup scheduling (Debian's
+   * default) the CPU is shared between sessions, not between threads: two proxies in sessions of
+   * their own get half a core each, where in the bench's session a proxy with many threads
+   * (Apache's event MPM) took 90 % of it from a one-thread one (the paired phase).
+   */
+  session?: boolean;
 }
 
 export interface BenchProcess {
@@ -109,6 +116,8 @@ export class ProcessGroup {
       stdio: ['ignore', fd ?? 'ignore', fd ?? 'ignore'],
       env: options.env ?? process.env,
       cwd: options.cwd,
+      // node's `detached` is setsid() on Linux; the process is still stopped by PID (stop()).
+      detached: options.session === true,
     });
     if (fd !== null) closeSync(fd);
     let done = false;

@@ -96,5 +96,6 @@ export async function startStickyd(
   return group.start(name, process.execPath, [...extraNodeArgs, ...build.nodeArgs, '-c', file], {
     cpu,
     logFile: path.join(dir, `${name}.log`),
+    session: true, // a proxy under test: a session of its own (StartOptions.session)
   });
 }

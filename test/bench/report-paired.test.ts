@@ -104,7 +104,7 @@ describe('bench report: paired on one core', () => {
     expect(text).toContain('| stickyd workers=1 vs node-proxy | cookieless | 125.0 | 100.0 | **0.80×** (0.80× / 0.80× / 0.80×) | 50% / 50% | 80% / 80% / 80% | ≥ 0.9×: **MISSED** |');
     expect(text).toContain('| stickyd workers=1 vs stickyd-log † | sticky | 125.0 | 136.2 | **+12.0%** (+12.0% / +15.0% / +9.0%) | 50% / 50% | 80% / 80% / 80% | log ≤ +10%: **MISSED** |');
     expect(text).toContain('| stickyd workers=1 vs nginx | sticky | 125.0 | 50.0 | **0.40×** (0.40× / 0.40× / 0.40×) | 50% / 50% | 100% / 100% / 100% | – |');
-    expect(text).toMatch(/each gets about half of it/);
+    expect(text).toMatch(/each in a session of its own/);
     // The summary: no throughput rows here, so check the column via its own rendering with rows.
     const withRows = report(windows);
     withRows.throughput = [
