@@ -5,7 +5,7 @@
  *
  *   npm run bench -- [--quick] [--only stickyd,apache,nginx,haproxy] [--json FILE] [--profile]
  *                    [--source] [--rss-requests N] [--wait-quiet S] [--retry-disturbed N]
- *                    [--jit-warmup S] [--rounds N] [--seconds S]
+ *                    [--jit-warmup S] [--rounds N] [--seconds S] [--paired-rounds N]
  *   (bench/lib/options.ts says what each does)
  *
  * Layout (2+ cores): the proxy under test runs on CPU 0 (stickyd with one worker, Apache httpd
@@ -138,7 +138,7 @@ class Bench {
    * Runs `fn` while measuring CPU: the target's share of a core, how busy each pinned core was,
    * and how much of that was not ours (other people's processes on a shared machine).
    */
-  async measured<T>(t: Target, fn: () => Promise<T>, also: BenchProcess[] = []): Promise<{ result: T; load: CpuFigures }> {
+  async measured<T>(t: Target, fn: () => Promise<T>, also: BenchProcess[] = []): Promise<{ result: T; load: CpuFigures; parts: number[]; seconds: number }> {
     const cores = [this.proxyCpu, this.loadCpu].filter((c): c is number => c !== null);
     const pids: Record<string, number> = { target: t.proc.pid };
     // More processes that count as the target (a target made of several processes).
@@ -151,7 +151,9 @@ class Bench {
     const meter = new CpuMeter(pids, cores);
     const result = await fn();
     const cpu = meter.read();
-    const target = cpu.processes.target! + also.reduce((sum, _p, i) => sum + cpu.processes[`also${i}`]!, 0);
+    // Each process's share of a core: the target's, then each of `also`'s (a paired window's two sides).
+    const parts = [cpu.processes.target!, ...also.map((_p, i) => cpu.processes[`also${i}`]!)];
+    const target = parts.reduce((sum, x) => sum + x, 0);
     const deferred = (core: number | null) => (core === null ? 0 : cpu.processes[`ksoftirqd/${core}`] ?? 0);
     // On the load core: the backend, the load generator (reaped when its run ended) and this script.
     const ours = (t.kind === 'direct' ? target : cpu.processes.backend!) + cpu.reaped + cpu.self + deferred(this.loadCpu);
@@ -166,6 +168,8 @@ class Bench {
         otherProxyCore: proxyCore === null ? null : Math.max(0, proxyCore - (t.kind === 'direct' ? 0 : target) - deferred(this.proxyCpu)),
         otherLoadCore: loadCore === null ? null : Math.max(0, loadCore - ours),
       },
+      parts,
+      seconds: cpu.seconds,
     };
   }
 
@@ -209,29 +213,19 @@ class Bench {
    * window, which both shared. Which wrk is started first alternates from window to window.
    */
   async pairedWindow(a: Target, b: Target, traffic: Traffic, round: number): Promise<PairedWindow> {
-    const cores = [this.proxyCpu, this.loadCpu].filter((c): c is number => c !== null);
-    const pids: Record<string, number> = { a: a.proc.pid, b: b.proc.pid, backend: this.backendPid };
-    for (const [core, pid] of softirqThreads()) pids[`ksoftirqd/${core}`] = pid;
-    const meter = new CpuMeter(pids, cores);
     const url = (t: Target) => `http://127.0.0.1:${t.port}/`;
     const first = round % 2 === 0 ? [a, b] : [b, a];
-    const loads = await Promise.all(first.map((t) => this.load(url(t), traffic, this.opts.seconds)));
-    const cpu = meter.read();
+    const { result: loads, load, parts, seconds } = await this.measured(a, () => Promise.all(first.map((t) => this.load(url(t), traffic, this.opts.seconds))), [b.proc]);
     const loadOf = (t: Target) => loads[first.indexOf(t)]!;
-    const deferred = (core: number | null) => (core === null ? 0 : cpu.processes[`ksoftirqd/${core}`] ?? 0);
-    const proxyCore = this.proxyCpu === null ? null : cpu.cores[0]!;
-    const loadCore = this.loadCpu === null ? null : cpu.cores[cores.length - 1]!;
-    // On the load core: the backend, both wrk (reaped when their runs ended) and this script.
-    const ours = cpu.processes.backend! + cpu.reaped + cpu.self + deferred(this.loadCpu);
     return {
       traffic,
       round,
-      stickyd: { kind: a.kind, label: a.label, load: loadOf(a), cpuSeconds: cpu.processes.a! * cpu.seconds },
-      other: { kind: b.kind, label: b.label, load: loadOf(b), cpuSeconds: cpu.processes.b! * cpu.seconds },
-      proxyCore,
-      loadCore,
-      otherProxyCore: proxyCore === null ? null : Math.max(0, proxyCore - cpu.processes.a! - cpu.processes.b! - deferred(this.proxyCpu)),
-      otherLoadCore: loadCore === null ? null : Math.max(0, loadCore - ours),
+      stickyd: { kind: a.kind, label: a.label, load: loadOf(a), cpuSeconds: parts[0]! * seconds },
+      other: { kind: b.kind, label: b.label, load: loadOf(b), cpuSeconds: parts[1]! * seconds },
+      proxyCore: load.proxyCore,
+      loadCore: load.loadCore,
+      otherProxyCore: load.otherProxyCore,
+      otherLoadCore: load.otherLoadCore,
     };
   }
 
@@ -338,7 +332,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('exit', () => bench.group.killAllNow());
-  // Every phase is bounded (a full run takes about 13 minutes, --quick about 4); this only catches
+  // Every phase is bounded (a full run takes about 15 minutes, --quick about 4); this only catches
   // something wedged: 5 minutes (--quick) or 7 for the fixed phases, plus the throughput rounds
   // (at most 15 runs a round), plus the JIT warm-ups (four targets, then three fresh processes in
   // the worker-threads phase), plus any retries and waiting.

@@ -93,6 +93,12 @@ export function parseOptions(argv: string[]): BenchOptions {
       if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
       return v;
     };
+    /** The value as a whole number from `min` to `max`, else a UsageError saying `what` it takes. */
+    const whole = (min: number, max: number, what: string): number => {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} takes ${what}`);
+      return n;
+    };
     switch (flag) {
       case '--quick': quick = true; break;
       case '--source': source = true; break;
@@ -107,48 +113,18 @@ export function parseOptions(argv: string[]): BenchOptions {
         only = new Set(names as ProxyName[]);
         break;
       }
-      case '--rss-requests': {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < 1000) throw new UsageError('--rss-requests takes a whole number ≥ 1000');
-        rssRequests = n;
-        break;
-      }
+      case '--rss-requests': rssRequests = whole(1000, Infinity, 'a whole number ≥ 1000'); break;
       case '--wait-quiet': {
         const n = Number(value());
         if (!Number.isFinite(n) || n < 0 || n > 3600) throw new UsageError('--wait-quiet takes seconds between 0 and 3600');
         waitQuiet = n;
         break;
       }
-      case '--retry-disturbed': {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < 0 || n > 5) throw new UsageError('--retry-disturbed takes a whole number from 0 to 5');
-        retryDisturbed = n;
-        break;
-      }
-      case '--jit-warmup': {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < 0 || n > 600) throw new UsageError('--jit-warmup takes whole seconds from 0 to 600');
-        jitWarmup = n;
-        break;
-      }
-      case '--rounds': {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < 1 || n > 15) throw new UsageError('--rounds takes a whole number from 1 to 15');
-        rounds = n;
-        break;
-      }
-      case '--seconds': {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < 1 || n > 120) throw new UsageError('--seconds takes whole seconds from 1 to 120 (the measured window of each throughput run)');
-        seconds = n;
-        break;
-      }
-      case '--paired-rounds': {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < 0 || n > 15) throw new UsageError('--paired-rounds takes a whole number from 0 to 15 (0 turns the paired phase off)');
-        pairedRounds = n;
-        break;
-      }
+      case '--retry-disturbed': retryDisturbed = whole(0, 5, 'a whole number from 0 to 5'); break;
+      case '--jit-warmup': jitWarmup = whole(0, 600, 'whole seconds from 0 to 600'); break;
+      case '--rounds': rounds = whole(1, 15, 'a whole number from 1 to 15'); break;
+      case '--seconds': seconds = whole(1, 120, 'whole seconds from 1 to 120 (the measured window of each throughput run)'); break;
+      case '--paired-rounds': pairedRounds = whole(0, 15, 'a whole number from 0 to 15 (0 turns the paired phase off)'); break;
       case '--help': case '-h':
         throw new UsageError('usage: npm run bench -- [--quick] [--only stickyd,nginx,haproxy] [--json FILE] [--source] [--profile] [--rss-requests N] [--wait-quiet N] [--retry-disturbed N] [--jit-warmup N] [--rounds N] [--seconds N] [--paired-rounds N]\n  --rounds N   throughput rounds, every target measured in each, the order rotated (default 3; --quick 1)\n  --seconds N  measured window of each throughput run, after its warm-up (default 5; --quick 3)\n  --paired-rounds N  windows per pair and traffic with stickyd and a reference loaded at the same time on one core (default 3; --quick 1; 0: off)', true);
       default:

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadResult } from '../../bench/lib/load.js';
 import { pairedCost, pairedRatio, pairedSummaries, renderReport, type BenchReport, type PairedWindow, type TargetKind, type Traffic } from '../../bench/lib/report.js';
+import { benchReport } from './report-fixture.js';
 
 function load(requests: number, seconds = 5): LoadResult {
   return { requests, seconds, rps: requests / seconds, p50: 1, p90: 2, p99: 3, p999: 4, max: 5, mean: 1, errors: 0, non2xx: 0 };
@@ -41,22 +42,7 @@ const windows: PairedWindow[] = [
 ];
 
 function report(paired: PairedWindow[]): BenchReport {
-  return {
-    env: {
-      cpu: 'test CPU', cores: 2, machineLoad: 'quiet', pinning: 'pinned', node: '24', generator: 'wrk -t1', backend: 'nginx', backendChoice: 'nginx',
-      stickyd: 'test', apache: 'Apache httpd 2.4', nginx: null, haproxy: null, connections: 50, rounds: 1, seconds: 5, warmup: 2, jitWarmup: 30, latencySeconds: 6, pairedRounds: 3,
-    },
-    throughput: [],
-    throughputRounds: [],
-    paired,
-    latency: [],
-    workers: [],
-    scaling: null,
-    rss: null,
-    profile: null,
-    allocations: null,
-    skipped: [],
-  };
+  return benchReport({ env: { pairedRounds: 3 }, paired });
 }
 
 describe('bench report: paired on one core', () => {

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { LoadResult } from '../../bench/lib/load.js';
-import { median, medianRows, renderReport, roundRatios, find, type BenchReport, type TargetKind, type ThroughputRow, type Traffic } from '../../bench/lib/report.js';
+import { median, medianRows, renderReport, roundRatios, find, type TargetKind, type ThroughputRow, type Traffic } from '../../bench/lib/report.js';
+import { benchReport } from './report-fixture.js';
 
 function load(rps: number): LoadResult {
   return { requests: rps * 5, seconds: 5, rps, p50: 1, p90: 2, p99: 3, p999: 4, max: 5, mean: 1, errors: 0, non2xx: 0 };
@@ -66,22 +67,7 @@ describe('bench report: throughput rounds', () => {
   });
 
   it('the report judges the median of the per-round ratios and prints each round\'s', () => {
-    const report: BenchReport = {
-      env: {
-        cpu: 'test CPU', cores: 2, machineLoad: 'quiet', pinning: 'pinned', node: '24', generator: 'wrk -t1', backend: 'nginx', backendChoice: 'nginx',
-        stickyd: 'test', apache: 'Apache httpd 2.4', nginx: null, haproxy: null, connections: 50, rounds: 3, seconds: 5, warmup: 2, jitWarmup: 30, latencySeconds: 6, pairedRounds: 0,
-      },
-      throughput: medianRows(rounds),
-      throughputRounds: rounds,
-      paired: [],
-      latency: [],
-      workers: [],
-      scaling: null,
-      rss: null,
-      profile: null,
-      allocations: null,
-      skipped: [],
-    };
+    const report = benchReport({ env: { rounds: 3 }, throughput: medianRows(rounds), throughputRounds: rounds });
     const text = renderReport(report);
     // By CPU per request, Apache's µs ÷ stickyd's: 0.91× in two rounds, 0.80× in one. The median
     // rows alone (100 µs against 125 µs) would give 0.80×.
