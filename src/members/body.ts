@@ -46,6 +46,11 @@ export abstract class DeliveredBody implements ResponseBody {
   attach(sink: BodySink): void {
     this.sink = sink;
     const early = this.early;
+    if (early !== null && early.length === 1 && this.ended && this.bodyError === null && sink.whole !== undefined) {
+      this.early = null;
+      sink.whole(early[0]!);
+      return;
+    }
     let room = true;
     if (early !== null) {
       this.early = null;

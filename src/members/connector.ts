@@ -105,6 +105,11 @@ export interface BodySink {
   write(chunk: Buffer): boolean;
   /** The body is complete. */
   end(): void;
+  /**
+   * Optional: the whole body, complete, in one chunk (a small response that arrived with its
+   * head): instead of write() then end(), so that it can go out in one write as well.
+   */
+  whole?(chunk: Buffer): void;
   /** The member failed mid-body (reset, read timeout, invalid framing): the body is incomplete. */
   fail(err: Error): void;
 }
@@ -144,7 +149,15 @@ export interface MemberResponse {
 
 /** An Upgrade request's result: the member switched protocols, or answered normally. */
 export type UpgradeOutcome =
-  | { kind: 'upgraded'; status: number; /** flat [name, value, ...] */ headers: string[]; socket: Duplex; reusedConnection: boolean }
+  | {
+      kind: 'upgraded';
+      status: number;
+      /** flat [name, value, ...] */
+      headers: string[];
+      /** The member connection, paused (pipe or resume it), with what followed the 101 still to be read. */
+      socket: Duplex;
+      reusedConnection: boolean;
+    }
   | { kind: 'response'; response: MemberResponse };
 
 /**

@@ -4,8 +4,8 @@ import type net from 'node:net';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MemberConfig } from '../../src/config/types.js';
-import { BackendError } from '../../src/members/connector.js';
-import { request, type BackendRequest, type StreamedResponse } from '../helpers/ajp-fixtures.js';
+import { BackendError, type UpgradeOutcome } from '../../src/members/connector.js';
+import { attemptOf, request, type BackendRequest, type StreamedResponse } from '../helpers/ajp-fixtures.js';
 import { HttpConnector } from '../../src/members/http/connector.js';
 import { blackholePort, cleanup, deadPort, sleep, startBackend, startRawBackend } from './helpers.js';
 
@@ -63,8 +63,6 @@ describe('HttpConnector', () => {
     expect(first.status).toBe(200);
     expect((await text(first)).length).toBe(big.length);
     for (let i = 0; i < 3; i++) {
-      // undici frees a connection for the pool a moment after the body ended.
-      await sleep(5);
       expect(await text(await request(c, req('/s')))).toBe('small');
     }
     expect(b.connections).toBe(1);
@@ -192,5 +190,128 @@ describe('HttpConnector', () => {
     r.body.destroy();
     // The member's response sees its connection close: the request was aborted there too.
     await expect(closed).resolves.toBeUndefined();
+  });
+
+  it("the wire form: host first (here the client's, as the fixture preserves it), then connection, the headers as given, the body framed by the transport", async () => {
+    const heads: string[] = [];
+    const raw = await startRawBackend((s) => {
+      let got = '';
+      s.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+        const end = got.indexOf('\r\n\r\n');
+        if (end === -1 || !/\r\n0\r\n\r\n$|content-length: 3\r\n\r\nabc$|^GET[^]*\r\n\r\n$/.test(got)) return;
+        heads.push(got);
+        got = '';
+        s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      });
+    });
+    const c = connector(member(raw.port));
+    await text(await request(c, req('/g', { headers: [['Host', 'client.example'], ['X-A', '1'], ['content-Length', '99']] })));
+    await text(await request(c, req('/p', { method: 'POST', body: Readable.from([Buffer.from('abc')]), bodyLength: 3 })));
+    await text(await request(c, req('/c', { method: 'PUT', body: Readable.from([Buffer.from('ab'), Buffer.from('cde')]) })));
+    expect(heads).toEqual([
+      'GET /g HTTP/1.1\r\nhost: client.example\r\nconnection: keep-alive\r\nX-A: 1\r\n\r\n',
+      'POST /p HTTP/1.1\r\nhost: member\r\nconnection: keep-alive\r\ncontent-length: 3\r\n\r\nabc',
+      'PUT /c HTTP/1.1\r\nhost: member\r\nconnection: keep-alive\r\ntransfer-encoding: chunked\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n',
+    ]);
+    expect(raw.connections).toBe(1);
+  });
+
+  it("the member's Keep-Alive timeout: an idle connection is closed 2 s before it, whatever ttl says", async () => {
+    let closedAt = 0;
+    const raw = await startRawBackend((s) => {
+      s.on('data', () => s.write('HTTP/1.1 200 OK\r\nKeep-Alive: timeout=3\r\nContent-Length: 2\r\n\r\nok'));
+      s.on('close', () => (closedAt = Date.now()));
+    });
+    const c = connector(member(raw.port, { ttl: 60_000 }));
+    await text(await request(c, req()));
+    const idleSince = Date.now();
+    while (closedAt === 0 && Date.now() - idleSince < 5000) await sleep(20);
+    // Closed by the pool after about 1 s (3 s - 2 s), not after ttl's 60 s, nor by the member.
+    expect(closedAt - idleSince).toBeGreaterThanOrEqual(900);
+    expect(closedAt - idleSince).toBeLessThan(2900);
+  });
+
+  it('a connection that saw a response with "Connection: close" is not reused; unexpected bytes on an idle one close it', async () => {
+    const raw = await startRawBackend((s) => {
+      s.on('data', () => {
+        s.write('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok');
+      });
+    });
+    const c = connector(member(raw.port));
+    await text(await request(c, req()));
+    await text(await request(c, req()));
+    expect(raw.connections).toBe(2);
+
+    // A whole response nobody asked for, on an idle connection: that connection is dropped, and
+    // the next request goes out on a new one rather than taking that response for its own.
+    const chatty = await startRawBackend((s) => {
+      s.once('data', () => {
+        s.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none');
+        setTimeout(() => s.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale'), 30);
+      });
+    });
+    const c2 = connector(member(chatty.port));
+    expect(await text(await request(c2, req()))).toBe('one');
+    await sleep(100);
+    // Had the idle connection kept the unasked-for response, this request would get 'stale'.
+    expect(await text(await request(c2, req()))).toBe('one');
+    expect(chatty.connections).toBe(2);
+  });
+
+  it('an Upgrade: the bytes the member sends right after its 101 reach the tunnel, none lost', async () => {
+    const raw = await startRawBackend((s) => {
+      s.once('data', () => {
+        s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nFIRST-FRAME');
+        s.on('data', (d: Buffer) => s.write(d));
+      });
+    });
+    const c = connector(member(raw.port));
+    const outcome: UpgradeOutcome = await c.upgrade(attemptOf(req('/ws', { headers: [['Host', 'h'], ['Upgrade', 'websocket']] })));
+    expect(outcome.kind).toBe('upgraded');
+    if (outcome.kind !== 'upgraded') return;
+    expect(outcome.status).toBe(101);
+    expect(outcome.headers).toEqual(['Upgrade', 'websocket', 'Connection', 'Upgrade']);
+    const socket = outcome.socket;
+    let got = '';
+    // The socket comes paused (nothing may be read before its new owner listens): resume it.
+    socket.on('data', (d: Buffer) => (got += d.toString()));
+    socket.resume();
+    socket.write('echo');
+    while (!got.includes('echo')) await sleep(5);
+    expect(got).toBe('FIRST-FRAMEecho');
+    socket.destroy();
+  });
+
+  it('a member that answers before it has read the body: the body still goes out whole, the response comes through', async () => {
+    const raw = await startRawBackend((s) => {
+      let got = '';
+      let answered = false;
+      s.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+        if (!answered && got.includes('\r\n\r\n')) {
+          answered = true;
+          // The head at once, the body once the request body has ended.
+          s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+        }
+        if (got.endsWith('\r\n0\r\n\r\n')) {
+          // The body as sent: the chunk sizes after the header block (its last CRLF starts the first size line).
+          const sizes = [...got.slice(got.indexOf('\r\n\r\n') + 2).matchAll(/\r\n([0-9a-f]+)\r\n/g)];
+          const n = sizes.reduce((sum, m) => sum + parseInt(m[1]!, 16), 0);
+          s.write(`5\r\n${String(n).padStart(5, '0')}\r\n0\r\n\r\n`);
+        }
+      });
+    });
+    const c = connector(member(raw.port));
+    const body = new Readable({ read() {} });
+    const pending = request(c, req('/up', { method: 'POST', body }));
+    body.push(Buffer.alloc(100, 1));
+    const r = await pending;
+    expect(r.status).toBe(200);
+    body.push(Buffer.alloc(200, 2));
+    await sleep(20);
+    body.push(Buffer.alloc(300, 3));
+    body.push(null);
+    expect(await text(r)).toBe('00600');
   });
 });
