@@ -36,17 +36,14 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
     if (!res.writableFinished) ex.abort();
     ex.finish(req, res);
   });
-  proxy(ex, req, res).catch((err: unknown) => {
-    // proxy() answers its own failures; this is the last resort if even that threw.
-    req.socket.destroy(err instanceof Error ? err : undefined);
-  });
+  // One promise per request, not a wrapper around it: a failure forward() did not answer itself
+  // is answered here.
+  forward(ex, req, res).catch((err: unknown) => unexpected(ex, req, res, err));
 }
 
-/** The request, from its headers to the member's response head; never rejects. */
-async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** The last resort: forward() threw. 500 if nothing was sent yet, else the response is cut. */
+function unexpected(ex: Exchange, req: IncomingMessage, res: ServerResponse, err: unknown): void {
   try {
-    await forward(ex, req, res);
-  } catch (err) {
     ex.ctx.logger.error({ err, url: ex.url }, 'request failed unexpectedly');
     if (!res.headersSent) {
       ex.status = 500;
@@ -54,6 +51,9 @@ async function proxy(ex: Exchange, req: IncomingMessage, res: ServerResponse): P
     } else {
       res.destroy();
     }
+  } catch (again) {
+    // Even that threw: close the connection.
+    req.socket.destroy(again instanceof Error ? again : undefined);
   }
 }
 

@@ -66,6 +66,17 @@ export class ResponseRelay implements BodySink, ClientGoneListener, EncoderSink 
     return false;
   }
 
+  whole(chunk: Buffer): void {
+    if (this.encoder !== null) {
+      this.write(chunk);
+      return this.end();
+    }
+    this.member.addRead(chunk.length);
+    this.ex.bytes += chunk.length;
+    this.ex.unwatch(this);
+    this.res.end(chunk);
+  }
+
   end(): void {
     // Compressed: the response ends once the compressor has written its last bytes (encoder end → this.finished()).
     if (this.encoder !== null) return this.encoder.end();
