@@ -421,7 +421,7 @@ function buildBalancer(name: string, at: string, b: RawBalancer, proxyTimeout: n
       else routes.set(m.route, i);
     }
     if (m.secret !== '' && m.url.scheme !== 'ajp') r.reportAt(`${mat}.secret`, `secret is for ajp:// members only (this member is ${m.url.scheme}://)`);
-    // httpd's HTTP ping is an Expect: 100-continue probe; stickyd's HTTP connector (undici) cannot
+    // httpd's HTTP ping is an Expect: 100-continue probe; stickyd's HTTP connector does not
     // send one, so the key is refused rather than silently ignored.
     if (m.ping !== 0 && m.url.scheme !== 'ajp') r.reportAt(`${mat}.ping`, `ping is supported for ajp:// members only (CPing/CPong); the HTTP 100-continue probe is not implemented (this member is ${m.url.scheme}://)`);
     members.push(member(m, proxyTimeout, tls));

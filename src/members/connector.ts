@@ -2,7 +2,7 @@
  * The contract between the attempt loop and a member's transport: one attempt of one request →
  * the member's response head and a body to attach, or a BackendError. mod_proxy has a scheme
  * handler per protocol (mod_proxy_http, mod_proxy_ajp); stickyd has a connector per member, HTTP
- * (undici Pool, members/http/) or AJP/1.3 (members/ajp/), both behind this one interface, as
+ * (members/http/, its own transport on node's llhttp) or AJP/1.3 (members/ajp/), both behind this one interface, as
  * Caddy's reverse proxy has one `Transport http.RoundTripper` with fastcgi as a sibling. The
  * attempt loop never asks which protocol a member speaks. Both report failures as a BackendError
  * whose `kind` tells the attempt loop what Apache would do (apache-semantics §4.1, §4.2).

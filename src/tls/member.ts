@@ -51,7 +51,7 @@ export function memberTlsOptions(t: MemberTlsConfig): tls.ConnectionOptions {
   return o;
 }
 
-/** An error that says the TLS handshake with a member failed (undici hands it on as the connect error). */
+/** An error that says the TLS handshake with a member failed (the connector reports it as kind 'tls'). */
 export class MemberTlsError extends Error {
   override name = 'MemberTlsError';
   readonly code: string;
