@@ -20,18 +20,37 @@
  * (httpd's id of a request that logged an error), %f (httpd: the file, or proxy:URL), %{…}n
  * (notes), %{…}^to (no response trailers), environment variables other than the BALANCER_* ones
  * of apache-semantics §2.7. test/conformance/access-log.test.ts compares the rest with httpd 2.4.
+ *
+ * A compiled format writes a line two ways: as a string (`line`), and straight into the batch
+ * Buffer as bytes (`writeTo`, ascii.ts), which the request path uses; when a value is not plain
+ * ASCII, or the line does not fit, `writeTo` falls back to the string.
  */
 import { threadId } from 'node:worker_threads';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { PathError, parseRequestPath } from '../proxy/request-path.js';
+import { bytesOf, putAscii, putBytes } from './ascii.js';
+import type { LineBatcher } from './batch.js';
 import { escapeLogItem } from './escape.js';
-import { accessLine } from './json-line.js';
+import { accessLine, encodeAccessLine } from './json-line.js';
 import type { AccessContext, AccessRecord } from './record.js';
 import { formatTime, parseTimeFormat } from './time.js';
 
 /** A compiled format: the line of one record, newline included. */
 export type AccessFormatter = (record: AccessRecord) => string;
+
+/** A compiled format, both ways: the line as a string, and the same bytes appended to a batch. */
+export interface AccessFormat {
+  readonly line: AccessFormatter;
+  /** The record's line appended to `batch`: encoded in place when it can be, else as `line`'s string. */
+  readonly writeTo: (record: AccessRecord, batch: LineBatcher) => void;
+}
+
+/**
+ * The room a line is encoded into (LineBatcher.room): a usual line fits; a longer one that does
+ * not fit in what is left of the batch goes the string way, which starts a new batch.
+ */
+const LINE_ROOM = 1024;
 
 /** The formats known by name (httpd's documented `common` and `combined`). */
 export const NAMED_FORMATS: Readonly<Record<string, string>> = {
@@ -451,12 +470,19 @@ function parse(format: string): Parsed {
   return { items, io };
 }
 
+const DASH = bytesOf('-');
+
 /** Compile an Apache LogFormat string. Throws LogFormatError with what is wrong. */
 export function compileLogFormat(format: string): AccessFormatter {
+  return compile(format).line;
+}
+
+function compile(format: string): AccessFormat {
   const { items, io } = parse(format);
   const n = items.length;
-  return (r) => {
-    const x = io ? takeIo(r.context) : null;
+  // The literals as their UTF-8 bytes, for writeTo.
+  const parts = items.map((item) => (typeof item === 'string' ? bytesOf(item) : item));
+  const lineOf = (r: AccessRecord, x: Io | null): string => {
     let line = '';
     for (let k = 0; k < n; k++) {
       const item = items[k]!;
@@ -469,7 +495,40 @@ export function compileLogFormat(format: string): AccessFormatter {
     }
     return line;
   };
+  const encode = (r: AccessRecord, x: Io | null, into: Uint8Array, at: number): number => {
+    let p = at;
+    for (let k = 0; k < n; k++) {
+      const part = parts[k]!;
+      if (part instanceof Uint8Array) {
+        p = putBytes(part, into, p);
+      } else {
+        const v = part(r, x);
+        p = v === null ? putBytes(DASH, into, p) : putAscii(v, into, p);
+      }
+    }
+    return p;
+  };
+  return {
+    // mod_logio's counts are taken once per request (takeIo moves the connection's mark).
+    line: (r) => lineOf(r, io ? takeIo(r.context) : null),
+    writeTo: (r, batch) => {
+      const x = io ? takeIo(r.context) : null;
+      const end = encode(r, x, batch.room(LINE_ROOM), batch.end);
+      if (end < 0) batch.write(lineOf(r, x));
+      else batch.commit(end);
+    },
+  };
 }
+
+/** The `json` format (json-line.ts). */
+const JSON_FORMAT: AccessFormat = {
+  line: accessLine,
+  writeTo: (r, batch) => {
+    const end = encodeAccessLine(r, batch.room(LINE_ROOM), batch.end);
+    if (end < 0) batch.write(accessLine(r));
+    else batch.commit(end);
+  },
+};
 
 /** Why `spec` is not a usable `log.access.format`, or null when it is. */
 export function accessFormatProblem(spec: string): string | null {
@@ -486,18 +545,23 @@ export function accessFormatProblem(spec: string): string | null {
   }
 }
 
-const compiled = new Map<string, AccessFormatter>();
+const compiled = new Map<string, AccessFormat>();
 
 /**
- * The formatter for a `log.access.format` value (json, common, combined or a LogFormat string),
+ * The format for a `log.access.format` value (json, common, combined or a LogFormat string),
  * compiled once per value and thread. Throws LogFormatError for a format that does not compile
  * (the configuration loader has refused it already).
  */
-export function accessFormatter(spec: string): AccessFormatter {
+export function accessFormat(spec: string): AccessFormat {
   let f = compiled.get(spec);
   if (f === undefined) {
-    f = spec === 'json' ? accessLine : compileLogFormat(Object.hasOwn(NAMED_FORMATS, spec) ? NAMED_FORMATS[spec]! : spec);
+    f = spec === 'json' ? JSON_FORMAT : compile(Object.hasOwn(NAMED_FORMATS, spec) ? NAMED_FORMATS[spec]! : spec);
     compiled.set(spec, f);
   }
   return f;
+}
+
+/** The line of a `log.access.format` value as a string (accessFormat's `line`). */
+export function accessFormatter(spec: string): AccessFormatter {
+  return accessFormat(spec).line;
 }
