@@ -10,6 +10,7 @@ import { NO, putAscii, putJsonString, putNumber } from '../../src/log/ascii.js';
 import { LineBatcher } from '../../src/log/batch.js';
 import { encodeAccessLine } from '../../src/log/json-line.js';
 import type { AccessRecord } from '../../src/log/record.js';
+import { isoTime } from '../../src/proxy/exchange.js';
 
 const TZ = process.env.TZ;
 afterEach(() => {
@@ -165,6 +166,10 @@ describe('access lines written straight into the batch', () => {
     // A LogFormat escapes the quote itself: still plain ASCII.
     expect(written('combined', [odd]).strings).toBe(0);
     expect(written('caf\u00e9 %h', [odd]).strings).toBe(0);
+    // Bytes from the network that a LogFormat escapes are escaped in place; text above 0xff
+    // (only configuration text can hold it) takes the string path.
+    expect(written('combined', [{ ...odd, url: '/caf\u00e9\n\x7f' }]).strings).toBe(0);
+    expect(written('combined', [{ ...odd, method: '\u20ac' }]).strings).toBe(1);
     expect(written('%{\u00e9}p', [odd]).strings).toBe(1);
   });
 
@@ -216,5 +221,20 @@ describe('ASCII writers (ascii.ts)', () => {
     const r = record(1, false, false);
     expect(encodeAccessLine(r, Buffer.alloc(4096), 0)).toBeGreaterThan(0);
     expect(encodeAccessLine(r, Buffer.alloc(60), 0)).toBe(NO);
+  });
+});
+
+describe('the record\'s time (proxy/exchange.ts)', () => {
+  it('is toISOString\'s text, across milliseconds, seconds, days and years', () => {
+    const starts = [0, 1_796_624_786_316, Date.parse('2026-12-31T23:59:59.990Z'), Date.parse('1969-12-31T23:59:59.995Z'), Date.parse('+010000-01-01T00:00:00.000Z') - 5];
+    const wrong: string[] = [];
+    for (const start of starts) {
+      for (let i = 0; i < 2500; i += 1 + (i % 3)) {
+        const ms = start + i;
+        const want = new Date(ms).toISOString();
+        if (isoTime(ms) !== want) wrong.push(`${ms}: ${isoTime(ms)} for ${want}`);
+      }
+    }
+    expect(wrong).toEqual([]);
   });
 });
