@@ -4,6 +4,7 @@
  *   src/log/record.ts         the access record (what a finished request leaves)
  *   src/log/json-line.ts      the `json` access format
  *   src/log/access-format.ts  Apache LogFormat strings, `common` and `combined`, compiled once
+ *   src/log/ascii.ts          an access line's pieces written straight into the batch as bytes
  *   src/log/batch.ts          lines → Buffers of whole lines, every 10 ms (any thread)
  *   src/log/sink.ts           stdout or a file, written asynchronously, reopened on SIGUSR1 (main thread)
  *   src/log/outputs.ts        which sink each log goes to, following reloads (main thread)
