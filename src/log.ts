@@ -4,6 +4,7 @@
  *   src/log/record.ts         the access record (what a finished request leaves)
  *   src/log/json-line.ts      the `json` access format
  *   src/log/access-format.ts  Apache LogFormat strings, `common` and `combined`, compiled once
+ *   src/log/ascii.ts          an access line's pieces written straight into the batch as bytes
  *   src/log/batch.ts          lines → Buffers of whole lines, every 10 ms (any thread)
  *   src/log/sink.ts           stdout or a file, written asynchronously, reopened on SIGUSR1 (main thread)
  *   src/log/outputs.ts        which sink each log goes to, following reloads (main thread)
@@ -13,7 +14,7 @@
  * thread and handed over as a Buffer to the main thread, which owns every sink.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { accessFormatter, type AccessFormatter } from './log/access-format.js';
+import { accessFormat, type AccessFormat } from './log/access-format.js';
 import { exitFlushedBatcher } from './log/batch.js';
 import type { AccessRecord, RequestObserver } from './log/record.js';
 import { stdoutSink, type Sink } from './log/sink.js';
@@ -67,13 +68,13 @@ export function flushLogs(logger: Logger): Promise<void> {
  */
 export class AccessLog {
   private observers: RequestObserver[] = [];
-  private format: AccessFormatter | null = null;
+  private format: AccessFormat | null = null;
 
   /**
    * `output` gets each line; null: lines are never written (observers still get records).
    * `worker`: the worker thread's id, written into every record (absent with one worker).
    */
-  constructor(config: AccessLogConfig | null, private readonly output: { write(line: string): void } | null, private readonly worker?: number) {
+  constructor(config: AccessLogConfig | null, private readonly output: LineOutput | null, private readonly worker?: number) {
     this.configure(config);
   }
 
@@ -84,7 +85,7 @@ export class AccessLog {
 
   /** Follow `log.access` (a reload may turn it on or off or change the format). */
   configure(config: AccessLogConfig | null): void {
-    this.format = config === null || this.output === null ? null : accessFormatter(config.format);
+    this.format = config === null || this.output === null ? null : accessFormat(config.format);
   }
 
   /** Observe every finished request; returns the function that stops observing. */
@@ -98,13 +99,17 @@ export class AccessLog {
   emit(record: AccessRecord): void {
     if (this.worker !== undefined) record.worker = this.worker;
     if (this.format !== null) {
+      const output = this.output!;
+      // Straight into the batch behind the output when there is one (no string for the line).
+      const batch = output instanceof LineBatcher ? output : (output.lineBatch?.() ?? null);
       let line: string | null = null;
       try {
-        line = this.format(record);
+        if (batch !== null) this.format.writeTo(record, batch);
+        else line = this.format.line(record);
       } catch {
         // A formatting bug must not break the request path; the record still reaches observers.
       }
-      if (line !== null) this.output!.write(line);
+      if (line !== null) output.write(line);
     }
     for (const o of this.observers) {
       try {

@@ -20,18 +20,37 @@
  * (httpd's id of a request that logged an error), %f (httpd: the file, or proxy:URL), %{…}n
  * (notes), %{…}^to (no response trailers), environment variables other than the BALANCER_* ones
  * of apache-semantics §2.7. test/conformance/access-log.test.ts compares the rest with httpd 2.4.
+ *
+ * A compiled format writes a line two ways: as a string (`line`), and straight into the batch
+ * Buffer as bytes (`writeTo`, ascii.ts), which the request path uses; when a value is not plain
+ * ASCII, or the line does not fit, `writeTo` falls back to the string.
  */
 import { threadId } from 'node:worker_threads';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { PathError, parseRequestPath } from '../proxy/request-path.js';
-import { escapeLogItem } from './escape.js';
-import { accessLine } from './json-line.js';
+import { bytesOf, putAscii, putBytes, putNumber } from './ascii.js';
+import type { LineBatcher } from './batch.js';
+import { escapeLogItem, putLogItem } from './escape.js';
+import { accessLine, encodeAccessLine } from './json-line.js';
 import type { AccessContext, AccessRecord } from './record.js';
-import { formatTime, parseTimeFormat } from './time.js';
+import { clfBytes, formatTime, parseTimeFormat } from './time.js';
 
 /** A compiled format: the line of one record, newline included. */
 export type AccessFormatter = (record: AccessRecord) => string;
+
+/** A compiled format, both ways: the line as a string, and the same bytes appended to a batch. */
+export interface AccessFormat {
+  readonly line: AccessFormatter;
+  /** The record's line appended to `batch`: encoded in place when it can be, else as `line`'s string. */
+  readonly writeTo: (record: AccessRecord, batch: LineBatcher) => void;
+}
+
+/**
+ * The room a line is encoded into (LineBatcher.room): a usual line fits; a longer one that does
+ * not fit in what is left of the batch goes the string way, which starts a new batch.
+ */
+const LINE_ROOM = 1024;
 
 /** The formats known by name (httpd's documented `common` and `combined`). */
 export const NAMED_FORMATS: Readonly<Record<string, string>> = {
@@ -51,6 +70,15 @@ interface Io {
 
 /** One directive: its value, or null for "-". */
 type Item = (r: AccessRecord, io: Io | null) => string | null;
+
+/** One directive written straight into a batch (ascii.ts): where it ends, or NO. */
+type Put = (r: AccessRecord, io: Io | null, into: Uint8Array, at: number) => number;
+
+/** A directive both ways: `put` writes the bytes of `value` (or of "-" for null). */
+interface Directive {
+  value: Item;
+  put: Put;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Values
@@ -177,10 +205,16 @@ function canonicalPort(serverName: string): string {
 
 /** The request line; a password in an absolute-form target shows as XXXXXXXX, as httpd writes it. */
 function requestLine(r: AccessRecord): string {
-  const protocol = r.context === undefined ? 'HTTP/1.1' : `HTTP/${r.context.req.httpVersion}`;
+  return `${r.method} ${requestTarget(r.url)} HTTP/${httpVersion(r)}`;
+}
+
+function requestTarget(url: string): string {
   // Only an absolute-form target can hold a password.
-  const target = r.url.charCodeAt(0) === 0x2f ? r.url : r.url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, '$1XXXXXXXX@');
-  return `${r.method} ${target} ${protocol}`;
+  return url.charCodeAt(0) === 0x2f ? url : url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, '$1XXXXXXXX@');
+}
+
+function httpVersion(r: AccessRecord): string {
+  return r.context === undefined ? '1.1' : r.context.req.httpVersion;
 }
 
 /** r->uri: the path %-decoded and normalized (request-path.ts), or as sent when it is not a valid path. */
@@ -351,6 +385,69 @@ function directive(d: string, arg: string): Item | null {
   }
 }
 
+const DASH = bytesOf('-');
+const SPACE = bytesOf(' ');
+const SPACE_HTTP = bytesOf(' HTTP/');
+
+/**
+ * The directives of the usual formats (common, combined, BALANCER_*, %D) written as bytes with no
+ * string in between: the same text as `directive`'s value, escaped by putLogItem. Any other
+ * directive writes its value's text (`putValue`).
+ */
+function directiveBytes(d: string, arg: string, value: Item): Put {
+  const lower = arg.toLowerCase();
+  switch (d) {
+    case 'a':
+      return (r, _x, into, at) => putAscii(plainIp(r.client), into, at);
+    case 'b':
+      return (r, _x, into, at) => (r.bytes > 0 ? putNumber(r.bytes, into, at) : putBytes(DASH, into, at));
+    case 'D':
+      return (r, _x, into, at) => putNumber(Math.round(r.duration * 1000), into, at);
+    case 'e':
+      return (r, _x, into, at) => putItem(envVar(r, arg), into, at);
+    case 'h':
+      return (r, _x, into, at) => putLogItem(plainIp(r.client), into, at);
+    case 'i':
+      return (r, _x, into, at) => putItem(requestHeader(r.context, lower), into, at);
+    case 'l':
+    case 'u':
+      return (_r, _x, into, at) => putBytes(DASH, into, at);
+    case 'm':
+      return (r, _x, into, at) => putLogItem(r.method, into, at);
+    case 'r':
+      // escapeLogItem escapes character by character: the pieces one by one are the line escaped.
+      return (r, _x, into, at) => {
+        let p = putLogItem(r.method, into, at);
+        p = putBytes(SPACE, into, p);
+        p = putLogItem(requestTarget(r.url), into, p);
+        p = putBytes(SPACE_HTTP, into, p);
+        return putLogItem(httpVersion(r), into, p);
+      };
+    case 's':
+      return (r, _x, into, at) => (r.status === null || r.status <= 0 ? putBytes(DASH, into, at) : putNumber(r.status, into, at));
+    case 't': {
+      const t = parseTimeFormat(arg);
+      if (t.kind === 'clf' && !t.end) return (r, _x, into, at) => putBytes(clfBytes(startMs(r)), into, at);
+      return putValue(value);
+    }
+    default:
+      return putValue(value);
+  }
+}
+
+/** An escaped item's value, "-" for none. */
+function putItem(v: string | null, into: Uint8Array, at: number): number {
+  return v === null ? putBytes(DASH, into, at) : putLogItem(v, into, at);
+}
+
+/** A directive's value as its text ("-" for none). */
+function putValue(value: Item): Put {
+  return (r, x, into, at) => {
+    const v = value(r, x);
+    return v === null ? putBytes(DASH, into, at) : putAscii(v, into, at);
+  };
+}
+
 const TWO_CHAR = new Set(['^ti', '^to']);
 
 // ---------------------------------------------------------------------------------------------
@@ -358,7 +455,7 @@ const TWO_CHAR = new Set(['^ti', '^to']);
 
 interface Parsed {
   /** Directives, and literal text as strings (adjacent literals joined). */
-  items: Array<Item | string>;
+  items: Array<Directive | string>;
   io: boolean;
 }
 
@@ -388,7 +485,7 @@ function literal(format: string, from: number): { text: string; next: number } {
 }
 
 function parse(format: string): Parsed {
-  const items: Array<Item | string> = [];
+  const items: Array<Directive | string> = [];
   const text = (t: string): void => {
     const last = items.length - 1;
     if (last >= 0 && typeof items[last] === 'string') items[last] += t;
@@ -414,6 +511,7 @@ function parse(format: string): Parsed {
     let arg = '';
     const conditions: number[] = [];
     let item: Item | null = null;
+    let put: Put | null = null;
     while (i < format.length) {
       const ch = format[i]!;
       if (ch === '!') {
@@ -434,18 +532,23 @@ function parse(format: string): Parsed {
         if (ch === '^' && TWO_CHAR.has(format.slice(i, i + 3))) d = format.slice(i, i + 3);
         item = directive(d, arg);
         if (item === null) throw new LogFormatError(`unrecognized LogFormat directive %${ch} (at character ${start + 1})`);
+        put = directiveBytes(d, arg, item);
         if (d === 'I' || d === 'O' || d === 'S') io = true;
         i += d.length;
         break;
       }
     }
-    if (item === null) throw new LogFormatError(`the LogFormat ends inside the directive that starts at character ${start + 1} (httpd: "Ran off end of LogFormat parsing args to some directive")`);
+    if (item === null || put === null) throw new LogFormatError(`the LogFormat ends inside the directive that starts at character ${start + 1} (httpd: "Ran off end of LogFormat parsing args to some directive")`);
     if (conditions.length > 0) {
       const get = item;
+      const write = put;
       const inList = (status: number | null): boolean => status !== null && conditions.includes(status);
-      item = negate ? (r, x) => (inList(r.status) ? null : get(r, x)) : (r, x) => (inList(r.status) ? get(r, x) : null);
+      // Logged when the status is in the list, or (negated) when it is not.
+      const logged = (r: AccessRecord): boolean => inList(r.status) !== negate;
+      item = (r, x) => (logged(r) ? get(r, x) : null);
+      put = (r, x, into, at) => (logged(r) ? write(r, x, into, at) : putBytes(DASH, into, at));
     }
-    items.push(item);
+    items.push({ value: item, put });
   }
   text('\n');
   return { items, io };
@@ -453,23 +556,56 @@ function parse(format: string): Parsed {
 
 /** Compile an Apache LogFormat string. Throws LogFormatError with what is wrong. */
 export function compileLogFormat(format: string): AccessFormatter {
+  return compile(format).line;
+}
+
+function compile(format: string): AccessFormat {
   const { items, io } = parse(format);
   const n = items.length;
-  return (r) => {
-    const x = io ? takeIo(r.context) : null;
+  // The literals as their UTF-8 bytes, for writeTo.
+  const parts = items.map((item) => (typeof item === 'string' ? bytesOf(item) : item.put));
+  const lineOf = (r: AccessRecord, x: Io | null): string => {
     let line = '';
     for (let k = 0; k < n; k++) {
       const item = items[k]!;
       if (typeof item === 'string') {
         line += item;
       } else {
-        const v = item(r, x);
+        const v = item.value(r, x);
         line += v === null ? '-' : v;
       }
     }
     return line;
   };
+  const encode = (r: AccessRecord, x: Io | null, into: Uint8Array, at: number): number => {
+    let p = at;
+    for (let k = 0; k < n; k++) {
+      const part = parts[k]!;
+      p = part instanceof Uint8Array ? putBytes(part, into, p) : part(r, x, into, p);
+    }
+    return p;
+  };
+  return {
+    // mod_logio's counts are taken once per request (takeIo moves the connection's mark).
+    line: (r) => lineOf(r, io ? takeIo(r.context) : null),
+    writeTo: (r, batch) => {
+      const x = io ? takeIo(r.context) : null;
+      const end = encode(r, x, batch.room(LINE_ROOM), batch.end);
+      if (end < 0) batch.write(lineOf(r, x));
+      else batch.commit(end);
+    },
+  };
 }
+
+/** The `json` format (json-line.ts). */
+const JSON_FORMAT: AccessFormat = {
+  line: accessLine,
+  writeTo: (r, batch) => {
+    const end = encodeAccessLine(r, batch.room(LINE_ROOM), batch.end);
+    if (end < 0) batch.write(accessLine(r));
+    else batch.commit(end);
+  },
+};
 
 /** Why `spec` is not a usable `log.access.format`, or null when it is. */
 export function accessFormatProblem(spec: string): string | null {
@@ -486,18 +622,23 @@ export function accessFormatProblem(spec: string): string | null {
   }
 }
 
-const compiled = new Map<string, AccessFormatter>();
+const compiled = new Map<string, AccessFormat>();
 
 /**
- * The formatter for a `log.access.format` value (json, common, combined or a LogFormat string),
+ * The format for a `log.access.format` value (json, common, combined or a LogFormat string),
  * compiled once per value and thread. Throws LogFormatError for a format that does not compile
  * (the configuration loader has refused it already).
  */
-export function accessFormatter(spec: string): AccessFormatter {
+export function accessFormat(spec: string): AccessFormat {
   let f = compiled.get(spec);
   if (f === undefined) {
-    f = spec === 'json' ? accessLine : compileLogFormat(Object.hasOwn(NAMED_FORMATS, spec) ? NAMED_FORMATS[spec]! : spec);
+    f = spec === 'json' ? JSON_FORMAT : compile(Object.hasOwn(NAMED_FORMATS, spec) ? NAMED_FORMATS[spec]! : spec);
     compiled.set(spec, f);
   }
   return f;
+}
+
+/** The line of a `log.access.format` value as a string (accessFormat's `line`). */
+export function accessFormatter(spec: string): AccessFormatter {
+  return accessFormat(spec).line;
 }

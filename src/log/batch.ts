@@ -51,6 +51,32 @@ export class LineBatcher implements DestinationStream {
   }
 
   /**
+   * A line encoded straight into the batch (ascii.ts), without a string: `room` returns the batch
+   * Buffer, with at least `bytes` free from `end`; the encoder writes its line from `end` (never
+   * past the Buffer's length) and `commit`s where it ends. An encoder that gives up commits nothing
+   * and writes its line as a string instead.
+   */
+  room(bytes: number): Buffer {
+    if (this.batch !== null && this.used + bytes > this.batch.length) this.handOver();
+    if (this.batch === null) {
+      this.batch = Buffer.allocUnsafe(Math.max(BATCH_BYTES, bytes));
+      this.used = 0;
+    }
+    return this.batch;
+  }
+
+  /** Where the next line starts in the batch `room` returned. */
+  get end(): number {
+    return this.used;
+  }
+
+  /** The line written into `room()` from `end` ends at `lineEnd`. */
+  commit(lineEnd: number): void {
+    this.used = lineEnd;
+    this.timer ??= setTimeout(this.handOver, BATCH_MS).unref();
+  }
+
+  /**
    * Whole lines already encoded (a worker thread's batch, posted to the main thread): queued
    * behind the lines before them, never split.
    */

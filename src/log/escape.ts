@@ -7,7 +7,10 @@
  * Text from the network arrives from node's parser as latin1 (one code unit per byte, 0..255), so
  * a code unit is httpd's byte. A code unit above 0xff can only come from configuration text; it is
  * escaped as the bytes of its UTF-8 encoding, which is what httpd would have read from the file.
+ *
+ * `putLogItem` writes the same escaped text straight into a batch Buffer (ascii.ts).
  */
+import { NO } from './ascii.js';
 
 const HEX = '0123456789abcdef';
 
@@ -60,4 +63,27 @@ function escapeFrom(s: string, start: number): string {
     }
   }
   return out;
+}
+
+/**
+ * escapeLogItem(s) written into `into` from `at` (its text is ASCII); returns where it ends, or NO
+ * (ascii.ts) for configuration text above 0xff (escapeLogItem's UTF-8 case) or when it does not fit.
+ */
+export function putLogItem(s: string, into: Uint8Array, at: number): number {
+  if (at < 0) return NO;
+  const n = s.length;
+  // Room for the rest unescaped is checked here, and again before each escape (up to 4 bytes).
+  if (at + n > into.length) return NO;
+  let p = at;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (!needsEscape(c)) {
+      into[p++] = c;
+      continue;
+    }
+    if (c > 0xff || p + 4 + (n - i - 1) > into.length) return NO;
+    const e = escapeByte(c);
+    for (let k = 0; k < e.length; k++) into[p++] = e.charCodeAt(k);
+  }
+  return p;
 }

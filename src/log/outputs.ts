@@ -28,6 +28,8 @@ export interface LogOutputsOptions {
 /** Somewhere access lines go, one whole line (with its newline) per call. */
 export interface LineOutput {
   write(line: string): void;
+  /** The batch behind the output, if any, to encode access lines straight into (access-format.ts writeTo). */
+  lineBatch?(): LineBatcher | null;
 }
 
 const STDOUT = '';
@@ -64,6 +66,7 @@ export class LogOutputs {
   /** Where AccessLog writes its lines (nothing while `log.access` is off). */
   readonly access: LineOutput & { writeBytes(bytes: Buffer): void } = {
     write: (line: string) => this.accessTarget?.write(line),
+    lineBatch: () => this.accessTarget,
     // A worker thread's batch of whole access lines (log.ts, writeLines).
     writeBytes: (bytes: Buffer) => this.accessTarget?.writeBytes(bytes),
   };

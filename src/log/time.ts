@@ -6,6 +6,7 @@
  * Local time is node's (the TZ environment variable, else the system's zone). stickyd's clock for
  * the request's arrival has millisecond resolution, so `usec` ends in 000.
  */
+import { bytesOf } from './ascii.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const MONTHS_LONG = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
@@ -27,9 +28,11 @@ function zoneOffset(d: Date): string {
   return `${east < 0 ? '-' : '+'}${pad2(Math.floor(abs / 60))}${pad2(abs % 60)}`;
 }
 
-// httpd caches the formatted %t per second (request_time_cache); so does this.
+// httpd caches the formatted %t per second (request_time_cache); so does this, as text and as
+// the bytes that access lines encoded straight into a batch copy (ascii.ts).
 let clfSecond = Number.NaN;
 let clfText = '';
+let clfBytesOf: Uint8Array | null = null;
 
 /** `[07/Dec/2026:06:24:08 +0000]` for the second `ms` falls in. */
 export function clfTime(ms: number): string {
@@ -37,9 +40,17 @@ export function clfTime(ms: number): string {
   if (second !== clfSecond) {
     const d = new Date(second * 1000);
     clfText = `[${pad2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${zoneOffset(d)}]`;
+    clfBytesOf = null;
     clfSecond = second;
   }
   return clfText;
+}
+
+/** clfTime(ms)'s text as bytes (ASCII), made once per second. */
+export function clfBytes(ms: number): Uint8Array {
+  const text = clfTime(ms);
+  clfBytesOf ??= bytesOf(text);
+  return clfBytesOf;
 }
 
 function dayOfYear(d: Date): number {

@@ -4,7 +4,7 @@
  * busy count at the end), and the client's side of the request (ClientAbort).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Balancer } from '../balancer/balancer.js';
+import { balancerUrl, type Balancer } from '../balancer/balancer.js';
 import type { Member } from '../balancer/member.js';
 import { releaseMember, type Chosen } from '../balancer/select.js';
 import type { AccessRecord, AttemptFailure } from '../log.js';
@@ -12,17 +12,39 @@ import type { BackendErrorKind, ClientAbort, ClientGoneListener, ClientInfo } fr
 import type { ProxyContext } from './context.js';
 
 /**
- * `new Date(ms).toISOString()` for the access log, computed once per millisecond: under load many
- * requests start within the same millisecond.
+ * `new Date(ms).toISOString()` for the access log, made once per millisecond (under load many
+ * requests start within the same one) from the text of its second, made once per second: Date's
+ * formatting costs more than the rest of the record.
  */
 let isoMs = -1;
 let isoText = '';
-function isoTime(ms: number): string {
+let isoSecond = Number.NaN;
+/** "2026-12-07T06:26:26." of isoSecond: toISOString without its "mmmZ". */
+let isoPrefix = '';
+export function isoTime(ms: number): string {
   if (ms !== isoMs) {
+    const second = Math.floor(ms / 1000);
+    if (second !== isoSecond) {
+      const text = new Date(second * 1000).toISOString();
+      isoPrefix = text.slice(0, -4);
+      isoSecond = second;
+    }
+    const milli = ms - second * 1000;
+    isoText = `${isoPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
     isoMs = ms;
-    isoText = new Date(ms).toISOString();
   }
   return isoText;
+}
+
+/** BALANCER_NAME of the last balancer logged, so that a request does not build the same string again. */
+let namedBalancer: Balancer | null = null;
+let balancerName = '';
+function balancerUrlOf(b: Balancer): string {
+  if (b !== namedBalancer) {
+    balancerName = balancerUrl(b);
+    namedBalancer = b;
+  }
+  return balancerName;
 }
 
 /**
@@ -111,7 +133,7 @@ export class Exchange implements ClientAbort {
       status: this.status,
       bytes: this.bytes,
       duration: Math.round((performance.now() - this.started) * 1000) / 1000,
-      balancer: this.balancer === null ? null : `balancer://${this.balancer.name}`,
+      balancer: this.balancer === null ? null : balancerUrlOf(this.balancer),
       member: this.member === null ? null : this.member.name,
       memberRoute: this.member === null ? null : this.member.route,
       sessionRoute: this.sessionRoute,
