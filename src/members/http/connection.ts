@@ -21,6 +21,7 @@ import type { Readable } from 'node:stream';
 import { BackendError } from '../connector.js';
 import { expectsPayload } from './request-head.js';
 import { HTTPParser, responseParser, type OnHeadersComplete, type Parser, type ParseError } from './llhttp.js';
+import { wholeResponse, type WholeResponse } from './whole-response.js';
 
 /** A member header block may be long (Tomcat's large cookies): more than node's 16 KiB default. */
 const MAX_HEADER_SIZE = 64 * 1024;
@@ -97,6 +98,8 @@ export class MemberConnection {
   private bodyHead = '';
   private bodyPaused = false;
   private requestSent = false;
+  /** llhttp has seen nothing of the current response: a whole one may be read without it. */
+  private parserFresh = true;
   private readTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private idleMs: number;
@@ -140,6 +143,7 @@ export class MemberConnection {
     this.isHead = request.method === 'HEAD';
     this.upgrading = request.upgrade;
     this.requestSent = false;
+    this.parserFresh = true;
     this.armRead();
     const body = request.body;
     if (body === null) {
@@ -260,6 +264,11 @@ export class MemberConnection {
   // --- the response ---------------------------------------------------------------------------
 
   private readonly onData = (chunk: Buffer): void => {
+    if (this.parserFresh && this.phase === Phase.Head && !this.isHead && !this.upgrading) {
+      const whole = wholeResponse(chunk);
+      if (whole !== null) return this.onWhole(whole, chunk);
+    }
+    this.parserFresh = false;
     const ret = this.parser.execute(chunk);
     if (this.switched !== null) {
       this.handOver(typeof ret === 'number' ? chunk.subarray(ret) : null);
@@ -271,6 +280,18 @@ export class MemberConnection {
       this.socket.destroy();
     }
   };
+
+  /** A whole response in one read (whole-response.ts): what llhttp's callbacks would have done. */
+  private onWhole(whole: WholeResponse, chunk: Buffer): void {
+    const user = this.user!;
+    user.onHead(whole.status, whole.statusText, whole.headers);
+    if (this.user === null) return;
+    if (!this.closeAfter) this.keepAliveHint(whole.headers);
+    this.phase = Phase.Body;
+    // The body is complete: whether the consumer is full matters no more (goIdle reads on).
+    if (whole.bodyStart < chunk.length) user.onData(chunk.subarray(whole.bodyStart));
+    this.onMessageComplete();
+  }
 
   private readonly onHeaders = (headers: string[]): void => {
     for (const h of headers) this.partialHeaders.push(h);
