@@ -4,10 +4,10 @@
  * request head written and the response parsed by stickyd itself (request-head.ts, llhttp.ts),
  * the response body handed from the parser straight into the consumer's sink (attempt.ts).
  *
- * Until December 2026 this was an undici Pool. Driving node's llhttp directly does the same wire
- * work for about a quarter of the CPU a proxied request cost in undici's dispatcher (bench/,
- * README "Performance"), and it knows which connection a request went out on without
- * diagnostics-channel tricks.
+ * Until December 2026 this was an undici Pool. In a minimal node:http proxy, undici's client was
+ * about a quarter of the CPU per request, and a plain client instead took that much off (measured
+ * paired, README "Performance"); this transport also knows which connection a request went out
+ * on, without diagnostics-channel tricks.
  *
  * Member settings (apache-semantics §7.2) map to the pool like this:
  * - `max` → the member's connection slots (slots.ts), and so its connections; `disablereuse` →
