@@ -178,6 +178,13 @@ export type UpgradeOutcome =
  */
 export type BackendErrorKind = 'connect' | 'dns' | 'tls' | 'acquire' | 'ping' | 'timeout' | 'send-timeout' | 'closed' | 'protocol' | 'aborted';
 
+/** getaddrinfo's codes for a host name that does not resolve: kind 'dns', whatever the transport. */
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
+
+export function isDnsFailure(code: string | undefined): boolean {
+  return code !== undefined && DNS_CODES.has(code);
+}
+
 export class BackendError extends Error {
   readonly kind: BackendErrorKind;
   /** True when the failure happened on a connection that had served an earlier request (keep-alive race; no §4.3 reset either). */

@@ -103,6 +103,17 @@ export function memberHostHeader(host: string, port: number, defaultPort = 80): 
   return port === defaultPort ? h : `${h}:${port}`;
 }
 
+/** A Host header's host: "example.org:8080" → "example.org", "[::1]:80" → "::1" (Apache strips the brackets too). */
+export function hostWithoutPort(host: string): string {
+  const h = host.trim();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    return end === -1 ? h : h.slice(1, end);
+  }
+  const colon = h.indexOf(':');
+  return colon === -1 ? h : h.slice(0, colon);
+}
+
 /** Hook for values that must be rewritten on the way back (ProxyPassReverse, cookie rules). */
 export interface ResponseHeaderRewriter {
   /** Location, Content-Location, URI, Destination. */

@@ -9,7 +9,7 @@
  * errors all end in destroy() and one `closed(error)` call to the listener.
  */
 import net from 'node:net';
-import { BackendError } from '../connector.js';
+import { BackendError, isDnsFailure } from '../connector.js';
 import { MAGIC_FROM_CONTAINER } from './constants.js';
 import { PacketFramer } from './framer.js';
 import { AjpProtocolError } from './packet.js';
@@ -109,9 +109,6 @@ export interface ConnectOptions {
   lookup?: net.LookupFunction;
 }
 
-/** getaddrinfo failures: the host name cannot be resolved. */
-const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
-
 /**
  * Opens a connection. Rejects with BackendError kind 'dns' when the host name does not resolve
  * (httpd: 500, member in error, no failover — apache-semantics §4.1), else 'connect' (refused, unreachable,
@@ -129,7 +126,7 @@ export function connect(opts: ConnectOptions): Promise<AjpConnection> {
       clearTimeout(timer);
       socket.destroy();
       const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-      reject(new BackendError(code !== undefined && DNS_CODES.has(code) ? 'dns' : 'connect', message, { cause }));
+      reject(new BackendError(isDnsFailure(code) ? 'dns' : 'connect', message, { cause }));
     };
     const timer = setTimeout(
       () => fail(`connect to ajp://${opts.host}:${opts.port} timed out after ${opts.connectTimeout} ms`),

@@ -9,6 +9,7 @@
  *   num_headers × (int 0xA0xx code | string name, string value),
  *   attributes: byte code + value(s) …, byte 0xFF.
  */
+import { hostWithoutPort } from '../../proxy/headers.js';
 import type { Attempt } from '../connector.js';
 import {
   Attribute,
@@ -119,17 +120,6 @@ export function forwardRequestFor(req: Attempt, secret: string): ForwardRequest 
 export function framedBodyLength(req: Pick<Attempt, 'body' | 'bodyLength'>): number | null {
   if (req.bodyLength === null) return null;
   return req.body === null ? 0 : req.bodyLength;
-}
-
-/** "example.org:8080" → "example.org", "[::1]:80" → "::1" (Apache strips the brackets too). */
-function hostWithoutPort(host: string): string {
-  const h = host.trim();
-  if (h.startsWith('[')) {
-    const end = h.indexOf(']');
-    return end === -1 ? h : h.slice(1, end);
-  }
-  const colon = h.indexOf(':');
-  return colon === -1 ? h : h.slice(0, colon);
 }
 
 /**

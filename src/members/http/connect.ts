@@ -13,6 +13,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { MemberTlsConfig } from '../../config/types.js';
+import { hostWithoutPort } from '../../proxy/headers.js';
 import { MemberTlsError, memberTlsOptions, peerProblem } from '../../tls/member.js';
 
 /** TLS sessions kept, one per server name (a member normally has one or two names). */
@@ -32,19 +33,9 @@ function handshakeFailure(err: Error & { code?: string }): MemberTlsError {
  * preservehost), else the member's host; none when that is an address (SNI carries names only).
  */
 export function serverName(hostHeader: string, memberHost: string): string {
-  const fromHeader = hostOf(hostHeader);
+  const fromHeader = hostWithoutPort(hostHeader);
   if (fromHeader !== '' && net.isIP(fromHeader) === 0) return fromHeader;
   return net.isIP(memberHost) === 0 ? memberHost : '';
-}
-
-/** "name:port" / "[v6]:port" / "name" → the host part. */
-function hostOf(host: string): string {
-  if (host.startsWith('[')) {
-    const end = host.indexOf(']');
-    return end === -1 ? host : host.slice(1, end);
-  }
-  const colon = host.indexOf(':');
-  return colon === -1 ? host : host.slice(0, colon);
 }
 
 export class MemberDialer {

@@ -85,7 +85,6 @@ export class MemberConnection {
   private partialHeaders: string[] = [];
   private closeAfter = false;
   private method = '';
-  private isHead = false;
   private upgrading = false;
   /** A 101 parsed in the current read: the head to hand over with the socket. */
   private switched: { status: number; headers: string[] } | null = null;
@@ -140,7 +139,6 @@ export class MemberConnection {
     if (this.partialHeaders.length > 0) this.partialHeaders = [];
     this.closeAfter = request.close;
     this.method = request.method;
-    this.isHead = request.method === 'HEAD';
     this.upgrading = request.upgrade;
     this.requestSent = false;
     this.parserFresh = true;
@@ -264,7 +262,7 @@ export class MemberConnection {
   // --- the response ---------------------------------------------------------------------------
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.parserFresh && this.phase === Phase.Head && !this.isHead && !this.upgrading) {
+    if (this.parserFresh && this.phase === Phase.Head && this.method !== 'HEAD' && !this.upgrading) {
       const whole = wholeResponse(chunk);
       if (whole !== null) return this.onWhole(whole, chunk);
     }
@@ -321,7 +319,7 @@ export class MemberConnection {
     if (this.user === null) return -1; // the head's consumer gave the request up at once
     this.phase = Phase.Body;
     this.readTimer?.refresh();
-    return this.isHead ? 1 : 0;
+    return this.method === 'HEAD' ? 1 : 0;
   };
 
   private readonly onBody = (chunk: Buffer): void => {

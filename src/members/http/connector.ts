@@ -29,14 +29,12 @@ import { createHash } from 'node:crypto';
 import type { MemberConfig, MemberTlsConfig } from '../../config/types.js';
 import { memberHostHeader } from '../../proxy/headers.js';
 import { DEFAULT_MEMBER_TLS, MemberTlsError } from '../../tls/member.js';
-import { BackendError, type Attempt, type MemberConnector, type MemberResponse, type UpgradeOutcome } from '../connector.js';
+import { BackendError, isDnsFailure, type Attempt, type MemberConnector, type MemberResponse, type UpgradeOutcome } from '../connector.js';
 import { ConnectionSlots, type SlotWaiter } from '../slots.js';
 import { HttpAttempt, type Settle } from './attempt.js';
 import { MemberDialer, serverName } from './connect.js';
 import { MemberConnection, type ConnectionOwner, type OutgoingRequest } from './connection.js';
 import { headerContentLength, requestHead } from './request-head.js';
-
-const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
 
 /** The TLS settings, files' contents included, as a short digest: a renewed CA or client certificate needs new connections. */
 function tlsDigest(t: MemberTlsConfig | undefined): string | null {
@@ -57,7 +55,7 @@ function connectFailure(err: Error): BackendError {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const msg = `${err.message}${code ? ` (${code})` : ''}`;
   if (err instanceof MemberTlsError) return new BackendError('tls', `TLS handshake with the member failed: ${msg}`, { cause: err });
-  if (DNS_CODES.has(code)) return new BackendError('dns', `cannot resolve the member's host name: ${msg}`, { cause: err });
+  if (isDnsFailure(code)) return new BackendError('dns', `cannot resolve the member's host name: ${msg}`, { cause: err });
   return new BackendError('connect', `cannot connect to the member: ${msg}`, { cause: err });
 }
 
