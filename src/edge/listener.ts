@@ -27,6 +27,7 @@ import type { Logger } from '../log.js';
 import type { ProxyCounters } from '../proxy/counters.js';
 import { errorPage } from '../proxy/error-page.js';
 import { applyServerSettings, createListener, listen, rawErrorResponse, type ListenerHandlers } from '../proxy/server.js';
+import { Http1Server } from '../proxy/http1/server.js';
 import { ListenerTls } from '../tls/listener.js';
 import type { TicketKeyProvider } from '../tls/tickets.js';
 import { HandshakeDeadline } from './handshake-deadline.js';
@@ -77,7 +78,10 @@ const noop = (): void => {};
 
 export class EdgeListener {
   readonly front: net.Server;
+  /** HTTP/1.x over TLS: node:http's server (proxy/server.ts). */
   private readonly http1: http.Server;
+  /** HTTP/1.x over plain TCP: stickyd's lean server (proxy/http1/). */
+  private readonly plain1: Http1Server;
   private h2: http2.Http2Server | null = null;
   private tlsServer: tls.Server | null = null;
   private listenerTls: ListenerTls | null = null;
@@ -103,7 +107,7 @@ export class EdgeListener {
   ) {
     this.mode = modeOf(entry);
     this.facts = this.factsOf(entry);
-    this.http1 = createListener(settings, {
+    const http1Handlers: ListenerHandlers = {
       request: (req, res, keepalives) => this.onRequest(req, res, keepalives),
       upgrade: (req, socket, head) => {
         if (this.entry.redirect !== undefined) {
@@ -114,7 +118,9 @@ export class EdgeListener {
         handlers.upgrade(req, socket, head);
       },
       answered: (req, res, answer) => handlers.answered(req, res, answer),
-    }, counters, { IncomingMessage: EdgeRequest, ServerResponse: EdgeResponse });
+    };
+    this.http1 = createListener(settings, http1Handlers, counters, { IncomingMessage: EdgeRequest, ServerResponse: EdgeResponse });
+    this.plain1 = new Http1Server(settings, http1Handlers, counters);
     // The HTTP/1 server never listens itself: start its connection tracking (request timeouts,
     // closeIdleConnections) as listening would.
     this.http1.emit('listening');
@@ -138,6 +144,7 @@ export class EdgeListener {
     this.mode = modeOf(entry);
     this.facts = this.factsOf(entry);
     applyServerSettings(this.http1, settings);
+    this.plain1.update(settings);
     // New HTTP/2 connections get the new settings; open ones keep the server they came to.
     if (h2Changed) this.h2 = null;
     const previous = this.listenerTls;
@@ -216,13 +223,13 @@ export class EdgeListener {
       this.first(raw, true, (kind) => {
         if (kind === 'h2' && mode.h2) this.toH2(raw);
         else {
-          this.http1.emit('connection', raw);
+          this.plain1.connection(raw);
           raw.resume();
         }
       });
       return;
     }
-    this.http1.emit('connection', raw);
+    this.plain1.connection(raw);
   }
 
   private forget(raw: net.Socket): void {
@@ -431,6 +438,7 @@ export class EdgeListener {
    */
   closeIdle(): void {
     this.http1.closeIdleConnections();
+    this.plain1.closeIdleConnections();
     for (const s of this.sessions) s.close();
     for (const raw of this.handshakes.keys()) raw.destroy();
     for (const raw of this.sniffing) raw.destroy();
@@ -439,6 +447,7 @@ export class EdgeListener {
   /** Cut every connection of this listener. */
   closeAll(): void {
     this.http1.closeAllConnections();
+    this.plain1.closeAllConnections();
     for (const s of this.sessions) s.destroy();
     for (const raw of this.connections) raw.destroy();
   }
