@@ -57,6 +57,9 @@ export class Http1Request extends Readable {
     bodyAnnounced: boolean,
   ) {
     super({ highWaterMark: socket.readableHighWaterMark });
+    // As node's IncomingMessage: no read-ahead until someone reads (else the stream's own read(0)
+    // would count as a consumer and an unread body would never be dropped).
+    (this as unknown as { _readableState: { readingMore: boolean } })._readableState.readingMore = true;
     this.httpVersion = httpVersionMajor === 1 && httpVersionMinor === 1 ? '1.1' : `${httpVersionMajor}.${httpVersionMinor}`;
     this.bodyAnnounced = bodyAnnounced;
   }
@@ -103,7 +106,10 @@ export class Http1Request extends Readable {
   }
 
   override read(size?: number): unknown {
-    this.consuming = true;
+    if (!this.consuming) {
+      (this as unknown as { _readableState: { readingMore: boolean } })._readableState.readingMore = false;
+      this.consuming = true;
+    }
     return super.read(size);
   }
 
