@@ -24,6 +24,7 @@ import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import type { ListenConfig, ListenProtocol, ServerConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
+import type { ClientRequest, ClientResponse } from '../proxy/client-messages.js';
 import type { ProxyCounters } from '../proxy/counters.js';
 import { errorPage } from '../proxy/error-page.js';
 import { applyServerSettings, createListener, listen, rawErrorResponse, type ListenerHandlers } from '../proxy/server.js';
@@ -46,7 +47,7 @@ export function listenKey(l: Pick<ListenConfig, 'address' | 'port'>): string {
 /** What a request on the listener turns into (the Serving's runtime, read per request). */
 export interface EdgeHandlers extends ListenerHandlers {
   /** The listener answered a request itself (a redirect, a refused CONNECT), for the access log. */
-  answered(req: http.IncomingMessage, res: http.ServerResponse | null, answer: { status: number; bytes: number; startMs: number; started: number }): void;
+  answered(req: ClientRequest, res: ClientResponse | null, answer: { status: number; bytes: number; startMs: number; started: number }): void;
   /** ServerName, for a redirect to a request without Host. */
   serverName(): string;
 }
@@ -305,7 +306,7 @@ export class EdgeListener {
     }
   }
 
-  private onRequest(req: http.IncomingMessage, res: http.ServerResponse, keepalives: number): void {
+  private onRequest(req: ClientRequest, res: ClientResponse, keepalives: number): void {
     if (this.entry.redirect !== undefined) {
       this.redirect(req, res);
       return;
@@ -314,7 +315,7 @@ export class EdgeListener {
   }
 
   /** `redirect`: answer, then log it as any request (no balancer, no member). */
-  private redirect(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private redirect(req: ClientRequest, res: ClientResponse): void {
     const startMs = Date.now();
     const started = performance.now();
     this.counters.requests++;
@@ -340,8 +341,8 @@ export class EdgeListener {
       Http2ServerResponse: EdgeH2Response,
     });
     server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
-      const r = req as unknown as http.IncomingMessage;
-      const s = res as unknown as http.ServerResponse;
+      const r = req as unknown as ClientRequest;
+      const s = res as unknown as ClientResponse;
       if (this.entry.redirect !== undefined) this.redirect(r, s);
       // An HTTP/2 stream is a fresh exchange: what httpd's mod_http2 gives the proxy for each
       // stream (a secondary connection that served nothing before).
@@ -364,8 +365,8 @@ export class EdgeListener {
       const started = performance.now();
       this.counters.requests++;
       const status = typeof protocol === 'string' ? 501 : 405;
-      const r = req as unknown as http.IncomingMessage;
-      const s = res as unknown as http.ServerResponse;
+      const r = req as unknown as ClientRequest & { url?: string };
+      const s = res as unknown as ClientResponse;
       // A plain CONNECT has no :path: its target is the authority, as in httpd's request line.
       if (typeof protocol !== 'string') r.url = req.authority;
       s.once('close', () => this.handlers.answered(r, s, { status, bytes: 0, startMs, started }));
@@ -375,7 +376,7 @@ export class EdgeListener {
     }
     const key = newWebsocketKey();
     const socket = new ExtendedConnectSocket(req, res, key);
-    this.handlers.upgrade(upgradeRequestOf(req, (req as unknown as http.IncomingMessage).rawHeaders, key), socket, Buffer.alloc(0));
+    this.handlers.upgrade(upgradeRequestOf(req, (req as unknown as ClientRequest).rawHeaders, key), socket, Buffer.alloc(0));
   }
 
   private onSession(session: http2.ServerHttp2Session): void {

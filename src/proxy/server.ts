@@ -22,16 +22,17 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
 import { ClientInput } from './client-input.js';
+import type { ClientRequest, ClientResponse } from './client-messages.js';
 import type { ClientErrorReason, ProxyCounters } from './counters.js';
 import { errorPage } from './error-page.js';
 
 export interface ListenerHandlers {
   /** A parsed request; `keepalives` = requests this connection served before (httpd's c->keepalives). */
-  request(req: IncomingMessage, res: ServerResponse, keepalives: number): void;
-  /** A request with `Connection: upgrade` + `Upgrade`: node hands over the raw socket. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  request(req: ClientRequest, res: ClientResponse, keepalives: number): void;
+  /** A request with `Connection: upgrade` + `Upgrade`: the parser hands over the raw socket. */
+  upgrade(req: ClientRequest, socket: Duplex, head: Buffer): void;
   /** A request the listener answered itself on the socket (CONNECT's 405), for the access log. */
-  answered?(req: IncomingMessage, res: null, answer: { status: number; bytes: number; startMs: number; started: number }): void;
+  answered?(req: ClientRequest, res: null, answer: { status: number; bytes: number; startMs: number; started: number }): void;
 }
 
 const kServed = Symbol('stickyd.requestsServed');
@@ -164,7 +165,7 @@ export function refuseInput(socket: Duplex, counters: ProxyCounters, status: 400
  * CONNECT is a forward-proxy method; a reverse proxy (ProxyRequests Off) does not serve it.
  * Counted and logged like any request (httpd logs its 405 too).
  */
-export function refuseConnect(req: IncomingMessage, socket: Duplex, handlers: ListenerHandlers, counters: ProxyCounters): void {
+export function refuseConnect(req: ClientRequest, socket: Duplex, handlers: ListenerHandlers, counters: ProxyCounters): void {
   const startMs = Date.now();
   const started = performance.now();
   counters.requests++;

@@ -186,7 +186,7 @@ export class Http1Response extends EventEmitter {
       }
     }
     let head = state.head;
-    head += `Date: ${utcDate()}\r\n`.slice(state.date ? Infinity : 0);
+    if (!state.date) head += `Date: ${utcDate()}\r\n`;
     if (this.chunked && (this.statusCode === 204 || this.statusCode === 304)) {
       this.chunked = false;
       this.shouldKeepAlive = false;

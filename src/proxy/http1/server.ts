@@ -16,7 +16,6 @@
  * - a reload's settings: new connections get the new maxheadersize and header stage, every
  *   connection's next request the new MaxKeepAliveRequests and keep-alive timeout.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ServerConfig } from '../../config/types.js';
 import type { ProxyCounters } from '../counters.js';
@@ -53,12 +52,12 @@ export class Http1Server implements ConnectionOwner {
   }
 
   request(req: Http1Request, res: Http1Response, keepalives: number): void {
-    this.handlers.request(req as unknown as IncomingMessage, res as unknown as ServerResponse, keepalives);
+    this.handlers.request(req, res, keepalives);
   }
 
   switchProtocols(req: Http1Request, socket: Socket, head: Buffer): void {
-    if (req.method === 'CONNECT') refuseConnect(req as unknown as IncomingMessage, socket, this.handlers, this.counters);
-    else this.handlers.upgrade(req as unknown as IncomingMessage, socket, head);
+    if (req.method === 'CONNECT') refuseConnect(req, socket, this.handlers, this.counters);
+    else this.handlers.upgrade(req, socket, head);
   }
 
   clientError(err: Error & { code?: string }, socket: Socket, active: Http1Response | null): void {
