@@ -4,8 +4,9 @@
  *   TCP connection ─┬─ TLS listener: first byte a TLS handshake? ── no ─→ 400 "plain HTTP to an SSL port"
  *                   │     └ yes: TLS (SNI picks the certificate, ALPN the protocol; handshake timeout)
  *                   │          ├ ALPN h2 ─────────────────→ HTTP/2 (node:http2, compatibility API)
- *                   │          └ http/1.1 or no ALPN ─────→ HTTP/1.x (proxy/server.ts: strict parser, limits)
+ *                   │          └ http/1.1 or no ALPN ─────→ HTTP/1.x (proxy/server.ts: node:http, strict parser, limits)
  *                   └─ plain listener: with h2c, the HTTP/2 preface → HTTP/2; anything else → HTTP/1.x
+ *                        (proxy/http1/: node's llhttp driven directly, node:http's semantics, leaner)
  *
  * Each request, whatever its protocol, goes to the same handler (proxy/handler.ts) — or, on a
  * listener with `redirect`, gets the redirect. The listening socket is a plain net.Server and the

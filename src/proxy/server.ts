@@ -1,6 +1,8 @@
 /**
- * The client side: one node:http server per `listen` entry, with the limits of `server:` (core
- * and mod_reqtimeout equivalents).
+ * The client side of TLS listeners: one node:http server per `listen` entry, with the limits of
+ * `server:` (core and mod_reqtimeout equivalents). Plain listeners have a leaner server of their
+ * own with the same behaviour (http1/server.ts), which shares the refusals below
+ * (answerClientError, refuseInput, refuseConnect) and ClientInput.
  *
  * Every connection's bytes pass a ClientInput (client-input.ts) before node's parser: request
  * lines httpd's strict parser refuses get 400 and never reach the parser (node's takes some of
