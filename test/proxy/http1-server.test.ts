@@ -224,6 +224,24 @@ describe('the lean HTTP/1.x server of plain listeners', () => {
     expect(proxy.daemon.counters.clientErrors['bad-request']).toBe(2);
   });
 
+  it('chunk extensions longer than node\'s limit: 413 and close, counted, nothing forwarded', async () => {
+    const { backend, proxy } = await setup(path);
+    const answer = await rawExchange(proxy.port, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;${'e'.repeat(20_000)}\r\nhello\r\n0\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n[^]*Connection: close/);
+    expect(backend.received).toHaveLength(0);
+    expect(proxy.daemon.counters.clientErrors['bad-request']).toBe(1);
+  });
+
+  it('a client that resets its connection mid-request is counted as a reset', async () => {
+    const { backend, proxy } = await setup(path);
+    const c = client(proxy.port);
+    c.socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc');
+    await eventually('the request at the proxy', () => proxy.daemon.counters.requests === 1);
+    c.socket.resetAndDestroy();
+    await eventually('the reset counted', () => proxy.daemon.counters.clientErrors.reset === 1);
+    expect(backend.received).toHaveLength(0);
+  });
+
   it('serves node:http clients with keep-alive agents across many requests', async () => {
     const { proxy } = await setup(path);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
