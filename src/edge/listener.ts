@@ -4,8 +4,9 @@
  *   TCP connection ─┬─ TLS listener: first byte a TLS handshake? ── no ─→ 400 "plain HTTP to an SSL port"
  *                   │     └ yes: TLS (SNI picks the certificate, ALPN the protocol; handshake timeout)
  *                   │          ├ ALPN h2 ─────────────────→ HTTP/2 (node:http2, compatibility API)
- *                   │          └ http/1.1 or no ALPN ─────→ HTTP/1.x (proxy/server.ts: strict parser, limits)
+ *                   │          └ http/1.1 or no ALPN ─────→ HTTP/1.x (proxy/server.ts: node:http, strict parser, limits)
  *                   └─ plain listener: with h2c, the HTTP/2 preface → HTTP/2; anything else → HTTP/1.x
+ *                        (proxy/http1/: node's llhttp driven directly, node:http's semantics, leaner)
  *
  * Each request, whatever its protocol, goes to the same handler (proxy/handler.ts) — or, on a
  * listener with `redirect`, gets the redirect. The listening socket is a plain net.Server and the
@@ -24,9 +25,11 @@ import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import type { ListenConfig, ListenProtocol, ServerConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
+import type { ClientRequest, ClientResponse } from '../proxy/client-messages.js';
 import type { ProxyCounters } from '../proxy/counters.js';
 import { errorPage } from '../proxy/error-page.js';
 import { applyServerSettings, createListener, listen, rawErrorResponse, type ListenerHandlers } from '../proxy/server.js';
+import { Http1Server } from '../proxy/http1/server.js';
 import { ListenerTls } from '../tls/listener.js';
 import type { TicketKeyProvider } from '../tls/tickets.js';
 import { HandshakeDeadline } from './handshake-deadline.js';
@@ -45,7 +48,7 @@ export function listenKey(l: Pick<ListenConfig, 'address' | 'port'>): string {
 /** What a request on the listener turns into (the Serving's runtime, read per request). */
 export interface EdgeHandlers extends ListenerHandlers {
   /** The listener answered a request itself (a redirect, a refused CONNECT), for the access log. */
-  answered(req: http.IncomingMessage, res: http.ServerResponse | null, answer: { status: number; bytes: number; startMs: number; started: number }): void;
+  answered(req: ClientRequest, res: ClientResponse | null, answer: { status: number; bytes: number; startMs: number; started: number }): void;
   /** ServerName, for a redirect to a request without Host. */
   serverName(): string;
 }
@@ -77,7 +80,10 @@ const noop = (): void => {};
 
 export class EdgeListener {
   readonly front: net.Server;
+  /** HTTP/1.x over TLS: node:http's server (proxy/server.ts). */
   private readonly http1: http.Server;
+  /** HTTP/1.x over plain TCP: stickyd's lean server (proxy/http1/). */
+  private readonly plain1: Http1Server;
   private h2: http2.Http2Server | null = null;
   private tlsServer: tls.Server | null = null;
   private listenerTls: ListenerTls | null = null;
@@ -103,7 +109,7 @@ export class EdgeListener {
   ) {
     this.mode = modeOf(entry);
     this.facts = this.factsOf(entry);
-    this.http1 = createListener(settings, {
+    const http1Handlers: ListenerHandlers = {
       request: (req, res, keepalives) => this.onRequest(req, res, keepalives),
       upgrade: (req, socket, head) => {
         if (this.entry.redirect !== undefined) {
@@ -114,7 +120,9 @@ export class EdgeListener {
         handlers.upgrade(req, socket, head);
       },
       answered: (req, res, answer) => handlers.answered(req, res, answer),
-    }, counters, { IncomingMessage: EdgeRequest, ServerResponse: EdgeResponse });
+    };
+    this.http1 = createListener(settings, http1Handlers, counters, { IncomingMessage: EdgeRequest, ServerResponse: EdgeResponse });
+    this.plain1 = new Http1Server(settings, http1Handlers, counters);
     // The HTTP/1 server never listens itself: start its connection tracking (request timeouts,
     // closeIdleConnections) as listening would.
     this.http1.emit('listening');
@@ -138,6 +146,7 @@ export class EdgeListener {
     this.mode = modeOf(entry);
     this.facts = this.factsOf(entry);
     applyServerSettings(this.http1, settings);
+    this.plain1.update(settings);
     // New HTTP/2 connections get the new settings; open ones keep the server they came to.
     if (h2Changed) this.h2 = null;
     const previous = this.listenerTls;
@@ -216,13 +225,13 @@ export class EdgeListener {
       this.first(raw, true, (kind) => {
         if (kind === 'h2' && mode.h2) this.toH2(raw);
         else {
-          this.http1.emit('connection', raw);
+          this.plain1.connection(raw);
           raw.resume();
         }
       });
       return;
     }
-    this.http1.emit('connection', raw);
+    this.plain1.connection(raw);
   }
 
   private forget(raw: net.Socket): void {
@@ -298,7 +307,7 @@ export class EdgeListener {
     }
   }
 
-  private onRequest(req: http.IncomingMessage, res: http.ServerResponse, keepalives: number): void {
+  private onRequest(req: ClientRequest, res: ClientResponse, keepalives: number): void {
     if (this.entry.redirect !== undefined) {
       this.redirect(req, res);
       return;
@@ -307,7 +316,7 @@ export class EdgeListener {
   }
 
   /** `redirect`: answer, then log it as any request (no balancer, no member). */
-  private redirect(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private redirect(req: ClientRequest, res: ClientResponse): void {
     const startMs = Date.now();
     const started = performance.now();
     this.counters.requests++;
@@ -333,8 +342,8 @@ export class EdgeListener {
       Http2ServerResponse: EdgeH2Response,
     });
     server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
-      const r = req as unknown as http.IncomingMessage;
-      const s = res as unknown as http.ServerResponse;
+      const r = req as unknown as ClientRequest;
+      const s = res as unknown as ClientResponse;
       if (this.entry.redirect !== undefined) this.redirect(r, s);
       // An HTTP/2 stream is a fresh exchange: what httpd's mod_http2 gives the proxy for each
       // stream (a secondary connection that served nothing before).
@@ -357,8 +366,8 @@ export class EdgeListener {
       const started = performance.now();
       this.counters.requests++;
       const status = typeof protocol === 'string' ? 501 : 405;
-      const r = req as unknown as http.IncomingMessage;
-      const s = res as unknown as http.ServerResponse;
+      const r = req as unknown as ClientRequest & { url?: string };
+      const s = res as unknown as ClientResponse;
       // A plain CONNECT has no :path: its target is the authority, as in httpd's request line.
       if (typeof protocol !== 'string') r.url = req.authority;
       s.once('close', () => this.handlers.answered(r, s, { status, bytes: 0, startMs, started }));
@@ -368,7 +377,7 @@ export class EdgeListener {
     }
     const key = newWebsocketKey();
     const socket = new ExtendedConnectSocket(req, res, key);
-    this.handlers.upgrade(upgradeRequestOf(req, (req as unknown as http.IncomingMessage).rawHeaders, key), socket, Buffer.alloc(0));
+    this.handlers.upgrade(upgradeRequestOf(req, (req as unknown as ClientRequest).rawHeaders, key), socket, Buffer.alloc(0));
   }
 
   private onSession(session: http2.ServerHttp2Session): void {
@@ -431,6 +440,7 @@ export class EdgeListener {
    */
   closeIdle(): void {
     this.http1.closeIdleConnections();
+    this.plain1.closeIdleConnections();
     for (const s of this.sessions) s.close();
     for (const raw of this.handshakes.keys()) raw.destroy();
     for (const raw of this.sniffing) raw.destroy();
@@ -439,6 +449,7 @@ export class EdgeListener {
   /** Cut every connection of this listener. */
   closeAll(): void {
     this.http1.closeAllConnections();
+    this.plain1.closeAllConnections();
     for (const s of this.sessions) s.destroy();
     for (const raw of this.connections) raw.destroy();
   }

@@ -11,8 +11,9 @@
  *   name or IP address gets 400, never a redirect to it.
  * - The body is httpd's redirect page; HEAD gets the head only. Nothing reaches a member.
  */
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { RedirectConfig } from '../config/types.js';
+import type { ClientRequest, ClientResponse } from '../proxy/client-messages.js';
 import { errorPage } from '../proxy/error-page.js';
 
 /** A host name or IPv4 address, or an IPv6 address in brackets; an optional port. */
@@ -47,7 +48,7 @@ export function redirectLocation(cfg: RedirectConfig, url: string, host: string 
 }
 
 /** Answer `req` with the redirect; returns the status and body bytes sent (for the access log). */
-export function sendRedirect(cfg: RedirectConfig, req: IncomingMessage, res: ServerResponse, serverName: string): { status: number; bytes: number } {
+export function sendRedirect(cfg: RedirectConfig, req: ClientRequest, res: ClientResponse, serverName: string): { status: number; bytes: number } {
   const head = req.method === 'HEAD';
   let host: string | undefined;
   const raw = req.rawHeaders;

@@ -26,8 +26,8 @@
  * ASCII, or the line does not fit, `writeTo` falls back to the string.
  */
 import { threadId } from 'node:worker_threads';
-import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { ClientResponse } from '../proxy/client-messages.js';
 import { PathError, parseRequestPath } from '../proxy/request-path.js';
 import { bytesOf, putAscii, putBytes, putNumber } from './ascii.js';
 import type { LineBatcher } from './batch.js';
@@ -271,7 +271,7 @@ function takeIo(c: AccessContext | undefined): Io | null {
  * response's Connection: close, MaxKeepAliveRequests in proxy/server.ts). `_last` is node's own
  * "close after this response", set when a Connection: close header was written.
  */
-function keptAlive(res: ServerResponse | null): boolean {
+function keptAlive(res: ClientResponse | null): boolean {
   if (res === null) return false;
   return res.shouldKeepAlive && (res as { _last?: boolean })._last !== true;
 }

@@ -5,8 +5,8 @@
  * (headers, protocol, ports, the connection), and exists only in the thread that served the
  * request: it is never serialised or sent elsewhere.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BackendErrorKind, ClientInfo } from '../members/connector.js';
+import type { ClientRequest, ClientResponse } from '../proxy/client-messages.js';
 
 /** One finished request, as the access log writes it. */
 export interface AccessRecord {
@@ -53,10 +53,10 @@ export interface AttemptFailure {
 
 /** The request's surroundings, for `%{…}i`, `%H`, `%p`, `%X`, `%I`/`%O` and the like. */
 export interface AccessContext {
-  /** node's request: rawHeaders, httpVersion, rawTrailers, socket (byte counts). */
-  readonly req: IncomingMessage;
+  /** The request: rawHeaders, httpVersion, rawTrailers, socket (byte counts). */
+  readonly req: ClientRequest;
   /** The response; null for an Upgrade request (its answer went out on the socket). */
-  readonly res: ServerResponse | null;
+  readonly res: ClientResponse | null;
   /** Date.now() when the request arrived. */
   readonly startMs: number;
   /** Requests this client connection served before this one (httpd's %k). */

@@ -12,7 +12,7 @@
  *   before anything reached a member, later with the member request aborted (the member has seen
  *   a part of the body, as behind httpd). The clock stops while the member is not taking the body.
  */
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest } from './client-messages.js';
 import type { ReadTimeoutStage } from '../config/request-read-timeout.js';
 import { BodyReplay, REPLAY_LIMIT } from './body-replay.js';
 import { ReadDeadline } from './request-read-timeout.js';
@@ -32,7 +32,7 @@ export class RequestBody {
   private readonly deadline: ReadDeadline;
 
   constructor(
-    req: IncomingMessage,
+    req: ClientRequest,
     stage: ReadTimeoutStage,
     /** Told when the body stage runs out (the request's response may be under way, or done). */
     private readonly onTimeout: () => void,

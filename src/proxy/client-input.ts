@@ -82,6 +82,8 @@ export class ClientInput {
     private readonly socket: Socket,
     private readonly parse: DataListener,
     private readonly options: ClientInputOptions,
+    /** The parser still owns the socket (it lets go on Upgrade, CONNECT and close). */
+    private readonly parserAttached: () => boolean,
   ) {
     this.headerDeadline = new ReadDeadline(options.header, () => {
       this.refuse(408, 'the request header block did not arrive in time (RequestReadTimeout header=)');
@@ -102,10 +104,21 @@ export class ClientInput {
   static attach(socket: Socket, options: ClientInputOptions): ClientInput | null {
     const parse = nodeParserListener(socket);
     if (parse === null) return null;
-    const input = new ClientInput(socket, parse, options);
+    const input = new ClientInput(socket, parse, options, () => (socket as Socket & { parser?: unknown }).parser != null);
     socket.removeListener('data', parse);
     // Adding a 'data' listener takes the socket out of node's consumed mode: node's parser now
     // gets what this hands it.
+    socket.on('data', input.onData);
+    socket.once('close', () => input.headerDeadline.stop());
+    return input;
+  }
+
+  /**
+   * Put a ClientInput in front of stickyd's own parser (http1/connection.ts): `parse` gets the
+   * checked bytes, `attached` says whether the parser still owns the socket.
+   */
+  static feeding(socket: Socket, parse: DataListener, attached: () => boolean, options: ClientInputOptions): ClientInput {
+    const input = new ClientInput(socket, parse, options, attached);
     socket.on('data', input.onData);
     socket.once('close', () => input.headerDeadline.stop());
     return input;
@@ -174,11 +187,6 @@ export class ClientInput {
   /** (A method, so that the compiler does not take `state` as fixed across scan() calls.) */
   private refused(): boolean {
     return this.state === State.Refused;
-  }
-
-  /** node's parser still owns the socket (it lets go on Upgrade, CONNECT and close). */
-  private parserAttached(): boolean {
-    return (this.socket as Socket & { parser?: unknown }).parser != null;
   }
 
   private feed(chunk: Buffer): void {

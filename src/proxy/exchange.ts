@@ -3,12 +3,12 @@
  * balancer hangs on it): what the access log reports, the members it was given (each releases its
  * busy count at the end), and the client's side of the request (ClientAbort).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { balancerUrl, type Balancer } from '../balancer/balancer.js';
 import type { Member } from '../balancer/member.js';
 import { releaseMember, type Chosen } from '../balancer/select.js';
 import type { AccessRecord, AttemptFailure } from '../log.js';
 import type { BackendErrorKind, ClientAbort, ClientGoneListener, ClientInfo } from '../members/connector.js';
+import type { ClientRequest, ClientResponse } from './client-messages.js';
 import type { ProxyContext } from './context.js';
 
 /**
@@ -119,7 +119,7 @@ export class Exchange implements ClientAbort {
    * `res` are what LogFormat directives read (headers, protocol, the connection); `res` is null
    * for an Upgrade request.
    */
-  finish(req: IncomingMessage, res: ServerResponse | null): void {
+  finish(req: ClientRequest, res: ClientResponse | null): void {
     if (this.finished) return;
     this.finished = true;
     for (const m of this.used) releaseMember(m);

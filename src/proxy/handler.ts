@@ -14,9 +14,9 @@
  * (§4.6). Bytes to and from the member are added to member.transferred / member.read (bytraffic)
  * by the member's connector and the response relay, each as its httpd module counts them.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { postRequest } from '../balancer/select.js';
 import { RequestBody } from './body-prefetch.js';
+import type { ClientRequest, ClientResponse } from './client-messages.js';
 import type { Attempt, ClientInfo, MemberConnector, MemberResponse } from '../members/connector.js';
 import { balancerNow, type ProxyContext } from './context.js';
 import { Exchange } from './exchange.js';
@@ -27,7 +27,7 @@ import { PathError, parseRequestPath } from './request-path.js';
 import { answer, relayResponse, sendErrorPage } from './responses.js';
 
 /** Handle one request (node's 'request' event). Never throws; never leaves the client without an answer. */
-export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, keepalives: number): void {
+export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, keepalives: number): void {
   ctx.counters.requests++;
   const ex = new Exchange(ctx, req.method ?? 'GET', req.url ?? '/', clientInfo(req, ctx.config.server.servername), keepalives);
   // 'close' comes once per response ('on' spares the wrapper 'once' would make per request).
@@ -42,7 +42,7 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
 }
 
 /** The last resort: forward() threw. 500 if nothing was sent yet, else the response is cut. */
-function unexpected(ex: Exchange, req: IncomingMessage, res: ServerResponse, err: unknown): void {
+function unexpected(ex: Exchange, req: ClientRequest, res: ClientResponse, err: unknown): void {
   try {
     ex.ctx.logger.error({ err, url: ex.url }, 'request failed unexpectedly');
     if (!res.headersSent) {
@@ -62,7 +62,7 @@ const send = (connector: MemberConnector, attempt: Attempt): Promise<MemberRespo
 
 const reusedConnection = (response: MemberResponse): boolean => response.reusedConnection;
 
-async function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function forward(ex: Exchange, req: ClientRequest, res: ClientResponse): Promise<void> {
   const { ctx } = ex;
   // node emits 'request' as soon as the header block is parsed, and only then reports an error it
   // finds further on in the same packet (an invalid Transfer-Encoding, a bad first chunk): let that
@@ -172,14 +172,14 @@ function requestFacts(raw: readonly string[]): RequestFacts {
  * What node's parser lets through but a proxy must not forward: an HTTP/1.1 request without Host
  * (RFC 9112 §3.2), and Transfer-Encoding in an HTTP/1.0 request (faulty framing, RFC 9112 §6.1).
  */
-function validFraming(ctx: ProxyContext, req: IncomingMessage, facts: RequestFacts): boolean {
+function validFraming(ctx: ProxyContext, req: ClientRequest, facts: RequestFacts): boolean {
   const ok = !(facts.chunked && req.httpVersion === '1.0') && !(facts.host === null && req.httpVersion !== '1.0');
   if (!ok) ctx.counters.clientErrors['bad-request']++;
   return ok;
 }
 
 /** The client-side facts of a request. */
-export function clientInfo(req: IncomingMessage, serverName: string): ClientInfo {
+export function clientInfo(req: ClientRequest, serverName: string): ClientInfo {
   const s = req.socket;
   return {
     remoteAddress: s.remoteAddress ?? '',

@@ -12,9 +12,9 @@
  * - With a compression plan (compression/), each chunk goes through a ResponseEncoder first;
  *   member.read counts what the member sent, the access log's bytes what went to the client.
  */
-import type { ServerResponse } from 'node:http';
 import type { Member } from '../balancer/member.js';
 import { ResponseEncoder, type CompressionPlan, type EncoderSink } from './compression/index.js';
+import type { ClientResponse } from './client-messages.js';
 import type { BodySink, ClientAbort, ClientGoneListener, ResponseBody } from '../members/connector.js';
 
 /** What the relay counts into: the request's Exchange. */
@@ -32,7 +32,7 @@ export class ResponseRelay implements BodySink, ClientGoneListener, EncoderSink 
   constructor(
     private readonly ex: RelayedExchange,
     private readonly member: Member,
-    private readonly res: ServerResponse,
+    private readonly res: ClientResponse,
     private readonly body: ResponseBody,
     compression: CompressionPlan | null = null,
   ) {

@@ -2,11 +2,12 @@
  * What the client gets: the member's response (head rewritten, body through a ResponseRelay), or
  * one of stickyd's own error pages.
  */
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { Balancer } from '../balancer/balancer.js';
 import type { Member } from '../balancer/member.js';
 import { postRequest } from '../balancer/select.js';
 import type { CompressionConfig } from '../config/types.js';
+import type { ClientResponse } from './client-messages.js';
 import { planCompression } from './compression/index.js';
 import type { MemberResponse } from '../members/connector.js';
 import { balancerNow } from './context.js';
@@ -18,7 +19,7 @@ import type { PublicOrigin } from './reverse.js';
 import { routeCookie } from './route-cookie.js';
 
 /** Answer with one of stickyd's own pages. */
-export function sendErrorPage(res: ServerResponse, status: number, reason: string | undefined, closeClient: boolean, head: boolean): number {
+export function sendErrorPage(res: ClientResponse, status: number, reason: string | undefined, closeClient: boolean, head: boolean): number {
   const body = errorPage(status, reason);
   const headers = ['Content-Type', 'text/html; charset=iso-8859-1', 'Content-Length', String(Buffer.byteLength(body))];
   if (closeClient || dropsConnection(status)) headers.push('Connection', 'close');
@@ -50,13 +51,13 @@ export function clientResponseHeaders(ex: Exchange, headers: readonly string[], 
 }
 
 /** Answer with one of stickyd's own pages and note it for the access log. */
-export function answer(ex: Exchange, res: ServerResponse, status: number, reason: string | undefined, closeClient = false): void {
+export function answer(ex: Exchange, res: ClientResponse, status: number, reason: string | undefined, closeClient = false): void {
   ex.status = status;
   ex.bytes = sendErrorPage(res, status, reason, closeClient || ex.ctx.draining, ex.method === 'HEAD');
 }
 
 /** Send the member's response to the client; its body goes through a ResponseRelay. */
-export function relayResponse(ex: Exchange, b: Balancer, member: Member, response: MemberResponse, res: ServerResponse, host: string | null, compression?: CompressionConfig): void {
+export function relayResponse(ex: Exchange, b: Balancer, member: Member, response: MemberResponse, res: ClientResponse, host: string | null, compression?: CompressionConfig): void {
   const { ctx } = ex;
   const { status } = response;
   const body = response.body;

@@ -1,6 +1,8 @@
 /**
- * The client side: one node:http server per `listen` entry, with the limits of `server:` (core
- * and mod_reqtimeout equivalents).
+ * The client side of TLS listeners: one node:http server per `listen` entry, with the limits of
+ * `server:` (core and mod_reqtimeout equivalents). Plain listeners have a leaner server of their
+ * own with the same behaviour (http1/server.ts), which shares the refusals below
+ * (answerClientError, refuseInput, refuseConnect) and ClientInput.
  *
  * Every connection's bytes pass a ClientInput (client-input.ts) before node's parser: request
  * lines httpd's strict parser refuses get 400 and never reach the parser (node's takes some of
@@ -22,16 +24,17 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
 import { ClientInput } from './client-input.js';
+import type { ClientRequest, ClientResponse } from './client-messages.js';
 import type { ClientErrorReason, ProxyCounters } from './counters.js';
 import { errorPage } from './error-page.js';
 
 export interface ListenerHandlers {
   /** A parsed request; `keepalives` = requests this connection served before (httpd's c->keepalives). */
-  request(req: IncomingMessage, res: ServerResponse, keepalives: number): void;
-  /** A request with `Connection: upgrade` + `Upgrade`: node hands over the raw socket. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  request(req: ClientRequest, res: ClientResponse, keepalives: number): void;
+  /** A request with `Connection: upgrade` + `Upgrade`: the parser hands over the raw socket. */
+  upgrade(req: ClientRequest, socket: Duplex, head: Buffer): void;
   /** A request the listener answered itself on the socket (CONNECT's 405), for the access log. */
-  answered?(req: IncomingMessage, res: null, answer: { status: number; bytes: number; startMs: number; started: number }): void;
+  answered?(req: ClientRequest, res: null, answer: { status: number; bytes: number; startMs: number; started: number }): void;
 }
 
 const kServed = Symbol('stickyd.requestsServed');
@@ -46,7 +49,7 @@ type Listener = http.Server & { [kMaxKeepAlive]?: number; [kSettings]?: ServerCo
  * How often node checks its request timer: it is only as exact as this, so a fraction of it
  * (bounded: checks walk every connection).
  */
-function checkingInterval(s: ServerConfig): number {
+export function checkingInterval(s: ServerConfig): number {
   if (!(s.requesttimeout > 0)) return 30_000;
   return Math.min(1000, Math.max(50, Math.floor(s.requesttimeout / 10)));
 }
@@ -106,16 +109,7 @@ export function createListener(settings: ServerConfig, handlers: ListenerHandler
     const input = ClientInput.attach(socket, {
       maxHeadSize: s.maxheadersize,
       header: s.requestreadtimeout.header,
-      refuse(status) {
-        // Not writable: node's parser refused the bytes before it, answered and counted that.
-        if (!socket.writable) {
-          socket.destroy();
-          return;
-        }
-        counters.clientErrors[status === 408 ? 'timeout' : 'bad-request']++;
-        socket.end(rawErrorResponse(status));
-        setTimeout(() => socket.destroy(), 1000).unref();
-      },
+      refuse: (status) => refuseInput(socket, counters, status),
     });
     // node's parser was not where ClientInput looks for it (a node release that changed its
     // internals): never serve a connection unchecked.
@@ -147,38 +141,61 @@ export function createListener(settings: ServerConfig, handlers: ListenerHandler
     handlers.upgrade(req, socket, head);
   });
 
-  // CONNECT is a forward-proxy method; a reverse proxy (ProxyRequests Off) does not serve it.
-  // Counted and logged like any request (httpd logs its 405 too).
-  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
-    const startMs = Date.now();
-    const started = performance.now();
-    counters.requests++;
-    socket.on('error', () => {});
-    socket.end(rawErrorResponse(405));
-    handlers.answered?.(req, null, { status: 405, bytes: Buffer.byteLength(errorPage(405)), startMs, started });
-  });
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => refuseConnect(req, socket, handlers, counters));
 
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
-    socket.on('error', () => {});
-    const c = classifyClientError(err.code);
-    if (c === null) {
-      counters.clientErrors.reset++;
-      socket.destroy();
-      return;
-    }
-    counters.clientErrors[c.reason]++;
-    // Only answer when no response of ours has started on this connection.
     const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
-    if (!socket.writable || (inFlight !== null && inFlight !== undefined && inFlight.headersSent)) {
-      socket.destroy();
-      return;
-    }
-    socket.end(rawErrorResponse(c.status));
-    // Do not wait for the client to close its side.
-    setTimeout(() => socket.destroy(), 1000).unref();
+    answerClientError(err, socket, inFlight ?? null, counters);
   });
 
   return server;
+}
+
+/** ClientInput refused a request line (400) or the header block came too slowly (408). */
+export function refuseInput(socket: Duplex, counters: ProxyCounters, status: 400 | 408): void {
+  // Not writable: the parser refused the bytes before it, answered and counted that.
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  counters.clientErrors[status === 408 ? 'timeout' : 'bad-request']++;
+  socket.end(rawErrorResponse(status));
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+/**
+ * CONNECT is a forward-proxy method; a reverse proxy (ProxyRequests Off) does not serve it.
+ * Counted and logged like any request (httpd logs its 405 too).
+ */
+export function refuseConnect(req: ClientRequest, socket: Duplex, handlers: ListenerHandlers, counters: ProxyCounters): void {
+  const startMs = Date.now();
+  const started = performance.now();
+  counters.requests++;
+  socket.on('error', () => {});
+  socket.end(rawErrorResponse(405));
+  handlers.answered?.(req, null, { status: 405, bytes: Buffer.byteLength(errorPage(405)), startMs, started });
+}
+
+/**
+ * A connection the parser gave up on (or that failed): counted, answered with a raw error
+ * response and closed, unless a response of ours has started on it (`inFlight`), then just cut.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex, inFlight: { headersSent?: boolean } | null, counters: ProxyCounters): void {
+  socket.on('error', () => {});
+  const c = classifyClientError(err.code);
+  if (c === null) {
+    counters.clientErrors.reset++;
+    socket.destroy();
+    return;
+  }
+  counters.clientErrors[c.reason]++;
+  if (!socket.writable || (inFlight !== null && inFlight.headersSent === true)) {
+    socket.destroy();
+    return;
+  }
+  socket.end(rawErrorResponse(c.status));
+  // Do not wait for the client to close its side.
+  setTimeout(() => socket.destroy(), 1000).unref();
 }
 
 function timeouts(s: ServerConfig): { requestTimeout: number; headersTimeout: number } {

@@ -11,13 +11,13 @@
  *
  * AJP has no upgrade mechanism: an Upgrade request whose chosen member is `ajp://` gets 502.
  */
-import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Member } from '../balancer/member.js';
 import { postRequest } from '../balancer/select.js';
 import { BackendError, type MemberResponse, type UpgradeOutcome } from '../members/connector.js';
 import { socketHsts } from '../edge/messages.js';
+import type { ClientRequest } from './client-messages.js';
 import { balancerNow, type ProxyContext } from './context.js';
 import { errorPage } from './error-page.js';
 import { runAttempts, type Send } from './attempts.js';
@@ -62,7 +62,7 @@ const upgradeSend: Send<UpgradeOutcome> = (connector, attempt) =>
     : Promise.reject(new BackendError('protocol', 'the member cannot take an Upgrade request (AJP has no protocol switch)'));
 
 /** Handle node's 'upgrade' event. Never throws. */
-export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+export function handleUpgrade(ctx: ProxyContext, req: ClientRequest, socket: Duplex, head: Buffer): void {
   ctx.counters.requests++;
   socket.on('error', () => {});
   const ex = new Exchange(ctx, req.method ?? 'GET', req.url ?? '/', clientInfo(req, ctx.config.server.servername), 0);
@@ -77,7 +77,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   });
 }
 
-async function upgrade(ex: Exchange, req: IncomingMessage, socket: Duplex, head: Buffer, onTunnel: () => void): Promise<void> {
+async function upgrade(ex: Exchange, req: ClientRequest, socket: Duplex, head: Buffer, onTunnel: () => void): Promise<void> {
   const { ctx } = ex;
   const answer = (status: number, reason?: string): void => {
     ex.status = status;
@@ -161,7 +161,7 @@ function relayRefusal(ex: Exchange, member: Member, response: MemberResponse, so
 }
 
 /** 101: forward the member's answer, then bytes both ways until either side closes. */
-function tunnel(ex: Exchange, req: IncomingMessage, member: Member, result: Extract<UpgradeOutcome, { kind: 'upgraded' }>, client: Duplex, head: Buffer): void {
+function tunnel(ex: Exchange, req: ClientRequest, member: Member, result: Extract<UpgradeOutcome, { kind: 'upgraded' }>, client: Duplex, head: Buffer): void {
   const { ctx } = ex;
   const backend = result.socket;
   backend.on('error', () => {});

@@ -11,6 +11,7 @@
 import type { Config, ListenConfig } from '../config/types.js';
 import { EdgeListener, listenKey } from '../edge/listener.js';
 import type { AccessRecord } from '../log.js';
+import type { ClientRequest, ClientResponse } from '../proxy/client-messages.js';
 import { clientInfo, handleRequest } from '../proxy/handler.js';
 import { ProxyRuntime, type BalancerBuilder, type ProcessState } from '../proxy/runtime.js';
 import { handleUpgrade } from '../proxy/upgrade.js';
@@ -70,7 +71,7 @@ export class Serving {
   }
 
   /** The access record of a request the listener answered itself (a redirect, a refused CONNECT). */
-  private logAnswered(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse | null, a: { status: number; bytes: number; startMs: number; started: number }): void {
+  private logAnswered(req: ClientRequest, res: ClientResponse | null, a: { status: number; bytes: number; startMs: number; started: number }): void {
     const { access, config } = this.runtime;
     if (!access.wanted) return;
     const client = clientInfo(req, config.server.servername);
