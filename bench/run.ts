@@ -137,6 +137,8 @@ class Bench {
   cookies: string[] = [];
   /** req/s of each target's valid throughput windows, by `kind traffic`: what the window check expects. */
   readonly reached = new Map<string, number[]>();
+  /** Targets still stuck or failing after a restart by the window check (Bench.guarded). */
+  readonly uncured = new Set<Target>();
 
   constructor(readonly opts: BenchOptions, readonly dir: string) {
     const pin = this.cores >= 2 && commandExists('/usr/bin/taskset');
@@ -225,9 +227,17 @@ class Bench {
    * A measured window under the window check (bench/lib/window-check.ts guardedWindow): a target
    * stuck or failing in it is restarted and the window run once more; still so, the window comes
    * back `invalid`, and the report shows why instead of a stuck target's figure as its own.
+   * A target its restart did not cure is not restarted again (its windows are only repeated):
+   * a restart costs a JIT warm-up, and the run must stay within its time bound.
    */
   async guarded<T extends Invalid>(what: string, run: () => Promise<T>, check: (x: T) => Problem[]): Promise<T> {
-    return guardedWindow(run, check, (t) => this.restart(t), (t) => t.label, (msg) => log(`${what}: ${msg}`));
+    const restart = async (t: Target) => {
+      if (this.uncured.has(t)) log(`${t.label}: a restart did not help before, not restarting it again`);
+      else await this.restart(t);
+    };
+    const window = await guardedWindow(run, check, restart, (t) => t.label, (msg) => log(`${what}: ${msg}`));
+    if (window.invalid !== undefined) for (const [t] of check(window)) this.uncured.add(t);
+    return window;
   }
 
   /** A fresh process for `t` (the same configuration and port), warmed up like the first one. */
@@ -401,7 +411,9 @@ async function main(): Promise<void> {
   const jitS = 7 * opts.jitWarmup;
   // The paired phase: at most 5 pairs × 2 traffics, each a common warm-up and its windows.
   const pairedS = opts.pairedRounds === 0 ? 0 : 5 * 2 * (opts.warmup + opts.pairedRounds * (opts.warmup + opts.seconds));
-  const limitS = ((opts.quick ? 300 : 420) + roundsS + jitS + pairedS) * (1 + opts.retryDisturbed) + opts.waitQuiet;
+  // A few restarts by the window check (Bench.guarded), each a JIT warm-up and the window again.
+  const restartS = 4 * (opts.jitWarmup + 2 * (opts.warmup + opts.seconds));
+  const limitS = ((opts.quick ? 300 : 420) + roundsS + jitS + pairedS + restartS) * (1 + opts.retryDisturbed) + opts.waitQuiet;
   const watchdog = setTimeout(() => {
     log(`still running after ${limitS} s: giving up`);
     onSignal('SIGTERM');

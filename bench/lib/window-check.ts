@@ -39,6 +39,7 @@ export interface WindowFigures {
 }
 
 const f0 = (x: number) => Math.round(x).toLocaleString('en-US');
+const share = (cpu: number) => `${(100 * cpu).toFixed(1)}% of a core`;
 
 /** Why the window is not a figure of a working target, or null when it is. */
 export function windowProblem(w: WindowFigures): string | null {
@@ -49,14 +50,16 @@ export function windowProblem(w: WindowFigures): string | null {
   if (failed > 0 && (load.requests === 0 || failed / load.requests > MAX_FAILED_SHARE)) {
     return `${f0(load.errors)} socket errors and ${f0(load.non2xx)} non-2xx responses in ${f0(load.requests)} requests`;
   }
+  // The target's CPU beside a low req/s tells a stuck target (near 0) from a starved one.
+  const at = w.cpu === null ? '' : ` at ${share(w.cpu)}`;
   if (w.rate !== undefined) {
-    return load.rps < COLLAPSED_PACED * w.rate ? `${f0(load.rps)} req/s achieved of ${f0(w.rate)} offered` : null;
+    return load.rps < COLLAPSED_PACED * w.rate ? `${f0(load.rps)} req/s achieved of ${f0(w.rate)} offered${at}` : null;
   }
-  if (load.rps < MIN_RPS) return `collapsed to ${f0(load.rps)} req/s (under ${f0(MIN_RPS)})`;
+  if (load.rps < MIN_RPS) return `collapsed to ${f0(load.rps)} req/s (under ${f0(MIN_RPS)})${at}`;
   if (w.expected != null && load.rps < COLLAPSED * w.expected) {
-    return `collapsed to ${f0(load.rps)} req/s against ${f0(w.expected)} in its earlier windows`;
+    return `collapsed to ${f0(load.rps)} req/s against ${f0(w.expected)} in its earlier windows${at}`;
   }
-  if (w.cpu !== null && w.cpu < IDLE_CPU) return `used ${(100 * w.cpu).toFixed(1)}% of a core under full load`;
+  if (w.cpu !== null && w.cpu < IDLE_CPU) return `used ${share(w.cpu)} under full load`;
   return null;
 }
 

@@ -21,12 +21,13 @@ describe('bench window check: windowProblem', () => {
   });
 
   it('the stuck floor: ~10 req/s, CPU near 0, not one wrk error', () => {
-    expect(windowProblem({ load: load(10), cpu: 0.002, expected: 9000 })).toBe('collapsed to 10 req/s (under 200)');
-    expect(windowProblem({ load: load(10), cpu: 0.002, expected: null })).toBe('collapsed to 10 req/s (under 200)');
+    expect(windowProblem({ load: load(10), cpu: 0.002, expected: 9000 })).toBe('collapsed to 10 req/s (under 200) at 0.2% of a core');
+    expect(windowProblem({ load: load(10), cpu: 0.002, expected: null })).toBe('collapsed to 10 req/s (under 200) at 0.2% of a core');
+    expect(windowProblem({ load: load(10), cpu: null })).toBe('collapsed to 10 req/s (under 200)');
   });
 
   it('a collapse against the target\'s own earlier windows, above the absolute floor', () => {
-    expect(windowProblem({ load: load(1500), cpu: 0.9, expected: 10_000 })).toBe('collapsed to 1,500 req/s against 10,000 in its earlier windows');
+    expect(windowProblem({ load: load(1500), cpu: 0.9, expected: 10_000 })).toBe('collapsed to 1,500 req/s against 10,000 in its earlier windows at 90.0% of a core');
   });
 
   it('a target at almost no CPU under full load is waiting, not working', () => {
@@ -47,7 +48,7 @@ describe('bench window check: windowProblem', () => {
 
   it('a paced window is judged on the rate it achieved, not on CPU (a cheap proxy idles at a low rate)', () => {
     expect(windowProblem({ load: load(6800), cpu: 0.02, rate: 7000 })).toBeNull();
-    expect(windowProblem({ load: load(10), cpu: 0.001, rate: 7000 })).toBe('10 req/s achieved of 7,000 offered');
+    expect(windowProblem({ load: load(10), cpu: 0.001, rate: 7000 })).toBe('10 req/s achieved of 7,000 offered at 0.1% of a core');
     expect(windowProblem({ load: load(6800, { timeouts: 1, errors: 1 }), cpu: 0.3, rate: 7000 })).toBe('1 request timed out');
   });
 });
