@@ -43,8 +43,9 @@ const server = http.createServer((req, res) => {
   // The client went away before its response was complete (wrk does at the end of every run, with
   // up to 50 requests in flight): abort the member request, as stickyd does (src/proxy/handler.ts).
   // Without it, onData's res.write() returns false on the destroyed response, undici pauses that
-  // member connection until 'drain', which a destroyed response never emits, and the connection
-  // stays taken for good; once a pool's 128 are taken, every request to that member waits forever.
+  // member connection until 'drain', which a destroyed response never emits: the connection stays
+  // taken until undici's 300 s body timeout, and then the next queued request whose client is gone
+  // takes it again. Once a pool's 128 are taken, every request to that member waits.
   let abort: ((err: Error) => void) | null = null;
   res.on('close', () => {
     if (!res.writableFinished) abort?.(new Error('the client closed its connection'));

@@ -12,7 +12,8 @@
  *   reached in its earlier windows (the machine's drift is up to 2×, a paired side has about half
  *   a core: a collapse is 100× and more), or under IDLE_CPU of a core while 50 connections wait;
  * - at a fixed rate: less than COLLAPSED_PACED of the offered rate achieved.
- * Pure: the caller measures, restarts and repeats (bench/run.ts Bench.guarded).
+ * windowProblem is pure; guardedWindow restarts and repeats through the caller's functions
+ * (bench/run.ts Bench.guarded).
  */
 import type { LoadResult } from './load.js';
 
