@@ -46,6 +46,12 @@
  *    report says so).
  * 6. RSS: a fresh stickyd serves 1M sticky requests (at most 90 s), RSS sampled every 2 s.
  * 7. --profile: a fresh stickyd under sticky load with --cpu-prof; hot spots as src/ file:line.
+ *
+ * Every measured window of phases 3, 3b and 4 goes through the window check
+ * (bench/lib/window-check.ts): a target that was stuck or failing in it (req/s collapsed, CPU
+ * near 0 under full load, wrk timeouts, errors or non-2xx) is restarted and the window measured
+ * once more; if it is still so, the report shows that figure as invalid, with the reason, and
+ * leaves it out of every median and ratio.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -65,10 +71,11 @@ import { CpuMeter, RssSampler, rssBytes } from './lib/proc-stats.js';
 import { sampleAllocations, type AllocationSummary } from './lib/alloc-profile.js';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import {
-  find, medianRows, NOISE, pairedCost, pairedRatio, pairedShare, renderReport, type BenchReport, type CpuFigures, type LatencyRow, type PairedWindow, type RssPhase, type ScalingRow, type Skipped, type TargetKind, type ThroughputRow, type Traffic, type WorkersRow,
+  find, median, medianRows, NOISE, pairedCost, pairedRatio, pairedShare, renderReport, type BenchReport, type CpuFigures, type Invalid, type LatencyRow, type PairedWindow, type RssPhase, type ScalingRow, type Skipped, type TargetKind, type ThroughputRow, type Traffic, type WorkersRow,
 } from './lib/report.js';
 import { checkRouting } from './lib/route-check.js';
 import { buildStickyd, startStickyd, type StickydBuild } from './lib/stickyd.js';
+import { guardedWindow, windowProblem, type Problem as WindowProblem, type WindowFigures } from './lib/window-check.js';
 
 /** Targets that run on V8 and need the JIT warm-up (Bench.jitWarmup). */
 const JIT_TARGETS: ReadonlySet<TargetKind> = new Set(['stickyd', 'stickyd-log', 'stickyd-w2', 'node-proxy']);
@@ -81,6 +88,20 @@ interface Target {
   port: number;
   /** The process whose CPU and RSS are measured (the backend for direct). */
   proc: BenchProcess;
+  /** Starts the target's process again (Bench.restart); absent for direct, whose backend serves every target. */
+  start?: () => Promise<BenchProcess>;
+  logFile?: string;
+}
+
+/** A target the window check found stuck or failing in a window, and why. */
+type Problem = WindowProblem<Target>;
+
+/** The targets whose figures in a window the check rejects, with its reasons. */
+function problemsOf(checks: Array<[Target, WindowFigures]>): Problem[] {
+  return checks.flatMap(([t, figures]): Problem[] => {
+    const why = windowProblem(figures);
+    return why === null ? [] : [[t, why]];
+  });
 }
 
 /** 64 session ids, half for each member: `<32 hex>.<route>`, as Tomcat makes them. */
@@ -114,6 +135,10 @@ class Bench {
   members: Member[] = [];
   backendPid = -1;
   cookies: string[] = [];
+  /** req/s of each target's valid throughput windows, by `kind traffic`: what the window check expects. */
+  readonly reached = new Map<string, number[]>();
+  /** Targets still stuck or failing after a restart by the window check (Bench.guarded). */
+  readonly uncured = new Set<Target>();
 
   constructor(readonly opts: BenchOptions, readonly dir: string) {
     const pin = this.cores >= 2 && commandExists('/usr/bin/taskset');
@@ -190,6 +215,42 @@ class Bench {
   }
 
   /**
+   * The window check's figures for target `t` in one as-fast-as-it-goes window: `share` is the
+   * part of its own core it had (a paired side about half), by which its earlier req/s scale.
+   */
+  figures(t: Target, traffic: Traffic, load: LoadResult, cpu: number | null, share = 1): WindowFigures {
+    const before = median(this.reached.get(`${t.kind} ${traffic}`) ?? []);
+    return { load, cpu, expected: before === null ? null : before * share };
+  }
+
+  /**
+   * A measured window under the window check (bench/lib/window-check.ts guardedWindow): a target
+   * stuck or failing in it is restarted and the window run once more; still so, the window comes
+   * back `invalid`, and the report shows why instead of a stuck target's figure as its own.
+   * A target its restart did not cure is not restarted again (its windows are only repeated):
+   * a restart costs a JIT warm-up, and the run must stay within its time bound.
+   */
+  async guarded<T extends Invalid>(what: string, run: () => Promise<T>, check: (x: T) => Problem[]): Promise<T> {
+    const restart = async (t: Target) => {
+      if (this.uncured.has(t)) log(`${t.label}: a restart did not help before, not restarting it again`);
+      else await this.restart(t);
+    };
+    const window = await guardedWindow(run, check, restart, (t) => t.label, (msg) => log(`${what}: ${msg}`));
+    if (window.invalid !== undefined) for (const [t] of check(window)) this.uncured.add(t);
+    return window;
+  }
+
+  /** A fresh process for `t` (the same configuration and port), warmed up like the first one. */
+  async restart(t: Target): Promise<void> {
+    if (t.start === undefined) return; // direct: the backend is everyone's, only the window is repeated
+    await this.group.stop(t.proc);
+    t.proc = await t.start();
+    await this.ready(t.proc, t.port, t.logFile ?? '/dev/null');
+    if (JIT_TARGETS.has(t.kind)) await this.jitWarmup(t);
+    else await this.load(`http://127.0.0.1:${t.port}/`, 'sticky', this.opts.warmup);
+  }
+
+  /**
    * A node-based proxy's JIT warm-up: `--jit-warmup` seconds of load, cookieless and sticky in
    * turns, before its first measured run. A fresh stickyd is still being optimised (functions
    * deoptimised on a new object shape and optimised again) for about 30 s of full load: the few
@@ -232,28 +293,38 @@ class Bench {
   /** Warm-up, then one measured run with the target's CPU and peak RSS alongside. */
   async throughput(t: Target, traffic: Traffic, round: number): Promise<ThroughputRow> {
     const url = `http://127.0.0.1:${t.port}/`;
-    await this.load(url, traffic, this.opts.warmup);
-    const row = await this.leastDisturbed(`${t.label} ${traffic}`, async (): Promise<ThroughputRow> => {
-      const rss = new RssSampler(t.proc.pid, 1000);
-      const { result: load, load: cpu } = await this.measured(t, () => this.load(url, traffic, this.opts.seconds));
-      rss.stop();
-      return { kind: t.kind, label: t.label, traffic, load, rss: rss.peak(), round, ...cpu };
-    });
+    const what = `${t.label} ${traffic}`;
+    const row = await this.guarded(what, async () => {
+      await this.load(url, traffic, this.opts.warmup);
+      return this.leastDisturbed(what, async (): Promise<ThroughputRow> => {
+        const rss = new RssSampler(t.proc.pid, 1000);
+        const { result: load, load: cpu } = await this.measured(t, () => this.load(url, traffic, this.opts.seconds));
+        rss.stop();
+        return { kind: t.kind, label: t.label, traffic, load, rss: rss.peak(), round, ...cpu };
+      });
+    }, (x) => problemsOf([[t, this.figures(t, traffic, x.load, x.processCpu)]]));
+    if (row.invalid === undefined) {
+      const key = `${t.kind} ${traffic}`;
+      this.reached.set(key, [...(this.reached.get(key) ?? []), row.load.rps]);
+    }
     const load = row.load;
     const which = this.opts.rounds > 1 ? `[${round + 1}/${this.opts.rounds}] ` : '';
-    log(`${which}${t.label.padEnd(28)} ${traffic.padEnd(10)} ${Math.round(load.rps).toString().padStart(7)} req/s  p50 ${load.p50.toFixed(2)} ms  p99 ${load.p99.toFixed(2)} ms  CPU ${percent(row.processCpu)}  load core ${percent(row.loadCore)}  others ${percent(row.otherProxyCore)}/${percent(row.otherLoadCore)}${load.errors + load.non2xx > 0 ? `  ERRORS ${load.errors}+${load.non2xx}` : ''}`);
+    log(`${which}${t.label.padEnd(28)} ${traffic.padEnd(10)} ${Math.round(load.rps).toString().padStart(7)} req/s  p50 ${load.p50.toFixed(2)} ms  p99 ${load.p99.toFixed(2)} ms  CPU ${percent(row.processCpu)}  load core ${percent(row.loadCore)}  others ${percent(row.otherProxyCore)}/${percent(row.otherLoadCore)}${load.errors + load.non2xx > 0 ? `  ERRORS ${load.errors}+${load.non2xx}` : ''}${row.invalid === undefined ? '' : '  INVALID'}`);
     return row;
   }
 
   async latency(t: Target, rate: number): Promise<LatencyRow> {
     const url = `http://127.0.0.1:${t.port}/`;
-    await this.load(url, 'sticky', 1, rate);
-    const row = await this.leastDisturbed(`${t.label} at ${rate} req/s`, async (): Promise<LatencyRow> => {
-      const { result: load, load: cpu } = await this.measured(t, () => this.load(url, 'sticky', this.opts.latencySeconds, rate));
-      return { kind: t.kind, label: t.label, rate, load, ...cpu };
-    });
+    const what = `${t.label} at ${rate} req/s`;
+    const row = await this.guarded(what, async () => {
+      await this.load(url, 'sticky', 1, rate);
+      return this.leastDisturbed(what, async (): Promise<LatencyRow> => {
+        const { result: load, load: cpu } = await this.measured(t, () => this.load(url, 'sticky', this.opts.latencySeconds, rate));
+        return { kind: t.kind, label: t.label, rate, load, ...cpu };
+      });
+    }, (x) => problemsOf([[t, { load: x.load, cpu: x.processCpu, rate }]]));
     const load = row.load;
-    log(`${t.label.padEnd(28)} at ${Math.round(rate)} req/s: achieved ${Math.round(load.rps)}  p50 ${load.p50.toFixed(2)} ms  p99 ${load.p99.toFixed(2)} ms  CPU ${percent(row.processCpu)}  others ${percent(row.otherProxyCore)}/${percent(row.otherLoadCore)}`);
+    log(`${t.label.padEnd(28)} at ${Math.round(rate)} req/s: achieved ${Math.round(load.rps)}  p50 ${load.p50.toFixed(2)} ms  p99 ${load.p99.toFixed(2)} ms  CPU ${percent(row.processCpu)}  others ${percent(row.otherProxyCore)}/${percent(row.otherLoadCore)}${row.invalid === undefined ? '' : '  INVALID'}`);
     return row;
   }
 
@@ -340,7 +411,9 @@ async function main(): Promise<void> {
   const jitS = 7 * opts.jitWarmup;
   // The paired phase: at most 5 pairs × 2 traffics, each a common warm-up and its windows.
   const pairedS = opts.pairedRounds === 0 ? 0 : 5 * 2 * (opts.warmup + opts.pairedRounds * (opts.warmup + opts.seconds));
-  const limitS = ((opts.quick ? 300 : 420) + roundsS + jitS + pairedS) * (1 + opts.retryDisturbed) + opts.waitQuiet;
+  // A few restarts by the window check (Bench.guarded), each a JIT warm-up and the window again.
+  const restartS = 4 * (opts.jitWarmup + 2 * (opts.warmup + opts.seconds));
+  const limitS = ((opts.quick ? 300 : 420) + roundsS + jitS + pairedS + restartS) * (1 + opts.retryDisturbed) + opts.waitQuiet;
   const watchdog = setTimeout(() => {
     log(`still running after ${limitS} s: giving up`);
     onSignal('SIGTERM');
@@ -450,7 +523,7 @@ async function run(bench: Bench): Promise<BenchReport> {
         await group.stop(proc);
         return;
       }
-      targets.push({ kind, label, port, proc });
+      targets.push({ kind, label, port, proc, start, logFile });
     } catch (e) {
       // The reason is in the last lines of its output (haproxy's ALERT comes after two NOTICEs).
       const lines = (e as Error).message.split('\n').filter((l) => l.trim() !== '');
@@ -518,7 +591,7 @@ async function run(bench: Bench): Promise<BenchReport> {
   // The rows in the targets' order (the first round's), each its median round.
   const throughput = medianRows(throughputRounds);
   if (opts.rounds > 1) {
-    for (const t of throughput) log(`median of ${opts.rounds} rounds: ${t.label.padEnd(28)} ${t.traffic.padEnd(10)} ${Math.round(t.load.rps).toString().padStart(7)} req/s (round ${t.round + 1}; ${(t.roundsRps ?? []).map((x) => Math.round(x)).join(' / ')})`);
+    for (const t of throughput) log(`median of ${opts.rounds} rounds: ${t.label.padEnd(28)} ${t.traffic.padEnd(10)} ${Math.round(t.load.rps).toString().padStart(7)} req/s (round ${t.round + 1}; ${(t.roundsRps ?? []).map((x) => (x === null ? 'invalid' : Math.round(x))).join(' / ')})${t.invalid === undefined ? '' : ' INVALID'}`);
   }
 
   // 3b. Paired on one core: stickyd and each reference at the same time, drift-free ratios.
@@ -618,11 +691,15 @@ async function pairedPhase(bench: Bench, targets: Target[]): Promise<PairedWindo
       log(`paired on one core: ${stickyd.label} with ${other.label}, ${traffic}`);
       await Promise.all([stickyd, other].map((t) => bench.load(url(t), traffic, opts.warmup)));
       for (let round = 0; round < opts.pairedRounds; round++) {
-        const w = await bench.pairedWindow(stickyd, other, traffic, round);
+        // Each side has about half of the core: its earlier req/s count half (Bench.figures).
+        const w = await bench.guarded(`paired ${other.label} ${traffic} window ${round + 1}`, () => bench.pairedWindow(stickyd, other, traffic, round), (x) => problemsOf([
+          [stickyd, bench.figures(stickyd, traffic, x.stickyd.load, pairedShare(x.stickyd), 0.5)],
+          [other, bench.figures(other, traffic, x.other.load, pairedShare(x.other), 0.5)],
+        ]));
         windows.push(w);
         const ratio = pairedRatio(w);
         const errors = w.stickyd.load.errors + w.stickyd.load.non2xx + w.other.load.errors + w.other.load.non2xx;
-        log(`[${round + 1}/${opts.pairedRounds}] ${traffic.padEnd(10)} stickyd ${us(pairedCost(w.stickyd))} µs/req (${Math.round(w.stickyd.load.rps)} req/s)  ${other.label} ${us(pairedCost(w.other))} µs/req (${Math.round(w.other.load.rps)} req/s)  ratio ${ratio === null ? '–' : `${ratio.toFixed(2)}×`}  CPU 0 ${percent(w.proxyCore)} (shares ${percent(pairedShare(w.stickyd))}/${percent(pairedShare(w.other))})  CPU 1 ${percent(w.loadCore)}  others ${percent(w.otherProxyCore)}/${percent(w.otherLoadCore)}${errors > 0 ? `  ERRORS ${errors}` : ''}`);
+        log(`[${round + 1}/${opts.pairedRounds}] ${traffic.padEnd(10)} stickyd ${us(pairedCost(w.stickyd))} µs/req (${Math.round(w.stickyd.load.rps)} req/s)  ${other.label} ${us(pairedCost(w.other))} µs/req (${Math.round(w.other.load.rps)} req/s)  ratio ${ratio === null ? '–' : `${ratio.toFixed(2)}×`}  CPU 0 ${percent(w.proxyCore)} (shares ${percent(pairedShare(w.stickyd))}/${percent(pairedShare(w.other))})  CPU 1 ${percent(w.loadCore)}  others ${percent(w.otherProxyCore)}/${percent(w.otherLoadCore)}${errors > 0 ? `  ERRORS ${errors}` : ''}${w.invalid === undefined ? '' : '  INVALID'}`);
       }
     }
   }
@@ -659,6 +736,7 @@ async function workersPhase(bench: Bench, build: StickydBuild, rate: number, por
     p999: Math.max(a.p999, b.p999),
     max: Math.max(a.max, b.max),
     errors: a.errors + b.errors,
+    timeouts: (a.timeouts ?? 0) + (b.timeouts ?? 0),
     non2xx: a.non2xx + b.non2xx,
   });
   const configs: Array<{ workers: number; label: string; run: () => Promise<{ result: LoadResult; load: CpuFigures }> }> = [

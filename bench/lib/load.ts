@@ -35,6 +35,8 @@ export interface LoadResult {
   mean: number;
   /** Socket errors (connect/read/write/timeout). */
   errors: number;
+  /** Of `errors`, requests the generator gave up waiting for (wrk's --timeout); absent: not told apart. */
+  timeouts?: number;
   /** Responses that were not 2xx/3xx. */
   non2xx: number;
 }

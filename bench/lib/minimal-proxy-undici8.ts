@@ -46,8 +46,16 @@ const server = http.createServer((req, res) => {
     if (!HOP.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
   }
   headers.push('X-Forwarded-For', req.socket.remoteAddress ?? '');
+  // The client went away first: abort the member request (bench/lib/minimal-proxy.ts says why).
+  let abort: ((reason: Error) => void) | null = null;
+  res.on('close', () => {
+    if (!res.writableFinished) abort?.(new Error('the client closed its connection'));
+  });
   pick(req.headers.cookie).pool.dispatch({ path: req.url ?? '/', method: req.method ?? 'GET', headers }, {
-    onRequestStart() {},
+    onRequestStart(controller: { abort(reason: Error): void }) {
+      if (res.destroyed) controller.abort(new Error('the client closed its connection'));
+      else abort = (reason) => controller.abort(reason);
+    },
     onResponseStart(controller: { rawHeaders?: Buffer[]; pause(): void; resume(): void }, status: number, _headers: unknown, statusText: string) {
       res.on('drain', () => controller.resume());
       const rawHeaders = controller.rawHeaders ?? [];
@@ -65,6 +73,7 @@ const server = http.createServer((req, res) => {
       res.end();
     },
     onResponseError() {
+      if (res.destroyed) return;
       if (!res.headersSent) res.writeHead(502);
       res.end();
     },

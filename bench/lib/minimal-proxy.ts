@@ -40,8 +40,22 @@ const server = http.createServer((req, res) => {
     if (!HOP.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
   }
   headers.push('X-Forwarded-For', req.socket.remoteAddress ?? '');
+  // The client went away before its response was complete (wrk does at the end of every run, with
+  // up to 50 requests in flight): abort the member request, as stickyd does (src/proxy/handler.ts).
+  // Without it, onData's res.write() returns false on the destroyed response, undici pauses that
+  // member connection until 'drain', which a destroyed response never emits: the connection stays
+  // taken until undici's 300 s body timeout, and then the next queued request whose client is gone
+  // takes it again. Once a pool's 128 are taken, every request to that member waits.
+  let abort: ((err: Error) => void) | null = null;
+  res.on('close', () => {
+    if (!res.writableFinished) abort?.(new Error('the client closed its connection'));
+  });
   pick(req.headers.cookie).pool.dispatch({ path: req.url ?? '/', method: req.method ?? 'GET', headers }, {
-    onConnect() {},
+    onConnect(abortRequest: (err: Error) => void) {
+      // A request that waited in the pool's queue may find its client already gone.
+      if (res.destroyed) abortRequest(new Error('the client closed its connection'));
+      else abort = abortRequest;
+    },
     onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string) {
       res.on('drain', resume);
       const out: string[] = [];
@@ -59,6 +73,7 @@ const server = http.createServer((req, res) => {
       res.end();
     },
     onError() {
+      if (res.destroyed) return;
       if (!res.headersSent) res.writeHead(502);
       res.end();
     },

@@ -29,7 +29,16 @@ export interface CpuFigures {
   otherLoadCore: number | null;
 }
 
-export interface ThroughputRow extends CpuFigures {
+/**
+ * Why a figure is not one (bench/lib/window-check.ts): the target was stuck or failing in its
+ * window, and again after a restart. An invalid figure is shown as such, with this reason, and
+ * left out of every median and ratio.
+ */
+export interface Invalid {
+  invalid?: string;
+}
+
+export interface ThroughputRow extends CpuFigures, Invalid {
   kind: TargetKind;
   label: string;
   traffic: Traffic;
@@ -38,11 +47,11 @@ export interface ThroughputRow extends CpuFigures {
   rss: number;
   /** The throughput round (0-based) this run was measured in. */
   round: number;
-  /** On a median row (BenchReport.throughput): req/s of every round, in round order. */
-  roundsRps?: number[];
+  /** On a median row (BenchReport.throughput): req/s of every round, in round order (null: invalid). */
+  roundsRps?: Array<number | null>;
 }
 
-export interface LatencyRow extends CpuFigures {
+export interface LatencyRow extends CpuFigures, Invalid {
   kind: TargetKind;
   label: string;
   /** Offered rate (requests/s over all connections). */
@@ -81,7 +90,7 @@ export interface PairedSide {
  * its own wrk on the load core: whatever speed the machine had then, both had it. `stickyd` is
  * stickyd workers=1 (access log off); `other` a reference, or stickyd with its access log on.
  */
-export interface PairedWindow {
+export interface PairedWindow extends Invalid {
   traffic: Traffic;
   /** The window's number (0-based) within its pair and traffic. */
   round: number;
@@ -176,8 +185,9 @@ function cpuPerRequest(r: { processCpu: number | null; load: LoadResult }): numb
   return r.processCpu === null || r.load.rps === 0 ? null : (r.processCpu * 1e6) / r.load.rps;
 }
 
+/** The valid row of `kind` and `traffic` (an invalid one is no figure: Invalid). */
 export function find(rows: ThroughputRow[], kind: TargetKind, traffic: Traffic): ThroughputRow | undefined {
-  return rows.find((r) => r.kind === kind && r.traffic === traffic);
+  return rows.find((r) => r.kind === kind && r.traffic === traffic && r.invalid === undefined);
 }
 
 /** The median: the middle value, or the mean of the two middle ones; null when there is none. */
@@ -196,10 +206,17 @@ export function median(xs: number[]): number | null {
 export function medianRows(rounds: ThroughputRow[][]): ThroughputRow[] {
   const out: ThroughputRow[] = [];
   for (const first of rounds[0] ?? []) {
-    const runs = rounds.map((rows) => find(rows, first.kind, first.traffic)).filter((x): x is ThroughputRow => x !== undefined);
+    const each = rounds.map((rows) => find(rows, first.kind, first.traffic));
+    const runs = each.filter((x): x is ThroughputRow => x !== undefined);
+    const roundsRps = each.map((x) => x?.load.rps ?? null);
+    // No valid round: the row stays, invalid, so that the report says so rather than omit it.
+    if (runs.length === 0) {
+      out.push({ ...first, roundsRps });
+      continue;
+    }
     const byRps = [...runs].sort((a, b) => a.load.rps - b.load.rps);
     const mid = byRps[Math.floor((byRps.length - 1) / 2)]!;
-    out.push({ ...mid, rss: Math.max(...runs.map((x) => x.rss)), roundsRps: runs.map((x) => x.load.rps) });
+    out.push({ ...mid, rss: Math.max(...runs.map((x) => x.rss)), roundsRps });
   }
   return out;
 }
@@ -309,6 +326,8 @@ export interface PairedSummary {
   met: boolean | null;
   /** Some window had other processes on a core above NOISE. */
   disturbed: boolean;
+  /** Windows left out as invalid (their ratio is null in `ratios.each`). */
+  invalid: number;
 }
 
 /**
@@ -325,11 +344,13 @@ export function pairedSummaries(windows: PairedWindow[]): PairedSummary[] {
     else groups.set(key, [w]);
   }
   const known = (xs: Array<number | null>) => xs.filter((x): x is number => x !== null);
-  return [...groups.values()].map((ws) => {
-    const first = ws[0]!;
-    const each = ws.map(pairedRatio);
+  return [...groups.values()].map((all) => {
+    const first = all[0]!;
+    const each = all.map((w) => (w.invalid === undefined ? pairedRatio(w) : null));
     const ratio = median(known(each));
     const goal = pairedGoal(first.other.kind);
+    // Every other figure over the valid windows only.
+    const ws = all.filter((w) => w.invalid === undefined);
     return {
       kind: first.other.kind,
       label: first.other.label,
@@ -339,9 +360,10 @@ export function pairedSummaries(windows: PairedWindow[]): PairedSummary[] {
       ratios: { each, median: ratio },
       stickydShare: median(known(ws.map((w) => pairedShare(w.stickyd)))),
       otherShare: median(known(ws.map((w) => pairedShare(w.other)))),
-      loadCore: ws.map((w) => w.loadCore),
+      loadCore: all.map((w) => w.loadCore),
       met: goal === null || ratio === null ? null : goal.met(ratio),
       disturbed: ws.some((w) => (w.otherProxyCore ?? 0) > NOISE || (w.otherLoadCore ?? 0) > NOISE),
+      invalid: all.length - ws.length,
     };
   });
 }
@@ -378,6 +400,19 @@ export function rssFigures(phase: RssPhase): RssFigures {
   };
 }
 
+/** Every window the check rejected, as "what: why", in the order measured. */
+export function invalidFigures(r: BenchReport): string[] {
+  const out: string[] = [];
+  for (const [i, rows] of r.throughputRounds.entries()) {
+    for (const t of rows) if (t.invalid !== undefined) out.push(`${t.label} ${t.traffic}, round ${i + 1}: ${t.invalid}`);
+  }
+  for (const w of r.paired) {
+    if (w.invalid !== undefined) out.push(`paired ${w.stickyd.label} with ${w.other.label}, ${w.traffic}, window ${w.round + 1}: ${w.invalid}`);
+  }
+  for (const l of r.latency) if (l.invalid !== undefined) out.push(`${l.label} at ${f0(l.rate)} req/s: ${l.invalid}`);
+  return out;
+}
+
 export function renderReport(r: BenchReport): string {
   const out: string[] = [];
   const e = r.env;
@@ -396,6 +431,10 @@ export function renderReport(r: BenchReport): string {
     out.push(`> **Disturbed run:** processes that are not this benchmark's used up to ${worst('otherProxyCore')} of CPU 0 and ${worst('otherLoadCore')} of CPU 1 during ${noisy.length} of the runs (marked †, more than ${pct(NOISE)}). Those rows measured a shared core, not the proxy: rerun on a quiet machine (\`--wait-quiet 300 --retry-disturbed 2\` waits for one and repeats disturbed runs) before comparing them.`, '');
   }
   const mark = (x: CpuFigures) => (noisy.includes(x) ? ' †' : '');
+  const invalid = invalidFigures(r);
+  if (invalid.length > 0) {
+    out.push(`> **Invalid figures:** ${invalid.length} measured window${invalid.length === 1 ? ' was' : 's were'} stuck or failing, again after a restart of the target, and ${invalid.length === 1 ? 'is' : 'are'} left out of every median and ratio: ${invalid.join('; ')}.`, '');
+  }
 
   out.push(renderSummary(r), '');
   out.push('### Throughput (as fast as possible)', '');
@@ -404,8 +443,10 @@ export function renderReport(r: BenchReport): string {
     ['target', 'traffic', 'req/s', ...(rounds > 1 ? ['req/s by round'] : []), 'p50 ms', 'p99 ms', 'RSS MiB', 'CPU', 'CPU µs/req', 'CPU 0 busy', 'CPU 1 busy', 'others 0 / 1', 'errors'],
     r.throughput.map((t) => {
       const cpr = cpuPerRequest(t);
+      const byRound = (t.roundsRps ?? []).map((x) => (x === null ? 'invalid' : f0(x))).join(' / ');
+      if (t.invalid !== undefined) return [t.label, t.traffic, `invalid: ${t.invalid}`, ...(rounds > 1 ? [byRound] : []), ...Array<string>(9).fill('–')];
       return [
-        `${t.label}${mark(t)}`, t.traffic, f0(t.load.rps), ...(rounds > 1 ? [(t.roundsRps ?? []).map(f0).join(' / ')] : []),
+        `${t.label}${mark(t)}`, t.traffic, f0(t.load.rps), ...(rounds > 1 ? [byRound] : []),
         f2(t.load.p50), f2(t.load.p99), mib(t.rss),
         pct(t.processCpu), cpr === null ? '–' : cpr.toFixed(1), pct(t.proxyCore), pct(t.loadCore),
         `${pct(t.otherProxyCore)} / ${pct(t.otherLoadCore)}`, String(t.load.errors + t.load.non2xx),
@@ -463,21 +504,21 @@ export function renderReport(r: BenchReport): string {
   if (r.paired.length > 0) out.push(renderPaired(r), '');
 
   // Added latency at a fixed rate.
-  const direct = r.latency.find((l) => l.kind === 'direct');
+  const direct = r.latency.find((l) => l.kind === 'direct' && l.invalid === undefined);
   if (r.latency.length > 0) {
     out.push(`### Added latency at a fixed rate (${f0(r.latency[0]!.rate)} req/s offered, ${e.connections} connections, sticky traffic, ${e.latencySeconds} s)`, '');
     out.push(table(
       ['target', 'achieved req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'added p50 ms', 'added p99 ms', 'CPU', 'others 0 / 1', 'errors'],
-      r.latency.map((l) => [
+      r.latency.map((l) => (l.invalid !== undefined ? [l.label, `invalid: ${l.invalid}`, ...Array<string>(8).fill('–')] : [
         `${l.label}${mark(l)}`, f0(l.load.rps), f2(l.load.p50), f2(l.load.p99), f2(l.load.p999),
         direct && l !== direct ? f2(l.load.p50 - direct.load.p50) : '–',
         direct && l !== direct ? f2(l.load.p99 - direct.load.p99) : '–',
         pct(l.processCpu), `${pct(l.otherProxyCore)} / ${pct(l.otherLoadCore)}`, String(l.load.errors + l.load.non2xx),
-      ]),
+      ])),
     ));
-    const s = r.latency.find((l) => l.kind === 'stickyd');
+    const s = r.latency.find((l) => l.kind === 'stickyd' && l.invalid === undefined);
     if (s) {
-      const beside = r.latency.filter((l) => l.kind === 'nginx' || l.kind === 'node-proxy').map((l) => `${l.label} ${f2(l.load.p99)} ms`);
+      const beside = r.latency.filter((l) => (l.kind === 'nginx' || l.kind === 'node-proxy') && l.invalid === undefined).map((l) => `${l.label} ${f2(l.load.p99)} ms`);
       out.push('', `- p99 at 70% of one stickyd worker's capacity: stickyd **${f2(s.load.p99)} ms**${beside.length > 0 ? `, beside ${beside.join(', ')}` : ''}${direct ? ` (direct ${f2(direct.load.p99)} ms)` : ''}`);
     }
     out.push('');
@@ -549,12 +590,13 @@ export function renderPaired(r: BenchReport): string {
   const e = r.env;
   const rows = pairedSummaries(r.paired).map((p) => {
     const each = p.ratios.each.length < 2 ? '' : ` (${p.ratios.each.map((v) => (v === null ? '–' : showPaired(p.kind, v))).join(' / ')})`;
+    const left = p.invalid === 0 ? '' : `, ${p.invalid} window${p.invalid === 1 ? '' : 's'} invalid`;
     const goal = pairedGoal(p.kind);
     const verdict = goal === null ? '–' : p.met === null ? `${goal.text}: –` : `${goal.text}: ${p.met ? 'met' : '**MISSED**'}`;
     return [
       `stickyd workers=1 vs ${p.label}${p.disturbed ? ' †' : ''}`, p.traffic,
       p.stickydUs === null ? '–' : p.stickydUs.toFixed(1), p.otherUs === null ? '–' : p.otherUs.toFixed(1),
-      p.ratios.median === null ? '–' : `**${showPaired(p.kind, p.ratios.median)}**${each}`,
+      `${p.ratios.median === null ? '–' : `**${showPaired(p.kind, p.ratios.median)}**`}${each}${left}`,
       `${pct(p.stickydShare)} / ${pct(p.otherShare)}`, p.loadCore.map(pct).join(' / '), verdict,
     ];
   });
@@ -586,7 +628,9 @@ export function renderSummary(r: BenchReport): string {
     const met = ratios.every((x) => x !== null && x >= goal);
     return `${shown} ${judge(met)}`;
   };
-  const label = (kind: TargetKind) => find(r.throughput, kind, 'sticky')?.label ?? find(r.throughput, kind, 'cookieless')?.label ?? kind;
+  const label = (kind: TargetKind) => r.throughput.find((x) => x.kind === kind)?.label ?? kind;
+  // '–' where a figure is missing, 'invalid' where the window check rejected it.
+  const none = (kind: TargetKind, traffic: Traffic) => (r.throughput.some((x) => x.kind === kind && x.traffic === traffic && x.invalid !== undefined) ? 'invalid' : '–');
   const cost = (a: number | null, b: number | null) => (a === null || b === null ? null : a / b - 1);
   const signed = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
   // The paired phase's figure for the same comparison (median of the windows' ratios), beside the
@@ -602,7 +646,7 @@ export function renderSummary(r: BenchReport): string {
   for (const kind of SUMMARY_ORDER) {
     const c = find(r.throughput, kind, 'cookieless');
     const s = find(r.throughput, kind, 'sticky');
-    if (!c && !s) continue;
+    if (!r.throughput.some((x) => x.kind === kind)) continue;
     const lat = r.latency.find((l) => l.kind === kind);
     let target = '';
     let result = '';
@@ -634,13 +678,13 @@ export function renderSummary(r: BenchReport): string {
     const mk = (x: ThroughputRow) => (noisyRuns(r).includes(x) ? ' †' : '');
     rows.push([
       label(kind),
-      c ? `${f0(c.load.rps)}${mk(c)}` : '–',
-      s ? `${f0(s.load.rps)}${mk(s)}` : '–',
+      c ? `${f0(c.load.rps)}${mk(c)}` : none(kind, 'cookieless'),
+      s ? `${f0(s.load.rps)}${mk(s)}` : none(kind, 'sticky'),
       both((x) => {
         const v = cpuPerRequest(x);
         return v === null ? '–' : v.toFixed(1);
       }),
-      lat ? f2(lat.load.p99) : '–',
+      lat === undefined ? '–' : lat.invalid !== undefined ? 'invalid' : f2(lat.load.p99),
       target,
       result,
       ...(paired.length > 0 ? [pairedCell(kind)] : []),
@@ -668,7 +712,7 @@ export function limitsNote(r: BenchReport): string {
   if (d) {
     parts.push(`Direct, the load generator and the backend share CPU 1 (${pct(d.loadCore)} busy) and reach ${f0(d.load.rps)} req/s: a ceiling for every proxied row, whose CPU 1 does the same work.`);
   }
-  const proxied = r.throughput.filter((t) => t.kind !== 'direct');
+  const proxied = r.throughput.filter((t) => t.kind !== 'direct' && t.invalid === undefined);
   const cpuBound = proxied.filter((t) => (t.processCpu ?? 0) >= 0.9);
   const loadBound = proxied.filter((t) => (t.processCpu ?? 0) < 0.9 && (t.loadCore ?? 0) >= 0.9);
   const contended = proxied.filter((t) => (t.processCpu ?? 0) < 0.9 && (t.loadCore ?? 0) < 0.9 && (t.otherProxyCore ?? 0) > NOISE);
@@ -706,8 +750,8 @@ export function limitsNote(r: BenchReport): string {
     const top = Object.entries(r.profile.byOrigin).sort((a, b) => b[1] - a[1]).slice(0, 4);
     parts.push(`The CPU profile puts that time in ${top.map(([k, v]) => `${k} ${v.toFixed(0)}%`).join(', ')}.`);
   }
-  const direct = r.latency.find((l) => l.kind === 'direct');
-  const paced = r.latency.filter((l) => l.kind !== 'direct' && l.processCpu !== null);
+  const direct = r.latency.find((l) => l.kind === 'direct' && l.invalid === undefined);
+  const paced = r.latency.filter((l) => l.kind !== 'direct' && l.processCpu !== null && l.invalid === undefined);
   if (direct && paced.length > 0) {
     const each = paced.map((l) => `${l.label} used ${pct(l.processCpu)} of its core and added ${f2(l.load.p50 - direct.load.p50)} ms at p50, ${f2(l.load.p99 - direct.load.p99)} ms at p99`);
     parts.push(`At the fixed rate of ${f0(paced[0]!.rate)} req/s ${each.join('; ')}. The added p50 is about one request's own time in the proxy; the added p99 is the time a request waits while a single event loop or worker is busy with others or paused (for node, garbage collection), so it grows with how busy the core is. wrk's paced connections wait for each answer, so a slower proxy is offered somewhat less than the target rate (the achieved column).`);

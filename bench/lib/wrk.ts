@@ -96,6 +96,7 @@ export async function runWrk(group: ProcessGroup, run: LoadRun): Promise<LoadRes
     max: ms(j.max),
     mean: ms(j.mean),
     errors: j.connect! + j.read! + j.write! + j.timeout!,
+    timeouts: j.timeout!,
     non2xx: j.status!,
   };
 }
