@@ -2,8 +2,9 @@
  * What the edge adds to the request and response objects of the listeners, so that the request
  * path (proxy/handler.ts) sees the same shapes whatever the protocol and whether the connection
  * is TLS. HTTP/1.x runs on stickyd's lean server (proxy/http1/) over plain and TLS connections
- * alike, which applies the first two points from the facts below (http1/connection.ts,
- * http1/response.ts); HTTP/2 runs on node:http2's compatibility API, extended here:
+ * alike, which applies the first two points below from the connection's EdgeFacts
+ * (http1/connection.ts, http1/response.ts); HTTP/2 runs on node:http2's compatibility API,
+ * extended here:
  *
  * - On a TLS connection the request carries `X-Forwarded-Proto: https`, replacing whatever the
  *   client sent (Apache's recipe in an SSL virtual host, `RequestHeader set X-Forwarded-Proto
