@@ -4,14 +4,19 @@
  *   TCP connection ─┬─ TLS listener: first byte a TLS handshake? ── no ─→ 400 "plain HTTP to an SSL port"
  *                   │     └ yes: TLS (SNI picks the certificate, ALPN the protocol; handshake timeout)
  *                   │          ├ ALPN h2 ─────────────────→ HTTP/2 (node:http2, compatibility API)
- *                   │          └ http/1.1 or no ALPN ─────→ HTTP/1.x (proxy/server.ts: node:http, strict parser, limits)
+ *                   │          └ http/1.1 or no ALPN ─────→ HTTP/1.x
  *                   └─ plain listener: with h2c, the HTTP/2 preface → HTTP/2; anything else → HTTP/1.x
- *                        (proxy/http1/: node's llhttp driven directly, node:http's semantics, leaner)
+ *
+ * HTTP/1.x, over TLS or plain TCP, is one server: stickyd's own (proxy/http1/: node's llhttp
+ * driven directly with node:http's semantics, the strict request line and the limits of
+ * `server:`). What TLS adds to its messages (X-Forwarded-Proto: https, HSTS) comes from the facts
+ * the listener sets on each connection's socket (edge/messages.ts, kEdge).
  *
  * Each request, whatever its protocol, goes to the same handler (proxy/handler.ts) — or, on a
  * listener with `redirect`, gets the redirect. The listening socket is a plain net.Server and the
- * protocol servers never listen themselves: connections are handed to them (`emit('connection')`,
- * the documented way to inject one), so a reload can switch a listener between plain and TLS, or
+ * protocol servers never listen themselves: connections are handed to them (node's TLS and HTTP/2
+ * servers by `emit('connection')`, the documented way to inject one; the HTTP/1.x server by
+ * Http1Server.connection), so a reload can switch a listener between plain and TLS, or
  * change its protocols, certificates or limits, without closing the port. Connections already open
  * keep what they negotiated; new handshakes get the new certificates.
  *
@@ -19,7 +24,6 @@
  * key comes from a TicketKeyProvider, the same key in every worker thread so that a session
  * resumes whichever worker the kernel gives the new connection to.
  */
-import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
@@ -28,7 +32,7 @@ import type { Logger } from '../log.js';
 import type { ClientRequest, ClientResponse } from '../proxy/client-messages.js';
 import type { ProxyCounters } from '../proxy/counters.js';
 import { errorPage } from '../proxy/error-page.js';
-import { applyServerSettings, createListener, listen, rawErrorResponse, type ListenerHandlers } from '../proxy/server.js';
+import { listen, rawErrorResponse, type ListenerHandlers } from '../proxy/server.js';
 import { Http1Server } from '../proxy/http1/server.js';
 import { ListenerTls } from '../tls/listener.js';
 import type { TicketKeyProvider } from '../tls/tickets.js';
@@ -36,7 +40,7 @@ import { HandshakeDeadline } from './handshake-deadline.js';
 import { H2Guard } from './h2-limits.js';
 import { ExtendedConnectSocket, newWebsocketKey, upgradeRequestOf } from './h2-websocket.js';
 import { hstsValue } from './hsts.js';
-import { EdgeH2Request, EdgeH2Response, EdgeRequest, EdgeResponse, kEdge, resetByUs, type EdgeFacts, type WithEdge } from './messages.js';
+import { EdgeH2Request, EdgeH2Response, kEdge, resetByUs, type EdgeFacts, type WithEdge } from './messages.js';
 import { sendRedirect } from './redirect.js';
 import { sniff } from './sniff.js';
 
@@ -80,10 +84,8 @@ const noop = (): void => {};
 
 export class EdgeListener {
   readonly front: net.Server;
-  /** HTTP/1.x over TLS: node:http's server (proxy/server.ts). */
-  private readonly http1: http.Server;
-  /** HTTP/1.x over plain TCP: stickyd's lean server (proxy/http1/). */
-  private readonly plain1: Http1Server;
+  /** HTTP/1.x, over TLS and plain TCP: stickyd's lean server (proxy/http1/). */
+  private readonly http1: Http1Server;
   private h2: http2.Http2Server | null = null;
   private tlsServer: tls.Server | null = null;
   private listenerTls: ListenerTls | null = null;
@@ -121,11 +123,7 @@ export class EdgeListener {
       },
       answered: (req, res, answer) => handlers.answered(req, res, answer),
     };
-    this.http1 = createListener(settings, http1Handlers, counters, { IncomingMessage: EdgeRequest, ServerResponse: EdgeResponse });
-    this.plain1 = new Http1Server(settings, http1Handlers, counters);
-    // The HTTP/1 server never listens itself: start its connection tracking (request timeouts,
-    // closeIdleConnections) as listening would.
-    this.http1.emit('listening');
+    this.http1 = new Http1Server(settings, http1Handlers, counters);
     if (this.mode.tls) this.buildTls();
     this.front = net.createServer({ noDelay: true }, (raw) => this.onConnection(raw));
   }
@@ -145,8 +143,7 @@ export class EdgeListener {
     this.settings = settings;
     this.mode = modeOf(entry);
     this.facts = this.factsOf(entry);
-    applyServerSettings(this.http1, settings);
-    this.plain1.update(settings);
+    this.http1.update(settings);
     // New HTTP/2 connections get the new settings; open ones keep the server they came to.
     if (h2Changed) this.h2 = null;
     const previous = this.listenerTls;
@@ -225,13 +222,13 @@ export class EdgeListener {
       this.first(raw, true, (kind) => {
         if (kind === 'h2' && mode.h2) this.toH2(raw);
         else {
-          this.plain1.connection(raw);
+          this.http1.connection(raw);
           raw.resume();
         }
       });
       return;
     }
-    this.plain1.connection(raw);
+    this.http1.connection(raw);
   }
 
   private forget(raw: net.Socket): void {
@@ -300,7 +297,7 @@ export class EdgeListener {
     if (socket.alpnProtocol === 'h2' && mode.h2) {
       this.toH2(socket);
     } else if (mode.http1) {
-      this.http1.emit('connection', socket);
+      this.http1.connection(socket);
     } else {
       // [h2] only, and a client without ALPN h2: nothing it could speak is offered.
       socket.destroy();
@@ -440,7 +437,6 @@ export class EdgeListener {
    */
   closeIdle(): void {
     this.http1.closeIdleConnections();
-    this.plain1.closeIdleConnections();
     for (const s of this.sessions) s.close();
     for (const raw of this.handshakes.keys()) raw.destroy();
     for (const raw of this.sniffing) raw.destroy();
@@ -449,7 +445,6 @@ export class EdgeListener {
   /** Cut every connection of this listener. */
   closeAll(): void {
     this.http1.closeAllConnections();
-    this.plain1.closeAllConnections();
     for (const s of this.sessions) s.destroy();
     for (const raw of this.connections) raw.destroy();
   }

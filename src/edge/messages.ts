@@ -1,8 +1,10 @@
 /**
- * The request and response objects of the listeners: node's own classes (node:http for HTTP/1.x,
- * the node:http2 compatibility API for HTTP/2), extended where the edge adds something, so that
- * the request path (proxy/handler.ts) sees the same shapes whatever the protocol and whether the
- * connection is TLS:
+ * What the edge adds to the request and response objects of the listeners, so that the request
+ * path (proxy/handler.ts) sees the same shapes whatever the protocol and whether the connection
+ * is TLS. HTTP/1.x runs on stickyd's lean server (proxy/http1/) over plain and TLS connections
+ * alike, which applies the first two points below from the connection's EdgeFacts
+ * (http1/connection.ts, http1/response.ts); HTTP/2 runs on node:http2's compatibility API,
+ * extended here:
  *
  * - On a TLS connection the request carries `X-Forwarded-Proto: https`, replacing whatever the
  *   client sent (Apache's recipe in an SSL virtual host, `RequestHeader set X-Forwarded-Proto
@@ -20,14 +22,13 @@
  * - HTTP/2 responses drop the reason phrase (HTTP/2 has none; node would warn about it) and keep
  *   the head as text for LogFormat's `%{…}o`.
  */
-import http from 'node:http';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 
 /**
  * What a connection's listener adds to its messages: set on the socket (HTTP/1.x) or the session
- * (HTTP/2) when the listener dispatches it. Read per response, so a reload's new HSTS applies to
- * responses that start after it.
+ * (HTTP/2) when the listener dispatches it, and fixed for the connection's life (a reload's new
+ * HSTS applies to the connections that come after it).
  */
 export interface EdgeFacts {
   /** The connection is TLS. */
@@ -98,84 +99,17 @@ function factsOf(stream: http2.ServerHttp2Stream): EdgeFacts | undefined {
   return (stream.session as WithEdge<http2.ServerHttp2Session> | undefined)?.[kEdge];
 }
 
-/** An HTTP/1.x request; on TLS with X-Forwarded-Proto: https (the accessor is defined below). */
-export class EdgeRequest extends http.IncomingMessage {}
-
-// node's parser assigns rawHeaders once the header block is complete. (Accessors on the
-// prototype: TypeScript does not let a class turn a base property into one.)
-Object.defineProperty(EdgeRequest.prototype, 'rawHeaders', {
-  configurable: true,
-  enumerable: true,
-  get(this: { [kRaw]?: string[] }): string[] {
-    return this[kRaw] ?? [];
-  },
-  set(this: EdgeRequest & { [kRaw]?: string[] }, raw: string[]) {
-    this[kRaw] = raw.length > 0 && (this.socket as WithEdge<Socket> | null)?.[kEdge]?.secure === true ? withForwardedProtoHttps(raw) : raw;
-  },
-});
-
-// IncomingMessage builds `headers` and `headersDistinct` lazily from rawHeaders, for as many
-// fields as the parser counted. The list above can be shorter (several X-Forwarded-Proto fields
-// become one), and node reading past its end threw inside the parser: one request could take the
-// process down. So both are built here from the list itself, whatever its length.
-const kHeaders = Symbol('stickyd.headers');
-const kHeadersDistinct = Symbol('stickyd.headersDistinct');
-type LazyHeaders = EdgeRequest & { [kHeaders]?: http.IncomingHttpHeaders; [kHeadersDistinct]?: NodeJS.Dict<string[]> };
-type HeaderLineAdders = {
-  _addHeaderLine(field: string, value: string, dest: http.IncomingHttpHeaders): void;
-  _addHeaderLineDistinct(field: string, value: string, dest: NodeJS.Dict<string[]>): void;
-};
-Object.defineProperty(EdgeRequest.prototype, 'headers', {
-  configurable: true,
-  enumerable: true,
-  get(this: LazyHeaders): http.IncomingHttpHeaders {
-    if (this[kHeaders] === undefined) {
-      const dest: http.IncomingHttpHeaders = {};
-      const raw = this.rawHeaders;
-      for (let i = 0; i + 1 < raw.length; i += 2) (this as unknown as HeaderLineAdders)._addHeaderLine(raw[i]!, raw[i + 1]!, dest);
-      this[kHeaders] = dest;
-    }
-    return this[kHeaders];
-  },
-  set(this: LazyHeaders, value: http.IncomingHttpHeaders) {
-    this[kHeaders] = value;
-  },
-});
-Object.defineProperty(EdgeRequest.prototype, 'headersDistinct', {
-  configurable: true,
-  enumerable: true,
-  get(this: LazyHeaders): NodeJS.Dict<string[]> {
-    if (this[kHeadersDistinct] === undefined) {
-      const dest: NodeJS.Dict<string[]> = {};
-      const raw = this.rawHeaders;
-      for (let i = 0; i + 1 < raw.length; i += 2) (this as unknown as HeaderLineAdders)._addHeaderLineDistinct(raw[i]!, raw[i + 1]!, dest);
-      this[kHeadersDistinct] = dest;
-    }
-    return this[kHeadersDistinct];
-  },
-  set(this: LazyHeaders, value: NodeJS.Dict<string[]>) {
-    this[kHeadersDistinct] = value;
-  },
-});
+/** The facts the listener set on a client socket (undefined: none, as for a plain connection). */
+export function socketFacts(socket: unknown): EdgeFacts | undefined {
+  return (socket as WithEdge<Socket> | null | undefined)?.[kEdge];
+}
 
 /**
  * The Strict-Transport-Security value for answers written straight on a client socket (an
- * HTTP/1.1 Upgrade's error pages and refusals, which no ServerResponse carries), or null.
+ * HTTP/1.1 Upgrade's error pages and refusals, which no response object carries), or null.
  */
 export function socketHsts(socket: unknown): string | null {
-  return (socket as WithEdge<Socket> | null | undefined)?.[kEdge]?.hsts ?? null;
-}
-
-/** An HTTP/1.x response; HSTS added on a TLS listener that has it. */
-export class EdgeResponse<Req extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<Req> {
-  override writeHead(statusCode: number, reason?: unknown, headers?: unknown): this {
-    const hsts = (this.req?.socket as WithEdge<Socket> | null | undefined)?.[kEdge]?.hsts ?? null;
-    if (hsts !== null) {
-      if (typeof reason === 'string' || reason === undefined) headers = withHsts(headers, hsts);
-      else reason = withHsts(reason, hsts);
-    }
-    return (super.writeHead as (s: number, r?: unknown, h?: unknown) => this)(statusCode, reason, headers);
-  }
+  return socketFacts(socket)?.hsts ?? null;
 }
 
 /** An HTTP/2 request as the request path reads an HTTP/1.1 one (see the top of this file; the accessor is defined below). */

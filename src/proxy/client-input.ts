@@ -1,23 +1,23 @@
 /**
- * What a client connection sends, seen before node's HTTP parser sees it: httpd's request-line
- * checks (request-line.ts) and RequestReadTimeout's header stage (request-read-timeout.ts), which
- * need the bytes of the request line and header block as they arrive; node's parser reports
- * nothing until a header block is complete, and it accepts request lines httpd refuses (no
- * version, runs of spaces).
+ * What a client connection sends, seen before the HTTP/1.x parser sees it (http1/connection.ts):
+ * httpd's request-line checks (request-line.ts) and RequestReadTimeout's header stage
+ * (request-read-timeout.ts), which need the bytes of the request line and header block as they
+ * arrive; the parser reports nothing until a header block is complete, and it accepts request
+ * lines httpd refuses (no version, runs of spaces).
  *
- * It takes the place of node's own 'data' listener on the socket and hands every chunk on to it,
- * after checking it. To know where each request line starts it follows the framing of the
- * requests: request line, header block, then a body of Content-Length bytes or chunked (chunk
- * sizes, data, trailers). Whatever it cannot follow (framing node's strict parser refuses anyway,
- * a header block over maxheadersize, which node answers 431) it passes on unchecked, and it steps
- * aside when node hands the socket to an Upgrade or CONNECT.
+ * It reads the socket's 'data' events and hands every chunk on to the parser, after checking it.
+ * To know where each request line starts it follows the framing of the requests: request line,
+ * header block, then a body of Content-Length bytes or chunked (chunk sizes, data, trailers).
+ * Whatever it cannot follow (framing the strict parser refuses anyway, a header block over
+ * maxheadersize, which is answered 431) it passes on unchecked, and it steps aside when the
+ * connection hands the socket to an Upgrade or CONNECT.
  *
  * A request line that fails the checks is answered 400 and the connection closed; none of its
  * bytes reach the parser, so nothing of it is forwarded. Requests pipelined before it are answered
  * first. A header block that is not complete when the header stage's deadline passes gets 408.
  *
- * The cost: node's parser reads the socket from JavaScript 'data' events instead of straight from
- * the socket in C++ ("consumed" mode).
+ * The cost: the parser reads the socket from JavaScript 'data' events instead of straight from
+ * the socket in C++ (node:http's "consumed" mode).
  */
 import type { Socket } from 'node:net';
 import type { ReadTimeoutStage } from '../config/request-read-timeout.js';
@@ -25,7 +25,7 @@ import { requestLineProblem } from './request-line.js';
 import { ReadDeadline } from './request-read-timeout.js';
 
 export interface ClientInputOptions {
-  /** maxheadersize: node answers a longer header block with 431; this stops following it there. */
+  /** maxheadersize: a longer header block is answered 431 by the parser; this stops following it there. */
   maxHeadSize: number;
   /** RequestReadTimeout header= */
   header: ReadTimeoutStage;
@@ -94,27 +94,7 @@ export class ClientInput {
   }
 
   /**
-   * Put a ClientInput between `socket` and node's parser. Returns null when node's 'data'
-   * listener is not where it should be (the caller closes the connection: it must not be served
-   * unchecked). node:http's connection listener adds exactly one: its `socketOnData` bound to the
-   * server, socket and parser (and lets the parser consume the socket in C++ until another 'data'
-   * listener comes); anything else is a node release whose internals changed, and
-   * test/proxy/client-input.test.ts fails loudly on it.
-   */
-  static attach(socket: Socket, options: ClientInputOptions): ClientInput | null {
-    const parse = nodeParserListener(socket);
-    if (parse === null) return null;
-    const input = new ClientInput(socket, parse, options, () => (socket as Socket & { parser?: unknown }).parser != null);
-    socket.removeListener('data', parse);
-    // Adding a 'data' listener takes the socket out of node's consumed mode: node's parser now
-    // gets what this hands it.
-    socket.on('data', input.onData);
-    socket.once('close', () => input.headerDeadline.stop());
-    return input;
-  }
-
-  /**
-   * Put a ClientInput in front of stickyd's own parser (http1/connection.ts): `parse` gets the
+   * Put a ClientInput in front of the HTTP/1.x parser (http1/connection.ts): `parse` gets the
    * checked bytes, `attached` says whether the parser still owns the socket.
    */
   static feeding(socket: Socket, parse: DataListener, attached: () => boolean, options: ClientInputOptions): ClientInput {
@@ -164,13 +144,13 @@ export class ClientInput {
     }
     this.feed(chunk);
     if (!this.parserAttached()) {
-      // node handed the socket to an Upgrade or CONNECT handler (with what followed the header
-      // block in this chunk), or is done with it.
+      // The connection handed the socket to an Upgrade or CONNECT handler (with what followed
+      // the header block in this chunk), or is done with it.
       this.detach();
       return;
     }
     if (end === chunk.length) return;
-    // A header block that could have switched protocols ends at `end`, and node did not switch:
+    // A header block that could have switched protocols ends at `end`, and the parser did not switch:
     // what follows is this request's body or the next request. It went to the parser already,
     // so a refusal here cannot wait for the responses before it: the connection is cut instead.
     this.scan(chunk, end);
@@ -247,7 +227,7 @@ export class ClientInput {
           this.headBytes += end - start + (lf < 0 ? 0 : 1);
           this.headerDeadline.received(end - start + (lf < 0 ? 0 : 1));
           if (this.headBytes > this.options.maxHeadSize) {
-            this.state = State.Pass; // node answers 431
+            this.state = State.Pass; // the parser answers 431
             return n;
           }
           if (this.line === '' && lf >= 0 && strictRequestLine(chunk, start, lf)) {
@@ -425,14 +405,6 @@ export class ClientInput {
         break;
     }
   }
-}
-
-/** node:http's own 'data' listener on a server socket (its parser's input), or null when it is not there as expected. */
-export function nodeParserListener(socket: Socket): DataListener | null {
-  const listeners = socket.listeners('data');
-  if (listeners.length !== 1) return null;
-  const parse = listeners[0] as DataListener;
-  return parse.name === 'bound socketOnData' && (socket as Socket & { parser?: unknown }).parser != null ? parse : null;
 }
 
 /** RFC 9110 tchar, by byte: what a method may consist of. */

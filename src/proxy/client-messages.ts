@@ -1,8 +1,8 @@
 /**
  * What the request path (handler, responses, relay, upgrade, redirect) and the access log use of
  * a client's request and its response, whichever server made them: the lean HTTP/1.x server of
- * plain listeners (http1/), node:http's server on TLS listeners (server.ts, edge/messages.ts), or
- * node:http2's compatibility API (edge/messages.ts, which makes its objects read like these).
+ * every listener, plain or TLS (http1/), or node:http2's compatibility API (edge/messages.ts,
+ * which makes its objects read like these).
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';

@@ -1,5 +1,5 @@
 /**
- * The part of the daemon that serves requests: the listeners (one node:http server per `listen`
+ * The part of the daemon that serves requests: the listeners (edge/listener.ts, one per `listen`
  * entry) and the running configuration (ProxyRuntime) with the process-wide state of the request
  * path (member connectors, access log, counters, open tunnels). It runs on the main thread with
  * `server.workers: 1`, and once in each worker thread otherwise (then with SO_REUSEPORT, so that

@@ -1,6 +1,7 @@
 // TLS on the listeners (mod_ssl's vocabulary), over real handshakes on 127.0.0.1: requests
 // proxied over HTTPS, SNI, X-Forwarded-Proto, plain HTTP on the TLS port, the handshake
-// timeout, HSTS, the redirect listener, OCSP stapling, protocol versions.
+// timeout, HSTS, keep-alive and pipelining over TLS, the redirect listener, OCSP stapling,
+// protocol versions.
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -181,6 +182,65 @@ describe('HSTS', () => {
     const r = await httpsRequest(e.ports[0]!, '/nothing', { ca: pki.ca.cert });
     expect(r.status).toBe(404);
     expect(r.headers['strict-transport-security']).toBe('max-age=63072000');
+  });
+});
+
+/** Responses with a Content-Length, in the order they came, from the text of a connection. */
+function responses(text: string): Array<{ head: string; status: number; fields: string[]; body: string }> {
+  const out: Array<{ head: string; status: number; fields: string[]; body: string }> = [];
+  let at = 0;
+  while (at < text.length) {
+    const end = text.indexOf('\r\n\r\n', at);
+    if (end < 0) break;
+    const head = text.slice(at, end);
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? NaN);
+    if (!Number.isInteger(length) || end + 4 + length > text.length) break;
+    const fields = head.split('\r\n');
+    out.push({ head, status: Number(fields[0]!.split(' ')[1]), fields: fields.slice(1), body: text.slice(end + 4, end + 4 + length) });
+    at = end + 4 + length;
+  }
+  return out;
+}
+
+describe('HTTP/1.1 over TLS', () => {
+  it('keeps the connection alive: a pipelined pair is answered in order, each with HSTS, and reaches the member with X-Forwarded-Proto: https', async () => {
+    const b = await startBackend('a');
+    const e = await startEdge(await proxied(b.url, `  - address: 127.0.0.1\n    port: PORT0\n${tlsBlock('      hsts: on\n')}`));
+    const s = tls.connect({ host: '127.0.0.1', port: e.ports[0]!, servername: 'localhost', ca: pki.ca.cert, ALPNProtocols: ['http/1.1'] });
+    s.on('error', () => {});
+    let text = '';
+    let ended = false;
+    s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    s.on('close', () => (ended = true));
+    await new Promise((r) => s.once('secureConnect', r));
+    expect(s.alpnProtocol).toBe('http/1.1');
+    s.write('GET /first HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-Proto: http\r\n\r\nGET /second HTTP/1.1\r\nHost: localhost\r\nx-forwarded-proto: gopher\r\n\r\n');
+    for (let i = 0; i < 500 && responses(text).length < 2 && !ended; i++) await new Promise((r) => setTimeout(r, 10));
+    // A moment more: the connection must stay open after both.
+    await new Promise((r) => setTimeout(r, 200));
+    const got = responses(text);
+    expect(got.map((r) => [r.status, (JSON.parse(r.body) as { url: string }).url])).toEqual([[200, '/first'], [200, '/second']]);
+    for (const r of got) {
+      expect(r.fields.filter((f) => /^strict-transport-security:/i.test(f))).toEqual(['Strict-Transport-Security: max-age=63072000']);
+      expect(r.fields).toContain('Connection: keep-alive');
+    }
+    expect(ended).toBe(false);
+    expect(b.received.map((x) => [x.url, x.headers['x-forwarded-proto']])).toEqual([['/first', 'https'], ['/second', 'https']]);
+    for (const x of b.received) expect(x.rawHeaders.filter((_v, i) => i % 2 === 0 && x.rawHeaders[i]!.toLowerCase() === 'x-forwarded-proto')).toHaveLength(1);
+    // Both logged, in order, as requests of the same client connection.
+    expect(e.records.map((r) => r.url)).toEqual(['/first', '/second']);
+    const sockets = e.records.map((r) => r.context?.req.socket);
+    expect(sockets[0]).toBeDefined();
+    expect(sockets[1]).toBe(sockets[0]);
+    s.destroy();
+  });
+
+  it('an HTTP/1.0 request without any header field reaches the member with X-Forwarded-Proto: https too', async () => {
+    const b = await startBackend('a');
+    const e = await startEdge(await proxied(b.url, `  - address: 127.0.0.1\n    port: PORT0\n${tlsBlock()}`));
+    const reply = await tlsExchange(e.ports[0]!, 'GET /bare HTTP/1.0\r\n\r\n');
+    expect(reply).toMatch(/^HTTP\/1\.1 200 /);
+    expect(b.received.map((x) => [x.url, x.headers['x-forwarded-proto']])).toEqual([['/bare', 'https']]);
   });
 });
 

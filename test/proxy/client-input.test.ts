@@ -1,33 +1,104 @@
-// ClientInput's two dependencies on node's internals and its fast path (src/proxy/client-input.ts):
-// node:http's parser listener must be found on every client socket (else every connection would
-// be refused: this test says why, loudly), and the byte-level request-line check must accept only
-// what requestLineProblem() accepts.
-import http from 'node:http';
+// ClientInput (src/proxy/client-input.ts) on its own, over a real socket on 127.0.0.1: what it hands
+// the parser and what it holds back (the listeners' behaviour through it is in client-side,
+// read-deadline and http1-server tests), and its fast path: the byte-level request-line check must
+// accept only what requestLineProblem() accepts.
 import net from 'node:net';
-import { describe, expect, it } from 'vitest';
-import { nodeParserListener, strictRequestLine } from '../../src/proxy/client-input.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ClientInput, strictRequestLine } from '../../src/proxy/client-input.js';
 import { requestLineProblem } from '../../src/proxy/request-line.js';
 
-describe("node:http's parser listener", () => {
-  it(`is found on a server socket on this node (${process.version}): one 'data' listener, socketOnData, with the parser attached`, async () => {
-    const server = http.createServer();
-    const found = new Promise<boolean>((resolve) => server.once('connection', (s: net.Socket) => {
-      resolve(nodeParserListener(s) !== null);
-      s.destroy();
-    }));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-    c.on('error', () => {});
-    expect(await found, 'node:http no longer puts one bound socketOnData listener on its sockets: ClientInput must be adapted to this node release').toBe(true);
-    c.destroy();
-    await new Promise((r) => server.close(r));
+const servers: net.Server[] = [];
+const sockets: net.Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+});
+
+interface Fed {
+  input: ClientInput;
+  socket: net.Socket;
+  /** What the parser was handed, as text. */
+  parsed: () => string;
+  refusals: Array<{ status: number; why: string }>;
+  /** Whether the parser owns the socket (the test lets go of it as an Upgrade would). */
+  owns: { value: boolean };
+}
+
+/** A server whose one connection goes through ClientInput.feeding; `client` writes to it. */
+async function feeding(onChunk?: (fed: Fed, chunk: Buffer) => void): Promise<{ fed: Promise<Fed>; client: net.Socket }> {
+  let ready!: (f: Fed) => void;
+  const fed = new Promise<Fed>((r) => (ready = r));
+  const server = net.createServer((socket) => {
+    sockets.push(socket);
+    const chunks: Buffer[] = [];
+    const refusals: Fed['refusals'] = [];
+    const owns = { value: true };
+    const f: Fed = { input: null as unknown as ClientInput, socket, parsed: () => Buffer.concat(chunks).toString('latin1'), refusals, owns };
+    f.input = ClientInput.feeding(socket, (chunk) => {
+      chunks.push(chunk);
+      onChunk?.(f, chunk);
+    }, () => owns.value, {
+      maxHeadSize: 8192,
+      header: { timeout: 0, max: 0, minrate: 0 },
+      refuse: (status, why) => refusals.push({ status, why }),
+    });
+    ready(f);
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  client.on('error', () => {});
+  sockets.push(client);
+  await new Promise((r) => client.once('connect', r));
+  return { fed, client };
+}
+
+const until = async (cond: () => boolean): Promise<void> => {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+};
+
+describe('ClientInput.feeding', () => {
+  it('hands the parser well-formed requests (bodies included) and holds back a refused request line: none of its bytes, 400 only once the requests before it are answered', async () => {
+    // The parser hands the handler one request (whatever the reads): one response is due.
+    let started = false;
+    const { fed, client } = await feeding((f) => {
+      if (started) return;
+      started = true;
+      f.input.requestStarted();
+    });
+    const good = 'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nGET  /x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n';
+    client.write(`${good}GET  /bad HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const f = await fed;
+    await until(() => f.parsed().length >= good.length);
+    await new Promise((r) => setTimeout(r, 50));
+    // A body that looks like a bad request line is the body: it went to the parser.
+    expect(f.parsed()).toBe(good);
+    // One response is still due: the refusal waits for it.
+    expect(f.refusals).toEqual([]);
+    f.input.requestEnded();
+    expect(f.refusals.map((r) => r.status)).toEqual([400]);
+    // Nothing more reaches the parser after a refusal.
+    client.write('GET /c HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(f.parsed()).toBe(good);
+    client.destroy();
   });
 
-  it('is not taken from a socket with another data listener, or none', () => {
-    const s = new net.Socket();
-    expect(nodeParserListener(s)).toBeNull();
-    s.on('data', function socketOnData() {});
-    expect(nodeParserListener(s)).toBeNull();
+  it('steps aside once the parser lets go of the socket (Upgrade, CONNECT): what follows is no longer its to check', async () => {
+    // The parser lets go once the Upgrade's header block is complete.
+    const { fed, client } = await feeding((f) => {
+      if (f.parsed().includes('\r\n\r\n')) f.owns.value = false;
+    });
+    client.write('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    const f = await fed;
+    await until(() => f.parsed().length > 0);
+    await until(() => f.socket.listenerCount('data') === 0);
+    expect(f.socket.listenerCount('data')).toBe(0);
+    client.write('GET  not-http\r\n');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(f.refusals).toEqual([]);
+    expect(f.parsed()).toMatch(/^GET \/ws HTTP\/1\.1\r\n[^]*\r\n\r\n$/);
+    client.destroy();
   });
 });
 

@@ -1,4 +1,4 @@
-// The lean HTTP/1.x server of the plain listeners (src/proxy/http1/) on raw sockets: what node:http's
+// The lean HTTP/1.x server of every listener (src/proxy/http1/) on raw sockets: what node:http's
 // server did for stickyd and the request path relies on — pipelined requests answered in order,
 // keep-alive and its end, the head node wrote (Date, Connection, Keep-Alive, chunked or
 // close-delimited framing), bodiless responses, Expect: 100-continue, CONNECT, refusals counted.

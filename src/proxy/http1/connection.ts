@@ -31,6 +31,7 @@
  */
 import type { Socket } from 'node:net';
 import type { ServerConfig } from '../../config/types.js';
+import { socketFacts, withForwardedProtoHttps } from '../../edge/messages.js';
 import { ClientInput } from '../client-input.js';
 import { HTTPParser, METHOD_NAMES, requestParser, type ParseError, type RequestParser } from './llhttp-request.js';
 import { Http1Request, type RequestSource } from './request.js';
@@ -90,9 +91,17 @@ export class Http1Connection implements RequestSource, ResponseSink {
   private switching: Http1Request | null = null;
   private idleTimerSet = false;
   private errored = false;
+  /** A TLS connection: its requests carry X-Forwarded-Proto: https (edge/messages.ts). */
+  private readonly secure: boolean;
+  /** Strict-Transport-Security for every response on this connection, or null (edge/messages.ts). */
+  readonly hsts: string | null;
 
   constructor(readonly socket: Socket, private readonly owner: ConnectionOwner) {
     const s = owner.settings;
+    // What the listener set on the socket before handing it over (fixed for the connection).
+    const facts = socketFacts(socket);
+    this.secure = facts?.secure === true;
+    this.hsts = facts?.hsts ?? null;
     const parser = (freeParsers.pop() ?? newParser()) as OwnedParser;
     requestParser(parser, s.maxheadersize);
     parser.conn = this;
@@ -178,6 +187,8 @@ export class Http1Connection implements RequestSource, ResponseSink {
           break;
       }
     }
+    // On TLS the client's X-Forwarded-Proto is replaced (also for an Upgrade or CONNECT).
+    if (this.secure) fields = withForwardedProtoHttps(fields);
     const req = new Http1Request(this, socket, METHOD_NAMES[method] ?? 'GET', url, major, minor, fields, upgrade, body);
     this.incoming = req;
     if (upgrade) {

@@ -30,6 +30,8 @@ export interface ResponseSink {
   readonly socket: Socket;
   /** `keepAliveTimeout` of the listener when the request arrived (the Keep-Alive header). */
   readonly keepAliveTimeout: number;
+  /** Strict-Transport-Security for every response (a TLS listener with `hsts`), or null. */
+  readonly hsts: string | null;
   /** Bytes buffered by responses waiting their turn changed by `delta`. */
   pendingData(delta: number): void;
   /** This response is the one writing to the socket now. */
@@ -172,19 +174,22 @@ export class Http1Response extends EventEmitter {
   /** node's _storeHeader: the head from the fields given plus what node adds. */
   private storeHeader(firstLine: string, headers: unknown): void {
     const state: HeadState = { head: firstLine, connection: false, contentLength: false, transferEncoding: false, date: false, expect: false, trailer: false };
+    const hsts = this.sink.hsts;
     if (headers !== null && headers !== undefined) {
       if (Array.isArray(headers)) {
         if (headers.length > 0 && Array.isArray(headers[0])) {
-          for (const entry of headers as unknown[][]) this.processHeader(state, entry[0], entry[1]);
+          for (const entry of headers as unknown[][]) this.processHeader(state, entry[0], entry[1], hsts);
         } else {
           if (headers.length % 2 !== 0) throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', "The argument 'headers' is invalid.");
-          for (let i = 0; i < headers.length; i += 2) this.processHeader(state, headers[i], headers[i + 1]);
+          for (let i = 0; i < headers.length; i += 2) this.processHeader(state, headers[i], headers[i + 1], hsts);
         }
       } else {
         const obj = headers as Record<string, unknown>;
-        for (const key in obj) if (Object.hasOwn(obj, key)) this.processHeader(state, key, obj[key]);
+        for (const key in obj) if (Object.hasOwn(obj, key)) this.processHeader(state, key, obj[key], hsts);
       }
     }
+    // HSTS (edge/messages.ts): after the fields given, in place of any they had, before what node adds.
+    if (hsts !== null) this.storeField(state, 'Strict-Transport-Security', hsts);
     let head = state.head;
     if (!state.date) head += `Date: ${utcDate()}\r\n`;
     if (this.chunked && (this.statusCode === 204 || this.statusCode === 304)) {
@@ -216,7 +221,8 @@ export class Http1Response extends EventEmitter {
     if (state.expect) this.send('', 'latin1', undefined);
   }
 
-  private processHeader(state: HeadState, name: unknown, value: unknown): void {
+  private processHeader(state: HeadState, name: unknown, value: unknown, hsts: string | null): void {
+    if (hsts !== null && typeof name === 'string' && name.length === 25 && name.toLowerCase() === 'strict-transport-security') return; // the listener's replaces it
     if (typeof name !== 'string' || name === '' || !checkIsHttpToken(name)) validateHeaderName(name as string);
     const key = name as string;
     // node sends a Content-Disposition that follows a Content-Length as its bytes decoded as UTF-8

@@ -1,12 +1,14 @@
 /**
- * The lean HTTP/1.x server of the plain listeners: it replaces node:http's server there (the TLS
- * listener's HTTP/1.1 still runs on node:http, proxy/server.ts). Measured on one core, node:http's
+ * The HTTP/1.x server of every listener, over plain TCP and over TLS (the TLSSocket after the
+ * handshake, edge/listener.ts): it replaces node:http's server. Measured on one core, node:http's
  * server side cost about a third of stickyd's CPU per request; this one drives node's own llhttp
  * request parser (the same parser, in the same strict mode) with a connection (connection.ts), a
  * request (request.ts) and a response (response.ts) that do only what the request path uses, and
  * do it as node:http did: the same refusals and status codes, the same head (Date, Connection,
  * Keep-Alive, chunked framing), the same keep-alive, pipelining, 100-continue and timeouts. See
- * connection.ts for the list.
+ * connection.ts for the list. On a TLS connection the request carries X-Forwarded-Proto: https and
+ * every response the listener's HSTS, from the facts the listener set on the socket
+ * (edge/messages.ts).
  *
  * What the listener adds over its connections:
  * - `requesttimeout`: a request (header block and body) that is not complete this long after it
