@@ -736,12 +736,16 @@ export function limitsNote(r: BenchReport): string {
     const floor = find(r.throughput, 'node-proxy', 'sticky');
     const fc = floor ? cpuPerRequest(floor) : null;
     if (floor && fc !== null) {
-      parts.push(`The minimal proxy on the same stack (node:http + undici, routing only) costs ${fc.toFixed(1)} µs per request: that much is node's HTTP server and undici's client, and stickyd's own work (balancer, headers, attempt loop, access log) and the garbage it makes add ${Math.max(0, sc - fc).toFixed(1)} µs.`);
+      // stickyd runs neither node's HTTP server nor undici (its own HTTP/1.x server and member
+      // transport on node's llhttp), so it may well cost less than the floor.
+      parts.push(sc >= fc
+        ? `The minimal proxy on node's stack (node:http + undici, routing only) costs ${fc.toFixed(1)} µs per request; stickyd, with its balancer, headers and attempt loop, ${(sc - fc).toFixed(1)} µs more.`
+        : `The minimal proxy on node's stack (node:http + undici, routing only) costs ${fc.toFixed(1)} µs per request, ${(fc - sc).toFixed(1)} µs more than stickyd with its balancer, headers and attempt loop: stickyd runs its own HTTP/1.x server and member connections on node's llhttp instead.`);
       const ng = find(r.throughput, 'nginx', 'sticky');
       if (ng) {
         const floorRatio = floor.load.rps / ng.load.rps;
         parts.push(floorRatio < 0.5
-          ? `Even that minimal proxy reaches only ${floorRatio.toFixed(2)}× ${ng.label}: in one process on node's HTTP stack, 0.5× nginx is out of reach whatever stickyd's own code does.`
+          ? `That minimal proxy reaches only ${floorRatio.toFixed(2)}× ${ng.label}: in one process on node's HTTP stack, 0.5× nginx is out of reach.`
           : `That minimal proxy reaches ${floorRatio.toFixed(2)}× ${ng.label}, so 0.5× is within reach of node's HTTP stack and the gap is stickyd's own cost.`);
       }
     }
