@@ -218,6 +218,17 @@ export function rawExchange(port: number, data: string | Buffer, waitMs = 3000):
   });
 }
 
+/** A raw client connection, added to `opened` (for the test to destroy): what it received so far, and a promise of its end. */
+export function rawClient(port: number, opened: net.Socket[]): { socket: net.Socket; received: () => string; closed: Promise<void> } {
+  const socket = net.connect(port, '127.0.0.1');
+  opened.push(socket);
+  let out = '';
+  socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return { socket, received: () => out, closed };
+}
+
 /** A keep-alive agent with one socket, closed by cleanup(). */
 export function keepAliveAgent(): http.Agent {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/patience.js';
-import { cleanup, rawExchange, sleep, startBackend, startProxy, type BackendHandler } from './helpers.js';
+import { cleanup, rawExchange, sleep, startBackend, startProxy, type BackendHandler, rawClient } from './helpers.js';
 
 afterEach(cleanup);
 
@@ -27,15 +27,7 @@ const path: BackendHandler = (req, res) => {
   res.end(req.url);
 };
 
-function client(port: number): { socket: net.Socket; received: () => string; closed: Promise<void> } {
-  const socket = net.connect(port, '127.0.0.1');
-  clients.push(socket);
-  let out = '';
-  socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
-  socket.on('error', () => {});
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  return { socket, received: () => out, closed };
-}
+const client = (port: number) => rawClient(port, clients);
 
 /** A chunked body decoded; throws on framing that is not exactly chunked with a last chunk. */
 function unchunk(body: string): string {

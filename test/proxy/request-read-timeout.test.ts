@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/patience.js';
-import { cleanup, request, sleep, startBackend, startProxy, type Backend } from './helpers.js';
+import { cleanup, request, sleep, startBackend, startProxy, type Backend, rawClient } from './helpers.js';
 
 afterEach(cleanup);
 
@@ -24,16 +24,7 @@ async function setup(server: string, memberOptions = '') {
   return { backend, proxy };
 }
 
-/** A raw client: what it received, and a promise of the connection's end. */
-function client(port: number): { socket: net.Socket; received: () => string; closed: Promise<void> } {
-  const socket = net.connect(port, '127.0.0.1');
-  clients.push(socket);
-  let out = '';
-  socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
-  socket.on('error', () => {});
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  return { socket, received: () => out, closed };
-}
+const client = (port: number) => rawClient(port, clients);
 
 /** Write `piece` every `everyMs` until the connection closes or `count` pieces went out. */
 async function trickle(socket: net.Socket, piece: string, everyMs: number, count: number): Promise<void> {

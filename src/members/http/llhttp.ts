@@ -1,6 +1,7 @@
 /**
- * node's own HTTP/1.1 parser (llhttp in C++, the one node:http uses), for the member responses
- * the HTTP transport reads. It is the parser undici runs too (as WebAssembly), so what members may
+ * node's own HTTP/1.1 parser (llhttp in C++, the one node:http uses), loaded once for both of
+ * stickyd's uses: as a RESPONSE parser for the member responses the HTTP transport reads (here),
+ * and as a REQUEST parser for the client side's HTTP/1.x server (proxy/http1/llhttp-request.ts). It is the parser undici runs too (as WebAssembly), so what members may
  * send (strict framing, one Content-Length, no bare LF, ...) is exactly what it was before
  * stickyd had its own transport; driven directly it costs a fraction of undici's or node:http's
  * client machinery around it.
@@ -31,7 +32,9 @@ export interface Parser {
 
 interface ParserClass {
   new (): Parser;
+  REQUEST: number;
   RESPONSE: number;
+  kOnMessageBegin: number;
   kOnHeaders: number;
   kOnHeadersComplete: number;
   kOnBody: number;
@@ -61,7 +64,9 @@ function load(): ParserClass {
   const P = common.HTTPParser;
   if (
     typeof P !== 'function' ||
+    typeof P.REQUEST !== 'number' ||
     typeof P.RESPONSE !== 'number' ||
+    typeof P.kOnMessageBegin !== 'number' ||
     typeof P.kOnHeadersComplete !== 'number' ||
     typeof P.kOnBody !== 'number' ||
     typeof P.kOnMessageComplete !== 'number' ||

@@ -33,9 +33,9 @@ import type { Socket } from 'node:net';
 import type { ServerConfig } from '../../config/types.js';
 import { socketFacts, withForwardedProtoHttps } from '../../edge/messages.js';
 import { ClientInput } from '../client-input.js';
-import { HTTPParser, METHOD_NAMES, requestParser, type ParseError, type RequestParser } from './llhttp-request.js';
+import { HTTPParser, METHOD_NAMES, requestParser, type ParseError, type Parser } from './llhttp-request.js';
 import { Http1Request, type RequestSource } from './request.js';
-import { Http1Response, type ResponseSink } from './response.js';
+import { Http1Response, RE_TE_CHUNKED, type ResponseSink } from './response.js';
 
 /** What a connection needs from its listener (server.ts). */
 export interface ConnectionOwner {
@@ -56,14 +56,13 @@ export interface ConnectionOwner {
 
 /** node's rule for "the client asked for 100 Continue". */
 const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
-const CHUNKED = /(?:^|\W)chunked(?:$|\W)/i;
 /** node's keepAliveTimeoutBuffer: the idle timer runs this much past keepalivetimeout. */
 const KEEP_ALIVE_GRACE_MS = 1000;
 
 /** Parsers of closed connections, for the next ones (node keeps a free list of 1000). */
-const freeParsers: RequestParser[] = [];
+const freeParsers: Parser[] = [];
 
-type OwnedParser = RequestParser & { conn: Http1Connection | null };
+type OwnedParser = Parser & { conn: Http1Connection | null };
 
 export class Http1Connection implements RequestSource, ResponseSink {
   private parser: OwnedParser | null;
@@ -203,7 +202,7 @@ export class Http1Connection implements RequestSource, ResponseSink {
       socket.pause();
     }
     // An HTTP/1.0 response is close-delimited unless the client offered TE: chunked.
-    const res = new Http1Response(this, req, keepAlive, !(major < 1 || (major === 1 && minor < 1)) || (te !== undefined && CHUNKED.test(te)));
+    const res = new Http1Response(this, req, keepAlive, !(major < 1 || (major === 1 && minor < 1)) || (te !== undefined && RE_TE_CHUNKED.test(te)));
     if (this.active === null) {
       this.active = res;
       res.assign(socket);
@@ -405,7 +404,7 @@ function onMessageComplete(this: Self): void {
   this.conn?.messageComplete();
 }
 
-function newParser(): RequestParser {
+function newParser(): Parser {
   const p = new HTTPParser();
   p[HTTPParser.kOnMessageBegin] = onMessageBegin;
   p[HTTPParser.kOnHeaders] = onHeaders;

@@ -4,9 +4,8 @@
  * exactly as node:http initialises it with `insecureHTTPParser: false`, so what a client may send
  * (framing, line ends, header syntax, chunk syntax) is what it was under node:http.
  *
- * node exposes the parser only through the internal module `_http_common` (members/http/llhttp.ts
- * drives the same class as a RESPONSE parser). Its shape is checked once, at load, so that a node
- * release that changed it fails loudly at start, never mid-request.
+ * The parser class is the one members/http/llhttp.ts loads from node's internal `_http_common`
+ * (and checks at load) for member responses; this module adds what the request side needs.
  *
  * The parser reports a request's method as llhttp's method number; node maps it with a table it
  * does not export. The table is rebuilt here at load by parsing one request line per method name
@@ -15,71 +14,27 @@
  */
 import { METHODS } from 'node:http';
 import { createRequire } from 'node:module';
+import { HTTPParser, type Parser } from '../../members/http/llhttp.js';
 
-/** An llhttp parse error, as `execute` and `finish` return it. */
-export interface ParseError extends Error {
-  code: string;
-  reason?: string;
-  bytesParsed?: number;
-}
+export { HTTPParser };
+export type { Parser, ParseError } from '../../members/http/llhttp.js';
 
-/** One parser instance (node's `HTTPParser`). Callbacks are set by index and called with the parser as `this`. */
-export interface RequestParser {
-  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
-  execute(chunk: Buffer): number | ParseError;
-  finish(): ParseError | undefined;
-  close(): void;
-  [callback: number]: unknown;
-}
-
-interface ParserClass {
-  new (): RequestParser;
-  REQUEST: number;
-  kOnMessageBegin: number;
-  kOnHeaders: number;
-  kOnHeadersComplete: number;
-  kOnBody: number;
-  kOnMessageComplete: number;
-  kOnExecute: number;
-  kLenientNone?: number;
-}
-
+/** node's header checks, which node:http's writeHead validates with; checked at load like the parser. */
 interface Common {
-  HTTPParser?: ParserClass;
   _checkIsHttpToken?: (s: string) => boolean;
   _checkInvalidHeaderChar?: (s: string) => boolean;
 }
 
 const common = createRequire(import.meta.url)('_http_common') as Common;
-
-function load(): ParserClass {
-  const P = common.HTTPParser;
-  if (
-    typeof P !== 'function' ||
-    typeof P.REQUEST !== 'number' ||
-    typeof P.kOnMessageBegin !== 'number' ||
-    typeof P.kOnHeaders !== 'number' ||
-    typeof P.kOnHeadersComplete !== 'number' ||
-    typeof P.kOnBody !== 'number' ||
-    typeof P.kOnMessageComplete !== 'number' ||
-    typeof P.prototype.execute !== 'function' ||
-    typeof P.prototype.finish !== 'function' ||
-    typeof common._checkIsHttpToken !== 'function' ||
-    typeof common._checkInvalidHeaderChar !== 'function'
-  ) {
-    throw new Error(`node ${process.version}: _http_common.HTTPParser is not the request parser stickyd drives (node's internals changed)`);
-  }
-  return P;
+if (typeof common._checkIsHttpToken !== 'function' || typeof common._checkInvalidHeaderChar !== 'function') {
+  throw new Error(`node ${process.version}: _http_common's header checks are not what stickyd calls (node's internals changed)`);
 }
 
-export const HTTPParser = load();
-
-/** node's header checks (what node:http's writeHead validates with). */
 export const checkIsHttpToken = common._checkIsHttpToken!;
 export const checkInvalidHeaderChar = common._checkInvalidHeaderChar!;
 
 /** A fresh request parser: strict (no lenient flags), header block up to `maxHeaderSize` bytes. */
-export function requestParser(parser: RequestParser, maxHeaderSize: number): RequestParser {
+export function requestParser(parser: Parser, maxHeaderSize: number): Parser {
   parser.initialize(HTTPParser.REQUEST, {}, maxHeaderSize, HTTPParser.kLenientNone ?? 0);
   return parser;
 }

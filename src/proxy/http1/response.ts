@@ -43,7 +43,8 @@ export interface ResponseSink {
 }
 
 const RE_CONN_CLOSE = /(?:^|\W)close(?:$|\W)/i;
-const RE_TE_CHUNKED = /(?:^|\W)chunked(?:$|\W)/i;
+/** node's rule for "chunked" in a Transfer-Encoding or TE value (connection.ts uses it for TE). */
+export const RE_TE_CHUNKED = /(?:^|\W)chunked(?:$|\W)/i;
 const CRLF = Buffer.from('\r\n', 'latin1');
 
 /** The Date header's value, made once per second (node caches its own for up to a second). */
