@@ -104,8 +104,9 @@ export class AccessLog {
       const batch = output instanceof LineBatcher ? output : (output.lineBatch?.() ?? null);
       let line: string | null = null;
       try {
-        if (batch !== null) this.format.writeTo(record, batch);
-        else line = this.format.line(record);
+        if (batch === null) line = this.format.line(record);
+        else if (this.format.deferrable) batch.defer(record, this.format.writeTo);
+        else this.format.writeTo(record, batch);
       } catch {
         // A formatting bug must not break the request path; the record still reaches observers.
       }

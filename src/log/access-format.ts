@@ -44,6 +44,13 @@ export interface AccessFormat {
   readonly line: AccessFormatter;
   /** The record's line appended to `batch`: encoded in place when it can be, else as `line`'s string. */
   readonly writeTo: (record: AccessRecord, batch: LineBatcher) => void;
+  /**
+   * The line depends on the record's data fields only, which never change once the request is
+   * over, so it may be written at the batch's hand-over (LineBatcher.defer) rather than on the
+   * request path. A LogFormat may read what goes on changing on a kept-alive connection (mod_logio's
+   * byte counts, %X), so its lines are written at once.
+   */
+  readonly deferrable: boolean;
 }
 
 /**
@@ -588,6 +595,7 @@ function compile(format: string): AccessFormat {
   return {
     // mod_logio's counts are taken once per request (takeIo moves the connection's mark).
     line: (r) => lineOf(r, io ? takeIo(r.context) : null),
+    deferrable: false,
     writeTo: (r, batch) => {
       const x = io ? takeIo(r.context) : null;
       const end = encode(r, x, batch.room(LINE_ROOM), batch.end);
@@ -600,6 +608,7 @@ function compile(format: string): AccessFormat {
 /** The `json` format (json-line.ts). */
 const JSON_FORMAT: AccessFormat = {
   line: accessLine,
+  deferrable: true,
   writeTo: (r, batch) => {
     const end = encodeAccessLine(r, batch.room(LINE_ROOM), batch.end);
     if (end < 0) batch.write(accessLine(r));

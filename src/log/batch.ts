@@ -6,8 +6,10 @@
  * per batch instead of one per request: per-request writes cost a proxy at moderate load about as
  * much CPU as the request itself.
  *
- * Each line is encoded into the batch's Buffer as it comes (UTF-8, outside the JS heap): queued
- * strings would be live young objects that every scavenge in those milliseconds has to copy.
+ * Each line is encoded into the batch's Buffer (UTF-8, outside the JS heap) as it comes, or, when
+ * deferred (`defer`), as the batch is handed over; what waits then is the item the line is made
+ * of (an access record, made anyway), never the line's string: queued strings would be live young
+ * objects that every scavenge in those milliseconds has to copy.
  * A batch Buffer has an ArrayBuffer of its own (never node's shared pool), so it can be
  * transferred to another thread. A line is never split across two batches.
  */
@@ -22,10 +24,19 @@ const BATCH_BYTES = 64 * 1024;
 /** Takes a Buffer of whole lines; owns it from then on. */
 export type LinesConsumer = (lines: Buffer) => void;
 
+/** Writes the line of `item` into `batch` (room/commit, or write): AccessFormat.writeTo's shape. */
+export type LineEncoder<T> = (item: T, batch: LineBatcher) => void;
+
+/** Deferred lines encoded at once when this many wait: bounds what they keep alive. */
+const MAX_DEFERRED = 512;
+
 export class LineBatcher implements DestinationStream {
   private batch: Buffer | null = null;
   private used = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** Items whose lines are written at the hand-over (`defer`), in order, all with `encoder`. */
+  private deferred: unknown[] = [];
+  private encoder: LineEncoder<never> | null = null;
 
   constructor(private consumer: LinesConsumer) {}
 
@@ -35,8 +46,40 @@ export class LineBatcher implements DestinationStream {
     this.consumer = consumer;
   }
 
+  /**
+   * A line that is encoded when the batch is handed over, not now: `encode(item, this)` then.
+   * Encoding a batch's lines one after another, with the encoder's code and data hot in the
+   * cache, costs a fraction of encoding each one among the rest of a request's work: measured
+   * paired on one core, the JSON access log went from +14 % to +6 % of a request's CPU (cookieless
+   * requests; +8 % to +7 % sticky). Only for an item whose line
+   * cannot change after this call. A line written any other way meanwhile comes after the
+   * deferred ones: the order of lines is the order of the calls.
+   */
+  defer<T>(item: T, encode: LineEncoder<T>): void {
+    if (this.encoder !== encode && this.deferred.length > 0) this.encodeDeferred();
+    this.encoder = encode as LineEncoder<never>;
+    this.deferred.push(item);
+    if (this.deferred.length >= MAX_DEFERRED) this.encodeDeferred();
+    else this.timer ??= setTimeout(this.handOver, BATCH_MS).unref();
+  }
+
+  private encodeDeferred(): void {
+    const items = this.deferred;
+    const encode = this.encoder as LineEncoder<unknown>;
+    // Swapped out first: the encoder calls room/commit/write, which must not come back here.
+    this.deferred = [];
+    for (const item of items) {
+      try {
+        encode(item, this);
+      } catch {
+        // A formatting bug loses that one line, as it would have on the request path (AccessLog.emit).
+      }
+    }
+  }
+
   /** One or more whole lines, each ending in "\n". */
   write(line: string): void {
+    if (this.deferred.length > 0) this.encodeDeferred();
     // UTF-8 takes at most 3 bytes per UTF-16 code unit.
     const most = line.length * 3;
     if (this.batch !== null && this.used + most > this.batch.length) this.handOver();
@@ -57,6 +100,7 @@ export class LineBatcher implements DestinationStream {
    * and writes its line as a string instead.
    */
   room(bytes: number): Buffer {
+    if (this.deferred.length > 0) this.encodeDeferred();
     if (this.batch !== null && this.used + bytes > this.batch.length) this.handOver();
     if (this.batch === null) {
       this.batch = Buffer.allocUnsafe(Math.max(BATCH_BYTES, bytes));
@@ -81,6 +125,7 @@ export class LineBatcher implements DestinationStream {
    * behind the lines before them, never split.
    */
   writeBytes(bytes: Buffer): void {
+    if (this.deferred.length > 0) this.encodeDeferred();
     if (this.batch !== null && this.used + bytes.length > this.batch.length) this.handOver();
     if (this.batch === null && bytes.length >= BATCH_BYTES) {
       // A full batch of its own: hand it over as it is.
@@ -102,6 +147,8 @@ export class LineBatcher implements DestinationStream {
   }
 
   readonly handOver = (): void => {
+    // Before the timer is cleared: the lines' commits then find it set and start no other.
+    if (this.deferred.length > 0) this.encodeDeferred();
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
