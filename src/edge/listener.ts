@@ -426,6 +426,7 @@ export class EdgeListener {
   stopAccepting(): void {
     this.closing = true;
     this.front.close(noop);
+    this.http1.stop();
   }
 
   /**

@@ -5,6 +5,9 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { ProxyCounters } from '../../src/proxy/counters.js';
+import { Http1Server } from '../../src/proxy/http1/server.js';
 import { eventually } from '../helpers/patience.js';
 import { cleanup, rawExchange, sleep, startBackend, startProxy, type BackendHandler, rawClient } from './helpers.js';
 
@@ -249,5 +252,44 @@ describe('the lean HTTP/1.x server of plain listeners', () => {
     } finally {
       agent.destroy();
     }
+  });
+});
+
+describe('Http1Server after its listener stopped', () => {
+  // A reload that removes a listener stops it accepting; its open connections finish what they
+  // do, still under requesttimeout, and then nothing of that listener may keep running.
+  const servers: net.Server[] = [];
+  afterEach(() => {
+    for (const s of servers.splice(0)) s.close();
+  });
+
+  async function listening(): Promise<{ http1: Http1Server; port: number; accepted: () => number }> {
+    const config = parseConfig('listen: [{ port: 8080 }]\nbalancers: {}\n', '/test/stickyd.yaml');
+    const http1 = new Http1Server(config.server, {} as never, new ProxyCounters());
+    let accepted = 0;
+    const front = net.createServer((socket) => {
+      accepted++;
+      http1.connection(socket);
+    });
+    servers.push(front);
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    return { http1, port: (front.address() as net.AddressInfo).port, accepted: () => accepted };
+  }
+
+  it('ends its requesttimeout check when the last connection closes, not before', async () => {
+    const { http1, port, accepted } = await listening();
+    const c = client(port);
+    await eventually('the connection is taken', () => accepted() === 1);
+    http1.stop();
+    expect(http1.checking).toBe(true);
+    c.socket.destroy();
+    await eventually('the check ended', () => !http1.checking);
+  });
+
+  it('with no connection open, ends it at once', async () => {
+    const { http1 } = await listening();
+    expect(http1.checking).toBe(true);
+    http1.stop();
+    expect(http1.checking).toBe(false);
   });
 });

@@ -28,15 +28,42 @@ import type { Http1Response } from './response.js';
 
 export class Http1Server implements ConnectionOwner {
   private readonly connections = new Set<Http1Connection>();
-  private readonly checker: NodeJS.Timeout;
+  /** The requesttimeout check; null once the listener has stopped and its last connection closed. */
+  private checker: NodeJS.Timeout | null = null;
+  private stopped = false;
 
   constructor(
     public settings: ServerConfig,
     private readonly handlers: ListenerHandlers,
     private readonly counters: ProxyCounters,
   ) {
-    // One timer for all connections, as often as node checks its own (server.ts).
-    this.checker = setInterval(() => this.expire(), checkingInterval(settings)).unref();
+    this.check();
+  }
+
+  /** One timer for all connections, as often as node checks its own (server.ts). */
+  private check(): void {
+    this.checker ??= setInterval(() => this.expire(), checkingInterval(this.settings)).unref();
+  }
+
+  /**
+   * The listener stopped accepting (a reload removed it, or the daemon stops): the connections
+   * it has go on, and the requesttimeout check with them, until the last one closes.
+   */
+  stop(): void {
+    this.stopped = true;
+    this.endCheck();
+  }
+
+  private endCheck(): void {
+    if (this.stopped && this.connections.size === 0 && this.checker !== null) {
+      clearInterval(this.checker);
+      this.checker = null;
+    }
+  }
+
+  /** The requesttimeout check runs (tests). */
+  get checking(): boolean {
+    return this.checker !== null;
   }
 
   get maxKeepAliveRequests(): number {
@@ -45,6 +72,8 @@ export class Http1Server implements ConnectionOwner {
 
   /** A new client connection (plain TCP). */
   connection(socket: Socket): void {
+    // A TLS handshake may end after the listener stopped: that connection is checked too.
+    this.check();
     this.connections.add(new Http1Connection(socket, this));
   }
 
@@ -72,6 +101,7 @@ export class Http1Server implements ConnectionOwner {
 
   forget(conn: Http1Connection): void {
     this.connections.delete(conn);
+    this.endCheck();
   }
 
   /** requesttimeout: 408 for requests that began too long ago and are still not complete. */
