@@ -49,11 +49,11 @@ export class LineBatcher implements DestinationStream {
   /**
    * A line that is encoded when the batch is handed over, not now: `encode(item, this)` then.
    * Encoding a batch's lines one after another, with the encoder's code and data hot in the
-   * cache, costs a fraction of encoding each one among the rest of a request's work: measured
-   * paired on one core, the JSON access log went from +14 % to +6 % of a request's CPU (cookieless
-   * requests; +8 % to +7 % sticky). Only for an item whose line
-   * cannot change after this call. A line written any other way meanwhile comes after the
-   * deferred ones: the order of lines is the order of the calls.
+   * cache, costs a fraction of encoding each one among the rest of a request's work: paired on
+   * one core against the log off, the JSON access log went from +17 % (cookieless) and +12 %
+   * (sticky) of a request's CPU to +3 to +9 % and −3 to +6 % (README, Performance). Only for an
+   * item whose line cannot change after this call. A line written any other way meanwhile comes
+   * after the deferred ones: the order of lines is the order of the calls.
    */
   defer<T>(item: T, encode: LineEncoder<T>): void {
     if (this.encoder !== encode && this.deferred.length > 0) this.encodeDeferred();
