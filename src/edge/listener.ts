@@ -40,7 +40,7 @@ import { HandshakeDeadline } from './handshake-deadline.js';
 import { H2Guard } from './h2-limits.js';
 import { ExtendedConnectSocket, newWebsocketKey, upgradeRequestOf } from './h2-websocket.js';
 import { hstsValue } from './hsts.js';
-import { EdgeH2Request, EdgeH2Response, kEdge, resetByUs, type EdgeFacts, type WithEdge } from './messages.js';
+import { EdgeH2Request, EdgeH2Response, kEdge, resetByUs, socketHsts, type EdgeFacts, type WithEdge } from './messages.js';
 import { sendRedirect } from './redirect.js';
 import { sniff } from './sniff.js';
 
@@ -116,7 +116,7 @@ export class EdgeListener {
       upgrade: (req, socket, head) => {
         if (this.entry.redirect !== undefined) {
           socket.on('error', noop);
-          socket.end(rawErrorResponse(400));
+          socket.end(rawErrorResponse(400, socketHsts(socket)));
           return;
         }
         handlers.upgrade(req, socket, head);

@@ -18,6 +18,7 @@ import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
+import { socketHsts } from '../edge/messages.js';
 import type { ClientRequest, ClientResponse } from './client-messages.js';
 import type { ClientErrorReason, ProxyCounters } from './counters.js';
 import { errorPage } from './error-page.js';
@@ -40,10 +41,15 @@ export function checkingInterval(s: ServerConfig): number {
   return Math.min(1000, Math.max(50, Math.floor(s.requesttimeout / 10)));
 }
 
-/** A raw HTTP/1.1 error response for a connection node's parser gave up on. */
-export function rawErrorResponse(status: number): string {
+/**
+ * A raw HTTP/1.1 error response for a connection the parser gave up on, or a request refused
+ * before any response object exists. `hsts`: the TLS listener's Strict-Transport-Security, which
+ * httpd's `Header always set` puts on such error responses too (mod_headers' error filter).
+ */
+export function rawErrorResponse(status: number, hsts: string | null = null): string {
   const body = errorPage(status);
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  const sts = hsts === null ? '' : `Strict-Transport-Security: ${hsts}\r\n`;
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${sts}Content-Type: text/html; charset=iso-8859-1\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 /** Map node's client errors to a status and a counter. */
@@ -71,7 +77,7 @@ export function refuseInput(socket: Duplex, counters: ProxyCounters, status: 400
     return;
   }
   counters.clientErrors[status === 408 ? 'timeout' : 'bad-request']++;
-  socket.end(rawErrorResponse(status));
+  socket.end(rawErrorResponse(status, socketHsts(socket)));
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
@@ -84,7 +90,7 @@ export function refuseConnect(req: ClientRequest, socket: Duplex, handlers: List
   const started = performance.now();
   counters.requests++;
   socket.on('error', () => {});
-  socket.end(rawErrorResponse(405));
+  socket.end(rawErrorResponse(405, socketHsts(socket)));
   handlers.answered?.(req, null, { status: 405, bytes: Buffer.byteLength(errorPage(405)), startMs, started });
 }
 
@@ -105,7 +111,7 @@ export function answerClientError(err: Error & { code?: string }, socket: Duplex
     socket.destroy();
     return;
   }
-  socket.end(rawErrorResponse(c.status));
+  socket.end(rawErrorResponse(c.status, socketHsts(socket)));
   // Do not wait for the client to close its side.
   setTimeout(() => socket.destroy(), 1000).unref();
 }

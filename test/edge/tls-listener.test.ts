@@ -183,6 +183,29 @@ describe('HSTS', () => {
     expect(r.status).toBe(404);
     expect(r.headers['strict-transport-security']).toBe('max-age=63072000');
   });
+
+  it('is on the raw refusals of requests that never reached the request path (400, 431, 405), and only over TLS', async () => {
+    const b = await startBackend('a');
+    const e = await startEdge(await proxied(b.url, `  - address: 127.0.0.1\n    port: PORT0\n${tlsBlock('      hsts: on\n')}  - { address: 127.0.0.1, port: PORT1 }\n`));
+    const refusals: Array<[number, string]> = [
+      // httpd's strict request line: a run of spaces (ClientInput).
+      [400, 'GET  /x HTTP/1.1\r\nHost: localhost\r\n\r\n'],
+      // The parser: a header block over maxheadersize.
+      [431, `GET /x HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`],
+      // A forward-proxy method.
+      [405, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'],
+    ];
+    const stsFields = (reply: string) => reply.split('\r\n\r\n')[0]!.split('\r\n').filter((l) => /^strict-transport-security:/i.test(l));
+    for (const [status, bytes] of refusals) {
+      const overTls = await tlsExchange(e.ports[0]!, bytes);
+      expect(overTls, `over TLS: ${status}`).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(stsFields(overTls), `over TLS: ${status}`).toEqual(['Strict-Transport-Security: max-age=63072000']);
+      const plain = (await rawExchange(e.ports[1]!, bytes)).text;
+      expect(plain, `plain: ${status}`).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(stsFields(plain), `plain: ${status}`).toEqual([]);
+    }
+    expect(b.received).toEqual([]);
+  });
 });
 
 /** Responses with a Content-Length, in the order they came, from the text of a connection. */
