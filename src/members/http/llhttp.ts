@@ -1,10 +1,11 @@
 /**
  * node's own HTTP/1.1 parser (llhttp in C++, the one node:http uses), loaded once for both of
  * stickyd's uses: as a RESPONSE parser for the member responses the HTTP transport reads (here),
- * and as a REQUEST parser for the client side's HTTP/1.x server (proxy/http1/llhttp-request.ts). It is the parser undici runs too (as WebAssembly), so what members may
- * send (strict framing, one Content-Length, no bare LF, ...) is exactly what it was before
- * stickyd had its own transport; driven directly it costs a fraction of undici's or node:http's
- * client machinery around it.
+ * and as a REQUEST parser for the client side's HTTP/1.x server (proxy/http1/llhttp-request.ts).
+ * It is the parser undici runs too (as WebAssembly), so what members may send (strict framing,
+ * one Content-Length, no bare LF, ...) is exactly what it was before stickyd had its own
+ * transport; driven directly it costs a fraction of undici's or node:http's client machinery
+ * around it.
  *
  * node exposes it only through the internal module `_http_common` (as node:http's client and
  * server use it). Its shape is checked here once, at load, so that a node release that changed it

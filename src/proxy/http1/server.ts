@@ -70,7 +70,7 @@ export class Http1Server implements ConnectionOwner {
     return this.settings.maxkeepaliverequests;
   }
 
-  /** A new client connection (plain TCP). */
+  /** A new client connection: plain TCP, or a TLSSocket after its handshake. */
   connection(socket: Socket): void {
     // A TLS handshake may end after the listener stopped: that connection is checked too.
     this.check();
